@@ -1,0 +1,32 @@
+/**
+ * tunebook: curate data, fine-tune with LoRA, quantize to GGUF, evaluate and serve LLMs,
+ * from Jupyter notebooks on the Deno kernel or from `deno task …`.
+ *
+ * This module is the public surface; everything a notebook or CLI uses is exported here.
+ * @module
+ */
+export * from "./data/synthetic.ts";
+export * from "./data/jsonl.ts";
+export * from "./data/load.ts";
+export * from "./hub/mod.ts";
+export * from "./llm/model.ts";
+export * from "./llm/engine.ts";
+export * from "./llm/batching.ts";
+export * from "./eval/task.ts";
+export * from "./eval/metrics/mod.ts";
+export * from "./eval/score_file.ts";
+export * from "./eval/stats.ts";
+export * from "./eval/backend.ts";
+export * from "./eval/runner.ts";
+export * from "./eval/table.ts";
+export * from "./eval/progress.ts";
+export * from "./eval/openai_backend.ts";
+export * from "./eval/compare.ts";
+export * from "./train/python.ts";
+export * from "./train/config.ts";
+export * from "./train/bridge.ts";
+export * from "./train/data.ts";
+export * from "./train/colab.ts";
+export * from "./train/artifacts.ts";
+export * from "./gguf/inspect.ts";
+export * from "./gguf/quantize.ts";

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Idempotent setup for tunebook. Safe to run again; each step checks before it acts.
+#   1. Debian packages the tests use (apt-get, only when something is missing).
+#   2. npm packages through `deno install` (pinned by deno.json + deno.lock).
+#   3. llama.cpp's source (gguf-py, converters) extracted from node-llama-cpp's bundled
+#      llama/gitRelease.bundle into .cache/llama.cpp (ignored by git; rebuilt on demand).
+#   4. The Deno Jupyter kernel, so nbconvert can execute the notebooks.
+# Usage: bash scripts/setup.sh [--no-apt]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEB_PACKAGES=(python3-torch python3-numpy python3-sentencepiece python3-yaml python3-pytest
+  jupyter-nbconvert python3-nbclient jupyter-client python3-ipykernel chromium)
+
+DENO="${DENO:-$(command -v deno || echo "npx -y deno@2.9.6")}"
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+if [[ "${1:-}" != "--no-apt" ]]; then
+  missing=()
+  for p in "${DEB_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    command -v apt-get >/dev/null || { log "missing Debian packages: ${missing[*]}; install them (no apt-get here)"; exit 1; }
+    SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+    log "installing Debian packages: ${missing[*]}"
+    $SUDO apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+fi
+
+if [[ ! -f node_modules/.deno/.setup-stamp ]] || [[ deno.lock -nt node_modules/.deno/.setup-stamp ]]; then
+  log "installing npm packages (deno install --frozen)"
+  $DENO install --frozen >/dev/null
+  touch node_modules/.deno/.setup-stamp
+fi
+
+BUNDLE=node_modules/node-llama-cpp/llama/gitRelease.bundle
+DEST=.cache/llama.cpp
+want=$(git bundle list-heads "$BUNDLE" | awk '$2=="HEAD"{print $1}')
+have=$(cat "$DEST/.bundle-head" 2>/dev/null || true)
+if [[ "$want" != "$have" || ! -f "$DEST/gguf-py/gguf/__init__.py" ]]; then
+  log "extracting llama.cpp source ($want) from $BUNDLE"
+  rm -rf "$DEST"
+  mkdir -p .cache
+  git -c advice.detachedHead=false clone -q "$BUNDLE" "$DEST"
+  echo "$want" > "$DEST/.bundle-head"
+fi
+
+if command -v jupyter >/dev/null && ! jupyter kernelspec list 2>/dev/null | grep -q '^ *deno '; then
+  log "installing the Deno Jupyter kernel"
+  $DENO jupyter --install >/dev/null 2>&1 || $DENO jupyter --install --force
+fi
+log "ready"

@@ -1,0 +1,9 @@
+/** Shared helpers for tests that need the bundled tiny model. */
+import { resolve } from "node:path";
+
+/** The tiny model's folder (TUNEBOOK_TINY_DIR overrides it while developing). */
+export const TINY_DIR = resolve(Deno.env.get("TUNEBOOK_TINY_DIR") ?? "data/models/tiny");
+/** Its f32 GGUF. */
+export const TINY_GGUF = resolve(TINY_DIR, "tiny-f32.gguf");
+/** Threads for tests: keep CI's 2 cores free of oversubscription. */
+export const TEST_THREADS = 2;
