@@ -1,0 +1,406 @@
+/**
+ * Cross-check tunebook's multiple-choice scores against llama.cpp's `llama-perplexity
+ * --multiple-choice` on the same model and items: for every item, the choice tunebook's engine
+ * predicts under llama-perplexity's rule (highest mean log-probability per choice token,
+ * {@linkcode meanLogprobPrediction}) must be the choice llama-perplexity predicts.
+ *
+ * llama-perplexity prints only a running accuracy, not its predictions. To read the predicted
+ * index back, each item is written ⌈log2(choices)⌉ times, copy b labelling as "correct" the
+ * choices whose index has bit b set: copy b is counted right exactly when bit b of the
+ * prediction is 1. A second run with the gold labels checks the accuracy it reports.
+ *
+ * It needs llama-perplexity (`bash scripts/build_llama_tools.sh`, ~minutes), so it is a
+ * benchmark script rather than a CI test; `deno task bench:eval` runs it and writes
+ * `results/bench/crosscheck_perplexity.json`.
+ *
+ *   deno run -A bench/crosscheck_perplexity.ts [--model FILE.gguf] [--tasks a,b] [--threads 2]
+ *       [--perplexity PATH] [--out results/bench] [--limit N]
+ *
+ * Defaults: the bundled tiny model; synth_facts and synth_facts_support (test splits) plus
+ * `synth_facts:multitoken` (its choices made multi-token, see {@linkcode crosscheckTask}); 2
+ * threads; both tools' default f16 KV cache; all test items. Exits 1 when an item disagrees.
+ * @module
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { tmpdir } from "node:os";
+import { parseArgs } from "node:util";
+import {
+  meanLogprobPrediction,
+  type MultipleChoiceTask,
+  parsePerplexityOutput,
+  type PerplexityReport,
+  writeMultipleChoiceTasks,
+} from "../lib/eval/_mc_binary.ts";
+import { buildPrompt, findTask, loadTaskDocs } from "../lib/eval/task.ts";
+import { type ChoiceScores, LlmEngine } from "../lib/llm/engine.ts";
+import { DEFAULT_MODEL, type LoadedModel, loadModel } from "../lib/llm/model.ts";
+
+/** Where scripts/build_llama_tools.sh puts llama-perplexity. */
+export const DEFAULT_PERPLEXITY = ".cache/llama-build/bin/llama-perplexity";
+/** The tasks both bench scripts use. */
+export const BENCH_TASKS = ["synth_facts", "synth_facts_support"];
+/** Threads for every tool (CI has 2 cores). */
+export const BENCH_THREADS = 2;
+
+/** One multiple-choice item of a task, as both tools see it. */
+export interface BenchItem {
+  id: string;
+  /** The prompt (lm-eval's context, no few-shot examples). */
+  context: string;
+  /** Choices without the target delimiter (llama-perplexity inserts the space itself). */
+  choices: string[];
+  gold: number;
+}
+
+/**
+ * The test items of a multiple-choice task, checked to be scorable by llama-perplexity: its
+ * target delimiter must be the single space llama-perplexity inserts between context and choice.
+ */
+export async function loadBenchItems(taskName: string, limit?: number): Promise<BenchItem[]> {
+  const task = findTask(taskName);
+  if (task.outputType !== "multiple_choice") {
+    throw new Error(`task ${taskName} is ${task.outputType}; the benchmarks need multiple_choice`);
+  }
+  if (task.targetDelimiter !== " ") {
+    throw new Error(
+      `task ${taskName} has target_delimiter ${JSON.stringify(task.targetDelimiter)}; ` +
+        `llama-perplexity always joins context and choice with " ", pick another task`,
+    );
+  }
+  const { docs, errors } = await loadTaskDocs(task, "test", { limit });
+  if (errors.length) {
+    throw new Error(`task ${taskName}: ${errors.length} rows failed to load: ${errors[0].message}`);
+  }
+  return docs.map((d) => ({
+    id: d.id,
+    context: buildPrompt(task, d, []),
+    choices: d.choices ?? [],
+    gold: d.gold ?? 0,
+  }));
+}
+
+/** Options for {@linkcode runLlamaPerplexity}. */
+export interface PerplexityRunOptions {
+  /** GGUF model. */
+  model: string;
+  /** llama-perplexity binary. Default: {@linkcode DEFAULT_PERPLEXITY}. */
+  binary?: string;
+  /** Threads (-t and -tb). Default: {@linkcode BENCH_THREADS}. */
+  threads?: number;
+  /** Parallel sequences (-np; ≥ the choices per item; 4 × tasks per decode). Default: 32. */
+  parallel?: number;
+  /** Tokens per sequence (-c; the context is parallel × this). Default: 512. */
+  ctxPerSequence?: number;
+  /** KV cache type (-ctk/-ctv). Default: "f16" (llama.cpp's default). */
+  kv?: "f16" | "f32";
+}
+
+/** A finished llama-perplexity run. */
+export interface PerplexityRun extends PerplexityReport {
+  /** Wall time of the process, in seconds. */
+  wallSeconds: number;
+  /** The command line. */
+  command: string[];
+}
+
+/** Run `llama-perplexity --multiple-choice` on a task file; throws with its output on failure. */
+export async function runLlamaPerplexity(
+  taskFile: string,
+  options: PerplexityRunOptions,
+): Promise<PerplexityRun> {
+  const {
+    model,
+    binary = DEFAULT_PERPLEXITY,
+    threads = BENCH_THREADS,
+    parallel = 32,
+    ctxPerSequence = 512,
+    kv = "f16",
+  } = options;
+  const args = [
+    "-m",
+    model,
+    "--multiple-choice",
+    "-bf",
+    taskFile,
+    "-t",
+    String(threads),
+    "-tb",
+    String(threads),
+    "-np",
+    String(parallel),
+    "-c",
+    String(ctxPerSequence),
+    "-ctk",
+    kv,
+    "-ctv",
+    kv,
+    "-ngl",
+    "0",
+  ];
+  // Its log goes to a file: through Deno's (non-blocking) pipes, llama.cpp's stdio logging was
+  // seen to drop or repeat the last task lines.
+  const logDir = mkdtempSync(join(tmpdir(), "tunebook-perplexity-"));
+  const logFile = join(logDir, "log.txt");
+  args.push("--log-file", logFile);
+  const t0 = performance.now();
+  let out: Deno.CommandOutput;
+  let text: string;
+  try {
+    try {
+      out = await new Deno.Command(binary, { args, stdout: "null", stderr: "piped" }).output();
+    } catch (e) {
+      throw new Error(
+        `could not run ${binary} (${(e as Error).message}); build it with ` +
+          `\`bash scripts/build_llama_tools.sh\` or pass its path with --perplexity`,
+      );
+    }
+    text = existsSync(logFile) ? readFileSync(logFile, "utf8") : "";
+  } finally {
+    rmSync(logDir, { recursive: true, force: true });
+  }
+  const wallSeconds = (performance.now() - t0) / 1000;
+  if (!out.success) {
+    throw new Error(
+      `${binary} ${args.join(" ")} exited with ${out.code}:\n` +
+        `${new TextDecoder().decode(out.stderr).slice(-2000)}\n${text.slice(-2000)}`,
+    );
+  }
+  return { ...parsePerplexityOutput(text), wallSeconds, command: [binary, ...args] };
+}
+
+/** Score items with an engine, `concurrency` at a time (in item order in the result). */
+export async function scoreAll(
+  engine: LlmEngine,
+  items: BenchItem[],
+  concurrency: number,
+): Promise<ChoiceScores[]> {
+  const out: ChoiceScores[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await engine.scoreChoices(items[i].context, items[i].choices.map((c) => " " + c));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  return out;
+}
+
+/** How many copies of an item it takes to read back a prediction among `n` choices. */
+function bitsFor(n: number): number {
+  return Math.max(1, Math.ceil(Math.log2(n)));
+}
+
+/** The predicted index of every item, from llama-perplexity with bit-labelled copies. */
+async function perplexityPredictions(
+  items: BenchItem[],
+  dir: string,
+  options: PerplexityRunOptions,
+): Promise<{ predictions: number[]; run: PerplexityRun }> {
+  const tasks: MultipleChoiceTask[] = [];
+  for (const it of items) {
+    for (let b = 0; b < bitsFor(it.choices.length); b++) {
+      tasks.push({
+        context: it.context,
+        choices: it.choices,
+        gold: it.gold,
+        labels: it.choices.map((_, j) => (j >> b) & 1),
+      });
+    }
+  }
+  const file = join(dir, "bits.bin");
+  writeMultipleChoiceTasks(file, tasks);
+  const run = await runLlamaPerplexity(file, options);
+  if (run.correct.length !== tasks.length) {
+    throw new Error(
+      `llama-perplexity reported ${run.correct.length} of ${tasks.length} tasks; ` +
+        `see \`${run.command.join(" ")}\``,
+    );
+  }
+  let k = 0;
+  const predictions = items.map((it) => {
+    let pred = 0;
+    for (let b = 0; b < bitsFor(it.choices.length); b++) if (run.correct[k++]) pred |= 1 << b;
+    return pred;
+  });
+  return { predictions, run };
+}
+
+/**
+ * Whether tunebook's token split equals llama-perplexity's for an item: llama-perplexity scores
+ * each choice's tokens after the prefix common to all `context + " " + choice` tokenizations;
+ * tunebook scores those after the context's own tokens (lm-eval's split).
+ */
+function sameTokenSplit(engine: LlmEngine, item: BenchItem): boolean {
+  const ctx = engine.tokenize(item.context);
+  const full = item.choices.map((c) => engine.tokenize(item.context + " " + c));
+  let common = 0;
+  while (full.every((f) => common < f.length && f[common] === full[0][common])) common++;
+  return common === ctx.length && full.every((f) => ctx.every((t, i) => f[i] === t));
+}
+
+/** Per-token mean log-probs, best first: the margin of the prediction. */
+function margin(s: ChoiceScores): number {
+  const means = s.logprobs.map((l, i) => l / Math.max(1, s.tokenCounts[i])).sort((a, b) => b - a);
+  return means.length > 1 ? means[0] - means[1] : Infinity;
+}
+
+/** The cross-check of one task. */
+export interface CrosscheckResult {
+  task: string;
+  items: number;
+  /** Items whose predicted index is the same in both tools. */
+  agree: number;
+  agreement: number;
+  /** Mean tokens per choice (1 means the mean and the summed log-prob rules coincide). */
+  meanChoiceTokens: number;
+  /** Items where tunebook's token split differs from llama-perplexity's (rules not identical). */
+  splitDiffers: number;
+  /** Accuracy of each tool's predictions, and the accuracy llama-perplexity printed (gold run). */
+  tunebookAccuracy: number;
+  perplexityAccuracy: number;
+  perplexityReportedAccuracy?: number;
+  /** The items that disagree, with tunebook's margin between its two best choices (nats/token). */
+  disagreements: {
+    id: string;
+    tunebook: number;
+    perplexity: number;
+    gold: number;
+    margin: number;
+  }[];
+  /** Smallest margin over all items (a near-tie can flip between batch layouts). */
+  minMargin: number;
+}
+
+/**
+ * The `multitoken` variant of an item: each choice `c` becomes `c (lowercase c)`, so choices span
+ * several tokens of differing counts (the tasks' own choices are single tokens of the tiny
+ * model, where the mean and summed rules coincide) and the engine's multi-token path runs.
+ */
+function multitoken(item: BenchItem): BenchItem {
+  return { ...item, choices: item.choices.map((c) => `${c} (${c.toLowerCase()})`) };
+}
+
+/** Cross-check one task (`name` or `name:multitoken`). */
+export async function crosscheckTask(
+  loaded: LoadedModel,
+  taskName: string,
+  options: { binary?: string; threads?: number; limit?: number } = {},
+): Promise<CrosscheckResult> {
+  const { binary, threads = BENCH_THREADS, limit } = options;
+  const [base, variant] = taskName.split(":");
+  let items = await loadBenchItems(base, limit);
+  if (variant === "multitoken") items = items.map(multitoken);
+  else if (variant !== undefined) {
+    throw new Error(
+      `task ${taskName}: unknown variant "${variant}"; the one variant is multitoken`,
+    );
+  }
+  const engine = await LlmEngine.create(loaded, { sequences: 8, threads });
+  let scores: ChoiceScores[];
+  let splitDiffers = 0;
+  let meanChoiceTokens = 0;
+  try {
+    scores = await scoreAll(engine, items, 8);
+    splitDiffers = items.filter((it) => !sameTokenSplit(engine, it)).length;
+    meanChoiceTokens = scores.reduce((n, s) => n + s.tokenCounts.reduce((a, b) => a + b, 0), 0) /
+      scores.reduce((n, s) => n + s.tokenCounts.length, 0);
+  } finally {
+    await engine.dispose();
+  }
+  const ours = scores.map(meanLogprobPrediction);
+  const dir = mkdtempSync(join(tmpdir(), "tunebook-crosscheck-"));
+  try {
+    const ppl = { model: loaded.info.path, binary, threads };
+    const { predictions } = await perplexityPredictions(items, dir, ppl);
+    const goldFile = join(dir, "gold.bin");
+    writeMultipleChoiceTasks(goldFile, items);
+    const gold = await runLlamaPerplexity(goldFile, ppl);
+    const disagreements = items.flatMap((it, i) =>
+      ours[i] === predictions[i] ? [] : [{
+        id: it.id,
+        tunebook: ours[i],
+        perplexity: predictions[i],
+        gold: it.gold,
+        margin: round(margin(scores[i]), 6),
+      }]
+    );
+    const acc = (p: number[]) => p.filter((x, i) => x === items[i].gold).length / items.length;
+    return {
+      task: taskName,
+      items: items.length,
+      meanChoiceTokens: round(meanChoiceTokens, 3),
+      agree: items.length - disagreements.length,
+      agreement: round(1 - disagreements.length / items.length, 4),
+      splitDiffers,
+      tunebookAccuracy: round(acc(ours), 4),
+      perplexityAccuracy: round(acc(predictions), 4),
+      perplexityReportedAccuracy: gold.accuracy,
+      disagreements,
+      minMargin: round(Math.min(...scores.map(margin)), 6),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Round to `digits` decimals. */
+export function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      model: { type: "string", default: DEFAULT_MODEL },
+      tasks: { type: "string", default: [...BENCH_TASKS, "synth_facts:multitoken"].join(",") },
+      threads: { type: "string", default: String(BENCH_THREADS) },
+      perplexity: { type: "string", default: DEFAULT_PERPLEXITY },
+      out: { type: "string", default: "results/bench" },
+      limit: { type: "string" },
+    },
+  });
+  const loaded = await loadModel(values.model, { gpu: false });
+  const results: CrosscheckResult[] = [];
+  try {
+    for (const task of values.tasks.split(",")) {
+      const r = await crosscheckTask(loaded, task, {
+        binary: values.perplexity,
+        threads: Number(values.threads),
+        limit: values.limit === undefined ? undefined : Number(values.limit),
+      });
+      results.push(r);
+      console.log(
+        `${task}: ${r.agree}/${r.items} agree (${(100 * r.agreement).toFixed(1)}%), ` +
+          `acc tunebook ${r.tunebookAccuracy} llama-perplexity ${r.perplexityAccuracy} ` +
+          `(printed ${r.perplexityReportedAccuracy}), split differs on ${r.splitDiffers}, ` +
+          `min margin ${r.minMargin}, ${r.meanChoiceTokens} tokens/choice`,
+      );
+      for (const d of r.disagreements) console.log("  disagree", JSON.stringify(d));
+    }
+  } finally {
+    await loaded.model.dispose();
+  }
+  mkdirSync(values.out, { recursive: true });
+  const file = resolve(values.out, "crosscheck_perplexity.json");
+  writeFileSync(
+    file,
+    JSON.stringify(
+      {
+        created: new Date().toISOString(),
+        model: { path: loaded.info.path, sha256: loaded.info.sha256 },
+        rule: "mean log-prob per choice token (llama-perplexity's); predictions compared per item",
+        results,
+      },
+      null,
+      2,
+    ) + "\n",
+  );
+  console.log(`wrote ${file}`);
+  return results.every((r) => r.agree === r.items) ? 0 : 1;
+}
+
+if (import.meta.main) Deno.exit(await main());

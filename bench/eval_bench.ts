@@ -1,0 +1,460 @@
+/**
+ * Multiple-choice scoring throughput (items/s) on the same model and items, four ways:
+ *
+ * - `tunebook`: {@linkcode LlmEngine.scoreChoices} with 8 sequences and "shared" batching (the
+ *   default): the context is evaluated once, each choice on top of it (KV cache reused).
+ * - `tunebook_single_logit`: the same with `batching: "single-logit"`.
+ * - `naive`: one fresh evaluation per choice — clear the sequence, evaluate context + choice with
+ *   probabilities at the choice positions only; 1 sequence, no batching.
+ * - `llama_perplexity`: `llama-perplexity --multiple-choice` on the same items, with its default
+ *   parallelism (`-np 4`: one item per decode) and with `-np 32` (8 items per decode). Its time is
+ *   read from its log timestamps, from `there are N tasks in prompt` to `Final result` (reading,
+ *   tokenizing and scoring; no model load, warm-up decode or teardown); the process's wall time
+ *   is recorded too.
+ *
+ * Every method uses the same thread count (2) and the default f16 KV cache; each measurement is
+ * repeated (3 times after one untimed warm-up run, the methods taking turns) and the median is
+ * reported. Writes
+ * `results/bench/eval.json` and `results/bench/eval.md`. Run by `deno task bench:eval`:
+ *
+ *   deno run -A bench/eval_bench.ts [--model FILE.gguf] [--tasks a,b] [--repeats 3]
+ *       [--threads 2] [--perplexity PATH] [--out results/bench] [--name eval] [--limit N]
+ *
+ * Targets (issue): tunebook ≥ 5× naive and ≥ 0.8× llama-perplexity.
+ * @module
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { tmpdir } from "node:os";
+import { parseArgs } from "node:util";
+import type { LlamaContextSequence, Token } from "node-llama-cpp";
+import { writeMultipleChoiceTasks } from "../lib/eval/_mc_binary.ts";
+import { LlmEngine } from "../lib/llm/engine.ts";
+import { DEFAULT_MODEL, type LoadedModel, loadModel } from "../lib/llm/model.ts";
+import {
+  BENCH_TASKS,
+  BENCH_THREADS,
+  type BenchItem,
+  DEFAULT_PERPLEXITY,
+  loadBenchItems,
+  type PerplexityRun,
+  round,
+  runLlamaPerplexity,
+  scoreAll,
+} from "./crosscheck_perplexity.ts";
+
+/** Targets from the issue. */
+const TARGET_VS_NAIVE = 5;
+const TARGET_VS_PERPLEXITY = 0.8;
+/** tunebook configurations: the default batching and the single-logit one. */
+const TUNEBOOK_CONFIGS = [["tunebook", "shared"], [
+  "tunebook_single_logit",
+  "single-logit",
+]] as const;
+/** llama-perplexity configurations: its default parallelism (-np 4) and 8 items per decode. */
+const PERPLEXITY_CONFIGS = [["llama_perplexity_np4", 4], ["llama_perplexity_np32", 32]] as const;
+/** Sequences of tunebook's engine in this benchmark (its default). */
+const SEQUENCES = 8;
+
+/** The measured methods, in table order. */
+const METHODS = [
+  "tunebook",
+  "tunebook_single_logit",
+  "naive",
+  "llama_perplexity_np4",
+  "llama_perplexity_np32",
+] as const;
+type Method = typeof METHODS[number];
+
+const DESCRIPTIONS: Record<Method, string> = {
+  tunebook: `LlmEngine, ${SEQUENCES} sequences, "shared" batching`,
+  tunebook_single_logit: `LlmEngine, ${SEQUENCES} sequences, "single-logit" batching`,
+  naive: "fresh evaluation of context + choice per choice, 1 sequence",
+  llama_perplexity_np4: "llama-perplexity --multiple-choice -np 4 (its default; 1 item/decode)",
+  llama_perplexity_np32: "llama-perplexity --multiple-choice -np 32 (8 items/decode)",
+};
+
+/** One method on one task. */
+interface Measurement {
+  method: Method;
+  task: string;
+  items: number;
+  /** Seconds of each timed repeat (llama-perplexity: its scoring time, from log timestamps). */
+  seconds: number[];
+  medianSeconds: number;
+  /** Items per second of the median repeat (the reported figure). */
+  itemsPerSecond: number;
+  /** Items per second of the fastest repeat (less sensitive to other load on the machine). */
+  itemsPerSecondBest: number;
+  /** llama-perplexity only: median process wall time, and time to the start of scoring (s). */
+  medianWallSeconds?: number;
+  medianStartupSeconds?: number;
+  /** Tokens evaluated per run (tunebook's counter; naive: context + choice tokens). */
+  tokensEvaluated?: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/**
+ * The naive scorer: for each choice, a cleared sequence evaluates context + choice tokens with
+ * probabilities at the choice positions only. Returns the summed log-probs (for a sanity check).
+ */
+async function naiveScore(
+  loaded: LoadedModel,
+  seq: LlamaContextSequence,
+  item: BenchItem,
+): Promise<number[]> {
+  const model = loaded.model;
+  const tokenize = (text: string) => {
+    const t = model.tokenize(text, false);
+    return model.tokens.bos !== null ? [model.tokens.bos, ...t] : t;
+  };
+  const ctx = tokenize(item.context);
+  const out: number[] = [];
+  for (const choice of item.choices) {
+    const cont = tokenize(item.context + " " + choice).slice(ctx.length);
+    const input = [...ctx, ...cont];
+    await seq.clearHistory();
+    const res = await seq.controlledEvaluate(
+      input.slice(0, -1).map((t, i) =>
+        i >= ctx.length - 1 ? [t, { generateNext: { probabilities: true } }] as [Token, object] : t
+      ),
+    );
+    let sum = 0;
+    cont.forEach((t, j) => {
+      const p = res[ctx.length - 1 + j]?.next?.probabilities?.get(t);
+      sum += Math.log(p ?? 0);
+    });
+    out.push(sum);
+  }
+  return out;
+}
+
+/** One method, ready to score a task's items. */
+interface Runner {
+  method: Method;
+  /** Score every item once; returns the seconds it took (llama-perplexity: its scoring time). */
+  run: () => Promise<number>;
+  /** Extra fields for the measurement, from the runs so far. */
+  extra: () => Partial<Measurement>;
+  /** Summed log-probs of the last run, per item and choice (tunebook and naive). */
+  logprobs?: () => number[][];
+  dispose?: () => Promise<void>;
+}
+
+/** The five methods on one task's items (engines and contexts created, not yet run). */
+async function createRunners(
+  loaded: LoadedModel,
+  items: BenchItem[],
+  options: { threads: number; dir: string; task: string; binary: string },
+): Promise<Runner[]> {
+  const { threads, dir, task, binary } = options;
+  const runners: Runner[] = [];
+  // (i), (ii): tunebook
+  for (const [method, batching] of TUNEBOOK_CONFIGS) {
+    const engine = await LlmEngine.create(loaded, { sequences: SEQUENCES, threads, batching });
+    let last: number[][] = [];
+    let tokens = 0;
+    runners.push({
+      method,
+      run: async () => {
+        const before = engine.tokensEvaluated;
+        const t0 = performance.now();
+        const s = await scoreAll(engine, items, SEQUENCES);
+        const seconds = (performance.now() - t0) / 1000;
+        tokens = engine.tokensEvaluated - before;
+        last = s.map((x) => x.logprobs);
+        return seconds;
+      },
+      extra: () => ({ tokensEvaluated: tokens }),
+      logprobs: () => last,
+      dispose: () => engine.dispose(),
+    });
+  }
+  // (iii): naive
+  const context = await loaded.model.createContext({
+    sequences: 1,
+    contextSize: Math.min(loaded.model.trainContextSize || 4096, 4096),
+    batchSize: 512,
+    threads,
+  });
+  const seq = context.getSequence();
+  let naive: number[][] = [];
+  const naiveTokens = items.reduce(
+    (n, it) =>
+      n + it.choices.reduce(
+        (m, c) => m + loaded.model.tokenize(it.context + " " + c, false).length + 1,
+        0,
+      ),
+    0,
+  );
+  runners.push({
+    method: "naive",
+    run: async () => {
+      const t0 = performance.now();
+      const out: number[][] = [];
+      for (const it of items) out.push(await naiveScore(loaded, seq, it));
+      const seconds = (performance.now() - t0) / 1000;
+      naive = out;
+      return seconds;
+    },
+    extra: () => ({ tokensEvaluated: naiveTokens }),
+    logprobs: () => naive,
+    dispose: () => context.dispose(),
+  });
+  // (iv): llama-perplexity
+  const file = join(dir, `${task}.bin`);
+  writeMultipleChoiceTasks(file, items);
+  for (const [method, parallel] of PERPLEXITY_CONFIGS) {
+    const runs: PerplexityRun[] = [];
+    const opts = { model: loaded.info.path, binary, threads, parallel };
+    runners.push({
+      method,
+      run: async () => {
+        const r = await runLlamaPerplexity(file, opts);
+        if (r.scoringMs === undefined || r.correct.length !== items.length) {
+          throw new Error(
+            `llama-perplexity printed no timestamps or ${r.correct.length}/${items.length} ` +
+              `task lines; see \`${r.command.join(" ")}\``,
+          );
+        }
+        runs.push(r);
+        return r.scoringMs / 1000;
+      },
+      extra: () => {
+        const timed = runs.slice(1); // the first run is the warm-up
+        return {
+          medianWallSeconds: round(median(timed.map((r) => r.wallSeconds)), 4),
+          medianStartupSeconds: round(median(timed.map((r) => r.startupMs! / 1000)), 4),
+        };
+      },
+    });
+  }
+  return runners;
+}
+
+/** Naive and tunebook compute the same log-probs (up to f16 KV-cache batch-layout noise). */
+function naiveCheck(task: string, runners: Runner[]): Record<string, unknown> {
+  const ours = runners.find((r) => r.method === "tunebook")!.logprobs!();
+  const naive = runners.find((r) => r.method === "naive")!.logprobs!();
+  let maxDiff = 0;
+  let samePred = 0;
+  const am = (xs: number[]) => xs.indexOf(Math.max(...xs));
+  naive.forEach((row, i) => {
+    row.forEach((v, j) => (maxDiff = Math.max(maxDiff, Math.abs(v - ours[i][j]))));
+    if (am(row) === am(ours[i])) samePred++;
+  });
+  return {
+    task,
+    check: "naive vs tunebook summed log-probs (f16 KV: batch layouts differ slightly)",
+    maxAbsDiff: round(maxDiff, 6),
+    samePrediction: `${samePred}/${naive.length}`,
+  };
+}
+
+function machine(): Record<string, unknown> {
+  const cpuinfo = readFileSync("/proc/cpuinfo", "utf8");
+  const flags = /^flags\s*:\s*(.*)$/m.exec(cpuinfo)?.[1].split(" ") ?? [];
+  return {
+    nproc: navigator.hardwareConcurrency,
+    cpuModel: /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? "unknown",
+    simd: flags.filter((f) => /^(avx|avx2|avx512f|fma|f16c)$/.test(f)),
+    os: `${Deno.build.os} ${Deno.build.arch}`,
+    deno: Deno.version.deno,
+    /** 1/5/15-min load averages when the benchmark ended (other processes skew timings). */
+    loadAverage: Deno.loadavg().map((x) => round(x, 2)),
+  };
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      model: { type: "string", default: DEFAULT_MODEL },
+      tasks: { type: "string", default: BENCH_TASKS.join(",") },
+      repeats: { type: "string", default: "3" },
+      threads: { type: "string", default: String(BENCH_THREADS) },
+      perplexity: { type: "string", default: DEFAULT_PERPLEXITY },
+      out: { type: "string", default: "results/bench" },
+      name: { type: "string", default: "eval" },
+      limit: { type: "string" },
+    },
+  });
+  const loadAtStart = Deno.loadavg().map((x) => round(x, 2));
+  const repeats = Number(values.repeats);
+  const threads = Number(values.threads);
+  const loaded = await loadModel(values.model, { gpu: false });
+  const measurements: Measurement[] = [];
+  const checks: Record<string, unknown>[] = [];
+  const dir = mkdtempSync(join(tmpdir(), "tunebook-evalbench-"));
+  const record = (
+    m: Omit<Measurement, "medianSeconds" | "itemsPerSecond" | "itemsPerSecondBest">,
+  ) => {
+    const med = median(m.seconds);
+    const full = {
+      ...m,
+      medianSeconds: round(med, 4),
+      itemsPerSecond: round(m.items / med, 1),
+      itemsPerSecondBest: round(m.items / Math.min(...m.seconds), 1),
+    };
+    full.seconds = full.seconds.map((s) => round(s, 4));
+    measurements.push(full);
+    console.log(
+      `${m.task} ${m.method}: ${full.itemsPerSecond} items/s (median ${full.medianSeconds} s)`,
+    );
+  };
+  try {
+    for (const task of values.tasks.split(",")) {
+      const items = await loadBenchItems(
+        task,
+        values.limit === undefined ? undefined : Number(values.limit),
+      );
+      const runners = await createRunners(loaded, items, {
+        threads,
+        dir,
+        task,
+        binary: values.perplexity,
+      });
+      try {
+        // One untimed warm-up each, then the repeats round-robin, so that a slow spell of the
+        // machine hits every method alike.
+        for (const r of runners) await r.run();
+        const seconds = new Map<Method, number[]>(runners.map((r) => [r.method, []]));
+        for (let rep = 0; rep < repeats; rep++) {
+          for (const r of runners) seconds.get(r.method)!.push(await r.run());
+        }
+        for (const r of runners) {
+          record({
+            method: r.method,
+            task,
+            items: items.length,
+            seconds: seconds.get(r.method)!,
+            ...r.extra(),
+          });
+        }
+        checks.push(naiveCheck(task, runners));
+      } finally {
+        for (const r of runners) await r.dispose?.();
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    await loaded.model.dispose();
+  }
+
+  const speed = (task: string, method: Method) =>
+    measurements.find((m) => m.task === task && m.method === method)!.itemsPerSecond;
+  const tasks = values.tasks.split(",");
+  const ratios = tasks.map((task) => {
+    const best = Math.max(
+      speed(task, "llama_perplexity_np4"),
+      speed(task, "llama_perplexity_np32"),
+    );
+    const row = (method: Method) => ({
+      method,
+      vsNaive: round(speed(task, method) / speed(task, "naive"), 2),
+      vsPerplexityNp4: round(speed(task, method) / speed(task, "llama_perplexity_np4"), 2),
+      vsPerplexityBest: round(speed(task, method) / best, 2),
+    });
+    return { task, rows: METHODS.map(row) };
+  });
+  const targets = tasks.map((task) => {
+    const r = ratios.find((x) => x.task === task)!.rows.find((x) => x.method === "tunebook")!;
+    return {
+      task,
+      vsNaive: { ratio: r.vsNaive, target: TARGET_VS_NAIVE, met: r.vsNaive >= TARGET_VS_NAIVE },
+      vsPerplexityBest: {
+        ratio: r.vsPerplexityBest,
+        target: TARGET_VS_PERPLEXITY,
+        met: r.vsPerplexityBest >= TARGET_VS_PERPLEXITY,
+      },
+      vsPerplexityNp4: {
+        ratio: r.vsPerplexityNp4,
+        target: TARGET_VS_PERPLEXITY,
+        met: r.vsPerplexityNp4 >= TARGET_VS_PERPLEXITY,
+      },
+    };
+  });
+  const result = {
+    created: new Date().toISOString(),
+    machine: { ...machine(), loadAverageAtStart: loadAtStart },
+    model: {
+      path: loaded.info.path,
+      sha256: loaded.info.sha256,
+      bytes: loaded.info.bytes,
+      parameters: loaded.info.parameters,
+    },
+    settings: {
+      threads,
+      repeats,
+      warmupRuns: 1,
+      kv: "f16",
+      sequences: SEQUENCES,
+      llamaPerplexityTime:
+        "its log timestamps from `there are N tasks in prompt` to `Final result` (no load/warm-up)",
+    },
+    methods: DESCRIPTIONS,
+    measurements,
+    ratios,
+    targets,
+    checks,
+  };
+  mkdirSync(values.out, { recursive: true });
+  const base = resolve(values.out, values.name);
+  writeFileSync(`${base}.json`, JSON.stringify(result, null, 2) + "\n");
+  writeFileSync(`${base}.md`, markdown(result, tasks));
+  console.log(`wrote ${base}.json and ${base}.md`);
+  return 0;
+}
+
+function markdown(
+  r: {
+    created: string;
+    machine: Record<string, unknown>;
+    model: { sha256: string };
+    settings: { threads: number; repeats: number };
+    measurements: Measurement[];
+    ratios: {
+      task: string;
+      rows: {
+        method: Method;
+        vsNaive: number;
+        vsPerplexityNp4: number;
+        vsPerplexityBest: number;
+      }[];
+    }[];
+  },
+  tasks: string[],
+): string {
+  const lines = [
+    "# Multiple-choice scoring throughput",
+    "",
+    `${r.created} · ${r.machine.cpuModel} · nproc ${r.machine.nproc} · ${r.settings.threads} threads · ` +
+    `median of ${r.settings.repeats} · model sha256 ${r.model.sha256.slice(0, 12)}`,
+    "",
+    "| task | method | items/s (median) | items/s (best) | × naive | × llama-perplexity -np 4 | × llama-perplexity best |",
+    "|---|---|---:|---:|---:|---:|---:|",
+  ];
+  for (const task of tasks) {
+    for (const row of r.ratios.find((x) => x.task === task)!.rows) {
+      const m = r.measurements.find((x) => x.task === task && x.method === row.method)!;
+      lines.push(
+        `| ${task} | ${row.method} | ${m.itemsPerSecond} | ${m.itemsPerSecondBest} | ${row.vsNaive} | ${row.vsPerplexityNp4} | ${row.vsPerplexityBest} |`,
+      );
+    }
+  }
+  lines.push(
+    "",
+    "llama-perplexity: time from its log timestamps, `there are N tasks in prompt` to " +
+      "`Final result` (task reading, tokenization, scoring; no model load or warm-up).",
+    "Methods: " + METHODS.map((m) => `\`${m}\`: ${DESCRIPTIONS[m]}`).join("; ") + ".",
+    "",
+  );
+  return lines.join("\n");
+}
+
+if (import.meta.main) Deno.exit(await main());

@@ -1,0 +1,97 @@
+/**
+ * Evaluation backends: what the runner needs from a model. The in-process
+ * node-llama-cpp backend lives here; HTTP backends implement the same interface.
+ * @module
+ */
+import {
+  type ChoiceScores,
+  type GenerateOptions,
+  type Generation,
+  LlmEngine,
+  type LoraAdapter,
+} from "../llm/engine.ts";
+import { DEFAULT_MODEL, loadModel } from "../llm/model.ts";
+
+/** A model the evaluation runner can query. */
+export interface Backend {
+  /** What identifies the model in results (path, hash, quantization, adapters, endpoint…). */
+  identity: Record<string, unknown>;
+  /** How many requests the runner should keep in flight. */
+  concurrency: number;
+  /** Log-likelihood of each choice after a context; absent when the backend cannot score prompts. */
+  scoreChoices?: (context: string, choices: string[]) => Promise<ChoiceScores>;
+  /** Greedy generation. */
+  generate: (prompt: string, options: GenerateOptions) => Promise<Generation>;
+  /** Token count of a text (for length buckets); approximate for HTTP backends. */
+  countTokens: (text: string) => number;
+  /** Tokens processed so far, for throughput. */
+  tokensProcessed: () => number;
+  /** Token usage (and cost, when priced) so far; HTTP backends report it in results.json. */
+  usage?: () => BackendUsage;
+  /** Free resources. */
+  dispose: () => Promise<void>;
+}
+
+/** Token usage of a backend, as recorded in results.json's `usage`. */
+export interface BackendUsage {
+  /** Prompt tokens sent. */
+  promptTokens: number;
+  /** Tokens generated. */
+  completionTokens: number;
+  /** Estimated cost in USD; absent when the backend has no prices. */
+  costUsd?: number;
+}
+
+/** Options for {@linkcode createLlamaBackend}. */
+export interface LlamaBackendOptions {
+  /** LoRA adapters (GGUF) on top of the model. Default: none. */
+  lora?: LoraAdapter[];
+  /** Parallel sequences. Default: 8. */
+  sequences?: number;
+  /** CPU threads (0 = all cores). Default: 0. */
+  threads?: number;
+  /** Use a GPU when available. Default: "auto". */
+  gpu?: "auto" | false;
+}
+
+/**
+ * The in-process backend: a GGUF model (plus LoRA adapters) in node-llama-cpp.
+ *
+ * @example
+ * ```ts ignore
+ * const backend = await createLlamaBackend("data/models/tiny/tiny-f32.gguf");
+ * console.log(backend.identity);
+ * await backend.dispose();
+ * ```
+ */
+export async function createLlamaBackend(
+  modelPath: string = DEFAULT_MODEL,
+  options: LlamaBackendOptions = {},
+): Promise<Backend> {
+  const { lora = [], sequences = 8, threads = 0, gpu = "auto" } = options;
+  const loaded = await loadModel(modelPath, { gpu });
+  const engine = await LlmEngine.create(loaded, { sequences, threads, lora });
+  return {
+    identity: {
+      backend: "node-llama-cpp",
+      model: loaded.info.path,
+      sha256: loaded.info.sha256,
+      bytes: loaded.info.bytes,
+      quantization: loaded.info.quantization,
+      architecture: loaded.info.architecture,
+      parameters: loaded.info.parameters,
+      lora: lora.map((a) => ({ path: a.path, scale: a.scale ?? 1 })),
+      contextSize: engine.contextSize,
+      sequences,
+    },
+    concurrency: sequences,
+    scoreChoices: (context, choices) => engine.scoreChoices(context, choices),
+    generate: (prompt, opts) => engine.generate(prompt, opts),
+    countTokens: (text) => engine.tokenize(text).length,
+    tokensProcessed: () => engine.tokensEvaluated,
+    dispose: async () => {
+      await engine.dispose();
+      await loaded.model.dispose();
+    },
+  };
+}

@@ -1,0 +1,156 @@
+/**
+ * Label metrics for classification-style tasks (labels such as `yes`/`no` or
+ * `entailment`/`not_entailment`). Predictions and gold labels are compared after trimming
+ * surrounding whitespace and lowercasing; the gold label of an item is its first reference.
+ *
+ * - `acc` (item): 1 when the prediction equals the gold label, else 0.
+ * - `per_class_accuracy` (corpus): `acc_<label>` for every gold label: the share of the items
+ *   with that gold label that were predicted correctly (the label's recall). Keys are sorted.
+ * - `macro_f1` (corpus): scikit-learn's `f1_score(gold, predicted, average="macro")` with its
+ *   defaults: the unweighted mean F1 over every label seen in the gold labels **or** the
+ *   predictions (so an off-label prediction such as `maybe` adds a class with F1 0), and 0 for a
+ *   precision, recall or F1 whose denominator is 0.
+ *
+ * @example
+ * ```ts
+ * import { macroF1, perClassAccuracy } from "./classification.ts";
+ * const predictions = ["yes", "no", "yes", "Yes "];
+ * const references = [["yes"], ["yes"], ["no"], ["yes"]];
+ * console.log(perClassAccuracy.compute(predictions, references)); // { acc_no: 0, acc_yes: 0.6666666666666666 }
+ * console.log(macroF1.compute(predictions, references)); // { macro_f1: 0.3333333333333333 }
+ * ```
+ * @module
+ */
+import type { CorpusMetric, ItemMetric } from "./mod.ts";
+import { pyStrip } from "./_text.ts";
+
+/**
+ * The form labels are compared in: Python's `label.strip().lower()`.
+ *
+ * @example
+ * ```ts
+ * import { normalizeLabel } from "./classification.ts";
+ * console.log(normalizeLabel("  Entailment\n")); // "entailment"
+ * ```
+ */
+export function normalizeLabel(label: string): string {
+  return pyStrip(label).toLowerCase();
+}
+
+/** Gold labels (first reference of each item), checked against the predictions. */
+function goldLabels(metric: string, predictions: string[], references: string[][]): string[] {
+  if (predictions.length !== references.length) {
+    throw new Error(
+      `${metric}: ${predictions.length} predictions but ${references.length} reference lists; give one reference list per prediction`,
+    );
+  }
+  return references.map((refs, i) => {
+    if (refs.length === 0) {
+      throw new Error(
+        `${metric}: references[${i}] is empty; give the gold label as its first entry`,
+      );
+    }
+    return normalizeLabel(refs[0]);
+  });
+}
+
+function safeDivide(numerator: number, denominator: number): number {
+  return denominator === 0 ? 0 : numerator / denominator;
+}
+
+/**
+ * `acc`: 1 when the normalised prediction equals the normalised first reference, else 0.
+ *
+ * @example
+ * ```ts
+ * import { acc } from "./classification.ts";
+ * console.log(acc.score(" YES", ["yes", "no"])); // 1
+ * ```
+ */
+export const acc: ItemMetric = {
+  kind: "item",
+  name: "acc",
+  description: "Label accuracy: prediction equals the first reference after trim + lowercase, 0–1",
+  higherIsBetter: true,
+  score(prediction: string, references: string[]): number {
+    if (references.length === 0) {
+      throw new Error("acc: references is empty; give the gold label as its first entry");
+    }
+    return normalizeLabel(prediction) === normalizeLabel(references[0]) ? 1 : 0;
+  },
+};
+
+/**
+ * `per_class_accuracy`: `{ acc_<label>: recall of that gold label }` for every gold label.
+ *
+ * @example
+ * ```ts
+ * import { perClassAccuracy } from "./classification.ts";
+ * console.log(perClassAccuracy.compute(["a", "b", "b"], [["a"], ["a"], ["b"]])); // { acc_a: 0.5, acc_b: 1 }
+ * ```
+ */
+export const perClassAccuracy: CorpusMetric = {
+  kind: "corpus",
+  name: "per_class_accuracy",
+  description:
+    "Accuracy within each gold label (its recall), keys acc_<label>, labels trimmed + lowercased, 0–1",
+  higherIsBetter: true,
+  compute(predictions: string[], references: string[][]): Record<string, number> {
+    const gold = goldLabels("per_class_accuracy", predictions, references);
+    const totals = new Map<string, number>();
+    const correct = new Map<string, number>();
+    gold.forEach((label, i) => {
+      totals.set(label, (totals.get(label) ?? 0) + 1);
+      if (normalizeLabel(predictions[i]) === label) {
+        correct.set(label, (correct.get(label) ?? 0) + 1);
+      }
+    });
+    const out: Record<string, number> = {};
+    for (const label of [...totals.keys()].sort()) {
+      out[`acc_${label}`] = (correct.get(label) ?? 0) / totals.get(label)!;
+    }
+    return out;
+  },
+};
+
+/**
+ * `macro_f1`: `{ macro_f1 }`, scikit-learn's macro-averaged F1 over gold and predicted labels.
+ *
+ * @example
+ * ```ts
+ * import { macroF1 } from "./classification.ts";
+ * console.log(macroF1.compute(["a", "b"], [["a"], ["b"]])); // { macro_f1: 1 }
+ * ```
+ */
+export const macroF1: CorpusMetric = {
+  kind: "corpus",
+  name: "macro_f1",
+  description:
+    "Macro-averaged F1 over all gold and predicted labels (scikit-learn defaults), labels trimmed + lowercased, 0–1",
+  higherIsBetter: true,
+  compute(predictions: string[], references: string[][]): Record<string, number> {
+    const gold = goldLabels("macro_f1", predictions, references);
+    if (gold.length === 0) {
+      throw new Error("macro_f1: no items; give at least one prediction");
+    }
+    const predicted = predictions.map(normalizeLabel);
+    const labels = [...new Set([...gold, ...predicted])].sort();
+    let sum = 0;
+    for (const label of labels) {
+      let truePositives = 0;
+      let predictedCount = 0;
+      let goldCount = 0;
+      for (let i = 0; i < gold.length; i++) {
+        const isGold = gold[i] === label;
+        const isPredicted = predicted[i] === label;
+        if (isGold) goldCount++;
+        if (isPredicted) predictedCount++;
+        if (isGold && isPredicted) truePositives++;
+      }
+      const precision = safeDivide(truePositives, predictedCount);
+      const recall = safeDivide(truePositives, goldCount);
+      sum += safeDivide(2 * precision * recall, precision + recall);
+    }
+    return { macro_f1: sum / labels.length };
+  },
+};

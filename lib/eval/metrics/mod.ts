@@ -1,0 +1,185 @@
+/**
+ * The metric registry: every metric tunebook scores generations with, by name.
+ *
+ * | name                 | kind   | scale | what                                                                 |
+ * | -------------------- | ------ | ----- | -------------------------------------------------------------------- |
+ * | `exact_match`        | item   | 0–1   | strict equality after trimming (lm-eval's `exact_match` defaults)    |
+ * | `em`                 | item   | 0–1   | SQuAD v1.1 exact match after `normalize_answer`                      |
+ * | `f1`                 | item   | 0–1   | SQuAD v1.1 token F1 after `normalize_answer`                         |
+ * | `rouge1` … `rougeLsum` | item | 0–1   | rouge-score F-measures, no stemming                                  |
+ * | `bleu4`              | item   | 0–100 | CodeXGLUE code-to-text smoothed sentence BLEU-4                      |
+ * | `acc`                | item   | 0–1   | label equals the first reference (trim + lowercase)                  |
+ * | `per_class_accuracy` | corpus | 0–1   | `acc_<label>`: recall of each gold label                             |
+ * | `macro_f1`           | corpus | 0–1   | scikit-learn macro F1                                                |
+ *
+ * Item metrics take the best score over an item's references (BLEU instead scores all references
+ * together, as its reference script does) and are averaged over items; corpus metrics need the
+ * whole split. `exact_match` and `em` differ on purpose: `exact_match` is lm-eval's strict
+ * comparison (what task files mean by it), `em` is the SQuAD script's forgiving one. The
+ * `deno task score` CLI follows the SQuAD script's output names instead and maps its
+ * `exact_match` to `em` (see `lib/eval/score_file.ts`).
+ *
+ * @example
+ * ```ts
+ * import { getMetric, scoreCorpus } from "./mod.ts";
+ * const predictions = ["Paris", "the Thames"];
+ * const references = [["Paris"], ["River Thames", "Thames"]];
+ * console.log(scoreCorpus(["exact_match", "em", "f1"], predictions, references));
+ * // { exact_match: 0.5, em: 1, f1: 1 }
+ * console.log(getMetric("bleu4").description);
+ * ```
+ * @module
+ */
+import { bleu4 } from "./bleu.ts";
+import { acc, macroF1, perClassAccuracy } from "./classification.ts";
+import { exactMatch } from "./exact_match.ts";
+import { rouge1, rouge2, rougeL, rougeLsum } from "./rouge.ts";
+import { em, f1 } from "./squad.ts";
+
+/** A metric scored per item and averaged (mean) over the corpus. */
+export interface ItemMetric {
+  /** Discriminant: `"item"`. */
+  kind: "item";
+  /** Registry name, as task files and the CLI spell it. */
+  name: string;
+  /** One line: what it measures, its reference implementation and its scale. */
+  description: string;
+  /** Whether larger values are better. */
+  higherIsBetter: boolean;
+  /** The score of one prediction given its references (at least one). */
+  score(prediction: string, references: string[]): number;
+}
+
+/** A metric that needs the whole corpus (e.g. macro-F1); may return several named values. */
+export interface CorpusMetric {
+  /** Discriminant: `"corpus"`. */
+  kind: "corpus";
+  /** Registry name, as task files and the CLI spell it. */
+  name: string;
+  /** One line: what it measures, its reference implementation and its scale. */
+  description: string;
+  /** Whether larger values are better. */
+  higherIsBetter: boolean;
+  /** Named corpus-level values from all predictions and their references (same length). */
+  compute(predictions: string[], references: string[][]): Record<string, number>;
+}
+
+/** Any registered metric. */
+export type Metric = ItemMetric | CorpusMetric;
+
+/** Every registered metric, in listing order. */
+const METRICS: readonly Metric[] = [
+  exactMatch,
+  em,
+  f1,
+  rouge1,
+  rouge2,
+  rougeL,
+  rougeLsum,
+  bleu4,
+  acc,
+  perClassAccuracy,
+  macroF1,
+];
+const BY_NAME: ReadonlyMap<string, Metric> = new Map(METRICS.map((m) => [m.name, m]));
+
+/**
+ * Every registered metric, in a stable order.
+ *
+ * @example
+ * ```ts
+ * import { listMetrics } from "./mod.ts";
+ * console.log(listMetrics().map((m) => m.name).join(", "));
+ * ```
+ */
+export function listMetrics(): Metric[] {
+  return [...METRICS];
+}
+
+/**
+ * The metric registered under `name`. Throws an `Error` naming the unknown metric and listing the
+ * known ones.
+ *
+ * @example
+ * ```ts
+ * import { getMetric } from "./mod.ts";
+ * const metric = getMetric("f1");
+ * if (metric.kind === "item") console.log(metric.score("a red car", ["the red car"])); // 1
+ * ```
+ */
+export function getMetric(name: string): Metric {
+  const metric = BY_NAME.get(name);
+  if (!metric) {
+    throw new Error(
+      `unknown metric "${name}"; known metrics: ${METRICS.map((m) => m.name).join(", ")}`,
+    );
+  }
+  return metric;
+}
+
+/**
+ * Checks that predictions and references line up and every item has a reference; throws an
+ * `Error` saying which item is wrong otherwise.
+ */
+function checkCorpus(predictions: string[], references: string[][]): void {
+  if (predictions.length !== references.length) {
+    throw new Error(
+      `scoreCorpus: ${predictions.length} predictions but ${references.length} reference lists; give one reference list per prediction`,
+    );
+  }
+  if (predictions.length === 0) {
+    throw new Error("scoreCorpus: no items to score; give at least one prediction");
+  }
+  references.forEach((refs, i) => {
+    if (refs.length === 0) {
+      throw new Error(`scoreCorpus: item ${i} has no references; give at least one per item`);
+    }
+  });
+}
+
+/**
+ * Corpus-level values of the named metrics, computed with `metrics` (by default the registry,
+ * {@linkcode getMetric}). An item metric contributes its name and the mean of its per-item
+ * scores; a corpus metric contributes the keys {@linkcode CorpusMetric.compute} returns. Throws on
+ * an unknown name, on mismatched lengths, on an empty corpus, on an item without references, and
+ * when two metrics would write the same key.
+ *
+ * @example
+ * ```ts
+ * import { scoreCorpus } from "./mod.ts";
+ * const out = scoreCorpus(["acc", "per_class_accuracy"], ["yes", "no"], [["yes"], ["yes"]]);
+ * console.log(out); // { acc: 0.5, acc_yes: 0.5 }
+ * ```
+ */
+export function scoreCorpus(
+  names: string[],
+  predictions: string[],
+  references: string[][],
+  metrics: (name: string) => Metric = getMetric,
+): Record<string, number> {
+  const resolved = names.map((name) => [name, metrics(name)] as const);
+  checkCorpus(predictions, references);
+  const out: Record<string, number> = {};
+  const put = (key: string, value: number, from: string) => {
+    if (key in out) {
+      throw new Error(
+        `scoreCorpus: metric "${from}" would overwrite the value "${key}"; list each metric once`,
+      );
+    }
+    out[key] = value;
+  };
+  for (const [name, metric] of resolved) {
+    if (metric.kind === "item") {
+      let sum = 0;
+      predictions.forEach((prediction, i) => {
+        sum += metric.score(prediction, references[i]);
+      });
+      put(name, sum / predictions.length, name);
+    } else {
+      for (const [key, value] of Object.entries(metric.compute(predictions, references))) {
+        put(key, value, name);
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,478 @@
+/**
+ * The evaluation runner behind `deno task eval`: tasks × backend → per-item samples and
+ * per-task metrics with standard errors and 95% confidence intervals.
+ *
+ * Output (in `results/eval/<run>/`):
+ * - `samples.jsonl`: one line per item, appended as each item finishes (prompt, choices and
+ *   log-likelihoods or the generation, per-item metric values). An interrupted run resumes:
+ *   items already in the file are not evaluated again.
+ * - `results.json`: config, model identity, per-task metrics (value, stderr, 95% CI),
+ *   accuracy by input-length bucket, skipped items, timings and tokens/s. Written atomically.
+ *
+ * @example
+ * ```ts ignore
+ * import { createLlamaBackend } from "./backend.ts";
+ * import { runEval } from "./runner.ts";
+ * const backend = await createLlamaBackend();
+ * const results = await runEval(backend, { tasks: ["synth_facts"], limit: 20 });
+ * console.log(results.tasks.synth_facts.metrics.acc);
+ * ```
+ * @module
+ */
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+} from "node:fs";
+import { join } from "node:path";
+import { ContextOverflowError } from "../llm/engine.ts";
+import type { Backend, BackendUsage } from "./backend.ts";
+import { getMetric } from "./metrics/mod.ts";
+import { bootstrapEstimate, type Estimate, meanEstimate, wilsonEstimate } from "./stats.ts";
+import {
+  buildPrompt,
+  findTask,
+  loadTaskDocs,
+  type RenderedDoc,
+  sampleFewshot,
+  type TaskConfig,
+} from "./task.ts";
+import { parseJsonl } from "../data/jsonl.ts";
+import { Progress } from "./progress.ts";
+
+/** The default suite: one runnable synthetic task per family. */
+export const DEFAULT_SUITE = ["synth_arithmetic", "synth_entailment", "synth_qa", "synth_facts"];
+
+/** Options for {@linkcode runEval}. */
+export interface EvalOptions {
+  /** Task names or YAML paths. Default: {@linkcode DEFAULT_SUITE}. */
+  tasks?: string[];
+  /** Evaluate at most this many items per task (the first ones). Default: all. */
+  limit?: number;
+  /** Override every task's `num_fewshot`. Default: the task's own. */
+  numFewshot?: number;
+  /** Run name (folder under `results/eval`). Default: model file name + date. */
+  run?: string;
+  /** Output folder. Default: `results/eval/<run>`. */
+  outDir?: string;
+  /** Reuse items already in `samples.jsonl`. Default: true. */
+  resume?: boolean;
+  /** Folder with task YAML files. Default: `data/tasks`. */
+  tasksDir?: string;
+  /** Seed of bootstrap resampling. Default: 1234. */
+  seed?: number;
+  /** Bootstrap resamples for metrics without a closed-form stderr. Default: 1000. */
+  resamples?: number;
+  /** Number of input-length buckets. Default: 4. */
+  lengthBuckets?: number;
+  /** Show a progress line on stderr. Default: true. */
+  progress?: boolean;
+}
+
+/** One evaluated item, as written to samples.jsonl. */
+export interface Sample {
+  task: string;
+  doc_id: string;
+  prompt: string;
+  prompt_tokens: number;
+  references: string[];
+  choices?: string[];
+  gold?: number;
+  logprobs?: number[];
+  is_greedy?: boolean[];
+  prediction: string;
+  metrics: Record<string, number>;
+  /** Why the item was not evaluated (e.g. "too_long"); absent when it was. */
+  skipped?: string;
+  skip_detail?: string;
+}
+
+/** A metric value with its uncertainty. */
+export type MetricResult = Estimate;
+
+/** Accuracy (or the task's first metric) for one input-length bucket. */
+export interface LengthBucket {
+  /** Prompt tokens, inclusive range. */
+  minTokens: number;
+  maxTokens: number;
+  metric: string;
+  estimate: MetricResult;
+}
+
+/** Results of one task. */
+export interface TaskResult {
+  version: number | string;
+  outputType: string;
+  split: string;
+  n: number;
+  skipped: Record<string, number>;
+  rowErrors: { row: number; message: string }[];
+  metrics: Record<string, MetricResult>;
+  byLength: LengthBucket[];
+  wallSeconds: number;
+}
+
+/** What `results.json` holds. */
+export interface EvalResults {
+  tunebook: string;
+  run: string;
+  created: string;
+  complete: boolean;
+  config: Record<string, unknown>;
+  model: Record<string, unknown>;
+  tasks: Record<string, TaskResult>;
+  wallSeconds: number;
+  tokensPerSecond: number;
+  itemsPerSecond: number;
+  /** Tokens (and cost) the backend reports for this invocation; absent if it reports none. */
+  usage?: BackendUsage;
+}
+
+const VERSION = "0.1.0";
+const DEFAULT_SEED = 1234;
+const DEFAULT_RESAMPLES = 1000;
+const DEFAULT_BUCKETS = 4;
+
+/** Evaluate a backend on tasks; writes samples.jsonl incrementally and results.json at the end. */
+export async function runEval(backend: Backend, options: EvalOptions = {}): Promise<EvalResults> {
+  const {
+    tasks: taskNames = DEFAULT_SUITE,
+    limit,
+    numFewshot,
+    resume = true,
+    tasksDir,
+    seed = DEFAULT_SEED,
+    resamples = DEFAULT_RESAMPLES,
+    lengthBuckets = DEFAULT_BUCKETS,
+    progress = true,
+  } = options;
+  const tasks = taskNames.map((t) => findTask(t, { tasksDir }));
+  const unscorable = tasks.filter((t) => t.outputType === "multiple_choice");
+  if (unscorable.length && !backend.scoreChoices) {
+    // Checked before any item runs, so no (possibly paid) request is wasted on other tasks.
+    throw new Error(
+      `task(s) ${unscorable.map((t) => t.name).join(", ")}: multiple_choice scoring needs ` +
+        `log-probabilities of given text, which backend ${String(backend.identity.backend)} ` +
+        `cannot give. Leave those tasks out, use a generate_until variant, or evaluate ` +
+        `them with a GGUF model (--model).`,
+    );
+  }
+  const run = options.run ?? defaultRunName(backend);
+  const outDir = options.outDir ?? join("results", "eval", run);
+  mkdirSync(outDir, { recursive: true });
+  const samplesPath = join(outDir, "samples.jsonl");
+  const resultsPath = join(outDir, "results.json");
+  const config = {
+    tasks: tasks.map((t) => t.name),
+    limit: limit ?? null,
+    numFewshot: numFewshot ?? null,
+    seed,
+  };
+  const done = resume
+    ? readDoneSamples(samplesPath, resultsPath, backend, config)
+    : new Map<string, Sample>();
+  if (!resume) writeFileSync(samplesPath, "");
+
+  const started = performance.now();
+  const results: EvalResults = {
+    tunebook: VERSION,
+    run,
+    created: new Date().toISOString(),
+    complete: false,
+    config,
+    model: backend.identity,
+    tasks: {},
+    wallSeconds: 0,
+    tokensPerSecond: 0,
+    itemsPerSecond: 0,
+  };
+  let evaluated = 0;
+  for (const task of tasks) {
+    const t0 = performance.now();
+    const split = task.splits.test ? "test" : "validation";
+    const { docs, errors } = await loadTaskDocs(task, split, { limit });
+    const fewshotN = numFewshot ?? task.numFewshot;
+    const pool = fewshotN > 0 ? (await loadTaskDocs(task, "fewshot")).docs : [];
+    const todo = docs.filter((d) => !done.has(key(task.name, d.id)));
+    const bar = progress
+      ? new Progress(task.name, docs.length, docs.length - todo.length)
+      : undefined;
+    await pool_(todo, backend.concurrency, async (doc) => {
+      const fewshot = fewshotN > 0 ? sampleFewshot(task, pool, fewshotN, doc.id) : [];
+      const sample = await evaluateDoc(backend, task, doc, fewshot);
+      appendFileSync(samplesPath, JSON.stringify(sample) + "\n");
+      done.set(key(task.name, doc.id), sample);
+      evaluated++;
+      bar?.tick();
+    });
+    bar?.finish();
+    const samples = docs.map((d) => done.get(key(task.name, d.id))!).filter(Boolean);
+    results.tasks[task.name] = aggregateTask(task, samples, {
+      split: task.splits[split] ?? split,
+      rowErrors: errors.map((e) => ({ row: e.row, message: e.message })),
+      seed,
+      resamples,
+      lengthBuckets,
+      wallSeconds: (performance.now() - t0) / 1000,
+    });
+    if (backend.usage) results.usage = backend.usage();
+    writeAtomic(resultsPath, results);
+  }
+  const wall = (performance.now() - started) / 1000;
+  results.complete = true;
+  results.wallSeconds = round(wall, 2);
+  results.tokensPerSecond = round(backend.tokensProcessed() / wall, 1);
+  results.itemsPerSecond = round(evaluated / wall, 2);
+  if (backend.usage) results.usage = backend.usage();
+  writeAtomic(resultsPath, results);
+  return results;
+}
+
+/** Evaluate one item. Items that do not fit the context are returned as skipped, not thrown. */
+export async function evaluateDoc(
+  backend: Backend,
+  task: TaskConfig,
+  doc: RenderedDoc,
+  fewshot: RenderedDoc[],
+): Promise<Sample> {
+  const prompt = buildPrompt(task, doc, fewshot);
+  const base: Sample = {
+    task: task.name,
+    doc_id: doc.id,
+    prompt,
+    prompt_tokens: backend.countTokens(prompt),
+    references: doc.references,
+    prediction: "",
+    metrics: {},
+  };
+  try {
+    if (task.outputType === "multiple_choice") {
+      const choices = doc.choices ?? [];
+      const scores = await backend.scoreChoices!(
+        prompt,
+        choices.map((c) => task.targetDelimiter + c),
+      );
+      const pred = argmax(scores.logprobs);
+      const predNorm = argmax(scores.logprobs.map((l, i) => l / Math.max(1, choices[i].length)));
+      const metrics: Record<string, number> = {
+        acc: pred === doc.gold ? 1 : 0,
+        acc_norm: predNorm === doc.gold ? 1 : 0,
+      };
+      return {
+        ...base,
+        choices,
+        gold: doc.gold,
+        logprobs: scores.logprobs.map((l) => round(l, 6)),
+        is_greedy: scores.isGreedy,
+        prediction: choices[pred],
+        metrics: itemMetrics(task, choices[pred], doc.references, metrics),
+      };
+    }
+    const gen = await backend.generate(prompt, {
+      until: task.generationKwargs.until,
+      maxTokens: task.generationKwargs.maxGenToks,
+    });
+    return {
+      ...base,
+      prediction: gen.text,
+      metrics: itemMetrics(task, gen.text, doc.references, {}),
+    };
+  } catch (e) {
+    if (e instanceof ContextOverflowError) {
+      return { ...base, skipped: "too_long", skip_detail: e.message };
+    }
+    throw e;
+  }
+}
+
+function itemMetrics(
+  task: TaskConfig,
+  prediction: string,
+  references: string[],
+  known: Record<string, number>,
+): Record<string, number> {
+  const out = { ...known };
+  for (const spec of task.metrics) {
+    if (spec.metric in out) continue;
+    const metric = getMetric(spec.metric);
+    if (metric.kind === "item") out[spec.metric] = metric.score(prediction, references);
+  }
+  return out;
+}
+
+interface AggregateOptions {
+  split: string;
+  rowErrors: { row: number; message: string }[];
+  seed: number;
+  resamples: number;
+  lengthBuckets: number;
+  wallSeconds: number;
+}
+
+/** Per-task metrics with uncertainty, from its samples. */
+export function aggregateTask(
+  task: TaskConfig,
+  samples: Sample[],
+  options: AggregateOptions,
+): TaskResult {
+  const scored = samples.filter((s) => !s.skipped);
+  const skipped: Record<string, number> = {};
+  for (const s of samples) if (s.skipped) skipped[s.skipped] = (skipped[s.skipped] ?? 0) + 1;
+  const metrics: Record<string, MetricResult> = {};
+  const names = task.outputType === "multiple_choice"
+    ? ["acc", "acc_norm", ...task.metrics.map((m) => m.metric)]
+    : task.metrics.map((m) => m.metric);
+  for (const name of [...new Set(names)]) {
+    if (!scored.length) continue;
+    if (scored[0].metrics[name] !== undefined) {
+      metrics[name] = estimate(scored.map((s) => s.metrics[name]));
+      continue;
+    }
+    const metric = getMetric(name);
+    if (metric.kind !== "corpus") continue;
+    const keys = Object.keys(
+      metric.compute(scored.map((s) => s.prediction), scored.map((s) => s.references)),
+    );
+    for (const k of keys) {
+      metrics[k] = bootstrapEstimate(scored, (xs) => {
+        const v = metric.compute(xs.map((s) => s.prediction), xs.map((s) => s.references))[k];
+        return Number.isFinite(v) ? v : 0;
+      }, { seed: options.seed, resamples: options.resamples });
+    }
+  }
+  return {
+    version: task.version,
+    outputType: task.outputType,
+    split: options.split,
+    n: scored.length,
+    skipped,
+    rowErrors: options.rowErrors,
+    metrics: roundEstimates(metrics),
+    byLength: lengthBuckets(scored, task, options.lengthBuckets),
+    wallSeconds: round(options.wallSeconds, 2),
+  };
+}
+
+function lengthBuckets(samples: Sample[], task: TaskConfig, buckets: number): LengthBucket[] {
+  const metric = task.outputType === "multiple_choice" ? "acc" : task.metrics[0]?.metric;
+  if (!metric || samples.length < buckets * 2 || samples[0].metrics[metric] === undefined) {
+    return [];
+  }
+  const sorted = [...samples].sort((a, b) => a.prompt_tokens - b.prompt_tokens);
+  const out: LengthBucket[] = [];
+  for (let b = 0; b < buckets; b++) {
+    const part = sorted.slice(
+      Math.floor((b * sorted.length) / buckets),
+      Math.floor(((b + 1) * sorted.length) / buckets),
+    );
+    if (!part.length) continue;
+    out.push({
+      minTokens: part[0].prompt_tokens,
+      maxTokens: part[part.length - 1].prompt_tokens,
+      metric,
+      estimate: roundEstimate(estimate(part.map((s) => s.metrics[metric]))),
+    });
+  }
+  return out;
+}
+
+/** Wilson interval for 0/1 values (accuracy, exact match), closed-form mean ± z·stderr otherwise. */
+function estimate(values: number[]): Estimate {
+  return values.every((v) => v === 0 || v === 1)
+    ? wilsonEstimate(values as (0 | 1)[])
+    : meanEstimate(values);
+}
+
+function readDoneSamples(
+  samplesPath: string,
+  resultsPath: string,
+  backend: Backend,
+  config: Record<string, unknown>,
+): Map<string, Sample> {
+  const done = new Map<string, Sample>();
+  if (existsSync(resultsPath)) {
+    const previous = JSON.parse(readFileSync(resultsPath, "utf8")) as EvalResults;
+    const prevHash = previous.model?.sha256 ?? previous.model?.model;
+    const hash = backend.identity.sha256 ?? backend.identity.model;
+    const sameConfig = previous.config?.numFewshot === config.numFewshot &&
+      previous.config?.seed === config.seed;
+    if (prevHash !== hash || !sameConfig) {
+      throw new Error(
+        `${resultsPath}: this run folder holds results of a different model or config; ` +
+          `choose another --run name, or pass --no-resume to overwrite it.`,
+      );
+    }
+  }
+  if (!existsSync(samplesPath)) return done;
+  const { rows, errors } = parseJsonl<Sample>(readFileSync(samplesPath, "utf8"));
+  for (const s of rows) done.set(key(s.task, s.doc_id), s);
+  if (errors.length) {
+    // A line cut short by an interruption: keep every complete line, drop the partial one.
+    writeFileSync(
+      samplesPath,
+      rows.map((r) => JSON.stringify(r)).join("\n") + (rows.length ? "\n" : ""),
+    );
+  }
+  return done;
+}
+
+function defaultRunName(backend: Backend): string {
+  const model = String(backend.identity.model ?? "model").split("/").pop()!.replace(/\.gguf$/, "");
+  const adapters = (backend.identity.lora as { path: string }[] | undefined) ?? [];
+  const suffix = adapters.map((a) => "+" + a.path.split("/").pop()!.replace(/\.gguf$/, "")).join(
+    "",
+  );
+  return `${model}${suffix}`;
+}
+
+async function pool_<T>(
+  items: T[],
+  concurrency: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const workers = Array.from(
+    { length: Math.max(1, Math.min(concurrency, items.length)) },
+    async () => {
+      while (next < items.length) await fn(items[next++]);
+    },
+  );
+  await Promise.all(workers);
+}
+
+function writeAtomic(path: string, data: unknown): void {
+  const tmp = `${path}.tmp`;
+  writeFileSync(tmp, JSON.stringify(data, null, 2) + "\n");
+  renameSync(tmp, path);
+}
+
+function key(task: string, id: string): string {
+  return `${task}\u0000${id}`;
+}
+
+function argmax(xs: number[]): number {
+  let best = 0;
+  for (let i = 1; i < xs.length; i++) if (xs[i] > xs[best]) best = i;
+  return best;
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+function roundEstimate(e: Estimate): Estimate {
+  return {
+    ...e,
+    value: round(e.value, 6),
+    stderr: round(e.stderr, 6),
+    ci: [round(e.ci[0], 6), round(e.ci[1], 6)],
+  };
+}
+
+function roundEstimates(m: Record<string, Estimate>): Record<string, Estimate> {
+  return Object.fromEntries(Object.entries(m).map(([k, v]) => [k, roundEstimate(v)]));
+}

@@ -1,0 +1,41 @@
+/**
+ * Plain-text tables of evaluation results, as printed by `deno task eval`.
+ * @module
+ */
+import type { EvalResults } from "./runner.ts";
+
+/**
+ * One row per task and metric: value, ± stderr, 95% CI, n.
+ *
+ * @example
+ * ```ts
+ * import { formatResultsTable } from "./table.ts";
+ * console.log(formatResultsTable({ tasks: {} } as never));
+ * ```
+ */
+export function formatResultsTable(results: Pick<EvalResults, "tasks">): string {
+  const rows: string[][] = [["task", "metric", "value", "± stderr", "95% CI", "n", "skipped"]];
+  for (const [name, t] of Object.entries(results.tasks)) {
+    const skipped = Object.values(t.skipped).reduce((a, b) => a + b, 0);
+    for (const [metric, e] of Object.entries(t.metrics)) {
+      rows.push([
+        name,
+        metric,
+        fmt(e.value),
+        Number.isFinite(e.stderr) ? fmt(e.stderr) : "-",
+        Number.isFinite(e.ci[0]) ? `[${fmt(e.ci[0])}, ${fmt(e.ci[1])}]` : "-",
+        String(e.n),
+        String(skipped),
+      ]);
+    }
+  }
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  const line = (r: string[]) =>
+    r.map((cell, c) => (c >= 2 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join("  ");
+  return [line(rows[0]), widths.map((w) => "-".repeat(w)).join("  "), ...rows.slice(1).map(line)]
+    .join("\n");
+}
+
+function fmt(x: number): string {
+  return Math.abs(x) >= 10 ? x.toFixed(2) : x.toFixed(4);
+}

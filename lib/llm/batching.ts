@@ -1,0 +1,85 @@
+/**
+ * A batching strategy for node-llama-cpp contexts with several sequences that keeps
+ * scores exact: at most one logit-producing item goes into each decode.
+ *
+ * With node-llama-cpp 3.21.1 and `sequences > 1`, the token probabilities of several
+ * sequences whose logits come out of the same decode were seen to be wrong and to vary
+ * from run to run. This strategy fills each batch with prompt tokens of every waiting
+ * sequence (prefill still runs in parallel), but lets only the highest-priority item
+ * that needs logits reach its first logit position. `tests/model/scoring_test.ts`
+ * checks that parallel scores equal serial ones.
+ * @module
+ */
+import type { CustomBatchingPrioritizationStrategy } from "node-llama-cpp";
+
+/**
+ * Prioritize batch items so that at most one of them produces logits in this decode.
+ *
+ * @example
+ * ```ts
+ * import { singleLogitItemStrategy } from "./batching.ts";
+ * const plan = singleLogitItemStrategy({
+ *   size: 8,
+ *   items: [
+ *     { tokens: [1, 2, 3], logits: [undefined, undefined, true], evaluationPriority: 5 as const },
+ *     { tokens: [4, 5, 6], logits: [undefined, true, true], evaluationPriority: 5 as const },
+ *   ],
+ * });
+ * console.log(plan.map((p) => p.processAmount)); // [3, 1]
+ * ```
+ */
+export function singleLogitItemStrategy(
+  ...[{ items, size }]: Parameters<CustomBatchingPrioritizationStrategy>
+): ReturnType<CustomBatchingPrioritizationStrategy> {
+  const order = items.map((item, i) => ({ item, i }))
+    .sort((a, b) => b.item.evaluationPriority - a.item.evaluationPriority || a.i - b.i);
+  let left = size;
+  let logitTaken = false;
+  const out: ReturnType<CustomBatchingPrioritizationStrategy> = [];
+  for (const { item } of order) {
+    if (left <= 0) break;
+    const firstLogit = item.logits.findIndex((l) => l === true);
+    let amount = Math.min(item.tokens.length, left);
+    if (firstLogit >= 0 && firstLogit < amount) {
+      if (logitTaken) amount = firstLogit;
+      else logitTaken = true;
+    }
+    if (amount <= 0) continue;
+    out.push({ item, processAmount: amount });
+    left -= amount;
+  }
+  return out;
+}
+
+/** The part of node-llama-cpp's native context that samples from a decode's logits. */
+interface NativeSampling {
+  sampleToken: (...args: unknown[]) => Promise<unknown>;
+}
+
+/**
+ * Serialize the native `sampleToken` calls of one context.
+ *
+ * node-llama-cpp 3.21.1 samples the logits of every sequence in a decode concurrently on
+ * worker threads; those concurrent calls on one native context corrupt each other's
+ * probabilities (seen: log-probabilities off by more than 2 nats). Running them one at a time
+ * keeps several sequences' logits in one decode and makes them exact. Returns false when the
+ * runtime has no such method (another node-llama-cpp version): callers then fall back to
+ * {@linkcode singleLogitItemStrategy}.
+ *
+ * @example
+ * ```ts ignore
+ * const ok = serializeNativeSampling(context);
+ * ```
+ */
+export function serializeNativeSampling(context: object): boolean {
+  const native = (context as { _ctx?: Partial<NativeSampling> })._ctx;
+  if (!native || typeof native.sampleToken !== "function") return false;
+  const original = native.sampleToken.bind(native);
+  let chain: Promise<unknown> = Promise.resolve();
+  native.sampleToken = function (...args: unknown[]) {
+    const run = chain.then(() => original(...args));
+    chain = run.catch(() => undefined);
+    return run;
+  };
+  return true;
+}

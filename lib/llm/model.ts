@@ -1,0 +1,188 @@
+/**
+ * Loading GGUF models (and LoRA adapters) with node-llama-cpp: the one place that
+ * talks to it. Errors name the file and the fix.
+ *
+ * @example
+ * ```ts ignore
+ * import { loadModel } from "./model.ts";
+ * const m = await loadModel("data/models/tiny/tiny-f32.gguf");
+ * console.log(m.info.quantization, m.model.trainContextSize);
+ * ```
+ * @module
+ */
+import { createHash } from "node:crypto";
+import {
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { dirname, resolve } from "node:path";
+import {
+  getLlama,
+  type Llama,
+  LlamaLogLevel,
+  type LlamaModel,
+  readGgufFileInfo,
+} from "node-llama-cpp";
+
+/** The bundled tiny model, the default of every command. */
+export const DEFAULT_MODEL = "data/models/tiny/tiny-f32.gguf";
+
+/** What identifies a model file in results. */
+export interface ModelInfo {
+  /** Absolute path of the GGUF file. */
+  path: string;
+  /** SHA-256 of the file. */
+  sha256: string;
+  /** File size in bytes. */
+  bytes: number;
+  /** GGUF `general.architecture`. */
+  architecture: string;
+  /** GGUF `general.name`, if set. */
+  name?: string;
+  /** Quantization type, from `general.file_type` (e.g. "F32", "Q4_K_M"). */
+  quantization: string;
+  /** Parameter count, when the runtime reports it. */
+  parameters?: number;
+  /** Training context length. */
+  contextLength: number;
+}
+
+/** A loaded model plus its identity. */
+export interface LoadedModel {
+  llama: Llama;
+  model: LlamaModel;
+  info: ModelInfo;
+}
+
+/** Options for {@linkcode loadModel}. */
+export interface LoadModelOptions {
+  /** Use a GPU when one is available ("auto") or never (false). Default: "auto". */
+  gpu?: "auto" | false;
+  /** Cache file for file hashes (keyed by path, size and mtime). Default: ".cache/hashes.json". */
+  hashCache?: string;
+}
+
+let llamaPromise: Promise<Llama> | undefined;
+let llamaGpu: "auto" | false | undefined;
+
+/** The process-wide node-llama-cpp runtime (prebuilt binaries only, never a source build). */
+export function getRuntime(gpu: "auto" | false = "auto"): Promise<Llama> {
+  if (!llamaPromise || llamaGpu !== gpu) {
+    llamaGpu = gpu;
+    llamaPromise = getLlama({ gpu, build: "never", logLevel: LlamaLogLevel.error });
+  }
+  return llamaPromise;
+}
+
+// llama_ftype values (llama.h) -> names as llama-quantize prints them.
+const FILE_TYPES: Record<number, string> = {
+  0: "F32",
+  1: "F16",
+  2: "Q4_0",
+  3: "Q4_1",
+  7: "Q8_0",
+  8: "Q5_0",
+  9: "Q5_1",
+  10: "Q2_K",
+  11: "Q3_K_S",
+  12: "Q3_K_M",
+  13: "Q3_K_L",
+  14: "Q4_K_S",
+  15: "Q4_K_M",
+  16: "Q5_K_S",
+  17: "Q5_K_M",
+  18: "Q6_K",
+  32: "BF16",
+};
+
+/** The name of a GGUF `general.file_type` value (e.g. 15 → "Q4_K_M"). */
+export function fileTypeName(fileType: number | undefined): string {
+  if (fileType === undefined) return "unknown";
+  return FILE_TYPES[fileType] ?? `ftype-${fileType}`;
+}
+
+/** SHA-256 of a file, cached by path, size and mtime so large GGUFs are hashed once. */
+export async function fileSha256(path: string, cacheFile = ".cache/hashes.json"): Promise<string> {
+  const st = statSync(path);
+  const key = `${resolve(path)}|${st.size}|${st.mtimeMs}`;
+  let cache: Record<string, string> = {};
+  try {
+    cache = JSON.parse(readFileSync(cacheFile, "utf8"));
+  } catch { /* no cache yet */ }
+  if (cache[key]) return cache[key];
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Uint8Array);
+  const digest = hash.digest("hex");
+  cache[key] = digest;
+  try {
+    mkdirSync(dirname(cacheFile), { recursive: true });
+    writeFileSync(cacheFile, JSON.stringify(cache));
+  } catch { /* a read-only cache folder only costs a re-hash */ }
+  return digest;
+}
+
+/** Check that `path` is a readable GGUF model; throws a message naming the file and the fix. */
+export async function inspectModelFile(path: string): Promise<Omit<ModelInfo, "sha256">> {
+  if (!existsSync(path)) {
+    throw new Error(
+      `${path}: model file not found. Pass --model with a GGUF path, or run \`deno task build:tiny\` ` +
+        `to rebuild the bundled tiny model.`,
+    );
+  }
+  const bytes = statSync(path).size;
+  let info;
+  try {
+    info = await readGgufFileInfo(path, { readTensorInfo: false });
+  } catch (e) {
+    throw new Error(
+      `${path}: not a readable GGUF file (${(e as Error).message}). Re-download or re-export it ` +
+        `(Hugging Face checkpoints convert with \`python3 -m tunebook.export_gguf\`).`,
+    );
+  }
+  const meta = info.metadata as Record<string, Record<string, unknown>>;
+  const general = meta.general ?? {};
+  const architecture = String(general.architecture ?? "");
+  if (general.type === "adapter" || architecture === "") {
+    throw new Error(
+      `${path}: this GGUF is ${
+        general.type === "adapter" ? "a LoRA adapter" : "not a model"
+      }, not a base model. ` +
+        `Pass it with --lora and give the base model with --model.`,
+    );
+  }
+  const arch = meta[architecture] ?? {};
+  return {
+    path: resolve(path),
+    bytes,
+    architecture,
+    name: general.name as string | undefined,
+    quantization: fileTypeName(general.file_type as number | undefined),
+    contextLength: Number(arch.context_length ?? 0),
+  };
+}
+
+/** Load a GGUF model. Throws clear errors for a missing, corrupt or non-model file. */
+export async function loadModel(
+  path: string,
+  options: LoadModelOptions = {},
+): Promise<LoadedModel> {
+  const { gpu = "auto", hashCache = ".cache/hashes.json" } = options;
+  const partial = await inspectModelFile(path);
+  const llama = await getRuntime(gpu);
+  let model: LlamaModel;
+  try {
+    model = await llama.loadModel({ modelPath: path });
+  } catch (e) {
+    throw new Error(`${path}: node-llama-cpp could not load this model (${(e as Error).message}).`);
+  }
+  const info: ModelInfo = {
+    ...partial,
+    sha256: await fileSha256(path, hashCache),
+    parameters: model.fileInsights?.totalParameters,
+  };
+  return { llama, model, info };
+}

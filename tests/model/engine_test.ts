@@ -1,0 +1,190 @@
+/**
+ * Engine tests on the bundled tiny model: parallel scores equal serial ones, the KV-reusing
+ * choice scorer equals a from-scratch evaluation, greedy generation answers concrete prompts,
+ * and bad model files fail with messages that name the fix.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
+import type { Token } from "node-llama-cpp";
+import { readJsonl } from "../../lib/data/jsonl.ts";
+import { type ChoiceScores, LlmEngine } from "../../lib/llm/engine.ts";
+import { loadModel } from "../../lib/llm/model.ts";
+import { singleLogitItemStrategy } from "../../lib/llm/batching.ts";
+import { TEST_THREADS, TINY_GGUF } from "./_tiny.ts";
+
+/** Largest log-prob difference allowed between runs whose prompts are decoded in the same chunks. */
+const BATCH_TOLERANCE = 1e-3;
+/**
+ * llama.cpp's log-probs depend on how a prompt is split across decodes (seen up to 1.1e-2 nats
+ * with one sequence and batchSize 16); single-logit batching splits prompts differently.
+ */
+const CHUNKING_TOLERANCE = 5e-2;
+
+interface Question {
+  context: string;
+  choices: string[];
+}
+
+function questions(n: number): Question[] {
+  const qa = readJsonl<{ context: string; question: string; answers: { text: string[] } }>(
+    "data/synthetic/qa/test.jsonl",
+  ).slice(0, n / 2);
+  const facts = readJsonl<Record<string, string>>("data/synthetic/facts/test.jsonl").slice(
+    0,
+    n / 2,
+  );
+  return [
+    ...qa.map((d) => ({
+      context: `Context: ${d.context}\nQuestion: ${d.question}\nAnswer:`,
+      choices: [" " + d.answers.text[0], " Oslo", " a red pet"],
+    })),
+    ...facts.map((d) => ({
+      context: `Question: ${d.question}\nAnswer:`,
+      choices: [d.distractor1, d.distractor2, d.distractor3, d.correct_answer].map((c) => " " + c),
+    })),
+  ];
+}
+
+function maxDiff(a: ChoiceScores[], b: ChoiceScores[]): number {
+  let m = 0;
+  a.forEach((x, i) =>
+    x.logprobs.forEach((v, j) => (m = Math.max(m, Math.abs(v - b[i].logprobs[j]))))
+  );
+  return m;
+}
+
+const loaded = await loadModel(TINY_GGUF, { gpu: false });
+
+Deno.test("scoreChoices: 8 parallel sequences give the serial scores, in both batching modes", async () => {
+  const qs = questions(40);
+  const score = async (sequences: number, batching: "shared" | "single-logit") => {
+    const e = await LlmEngine.create(loaded, { sequences, batching, threads: TEST_THREADS });
+    try {
+      return await Promise.all(qs.map((q) => e.scoreChoices(q.context, q.choices)));
+    } finally {
+      await e.dispose();
+    }
+  };
+  const serial = await score(1, "shared");
+  const shared = await score(8, "shared");
+  const single = await score(8, "single-logit");
+  assert.ok(
+    maxDiff(serial, shared) < BATCH_TOLERANCE,
+    `shared batching differs by ${maxDiff(serial, shared)}`,
+  );
+  assert.ok(
+    maxDiff(serial, single) < CHUNKING_TOLERANCE,
+    `single-logit batching differs by ${maxDiff(serial, single)}`,
+  );
+  const argmaxes = (xs: ChoiceScores[]) =>
+    xs.map((s) => s.logprobs.indexOf(Math.max(...s.logprobs)));
+  assert.deepEqual(
+    argmaxes(single),
+    argmaxes(serial),
+    "single-logit batching changed a prediction",
+  );
+  assert.deepEqual(shared.map((s) => s.tokenCounts), serial.map((s) => s.tokenCounts));
+});
+
+Deno.test("scoreChoices equals evaluating context + choice from scratch", async () => {
+  const e = await LlmEngine.create(loaded, { sequences: 2, threads: TEST_THREADS });
+  const ctx = await loaded.model.createContext({ contextSize: 512, threads: TEST_THREADS });
+  const seq = ctx.getSequence();
+  try {
+    for (const q of questions(6)) {
+      const s = await e.scoreChoices(q.context, q.choices);
+      const ctxTokens = e.tokenize(q.context);
+      for (let i = 0; i < q.choices.length; i++) {
+        const whole = e.tokenize(q.context + q.choices[i]);
+        const cont = whole.slice(ctxTokens.length);
+        const input = [...ctxTokens, ...cont];
+        await seq.clearHistory();
+        const out = await seq.controlledEvaluate(
+          input.map((t, k) =>
+            k >= ctxTokens.length - 1 && k < input.length - 1
+              ? [t, { generateNext: { probabilities: true } }] as [Token, object]
+              : t
+          ),
+        );
+        let sum = 0;
+        cont.forEach((
+          t,
+          k,
+        ) => (sum += Math.log(out[ctxTokens.length - 1 + k]!.next!.probabilities!.get(t) ?? 0)));
+        assert.ok(
+          Math.abs(sum - s.logprobs[i]) < BATCH_TOLERANCE,
+          `choice ${i}: ${sum} vs ${s.logprobs[i]}`,
+        );
+        assert.equal(s.tokenCounts[i], cont.length);
+      }
+    }
+  } finally {
+    await ctx.dispose();
+    await e.dispose();
+  }
+});
+
+Deno.test("singleLogitItemStrategy lets one logit-producing item into a batch", () => {
+  const item = (n: number, logitAt: number) => ({
+    tokens: Array.from({ length: n }, (_, i) => i as Token),
+    logits: Array.from({ length: n }, (_, i) => (i === logitAt ? true as const : undefined)),
+    evaluationPriority: 5 as const,
+  });
+  const plan = singleLogitItemStrategy({
+    size: 100,
+    items: [item(10, 9), item(10, 4), item(5, -1)],
+  });
+  assert.deepEqual(plan.map((p) => p.processAmount), [10, 4, 5]);
+  assert.deepEqual(
+    singleLogitItemStrategy({ size: 6, items: [item(10, 9)] }).map((p) => p.processAmount),
+    [6],
+  );
+});
+
+Deno.test("greedy generation under Deno answers concrete arithmetic prompts", async () => {
+  const e = await LlmEngine.create(loaded, { sequences: 4, threads: TEST_THREADS });
+  try {
+    const prompts: [string, string][] = [
+      ["3 plus 4 is", "7"],
+      ["2 plus 2 is", "4"],
+      ["9 minus 5 is", "4"],
+      ["6 times 7 is", "42"],
+      ["Q: What is 8 plus 1? A:", "9"],
+      ["5 plus 3 is", "8"],
+    ];
+    const outs = await Promise.all(
+      prompts.map(([p]) => e.generate(p, { until: [".", "\n"], maxTokens: 6 })),
+    );
+    const right = prompts.filter(([, want], i) => outs[i].text.trim() === want);
+    console.log(
+      prompts.map(([p], i) => `${JSON.stringify(p)} -> ${JSON.stringify(outs[i].text)}`).join("\n"),
+    );
+    assert.ok(
+      right.length >= 3,
+      `only ${right.length} of ${prompts.length} arithmetic prompts answered right`,
+    );
+    for (const o of outs) {
+      assert.ok(o.tokens <= 6 && ["stop", "eos", "max_tokens"].includes(o.stoppedBy));
+    }
+    // Parallel generations equal serial ones.
+    const serial = [];
+    for (const [p] of prompts) {
+      serial.push((await e.generate(p, { until: [".", "\n"], maxTokens: 6 })).text);
+    }
+    assert.deepEqual(outs.map((o) => o.text), serial);
+  } finally {
+    await e.dispose();
+  }
+});
+
+Deno.test("bad model files fail with messages naming the file and the fix", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "tunebook-bad-"));
+  await assert.rejects(loadModel(join(dir, "missing.gguf")), /model file not found.*build:tiny/s);
+  const corrupt = join(dir, "corrupt.gguf");
+  writeFileSync(corrupt, new Uint8Array(4096).map((_, i) => (i * 7919) % 251));
+  await assert.rejects(loadModel(corrupt), /corrupt\.gguf: not a readable GGUF file/);
+  const vocabOnly = ".cache/llama.cpp/models/ggml-vocab-llama-spm.gguf";
+  await assert.rejects(loadModel(vocabOnly), /ggml-vocab-llama-spm\.gguf/);
+});

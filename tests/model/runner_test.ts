@@ -1,0 +1,167 @@
+/**
+ * The eval runner on the tiny model: results and samples files, items too long for the context
+ * window skipped and counted, rows missing fields reported by number, and resuming after an
+ * interruption without re-evaluating or losing items.
+ */
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { createLlamaBackend } from "../../lib/eval/backend.ts";
+import { type EvalResults, runEval, type Sample } from "../../lib/eval/runner.ts";
+import { TEST_THREADS, TINY_GGUF } from "./_tiny.ts";
+
+const backend = await createLlamaBackend(TINY_GGUF, {
+  sequences: 4,
+  threads: TEST_THREADS,
+  gpu: false,
+});
+
+function samples(dir: string): Sample[] {
+  return readFileSync(join(dir, "samples.jsonl"), "utf8").trim().split("\n").map((l) =>
+    JSON.parse(l)
+  );
+}
+
+function tasksDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "tunebook-tasks-"));
+  const rows = [
+    { id: "a", question: "What is the capital of Nisel?", answer: "Volesa" },
+    { id: "b", question: "What is 2 plus 2?", answer: "4" },
+    { id: "c", question: "word ".repeat(700), answer: "x" },
+    { id: "d", answer: "no question field" },
+  ];
+  mkdirSync(join(dir, "data"));
+  writeFileSync(
+    join(dir, "data", "test.jsonl"),
+    rows.map((r) => JSON.stringify(r)).join("\n") + "\n",
+  );
+  writeFileSync(
+    join(dir, "mini.yaml"),
+    [
+      "task: mini",
+      "dataset_path: data",
+      "test_split: test",
+      "output_type: generate_until",
+      'doc_to_text: "Question: {{question}}\\nAnswer:"',
+      'doc_to_target: "{{answer}}"',
+      "generation_kwargs:",
+      '  until: ["\\n"]',
+      "  max_gen_toks: 8",
+      "metric_list:",
+      "  - metric: exact_match",
+      "  - metric: f1",
+    ].join("\n") + "\n",
+  );
+  return dir;
+}
+
+Deno.test("runEval writes results and samples; too-long items are skipped and counted; bad rows reported", async () => {
+  const out = mkdtempSync(join(tmpdir(), "tunebook-run-"));
+  const results = await runEval(backend, {
+    tasks: ["mini"],
+    tasksDir: tasksDir(),
+    outDir: out,
+    progress: false,
+  });
+  const mini = results.tasks.mini;
+  assert.equal(mini.n, 2);
+  assert.deepEqual(mini.skipped, { too_long: 1 });
+  assert.equal(mini.rowErrors.length, 1);
+  assert.equal(mini.rowErrors[0].row, 4);
+  assert.match(mini.rowErrors[0].message, /question/);
+  assert.ok(mini.metrics.exact_match && mini.metrics.f1);
+  const onDisk: EvalResults = JSON.parse(readFileSync(join(out, "results.json"), "utf8"));
+  assert.equal(onDisk.complete, true);
+  assert.equal(onDisk.model.sha256, backend.identity.sha256);
+  const lines = samples(out);
+  assert.equal(lines.length, 3);
+  assert.equal(lines.find((s) => s.doc_id === "c")?.skipped, "too_long");
+});
+
+Deno.test("runEval resumes: an interrupted run loses nothing and re-evaluates nothing", async () => {
+  const out = mkdtempSync(join(tmpdir(), "tunebook-resume-"));
+  const opts = { tasks: ["synth_facts", "synth_arithmetic"], outDir: out, progress: false };
+  await runEval(backend, { ...opts, limit: 6 });
+  // Simulate a crash mid-write: a cut-off last line.
+  assert.equal(samples(out).length, 12);
+  const text = readFileSync(join(out, "samples.jsonl"), "utf8");
+  writeFileSync(join(out, "samples.jsonl"), text + '{"task":"synth_facts","doc_id":"facts-9","pro');
+  const full = await runEval(backend, { ...opts, limit: 10 });
+  const after = samples(out);
+  assert.equal(after.length, 20, "each item once");
+  assert.equal(new Set(after.map((s) => `${s.task}/${s.doc_id}`)).size, 20);
+  assert.equal(full.tasks.synth_facts.n, 10);
+  // Same model, same items: a fresh run gives the same per-item results.
+  const fresh = await runEval(backend, {
+    ...opts,
+    limit: 10,
+    outDir: mkdtempSync(join(tmpdir(), "tunebook-fresh-")),
+  });
+  assert.deepEqual(
+    fresh.tasks.synth_facts.metrics.acc.value,
+    full.tasks.synth_facts.metrics.acc.value,
+  );
+});
+
+Deno.test("runEval refuses to resume a folder made by another model or config", async () => {
+  const out = mkdtempSync(join(tmpdir(), "tunebook-other-"));
+  await runEval(backend, { tasks: ["synth_facts"], limit: 2, outDir: out, progress: false });
+  await assert.rejects(
+    runEval(backend, {
+      tasks: ["synth_facts"],
+      limit: 2,
+      outDir: out,
+      numFewshot: 2,
+      progress: false,
+    }),
+    /different model or config.*--no-resume/,
+  );
+});
+
+Deno.test("unknown task names list the known ones", async () => {
+  await assert.rejects(
+    runEval(backend, { tasks: ["no_such_task"], progress: false }),
+    /no_such_task[\s\S]*synth_facts/,
+  );
+});
+
+Deno.test("deno task eval prints a table and writes results", async () => {
+  const run = `test-cli-${crypto.randomUUID().slice(0, 8)}`;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "lib/cli/eval.ts",
+      "--model",
+      TINY_GGUF,
+      "--tasks",
+      "synth_facts",
+      "--limit",
+      "5",
+      "--run",
+      run,
+      "--threads",
+      "2",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stdout = new TextDecoder().decode(out.stdout);
+  assert.ok(out.success, new TextDecoder().decode(out.stderr));
+  assert.match(stdout, /synth_facts\s+acc\s+/);
+  const results = JSON.parse(readFileSync(join("results/eval", run, "results.json"), "utf8"));
+  assert.equal(results.tasks.synth_facts.n, 5);
+  Deno.removeSync(join("results/eval", run), { recursive: true });
+  const bad = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "lib/cli/eval.ts", "--model", "nope.gguf"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(bad.success, false);
+  assert.match(new TextDecoder().decode(bad.stderr), /nope\.gguf: model file not found/);
+});
+
+Deno.test("release the model", async () => {
+  await backend.dispose();
+});
