@@ -1,0 +1,250 @@
+/**
+ * The fine-tuning config: typed, validated, with documented defaults and named presets.
+ * It is what the Python trainer (python/tunebook/finetune.py) reads, after validation here,
+ * so a typo fails before any Python starts.
+ *
+ * @example
+ * ```ts
+ * import { resolveTrainConfig } from "./config.ts";
+ * const cfg = resolveTrainConfig({ preset: "tiny-cpu", overrides: { max_steps: 50 } });
+ * console.log(cfg.backend, cfg.lora.r, cfg.max_steps);
+ * ```
+ * @module
+ */
+import { z } from "zod";
+
+/** LoRA settings. */
+export interface LoraConfig {
+  /** Rank. */
+  r: number;
+  /** Scale numerator: the update is (alpha / r) · B·A. */
+  alpha: number;
+  /** Dropout on the LoRA input. */
+  dropout: number;
+  /** Names of the Linear layers to adapt (Llama: q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj). */
+  target_modules: string[];
+}
+
+/** The full trainer config (field names as python/tunebook/finetune.py reads them). */
+export interface TrainConfig {
+  /** "torch": pure-torch Llama on CPU; "hf": transformers + peft (GPU). */
+  backend: "torch" | "hf";
+  /** Hugging Face checkpoint directory (or a Hub id for the hf backend). */
+  base_model: string;
+  /** JSONL of {"prompt", "completion"} rows. */
+  train_file: string;
+  /** Validation JSONL (same shape), or null. */
+  val_file: string | null;
+  /** Where the adapter, checkpoints and events go. */
+  output_dir: string;
+  /** LoRA settings. */
+  lora: LoraConfig;
+  /** Peak learning rate. */
+  lr: number;
+  /** Learning-rate schedule after warmup. */
+  schedule: "cosine" | "linear" | "constant";
+  /** Linear warmup steps. */
+  warmup_steps: number;
+  /** Optimizer steps (null: derive from epochs). */
+  max_steps: number | null;
+  /** Epochs, used when max_steps is null. */
+  epochs: number;
+  /** Rows per micro-batch. */
+  batch_size: number;
+  /** Micro-batches per optimizer step. */
+  grad_accum: number;
+  /** Rows longer than this (in tokens) are dropped and counted. */
+  max_seq_len: number;
+  /** Concatenate short rows into max_seq_len sequences. */
+  packing: boolean;
+  /** Loss on the completion only (prompt tokens masked). */
+  completion_only_loss: boolean;
+  seed: number;
+  /** Validation loss every N steps. */
+  eval_every: number;
+  /** Checkpoint every N steps (resume picks up the latest). */
+  save_every: number;
+  /** Keep this many checkpoints. */
+  max_checkpoints: number;
+  /** Training precision (hf backend). */
+  precision: "fp32" | "fp16" | "bf16";
+  /** Load the base in 4 bit with bitsandbytes (hf backend, when installed). */
+  load_in_4bit: boolean;
+  gradient_checkpointing: boolean;
+  /** CPU threads (torch backend). */
+  threads: number;
+  /** Resume from the latest checkpoint in output_dir. */
+  resume: boolean;
+}
+
+/** LoRA settings. */
+const LoraSchema: z.ZodType<LoraConfig> = z.object({
+  r: z.number().int().positive(),
+  alpha: z.number().positive(),
+  dropout: z.number().min(0).max(1),
+  target_modules: z.array(z.string()).min(1),
+}).strict();
+const TrainConfigSchema: z.ZodType<TrainConfig> = z.object({
+  backend: z.enum(["torch", "hf"]),
+  base_model: z.string().min(1),
+  train_file: z.string().min(1),
+  val_file: z.string().nullable(),
+  output_dir: z.string().min(1),
+  lora: LoraSchema,
+  lr: z.number().positive(),
+  schedule: z.enum(["cosine", "linear", "constant"]),
+  warmup_steps: z.number().int().min(0),
+  max_steps: z.number().int().positive().nullable(),
+  epochs: z.number().positive(),
+  batch_size: z.number().int().positive(),
+  grad_accum: z.number().int().positive(),
+  max_seq_len: z.number().int().positive(),
+  packing: z.boolean(),
+  completion_only_loss: z.boolean(),
+  seed: z.number().int(),
+  eval_every: z.number().int().positive(),
+  save_every: z.number().int().positive(),
+  max_checkpoints: z.number().int().positive(),
+  precision: z.enum(["fp32", "fp16", "bf16"]),
+  load_in_4bit: z.boolean(),
+  gradient_checkpointing: z.boolean(),
+  threads: z.number().int().positive(),
+  resume: z.boolean(),
+}).strict();
+
+/** Settings every preset starts from. */
+export const TRAIN_DEFAULTS: Omit<
+  TrainConfig,
+  "base_model" | "train_file" | "val_file" | "output_dir"
+> = {
+  backend: "torch",
+  lora: {
+    r: 8,
+    alpha: 16,
+    dropout: 0,
+    target_modules: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+  },
+  lr: 2e-4,
+  schedule: "cosine",
+  warmup_steps: 10,
+  max_steps: null,
+  epochs: 1,
+  batch_size: 4,
+  grad_accum: 4,
+  max_seq_len: 1024,
+  packing: false,
+  completion_only_loss: true,
+  seed: 1234,
+  eval_every: 50,
+  save_every: 100,
+  max_checkpoints: 2,
+  precision: "fp32",
+  load_in_4bit: false,
+  gradient_checkpointing: false,
+  threads: 2,
+  resume: true,
+};
+
+/** Named presets: what differs from {@linkcode TRAIN_DEFAULTS}. */
+export const PRESETS = {
+  /** The bundled tiny model on CPU (runs in CI, a couple of minutes on 2 cores). */
+  "tiny-cpu": {
+    backend: "torch",
+    base_model: "data/models/tiny",
+    lr: 3e-3,
+    max_steps: 200,
+    batch_size: 16,
+    grad_accum: 1,
+    max_seq_len: 256,
+    eval_every: 50,
+    save_every: 50,
+  },
+  /** A 7B-class model on a Colab T4 (16 GB): fp16, 4-bit base, gradient checkpointing. */
+  "colab-t4": {
+    backend: "hf",
+    precision: "fp16",
+    load_in_4bit: true,
+    gradient_checkpointing: true,
+    lr: 2e-4,
+    batch_size: 2,
+    grad_accum: 8,
+    max_seq_len: 1024,
+    lora: {
+      r: 16,
+      alpha: 32,
+      dropout: 0.05,
+      target_modules: ["q_proj", "k_proj", "v_proj", "o_proj"],
+    },
+  },
+  /** Any recent GPU with bf16 (A100/H100/RTX 30+). */
+  gpu: {
+    backend: "hf",
+    precision: "bf16",
+    lr: 2e-4,
+    batch_size: 8,
+    grad_accum: 2,
+    max_seq_len: 2048,
+    lora: {
+      r: 16,
+      alpha: 32,
+      dropout: 0.05,
+      target_modules: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+    },
+  },
+} as const satisfies Record<string, Partial<Record<keyof TrainConfig, unknown>>>;
+
+/** A preset name. */
+export type PresetName = keyof typeof PRESETS;
+
+/** Options for {@linkcode resolveTrainConfig}. */
+export interface ResolveOptions {
+  /** Preset to start from. Default: "tiny-cpu". */
+  preset?: string;
+  /** Fields that override the preset (validated; unknown keys are rejected). */
+  overrides?: Record<string, unknown>;
+}
+
+/** A config that failed validation; the message lists every field path and what to do. */
+export class TrainConfigError extends Error {
+  /** Create from zod issues. */
+  constructor(readonly issues: string[]) {
+    super(`fine-tuning config is invalid:\n${issues.map((i) => `  - ${i}`).join("\n")}`);
+    this.name = "TrainConfigError";
+  }
+}
+
+/** Defaults ← preset ← overrides, validated. Paths that are still unset become "" and fail validation. */
+export function resolveTrainConfig(options: ResolveOptions = {}): TrainConfig {
+  const { preset = "tiny-cpu", overrides = {} } = options;
+  if (!(preset in PRESETS)) {
+    throw new TrainConfigError([
+      `preset "${preset}" is unknown; use one of ${Object.keys(PRESETS).join(", ")}`,
+    ]);
+  }
+  const p = PRESETS[preset as PresetName] as Record<string, unknown>;
+  const merged: Record<string, unknown> = {
+    base_model: "",
+    train_file: "",
+    val_file: null,
+    output_dir: "",
+    ...TRAIN_DEFAULTS,
+    ...p,
+    ...overrides,
+    lora: {
+      ...TRAIN_DEFAULTS.lora,
+      ...(p.lora as object | undefined),
+      ...(overrides.lora as object | undefined),
+    },
+  };
+  const parsed = TrainConfigSchema.safeParse(merged);
+  if (!parsed.success) {
+    throw new TrainConfigError(parsed.error.issues.map((i) => {
+      const path = i.path.join(".") || "(config)";
+      const keys = i.code === "unrecognized_keys"
+        ? ` (${(i as { keys: string[] }).keys.join(", ")})`
+        : "";
+      return `${path}: ${i.message}${keys}`;
+    }));
+  }
+  return parsed.data;
+}
