@@ -1,0 +1,142 @@
+/**
+ * Token lengths with the target model's own tokenizer (node-llama-cpp, vocabulary only: no
+ * weights are loaded), counted exactly as the trainer counts a row — BOS + tokens of
+ * `prompt + completion` + EOS — and a filter that drops rows longer than a limit.
+ *
+ * @example
+ * ```ts ignore
+ * import { loadModelTokenizer } from "./token_length.ts";
+ * const tok = await loadModelTokenizer("data/models/tiny/tiny-f32.gguf");
+ * console.log(tok.count("Question: What is 2 plus 2?"), tok.contextLength);
+ * await tok.dispose();
+ * ```
+ * @module
+ */
+import type { LlamaModel } from "node-llama-cpp";
+import { type ChatTemplate, modelChatTemplate } from "../llm/chat.ts";
+import { getRuntime, inspectModelFile } from "../llm/model.ts";
+import type { Example, Reject, StageResult } from "./examples.ts";
+import type { SpecialTokenTexts, TrainerRow } from "./trainer_format.ts";
+
+/** Counts tokens the way the trainer encodes a row. */
+export interface TokenCounter {
+  /** Tokens of `text` alone (no BOS/EOS). */
+  count(text: string): number;
+  /** Tokens the trainer adds around every row (BOS and EOS, when the model has them). */
+  readonly specialTokens: number;
+}
+
+/** A model's tokenizer, its context length and its chat template. */
+export interface ModelTokenizer extends TokenCounter {
+  /** Absolute path of the GGUF file. */
+  path: string;
+  /** The model's training context length (tokens). */
+  contextLength: number;
+  /** The chat template stored in the GGUF, if any. */
+  template?: ChatTemplate;
+  /** The texts of its BOS and EOS tokens. */
+  tokens: SpecialTokenTexts;
+  /** Free the native vocabulary. */
+  dispose(): Promise<void>;
+}
+
+/**
+ * Load a GGUF model's tokenizer (vocabulary only). A missing or unreadable file throws a message
+ * naming it and the fix.
+ *
+ * @example
+ * ```ts ignore
+ * import { loadModelTokenizer } from "./token_length.ts";
+ * const tok = await loadModelTokenizer("data/models/tiny/tiny-f32.gguf");
+ * console.log(tok.template?.source.slice(0, 30));
+ * ```
+ */
+export async function loadModelTokenizer(path: string): Promise<ModelTokenizer> {
+  const info = await inspectModelFile(path);
+  const llama = await getRuntime();
+  let model: LlamaModel;
+  try {
+    model = await llama.loadModel({ modelPath: info.path, vocabOnly: true });
+  } catch (e) {
+    throw new Error(
+      `${path}: node-llama-cpp could not read this model's vocabulary (${(e as Error).message}); ` +
+        `pass another --model, or --model none to skip token lengths`,
+    );
+  }
+  const template = modelChatTemplate(model);
+  const specialTokens = (model.tokens.bos !== null ? 1 : 0) + (model.tokens.eos !== null ? 1 : 0);
+  return {
+    path: info.path,
+    contextLength: info.contextLength,
+    ...(template ? { template } : {}),
+    tokens: { bosToken: model.tokens.bosString ?? "", eosToken: model.tokens.eosString ?? "" },
+    specialTokens,
+    count: (text: string) => model.tokenize(text, false).length,
+    dispose: () => model.dispose(),
+  };
+}
+
+/**
+ * Tokens of each trainer row: BOS + `prompt + completion` + EOS, as the trainer encodes it.
+ *
+ * @example
+ * ```ts
+ * import { tokenCounts } from "./token_length.ts";
+ * const words = { count: (t: string) => t.split(/\s+/).filter(Boolean).length, specialTokens: 2 };
+ * console.log(tokenCounts([{ id: "1", prompt: "Q: a b ", completion: "c" }], words)); // Int32Array [ 6 ]
+ * ```
+ */
+export function tokenCounts(rows: readonly TrainerRow[], counter: TokenCounter): Int32Array {
+  return Int32Array.from(
+    rows,
+    (r) => counter.count(r.prompt + r.completion) + counter.specialTokens,
+  );
+}
+
+/** Options of {@linkcode filterTokenLength}. */
+export interface TokenLengthOptions {
+  /** Longest row kept, in tokens (BOS and EOS included). Required: the CLI defaults it to the model's context length. */
+  maxTokens: number;
+}
+
+/**
+ * Drop the examples whose token count (aligned with `examples`) exceeds `maxTokens`, as
+ * `too_long` rejects.
+ *
+ * @example
+ * ```ts
+ * import { filterTokenLength } from "./token_length.ts";
+ * const ex = (i: number) => ({ index: i, row: { i }, messages: [{ role: "user" as const, content: "x" }] });
+ * const out = filterTokenLength([ex(0), ex(1)], Int32Array.of(10, 900), { maxTokens: 512 });
+ * console.log(out.kept.length, out.rejects[0].matched); // 1 { tokens: 900, max_tokens: 512 }
+ * ```
+ */
+export function filterTokenLength(
+  examples: readonly Example[],
+  counts: Int32Array,
+  options: TokenLengthOptions,
+): StageResult {
+  const { maxTokens } = options;
+  if (counts.length !== examples.length) {
+    throw new Error(
+      `token counts (${counts.length}) do not match the examples (${examples.length}); ` +
+        `count the formatted rows of these examples`,
+    );
+  }
+  const kept: Example[] = [];
+  const rejects: Reject[] = [];
+  examples.forEach((ex, i) => {
+    if (counts[i] <= maxTokens) {
+      kept.push(ex);
+      return;
+    }
+    rejects.push({
+      rule: "too_long",
+      row: ex.row,
+      index: ex.index,
+      matched: { tokens: counts[i], max_tokens: maxTokens },
+      reason: `row ${ex.index + 1}: ${counts[i]} tokens > maxTokens=${maxTokens}`,
+    });
+  });
+  return { kept, rejects };
+}
