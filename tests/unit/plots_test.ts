@@ -1,0 +1,296 @@
+/**
+ * Tests of lib/plots: every figure builder yields the traces and axis titles it promises, from a
+ * fixture report (tests/unit/fixtures/plots: three eval runs written by the runner's own
+ * aggregation, a training run's events and a report manifest); the notebook display bundles;
+ * polars tables; the markdown summary; bad input; and a real PNG/SVG export through Chromium.
+ */
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  accuracyFigure,
+  comparisonFrame,
+  costFigure,
+  decodeDataUrl,
+  deltaFigure,
+  exportFigures,
+  type Figure,
+  figureBundle,
+  figureDisplay,
+  JUPYTER_DISPLAY,
+  loadReport,
+  markdownDisplay,
+  meanScore,
+  notebookParams,
+  PARAMS_ENV,
+  PLOTLY_MIME,
+  quantFrame,
+  quantPoints,
+  readRunResults,
+  REPORT_FIGURES,
+  reportFigures,
+  reportMarkdown,
+  requirePath,
+  resultsFrame,
+  significanceMark,
+  tableBundle,
+} from "../../lib/plots/mod.ts";
+
+const FIXTURE = "tests/unit/fixtures/plots";
+const REPORT = `${FIXTURE}/report.json`;
+/** Resamples of the fixture comparisons: enough for stable marks, cheap. */
+const compare = { resamples: 400 };
+
+type Axis = { title: { text: string }; domain?: number[] };
+function axisTitle(fig: Figure, name: string): string {
+  return (fig.layout[name] as Axis).title.text;
+}
+function names(fig: Figure): (string | undefined)[] {
+  return fig.data.map((t) => t.name);
+}
+
+const report = loadReport(REPORT, { compare });
+const figs = reportFigures(report);
+
+Deno.test("the fixture report yields every README figure", () => {
+  assert.deepEqual(Object.keys(figs).sort(), [...REPORT_FIGURES].sort());
+  for (const fig of Object.values(figs)) {
+    assert.ok(String((fig.layout.title as { text: string }).text).length > 0);
+    JSON.parse(JSON.stringify(fig)); // plain JSON: what plotly.js and the notebook receive
+  }
+});
+
+Deno.test("accuracy: one bar trace per run with 95% CI error bars from results.json", () => {
+  const fig = figs.accuracy!;
+  assert.deepEqual(names(fig), ["base", "tuned", "tuned-q4_k_m"]);
+  assert.equal(axisTitle(fig, "xaxis"), "task (metric)");
+  assert.equal(axisTitle(fig, "yaxis"), "score, 0–1 (95% CI)");
+  const tuned = fig.data[1];
+  assert.equal(tuned.type, "bar");
+  assert.deepEqual(tuned.x, [
+    "synth_arithmetic<br>(exact_match)",
+    "synth_facts<br>(acc)",
+    "synth_qa<br>(em)",
+  ]);
+  const est = report.runs[1].results.tasks.synth_qa.metrics.em;
+  const err = tuned.error_y as { array: number[]; arrayminus: number[]; visible: boolean };
+  assert.equal(err.visible, true);
+  assert.equal((tuned.y as number[])[2], est.value);
+  assert.ok(Math.abs(err.array[2] - (est.ci[1] - est.value)) < 1e-12);
+  assert.ok(Math.abs(err.arrayminus[2] - (est.value - est.ci[0])) < 1e-12);
+  assert.ok(err.array[2] > 0 && err.arrayminus[2] > 0, "CI visible");
+});
+
+Deno.test("deltas: one trace per comparison, Δ and CI from compareRuns, significance marks", () => {
+  const fig = figs.deltas!;
+  assert.deepEqual(names(fig), ["tuned − base", "tuned-q4_k_m − tuned"]);
+  assert.equal(axisTitle(fig, "yaxis"), "Δ score, B − A (95% CI)");
+  assert.equal(axisTitle(fig, "xaxis"), "task (metric)");
+  const m = report.comparisons[0].comparison.tasks.synth_facts.metrics.acc;
+  assert.ok(m.delta > 0.3, `fixture: fine-tuning helps (${m.delta})`);
+  assert.equal((fig.data[0].y as number[])[1], m.delta);
+  const marks = fig.data[0].text as string[];
+  assert.equal(marks[1].trim(), significanceMark(m.mcnemar!.pValue));
+  assert.ok(["*", "**", "***"].includes(marks[1].trim()), `large gain is significant: ${marks[1]}`);
+  const q4 = report.comparisons[1].comparison.tasks.synth_facts.metrics.acc;
+  assert.ok((q4.mcnemar?.pValue ?? 0) >= 0.05, "fixture: quantization changes nothing significant");
+  assert.equal((fig.data[1].text as string[])[1], "", "no mark when not significant");
+  assert.equal(significanceMark(0.0005), "***");
+  assert.equal(significanceMark(0.04), "*");
+  assert.equal(significanceMark(0.5), "n.s.");
+});
+
+Deno.test("loss: training and validation traces from events.jsonl", () => {
+  const fig = figs.loss!;
+  assert.deepEqual(names(fig), [
+    "LoRA: training",
+    "LoRA: training (smoothed)",
+    "LoRA: validation",
+  ]);
+  assert.equal(axisTitle(fig, "xaxis"), "optimizer step");
+  assert.equal(axisTitle(fig, "yaxis"), "loss (cross-entropy, nats/token)");
+  assert.equal((fig.data[0].x as number[]).length, 30);
+  const raw = fig.data[0].y as number[];
+  const smooth = fig.data[1].y as number[];
+  assert.ok(Math.abs(smooth[0] - raw[0]) < 1e-12, "bias-corrected: starts at the first loss");
+  assert.ok(Math.max(...smooth) - Math.min(...smooth) < Math.max(...raw) - Math.min(...raw));
+  assert.deepEqual(fig.data[2].x, [10, 20, 30]);
+});
+
+Deno.test("by_length: a subplot per task, a line per unquantized run over the buckets", () => {
+  const fig = figs.by_length!;
+  assert.equal(fig.data.length, 6); // 3 tasks × (base, tuned): quantized copies are left out
+  assert.deepEqual(fig.data.filter((t) => t.showlegend).map((t) => t.name), ["base", "tuned"]);
+  for (const ax of ["xaxis", "xaxis2", "xaxis3"]) {
+    assert.equal(axisTitle(fig, ax), "prompt length (tokens)");
+  }
+  for (const ax of ["yaxis", "yaxis2", "yaxis3"]) {
+    assert.equal(axisTitle(fig, ax), "score (95% CI)");
+  }
+  const buckets = report.runs[0].results.tasks.synth_qa.byLength;
+  const trace = fig.data.find((t) => t.xaxis === "x3" && t.name === "base")!;
+  assert.deepEqual(trace.x, buckets.map((b) => (b.minTokens + b.maxTokens) / 2));
+});
+
+Deno.test("cost: tokens/s against the mean score when runs have no cost; cost when all do", () => {
+  const fig = figs.cost!;
+  assert.deepEqual(names(fig), ["base", "tuned", "tuned-q4_k_m"]);
+  assert.equal(axisTitle(fig, "xaxis"), "throughput (tokens/s)");
+  assert.equal(axisTitle(fig, "yaxis"), "mean score over 3 task(s) (95% CI)");
+  assert.deepEqual(fig.data[0].x, [report.runs[0].results.tokensPerSecond]);
+  assert.deepEqual(fig.data[0].y, [meanScore(report.runs[0].results).value]);
+  const priced = report.runs.map((r, i) => ({
+    label: r.label,
+    results: { ...r.results, usage: { promptTokens: 1, completionTokens: 1, costUsd: i + 0.5 } },
+  }));
+  const costFig = costFigure(priced);
+  assert.equal(axisTitle(costFig, "xaxis"), "cost of the evaluation (USD)");
+  assert.deepEqual(costFig.data[2].x, [2.5]);
+  assert.throws(() => costFigure(report.runs, { x: "cost" }), /no cost .*usage\.costUsd/);
+});
+
+Deno.test("quantization: score and throughput per type, in order of bits per weight", () => {
+  const fig = figs.quantization!;
+  assert.deepEqual(names(fig), ["mean score (left axis)", "throughput (right axis)"]);
+  assert.equal(
+    axisTitle(fig, "xaxis"),
+    "quantization type and bits per weight (fewest bits left)",
+  );
+  assert.equal(axisTitle(fig, "yaxis"), "mean score (95% CI)");
+  assert.equal(axisTitle(fig, "yaxis2"), "throughput (tokens/s)");
+  assert.deepEqual(fig.data[0].x, ["q4_k_m<br>5.10", "f32<br>32.00"]);
+  assert.deepEqual(fig.data[1].y, [7900, 5100]);
+  assert.equal(fig.data[1].yaxis, "y2");
+  assert.equal(quantPoints(report).length, 2);
+});
+
+Deno.test("builders reject empty input with a message saying what to pass", () => {
+  assert.throws(() => accuracyFigure([]), /no runs given/);
+  assert.throws(() => deltaFigure([]), /compareRuns/);
+});
+
+Deno.test("figure display: plotly mimetype, self-contained HTML fallback, text", () => {
+  const fig = figs.accuracy!;
+  const bundle = figureDisplay(fig)[JUPYTER_DISPLAY]();
+  assert.deepEqual(Object.keys(bundle), [PLOTLY_MIME, "text/html", "text/plain"]);
+  assert.deepEqual((bundle[PLOTLY_MIME] as Figure).data, fig.data);
+  const html = bundle["text/html"] as string;
+  assert.match(html, /<div id="tunebook-[^"]+" class="tunebook-figure"/);
+  assert.match(html, /window\.Plotly\.newPlot/);
+  assert.match(html, /run the notebook's first code cell/);
+  assert.ok(html.length < 100_000, "once mode does not carry plotly.js");
+  assert.match(String(bundle["text/plain"]), /Score per task — base, tuned, tuned-q4_k_m/);
+  const inline = figureBundle(fig, { plotlyJs: "inline" })["text/html"] as string;
+  assert.ok(inline.length > 4_000_000 && inline.includes("plotly.js v3"), "inline embeds plotly");
+  // A title cannot close the script element early.
+  const evil = figureBundle({ data: [], layout: { title: { text: "</script><b>x" } } }, {
+    id: "e",
+  });
+  const script = (evil["text/html"] as string).split("<script")[1];
+  assert.ok(!script.slice(0, script.lastIndexOf("</script>")).includes("</script"));
+});
+
+Deno.test("tables: polars frames display as HTML with a text fallback", () => {
+  const df = resultsFrame(report.runs, { primaryOnly: true });
+  assert.equal(typeof df.toRecords, "function"); // a polars DataFrame
+  assert.equal(df.height, 9);
+  assert.deepEqual(df.columns, [
+    "run",
+    "task",
+    "metric",
+    "value",
+    "stderr",
+    "ci_low",
+    "ci_high",
+    "n",
+  ]);
+  const b = tableBundle(df, { maxRows: 5 });
+  assert.equal(((b["text/html"] as string).match(/<tr>/g) ?? []).length, 5 + 1);
+  assert.match(b["text/html"] as string, /4 more row/);
+  assert.match(b["text/plain"] as string, /^run\s+task\s+metric/);
+  const cmp = comparisonFrame(report.comparisons);
+  assert.ok(cmp.columns.includes("mark") && cmp.height > 0);
+  assert.equal(quantFrame(quantPoints(report)).getColumn("type").toArray()[0], "f32");
+});
+
+Deno.test("markdown summary: scores with CIs, deltas with marks, training, quantization", () => {
+  const md = reportMarkdown(report, { images: "images" });
+  assert.match(md, /^## tunebook results/);
+  assert.match(md, /\| model \| kind \| synth_arithmetic \(exact_match\) \| synth_facts \(acc\)/);
+  assert.match(md, /\| tuned − base \| synth_facts \| acc \| \+0\.\d+ \| \[/);
+  assert.match(md, /30 optimizer steps in 12\.3 s/);
+  assert.match(md, /\| q4_k_m \| 5\.10 \|/);
+  assert.match(md, /!\[loss\]\(images\/loss\.png\)/);
+  assert.equal(markdownDisplay(md)[JUPYTER_DISPLAY]()["text/markdown"], md);
+});
+
+Deno.test("bad input names what to run first", () => {
+  const dir = mkdtempSync(join(tmpdir(), "tunebook-plots-"));
+  try {
+    assert.throws(
+      () => loadReport(join(dir, "report.json")),
+      /Run notebooks\/04_evaluate\.ipynb first/,
+    );
+    assert.throws(
+      () => readRunResults(join(dir, "nope")),
+      /results\.json not found\. Evaluate first/,
+    );
+    assert.throws(
+      () =>
+        requirePath("data/models/none.gguf", {
+          param: "base_model",
+          producer: "`deno task build:tiny`",
+        }),
+      /base_model = "data\/models\/none\.gguf": no such file\. Run `deno task build:tiny` first/,
+    );
+    assert.equal(requirePath(REPORT, { param: "report", producer: "x" }), REPORT);
+    const defaults = { model: "m.gguf", limit: 40, tasks: ["a"] };
+    assert.deepEqual(notebookParams(defaults, { env: {} }), defaults);
+    const env = (v: unknown) => ({ [PARAMS_ENV]: JSON.stringify(v) });
+    assert.equal(notebookParams(defaults, { env: env({ limit: 5 }) }).limit, 5);
+    assert.throws(
+      () => notebookParams(defaults, { env: env({ limt: 5 }) }),
+      /"limt" is not one of .*model, limit, tasks/,
+    );
+    assert.throws(() => notebookParams(defaults, { env: env({ tasks: "a" }) }), /expected array/);
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
+
+Deno.test({
+  name: "export: PNG and SVG through headless Chromium, with titles and axis labels",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tunebook-export-"));
+    try {
+      const written = await exportFigures({ accuracy: figs.accuracy!, loss: figs.loss! }, dir);
+      assert.deepEqual(written.map((p) => p.slice(dir.length + 1)), [
+        "accuracy.png",
+        "accuracy.svg",
+        "loss.png",
+        "loss.svg",
+      ]);
+      const png = readFileSync(join(dir, "accuracy.png"));
+      assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47]); // "PNG"
+      const width = png.readUInt32BE(16);
+      assert.equal(width, 820 * 2, "layout width × scale 2");
+      const svg = readFileSync(join(dir, "loss.svg"), "utf8");
+      assert.match(svg, /^<svg/);
+      for (const text of ["Training and validation loss", "optimizer step", "LoRA: validation"]) {
+        assert.ok(svg.includes(text), `SVG shows "${text}"`);
+      }
+      assert.ok(existsSync(join(dir, "loss.png")));
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test("decodeDataUrl: base64 and percent-encoded", () => {
+  assert.equal(new TextDecoder().decode(decodeDataUrl("data:text/plain;base64,aGk=")), "hi");
+  assert.equal(new TextDecoder().decode(decodeDataUrl("data:image/svg+xml,%3Csvg%3E")), "<svg>");
+  assert.throws(() => decodeDataUrl("nope"), /not a data: URL/);
+});
