@@ -1,0 +1,234 @@
+/**
+ * One node-llama-cpp context (with its LoRA adapters) and its parallel sequences, lent out one
+ * request at a time: a bounded wait queue, abortable waits, and sequences cleared on return.
+ * Every sequence's tokens share the context's decodes, and native sampling is serialized
+ * ({@linkcode serializeNativeSampling}), so concurrent sampled generations stay exact.
+ *
+ * @example
+ * ```ts ignore
+ * import { loadModel } from "./model.ts";
+ * import { SequencePool } from "./sequence_pool.ts";
+ * const pool = await SequencePool.create(await loadModel("data/models/tiny/tiny-f32.gguf"));
+ * const seq = await pool.acquire();
+ * try {
+ *   // seq.evaluate(...)
+ * } finally {
+ *   await pool.release(seq);
+ * }
+ * ```
+ * @module
+ */
+import type { LlamaContext, LlamaContextSequence, Token } from "node-llama-cpp";
+import { serializeNativeSampling, singleLogitItemStrategy } from "./batching.ts";
+import type { LoraAdapter } from "./engine.ts";
+import type { LoadedModel } from "./model.ts";
+
+/** Options for {@linkcode SequencePool.create}. */
+export interface SequencePoolOptions {
+  /** Parallel sequences in the context. Default: 4. */
+  sequences?: number;
+  /** Tokens per sequence. Default: the model's training context, at most 4096. */
+  contextSize?: number;
+  /** Tokens per decode. Default: 512. */
+  batchSize?: number;
+  /** LoRA adapters to apply. Default: none. */
+  lora?: LoraAdapter[];
+  /** CPU threads (0 = node-llama-cpp's default). Default: 0. */
+  threads?: number;
+  /** Requests that may wait for a sequence before {@linkcode QueueFullError}. Default: 64. */
+  maxWaiting?: number;
+}
+
+/** How busy a pool is. */
+export interface SequencePoolStats {
+  /** Sequences in the context. */
+  sequences: number;
+  /** Sequences lent out. */
+  busy: number;
+  /** Requests waiting for a sequence. */
+  waiting: number;
+}
+
+/**
+ * Thrown by {@linkcode SequencePool.acquire} when the wait queue is full.
+ *
+ * @example
+ * ```ts
+ * import { QueueFullError } from "./sequence_pool.ts";
+ * console.log(new QueueFullError(64, 64).message);
+ * ```
+ */
+export class QueueFullError extends Error {
+  /** `waiting`: requests already waiting; `limit`: the queue's bound. */
+  constructor(readonly waiting: number, readonly limit: number) {
+    super(
+      `all sequences are busy and ${waiting} requests are already waiting (limit ${limit}); ` +
+        `retry later or raise the queue limit`,
+    );
+    this.name = "QueueFullError";
+  }
+}
+
+const DEFAULT_SEQUENCES = 4;
+const MAX_DEFAULT_CONTEXT = 4096;
+const DEFAULT_BATCH = 512;
+const DEFAULT_MAX_WAITING = 64;
+
+interface Waiter {
+  resolve: (s: LlamaContextSequence) => void;
+  reject: (e: unknown) => void;
+}
+
+/**
+ * A context whose sequences are lent to one request at a time.
+ *
+ * @example
+ * ```ts ignore
+ * const pool = await SequencePool.create(loaded, { sequences: 8, maxWaiting: 16 });
+ * const seq = await pool.acquire(request.signal); // waits, or throws QueueFullError
+ * await pool.release(seq);
+ * console.log(pool.stats); // { sequences: 8, busy: 0, waiting: 0 }
+ * ```
+ */
+export class SequencePool {
+  #free: LlamaContextSequence[] = [];
+  #waiters: Waiter[] = [];
+  #eog?: Token[];
+  /** Tokens per sequence. */
+  readonly contextSize: number;
+  /** Sequences in the context. */
+  readonly sequences: number;
+
+  private constructor(
+    readonly loaded: LoadedModel,
+    readonly context: LlamaContext,
+    readonly maxWaiting: number,
+  ) {
+    for (let i = 0; i < context.totalSequences; i++) this.#free.push(context.getSequence());
+    this.sequences = context.totalSequences;
+    this.contextSize = context.contextSize;
+  }
+
+  /** Create a context with `sequences` parallel sequences on a loaded model (plus LoRA adapters). */
+  static async create(
+    loaded: LoadedModel,
+    options: SequencePoolOptions = {},
+  ): Promise<SequencePool> {
+    const {
+      sequences = DEFAULT_SEQUENCES,
+      contextSize = Math.min(
+        loaded.model.trainContextSize || MAX_DEFAULT_CONTEXT,
+        MAX_DEFAULT_CONTEXT,
+      ),
+      batchSize = DEFAULT_BATCH,
+      lora = [],
+      threads = 0,
+      maxWaiting = DEFAULT_MAX_WAITING,
+    } = options;
+    const create = (single: boolean) =>
+      loaded.model.createContext({
+        sequences,
+        contextSize,
+        batchSize,
+        threads: threads || undefined,
+        batching: single ? { itemPrioritizationStrategy: singleLogitItemStrategy } : undefined,
+        lora: lora.length
+          ? { adapters: lora.map((a) => ({ filePath: a.path, scale: a.scale ?? 1 })) }
+          : undefined,
+      }).catch((e: Error) => {
+        const names = lora.map((a) => a.path).join(", ");
+        throw new Error(
+          lora.length
+            ? `could not create a context with LoRA adapter(s) ${names} on ${loaded.info.path}: ` +
+              `${e.message}. Check that each adapter is a GGUF LoRA exported for this base model.`
+            : `could not create a context for ${loaded.info.path}: ${e.message}`,
+        );
+      });
+    let context = await create(false);
+    if (!serializeNativeSampling(context)) {
+      // Another node-llama-cpp version: keep one logit-producing sequence per decode instead.
+      await context.dispose();
+      context = await create(true);
+    }
+    return new SequencePool(loaded, context, maxWaiting);
+  }
+
+  /** Sequences lent out and requests waiting. */
+  get stats(): SequencePoolStats {
+    return {
+      sequences: this.sequences,
+      busy: this.sequences - this.#free.length,
+      waiting: this.#waiters.length,
+    };
+  }
+
+  /**
+   * Borrow a sequence, waiting while all are busy. Throws {@linkcode QueueFullError} when
+   * `maxWaiting` requests already wait, and `signal.reason` when `signal` aborts first.
+   */
+  acquire(signal?: AbortSignal): Promise<LlamaContextSequence> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const s = this.#free.pop();
+    if (s) return Promise.resolve(s);
+    if (this.#waiters.length >= this.maxWaiting) {
+      return Promise.reject(new QueueFullError(this.#waiters.length, this.maxWaiting));
+    }
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        resolve: (seq) => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve(seq);
+        },
+        reject,
+      };
+      const onAbort = () => {
+        const i = this.#waiters.indexOf(waiter);
+        if (i >= 0) this.#waiters.splice(i, 1);
+        reject(signal?.reason);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#waiters.push(waiter);
+    });
+  }
+
+  /** Return a sequence: its history is cleared and the next waiter gets it. */
+  async release(sequence: LlamaContextSequence): Promise<void> {
+    try {
+      await sequence.clearHistory();
+    } finally {
+      const next = this.#waiters.shift();
+      if (next) next.resolve(sequence);
+      else this.#free.push(sequence);
+    }
+  }
+
+  /** End-of-generation tokens of the model's vocabulary (EOS, EOT, …), computed once. */
+  eogTokens(): Token[] {
+    if (!this.#eog) {
+      const model = this.loaded.model;
+      const n = vocabularySize(this.loaded);
+      const eog: Token[] = [];
+      for (let t = 0; t < n; t++) if (model.isEogToken(t as Token)) eog.push(t as Token);
+      for (const t of [model.tokens.eos, model.tokens.eot]) {
+        if (t !== null && !eog.includes(t)) eog.push(t);
+      }
+      this.#eog = eog;
+    }
+    return this.#eog;
+  }
+
+  /** Free the context; requests still waiting are rejected. */
+  async dispose(): Promise<void> {
+    for (const w of this.#waiters.splice(0)) {
+      w.reject(new Error("the model context was closed while this request waited"));
+    }
+    await this.context.dispose();
+  }
+}
+
+function vocabularySize(loaded: LoadedModel): number {
+  const meta = loaded.model.fileInfo.metadata as unknown as Record<string, Record<string, unknown>>;
+  const tokens = (meta.tokenizer?.ggml as { tokens?: unknown[] } | undefined)?.tokens;
+  if (Array.isArray(tokens)) return tokens.length;
+  return Number(meta[loaded.info.architecture]?.vocab_size ?? 0);
+}

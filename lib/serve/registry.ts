@@ -1,0 +1,313 @@
+/**
+ * The served models: each distinct base GGUF is loaded once; each model name gets its own
+ * context (node-llama-cpp applies LoRA adapters per context) with a pool of parallel sequences,
+ * created on first use. At most `maxContexts` contexts live at once; an idle one (no request
+ * generating or waiting) is evicted, least recently used first, to make room.
+ *
+ * @example
+ * ```ts ignore
+ * import { resolveServeConfig } from "./config.ts";
+ * import { ModelRegistry } from "./registry.ts";
+ * const registry = new ModelRegistry(resolveServeConfig());
+ * await registry.start();
+ * const lease = await registry.lease("tiny");
+ * try {
+ *   const seq = await lease.pool.acquire();
+ *   await lease.pool.release(seq);
+ * } finally {
+ *   lease.done();
+ * }
+ * ```
+ * @module
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { ChatTemplate, modelChatTemplate } from "../llm/chat.ts";
+import { type LoadedModel, loadModel } from "../llm/model.ts";
+import { SequencePool, type SequencePoolStats } from "../llm/sequence_pool.ts";
+import type { ServeConfig, ServedModel } from "./config.ts";
+import { ApiError, HTTP } from "./errors.ts";
+
+/** Where the registry is in its life. */
+export type RegistryState = "loading" | "ready" | "failed" | "closed";
+
+/** A model name's context, held while a request uses it (so it is not evicted). */
+export interface PoolLease {
+  /** The model name. */
+  name: string;
+  /** Its context's sequence pool. */
+  pool: SequencePool;
+  /** Its chat template, if the model has one. */
+  chatTemplate?: ChatTemplate;
+  /** Let the context be evicted again. */
+  done: () => void;
+}
+
+/** How long {@linkcode ModelRegistry.close} waits for requests to let go. */
+const DEFAULT_CLOSE_GRACE_MS = 10_000;
+const CLOSE_POLL_MS = 10;
+
+interface Entry {
+  pool?: Promise<SequencePool>;
+  /** The pool, once created. */
+  ready?: SequencePool;
+  leases: number;
+  lastUsed: number;
+}
+
+/**
+ * Model names → loaded models and contexts.
+ *
+ * @example
+ * ```ts ignore
+ * const registry = new ModelRegistry(resolveServeConfig({ maxContexts: 2 }));
+ * await registry.start();
+ * const lease = await registry.lease("tiny"); // 404 / 503 as ApiError
+ * lease.done();
+ * console.log(registry.stats());
+ * ```
+ */
+export class ModelRegistry {
+  #state: RegistryState = "loading";
+  #error?: Error;
+  #bases = new Map<string, Promise<LoadedModel>>();
+  #templates = new Map<string, ChatTemplate | undefined>();
+  #entries = new Map<string, Entry>();
+  #clock = 0;
+  #creating: Promise<unknown> = Promise.resolve();
+
+  /** `config`: the resolved server config. */
+  constructor(readonly config: ServeConfig) {}
+
+  /** "loading" until {@linkcode start} finished. */
+  get state(): RegistryState {
+    return this.#state;
+  }
+
+  /** Why loading failed, when `state` is "failed". */
+  get error(): Error | undefined {
+    return this.#error;
+  }
+
+  /** The model names, in config order. */
+  names(): string[] {
+    return Object.keys(this.config.models);
+  }
+
+  /**
+   * Check every file, load every base model and create the first model name's context.
+   * Throws (and sets state "failed") with a message that names the file and the fix.
+   */
+  async start(): Promise<void> {
+    try {
+      for (const [name, m] of Object.entries(this.config.models)) checkFiles(name, m);
+      for (const m of Object.values(this.config.models)) await this.#base(m);
+      const first = this.names()[0];
+      if (first) await this.#open(first);
+      this.#state = "ready";
+    } catch (e) {
+      this.#state = "failed";
+      this.#error = e as Error;
+      throw e;
+    }
+  }
+
+  /**
+   * Hold `name`'s context (creating it if needed). Throws 404 for an unknown name, 503 while
+   * loading or when every context is busy and none can be evicted.
+   */
+  async lease(name: string): Promise<PoolLease> {
+    const served = this.config.models[name];
+    if (!served) {
+      throw new ApiError(
+        HTTP.notFound,
+        `The model '${name}' does not exist. Models served here: ${this.names().join(", ")} ` +
+          `(GET /v1/models lists them).`,
+        "invalid_request_error",
+        "model_not_found",
+        "model",
+      );
+    }
+    if (this.#state !== "ready") {
+      throw new ApiError(
+        HTTP.unavailable,
+        this.#state === "loading"
+          ? "the server is still loading its models; retry in a moment"
+          : `the server cannot serve models (${this.#state}${
+            this.#error ? `: ${this.#error.message}` : ""
+          })`,
+        "server_error",
+        this.#state === "loading" ? "model_loading" : "unavailable",
+      );
+    }
+    const entry = this.#entry(name);
+    entry.leases++;
+    entry.lastUsed = ++this.#clock;
+    try {
+      if (!entry.pool) {
+        // One context creation at a time, so two new names cannot both take the last room.
+        const turn = this.#creating.then(async () => {
+          if (!entry.pool) await this.#makeRoom(name);
+          return this.#open(name);
+        });
+        this.#creating = turn.catch(() => undefined);
+        await turn;
+      }
+      const pool = await this.#open(name);
+      const chatTemplate = this.#templates.get(templateKey(served));
+      let released = false;
+      return {
+        name,
+        pool,
+        chatTemplate,
+        done: () => {
+          if (!released) entry.leases--;
+          released = true;
+        },
+      };
+    } catch (e) {
+      entry.leases--;
+      throw e;
+    }
+  }
+
+  /** Per model name with a live context: its sequences, busy and waiting counts. */
+  stats(): Record<string, SequencePoolStats> {
+    const out: Record<string, SequencePoolStats> = {};
+    for (const [name, entry] of this.#entries) {
+      if (entry.ready) out[name] = entry.ready.stats;
+    }
+    return out;
+  }
+
+  /**
+   * Free every context and model, after the requests holding a context let go of it (they
+   * should be aborted first) or `graceMs` passed.
+   */
+  async close(graceMs = DEFAULT_CLOSE_GRACE_MS): Promise<void> {
+    this.#state = "closed";
+    const start = performance.now();
+    while (this.#leases() > 0 && performance.now() - start < graceMs) {
+      await new Promise((r) => setTimeout(r, CLOSE_POLL_MS));
+    }
+    for (const entry of this.#entries.values()) {
+      const pool = await entry.pool?.catch(() => undefined);
+      await pool?.dispose();
+    }
+    this.#entries.clear();
+    for (const base of this.#bases.values()) {
+      const loaded = await base.catch(() => undefined);
+      await loaded?.model.dispose();
+    }
+    this.#bases.clear();
+  }
+
+  #leases(): number {
+    let n = 0;
+    for (const e of this.#entries.values()) n += e.leases;
+    return n;
+  }
+
+  #entry(name: string): Entry {
+    let entry = this.#entries.get(name);
+    if (!entry) {
+      entry = { leases: 0, lastUsed: 0 };
+      this.#entries.set(name, entry);
+    }
+    return entry;
+  }
+
+  async #base(m: ServedModel): Promise<LoadedModel> {
+    let base = this.#bases.get(m.model);
+    if (!base) {
+      base = loadModel(m.model, { gpu: this.config.gpu });
+      this.#bases.set(m.model, base);
+    }
+    const loaded = await base;
+    const key = templateKey(m);
+    if (!this.#templates.has(key)) {
+      this.#templates.set(
+        key,
+        m.chatTemplate
+          ? new ChatTemplate(readFileSync(m.chatTemplate, "utf8"), {
+            bosToken: loaded.model.tokens.bosString ?? "",
+            eosToken: loaded.model.tokens.eosString ?? "",
+            source: m.chatTemplate,
+          })
+          : modelChatTemplate(loaded.model),
+      );
+    }
+    return loaded;
+  }
+
+  /** `name`'s pool, created when missing (a failed creation is retried by the next request). */
+  #open(name: string): Promise<SequencePool> {
+    const entry = this.#entry(name);
+    if (!entry.pool) {
+      const pool = this.#createPool(name).then((p) => {
+        if (entry.pool === pool) entry.ready = p;
+        return p;
+      }, (e) => {
+        if (entry.pool === pool) entry.pool = undefined;
+        throw e;
+      });
+      entry.pool = pool;
+    }
+    return entry.pool;
+  }
+
+  async #createPool(name: string): Promise<SequencePool> {
+    const served = this.config.models[name];
+    const loaded = await this.#base(served);
+    const pool = await SequencePool.create(loaded, {
+      sequences: this.config.sequences,
+      contextSize: this.config.contextSize ?? undefined,
+      batchSize: this.config.batchSize,
+      threads: this.config.threads,
+      lora: served.adapters,
+      maxWaiting: this.config.maxQueue,
+    });
+    return pool;
+  }
+
+  /** Evict the least recently used idle context while `maxContexts` are live. */
+  async #makeRoom(forName: string): Promise<void> {
+    const live = () => [...this.#entries].filter(([, e]) => e.pool);
+    while (live().length >= this.config.maxContexts) {
+      const idle = live()
+        .filter(([n, e]) => n !== forName && e.leases === 0)
+        .sort((a, b) => a[1].lastUsed - b[1].lastUsed)[0];
+      if (!idle) {
+        throw new ApiError(
+          HTTP.unavailable,
+          `all ${this.config.maxContexts} model contexts are in use, so '${forName}' cannot be ` +
+            `loaded now; retry in a moment (or raise maxContexts)`,
+          "server_error",
+          "contexts_busy",
+        );
+      }
+      const [, entry] = idle;
+      const pool = entry.pool;
+      entry.pool = undefined;
+      entry.ready = undefined;
+      await (await pool?.catch(() => undefined))?.dispose();
+    }
+  }
+}
+
+function templateKey(m: ServedModel): string {
+  return `${m.model}\u0000${m.chatTemplate ?? ""}`;
+}
+
+function checkFiles(name: string, m: ServedModel): void {
+  for (const a of m.adapters) {
+    if (!existsSync(a.path)) {
+      throw new Error(
+        `model '${name}': LoRA adapter file ${a.path} not found. Pass --adapter NAME=FILE.gguf ` +
+          `with a GGUF LoRA adapter (export one with lib/gguf), or fix the config's adapters.`,
+      );
+    }
+  }
+  if (m.chatTemplate && !existsSync(m.chatTemplate)) {
+    throw new Error(`model '${name}': chat template file ${m.chatTemplate} not found`);
+  }
+}

@@ -1,0 +1,221 @@
+/**
+ * tunebook's OpenAI-compatible HTTP server on node-llama-cpp (`deno task serve`).
+ *
+ * Routes: `GET /health` (no key needed; 503 while loading), `GET /v1/models`,
+ * `GET /v1/models/{name}`, `POST /v1/completions`, `POST /v1/chat/completions`. The server
+ * listens at once and loads its models in the background, answering 503 until they are ready.
+ * Concurrent requests for one model name share its context through parallel sequences.
+ *
+ * @example
+ * ```ts ignore
+ * import OpenAI from "openai";
+ * import { resolveServeConfig } from "./config.ts";
+ * import { startServer } from "./server.ts";
+ * const server = startServer(resolveServeConfig({ port: 0 }));
+ * await server.ready;
+ * const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "none" });
+ * const r = await client.completions.create({ model: "tiny", prompt: "12 plus 3 is", max_tokens: 4 });
+ * console.log(r.choices[0].text);
+ * await server.shutdown();
+ * ```
+ * @module
+ */
+import type { ServeConfig } from "./config.ts";
+import { ApiError, errorResponse, HTTP, toApiError } from "./errors.ts";
+import { handleGeneration } from "./generate.ts";
+import { checkApiKey, requestId } from "./http.ts";
+import { jsonLineLogger, type Logger } from "./log.ts";
+import { ModelRegistry } from "./registry.ts";
+
+/** Options for {@linkcode startServer}. */
+export interface StartServerOptions {
+  /** Where structured logs go. Default: JSON lines on standard error. */
+  log?: Logger;
+}
+
+/** A running server. */
+export interface RunningServer {
+  /** Base URL, e.g. `http://127.0.0.1:8080` (the `/v1` API is under it). */
+  url: string;
+  /** The port it listens on (useful with `port: 0`). */
+  port: number;
+  /** Resolves when the models are loaded; rejects with the loading error. */
+  ready: Promise<void>;
+  /** The served models. */
+  registry: ModelRegistry;
+  /** Requests being handled (a stream counts until its headers are sent). */
+  inFlight: () => number;
+  /** Stop: abort running generations, close the listener, free the models. */
+  shutdown: () => Promise<void>;
+}
+
+const MS_PER_SECOND = 1000;
+const OWNER = "tunebook";
+
+/**
+ * Start listening and loading models. The returned server answers 503 until `ready` resolves.
+ *
+ * @example
+ * ```ts ignore
+ * const server = startServer(resolveServeConfig({ port: 0, apiKey: "secret" }), { log: console.log });
+ * await server.ready;
+ * console.log(server.url);
+ * await server.shutdown();
+ * ```
+ */
+export function startServer(config: ServeConfig, options: StartServerOptions = {}): RunningServer {
+  const { log = jsonLineLogger() } = options;
+  const registry = new ModelRegistry(config);
+  const closing = new AbortController();
+  const created = Math.floor(Date.now() / MS_PER_SECOND);
+  let inFlight = 0;
+
+  const route = async (req: Request, id: string): Promise<Response> => {
+    const { pathname } = new URL(req.url);
+    const path = pathname.replace(/\/+$/, "") || "/";
+    const headers = { "x-request-id": id };
+    if (path === "/health") {
+      allow(req, "GET");
+      const state = registry.state;
+      return Response.json({
+        status: state === "ready" ? "ok" : state,
+        ...(registry.error ? { error: registry.error.message } : {}),
+        models: registry.names(),
+        contexts: registry.stats(),
+        in_flight: inFlight,
+      }, { status: state === "ready" ? HTTP.ok : HTTP.unavailable, headers });
+    }
+    if (!path.startsWith("/v1/")) throw notFound(req, path);
+    checkApiKey(req, config.apiKey);
+    if (path === "/v1/models") {
+      allow(req, "GET");
+      return Response.json({
+        object: "list",
+        data: registry.names().map((name) => modelObject(name, created)),
+      }, { headers });
+    }
+    if (path.startsWith("/v1/models/")) {
+      allow(req, "GET");
+      const name = decodeURIComponent(path.slice("/v1/models/".length));
+      if (!registry.names().includes(name)) {
+        throw new ApiError(
+          HTTP.notFound,
+          `The model '${name}' does not exist. Models served here: ${registry.names().join(", ")}`,
+          "invalid_request_error",
+          "model_not_found",
+          "model",
+        );
+      }
+      return Response.json(modelObject(name, created), { headers });
+    }
+    const endpoint = path === "/v1/completions"
+      ? "completion"
+      : path === "/v1/chat/completions"
+      ? "chat"
+      : undefined;
+    if (!endpoint) throw notFound(req, path);
+    allow(req, "POST");
+    return await handleGeneration(req, {
+      endpoint,
+      registry,
+      config,
+      log,
+      requestId: id,
+      shutdown: closing.signal,
+    });
+  };
+
+  const handler = async (req: Request): Promise<Response> => {
+    const id = requestId(req);
+    const start = performance.now();
+    inFlight++;
+    try {
+      return await route(req, id);
+    } catch (e) {
+      const error = toApiError(e);
+      log({
+        level: error.status >= HTTP.serverError ? "error" : "info",
+        event: "request",
+        request_id: id,
+        method: req.method,
+        path: new URL(req.url).pathname,
+        status: error.status,
+        latency_ms: Number((performance.now() - start).toFixed(1)),
+        error: error.message,
+        code: error.code,
+      });
+      return errorResponse(error, { "x-request-id": id });
+    } finally {
+      inFlight--;
+    }
+  };
+
+  let resolveListening!: (port: number) => void;
+  const listening = new Promise<number>((r) => (resolveListening = r));
+  const server = Deno.serve({
+    hostname: config.host,
+    port: config.port,
+    signal: closing.signal,
+    onListen: ({ port }) => resolveListening(port),
+  }, handler);
+  const addr = server.addr as Deno.NetAddr;
+  const url = `http://${
+    addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname
+  }:${addr.port}`;
+  void listening.then(() =>
+    log({ level: "info", event: "listening", url, models: registry.names() })
+  );
+
+  const loadStart = performance.now();
+  const ready = registry.start().then(() => {
+    log({
+      level: "info",
+      event: "models_loaded",
+      models: registry.names(),
+      load_ms: Number((performance.now() - loadStart).toFixed(1)),
+    });
+  }, (e: Error) => {
+    log({ level: "error", event: "load_failed", error: e.message });
+    throw e;
+  });
+  ready.catch(() => {}); // observed through `ready` by the caller
+
+  let stopped: Promise<void> | undefined;
+  const shutdown = () => {
+    stopped ??= (async () => {
+      closing.abort();
+      await server.finished;
+      await ready.catch(() => {});
+      await registry.close();
+      log({ level: "info", event: "stopped" });
+    })();
+    return stopped;
+  };
+
+  return { url, port: addr.port, ready, registry, inFlight: () => inFlight, shutdown };
+}
+
+function modelObject(name: string, created: number): Record<string, unknown> {
+  return { id: name, object: "model", created, owned_by: OWNER };
+}
+
+function allow(req: Request, method: string): void {
+  if (req.method !== method) {
+    throw new ApiError(
+      HTTP.methodNotAllowed,
+      `${req.method} is not allowed on ${new URL(req.url).pathname}; use ${method}`,
+      "invalid_request_error",
+      "method_not_allowed",
+    );
+  }
+}
+
+function notFound(req: Request, path: string): ApiError {
+  return new ApiError(
+    HTTP.notFound,
+    `Unknown route ${req.method} ${path}. Routes: GET /health, GET /v1/models, ` +
+      `POST /v1/completions, POST /v1/chat/completions.`,
+    "invalid_request_error",
+    "unknown_route",
+  );
+}

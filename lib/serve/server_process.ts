@@ -1,0 +1,153 @@
+/**
+ * Start an HTTP server as a child process (tunebook's `lib/cli/serve.ts`, llama.cpp's
+ * `llama-server`, …), wait until its health endpoint answers 200, read its resident memory, and
+ * stop it with SIGTERM (SIGKILL after a grace period). For benchmarks and load tests that must
+ * measure the server apart from the client.
+ *
+ * @example
+ * ```ts ignore
+ * import { spawnServer } from "./server_process.ts";
+ * const s = await spawnServer(Deno.execPath(), {
+ *   args: ["run", "-A", "lib/cli/serve.ts", "--port", "8090"],
+ *   url: "http://127.0.0.1:8090",
+ * });
+ * console.log(s.rssMb());
+ * await s.stop();
+ * ```
+ * @module
+ */
+import { readFileSync } from "node:fs";
+
+/** Options for {@linkcode spawnServer}. */
+export interface SpawnServerOptions {
+  /** Arguments. Default: none. */
+  args?: string[];
+  /** The server's base URL. Required. */
+  url: string;
+  /** Path polled until it answers 200. Default: "/health". */
+  healthPath?: string;
+  /** Give up (and kill the process) after this many milliseconds. Default: 120000. */
+  startTimeoutMs?: number;
+  /** Extra environment variables. Default: none. */
+  env?: Record<string, string>;
+  /** Milliseconds between SIGTERM and SIGKILL in `stop()`. Default: 10000. */
+  stopGraceMs?: number;
+}
+
+/** A running server process. */
+export interface ServerProcess {
+  /** Its base URL. */
+  url: string;
+  /** Its process id. */
+  pid: number;
+  /** Resident memory (VmRSS) in MB, from /proc (0 where there is no /proc). */
+  rssMb: () => number;
+  /** What it wrote to stdout and stderr so far (the last 64 KiB). */
+  output: () => string;
+  /** SIGTERM, then SIGKILL after the grace period; resolves with the exit code. */
+  stop: () => Promise<number>;
+}
+
+const DEFAULT_START_TIMEOUT_MS = 120_000;
+const DEFAULT_STOP_GRACE_MS = 10_000;
+const POLL_MS = 100;
+const KEEP_OUTPUT_CHARS = 65_536;
+const KB_PER_MB = 1024;
+
+/**
+ * Start `command` and wait for its health endpoint; throws with its output if it never answers.
+ *
+ * @example
+ * ```ts ignore
+ * const s = await spawnServer(".cache/llama-build/bin/llama-server", {
+ *   args: ["-m", "data/models/tiny/tiny-f32.gguf", "--port", "8091"],
+ *   url: "http://127.0.0.1:8091",
+ * });
+ * await s.stop();
+ * ```
+ */
+export async function spawnServer(
+  command: string,
+  options: SpawnServerOptions,
+): Promise<ServerProcess> {
+  const {
+    args = [],
+    url,
+    healthPath = "/health",
+    startTimeoutMs = DEFAULT_START_TIMEOUT_MS,
+    env = {},
+    stopGraceMs = DEFAULT_STOP_GRACE_MS,
+  } = options;
+  const child = new Deno.Command(command, { args, env, stdout: "piped", stderr: "piped" })
+    .spawn();
+  let output = "";
+  const collect = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+      output = (output + text).slice(-KEEP_OUTPUT_CHARS);
+    }
+  };
+  const collecting = Promise.all([collect(child.stdout), collect(child.stderr)]);
+  let exited: number | undefined;
+  const status = child.status.then((s) => (exited = s.code));
+  const stop = async () => {
+    if (exited === undefined) {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* already gone */ }
+      const timer = setTimeout(() => {
+        try {
+          child.kill("SIGKILL");
+        } catch { /* already gone */ }
+      }, stopGraceMs);
+      await status;
+      clearTimeout(timer);
+    }
+    await collecting;
+    return exited ?? -1;
+  };
+  const start = performance.now();
+  while (true) {
+    if (exited !== undefined) {
+      await collecting;
+      throw new Error(`${command} exited with code ${exited} before answering:\n${output}`);
+    }
+    const ok = await fetch(url + healthPath).then(async (r) => {
+      await r.body?.cancel();
+      return r.ok;
+    }, () => false);
+    if (ok) break;
+    if (performance.now() - start > startTimeoutMs) {
+      await stop();
+      throw new Error(
+        `${command} did not answer ${url + healthPath} within ${startTimeoutMs} ms:\n${output}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+  return {
+    url,
+    pid: child.pid,
+    rssMb: () => rssMb(child.pid),
+    output: () => output,
+    stop,
+  };
+}
+
+/**
+ * Resident memory of a process in MB (Linux /proc; 0 elsewhere).
+ *
+ * @example
+ * ```ts
+ * import { rssMb } from "./server_process.ts";
+ * console.log(rssMb(Deno.pid) >= 0);
+ * ```
+ */
+export function rssMb(pid: number): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const kb = Number(status.match(/^VmRSS:\s+(\d+)\s+kB/m)?.[1] ?? 0);
+    return kb / KB_PER_MB;
+  } catch {
+    return 0;
+  }
+}
