@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEB_PACKAGES=(python3-torch python3-numpy python3-sentencepiece python3-yaml python3-pytest
+DEB_PACKAGES=(python3-torch libopenblas0-pthread python3-numpy python3-sentencepiece python3-yaml python3-pytest
   jupyter-nbconvert python3-nbclient jupyter-client python3-ipykernel chromium)
 
 DENO="${DENO:-$(command -v deno || echo "npx -y deno@2.9.6")}"

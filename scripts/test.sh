@@ -40,7 +40,7 @@ for s in "${STAGES[@]}"; do
   case $s in
     fmt) run "format" $DENO fmt --check ;;
     lint) run "lint" $DENO lint ;;
-    check) run "type check" $DENO check lib/ tests/ ;;
+    check) run "type check" $DENO check lib/ tests/ bench/ ;;
     unit) run "deno unit tests (no model)" $DENO test -A --doc lib/ tests/unit/ ;;
     model) run "deno tests with the tiny model" $DENO test -A tests/model/ ;;
     python)

@@ -14,10 +14,15 @@ import { renderModelCard } from "../llm/model_card.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
-  options: { dir: { type: "string", default: "data/models/tiny" }, threads: { type: "string", default: "0" } },
+  options: {
+    dir: { type: "string", default: "data/models/tiny" },
+    threads: { type: "string", default: "0" },
+  },
 });
 const dir = values.dir!;
-const backend = await createLlamaBackend(join(dir, "tiny-f32.gguf"), { threads: Number(values.threads) });
+const backend = await createLlamaBackend(join(dir, "tiny-f32.gguf"), {
+  threads: Number(values.threads),
+});
 const results = await runEval(backend, {
   tasks: DEFAULT_SUITE,
   run: "tiny-base",

@@ -36,7 +36,7 @@ export function isSpace(c: number): boolean {
 /** A reusable buffer of word hashes. */
 export class WordBuffer {
   /** Hash of each word (as a signed 32-bit integer), `count` of them valid. */
-  hashes = new Int32Array(256);
+  hashes: Int32Array = new Int32Array(256);
   /** Words in the last scan. */
   count = 0;
 

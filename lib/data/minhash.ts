@@ -58,11 +58,11 @@ export const MINHASH_DEFAULTS: Required<MinHashOptions> = {
 /** A reusable buffer of shingle hashes. */
 export class ShingleBuffer {
   /** Hashes (as signed 32-bit integers), `count` of them valid (in text order, possibly repeated). */
-  hashes = new Int32Array(256);
+  hashes: Int32Array = new Int32Array(256);
   /** Valid hashes. */
   count = 0;
   /** @internal word buffer */
-  words = new WordBuffer();
+  words: WordBuffer = new WordBuffer();
 
   /** Make room for `n` hashes. */
   reserve(n: number): void {
@@ -220,7 +220,7 @@ export class MinHasher {
    */
   signature(
     shingles: Int32Array,
-    out = new Int32Array(this.numPerm),
+    out: Int32Array = new Int32Array(this.numPerm),
     count = shingles.length,
   ): Int32Array {
     return this.method === "oph"

@@ -48,7 +48,7 @@ export interface LlamaBackendOptions {
   lora?: LoraAdapter[];
   /** Parallel sequences. Default: 8. */
   sequences?: number;
-  /** CPU threads (0 = all cores). Default: 0. */
+  /** CPU threads (0 = one fewer than the cores: {@linkcode defaultThreads}). Default: 0. */
   threads?: number;
   /** Use a GPU when available. Default: "auto". */
   gpu?: "auto" | false;

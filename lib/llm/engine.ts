@@ -40,7 +40,7 @@ export interface EngineOptions {
   batchSize?: number;
   /** LoRA adapters to apply. Default: none. */
   lora?: LoraAdapter[];
-  /** CPU threads (0 = node-llama-cpp's default). Default: 0. */
+  /** CPU threads for llama.cpp (0 = {@linkcode defaultThreads}). Default: 0. */
   threads?: number;
   /**
    * How sequences share decodes. "shared": any number of sequences' logits per decode, with
@@ -98,6 +98,16 @@ export class ContextOverflowError extends Error {
 const DEFAULT_SEQUENCES = 8;
 const MAX_DEFAULT_CONTEXT = 4096;
 const DEFAULT_BATCH = 512;
+
+/**
+ * llama.cpp compute threads when none are given: one core fewer than the machine has (at least
+ * one). JavaScript schedules every decode and handles every sampled token on its own thread; with
+ * llama.cpp on every core as well, the two take turns on the same cores and a 2-core machine ran
+ * the tiny model's evaluation 3–4× slower (results/bench/eval.md: 2 threads vs 1).
+ */
+export function defaultThreads(cores: number = navigator.hardwareConcurrency || 1): number {
+  return Math.max(1, cores - 1);
+}
 const DEFAULT_MAX_TOKENS = 64;
 
 /** A context with a pool of sequences, for scoring and greedy generation. */
@@ -132,7 +142,7 @@ export class LlmEngine {
       sequences,
       contextSize,
       batchSize,
-      threads: threads || undefined,
+      threads: threads || defaultThreads(),
       batching: batching === "single-logit"
         ? { itemPrioritizationStrategy: singleLogitItemStrategy }
         : undefined,

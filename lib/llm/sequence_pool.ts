@@ -20,7 +20,7 @@
  */
 import type { LlamaContext, LlamaContextSequence, Token } from "node-llama-cpp";
 import { serializeNativeSampling, singleLogitItemStrategy } from "./batching.ts";
-import type { LoraAdapter } from "./engine.ts";
+import { defaultThreads, type LoraAdapter } from "./engine.ts";
 import type { LoadedModel } from "./model.ts";
 
 /** Options for {@linkcode SequencePool.create}. */
@@ -33,7 +33,7 @@ export interface SequencePoolOptions {
   batchSize?: number;
   /** LoRA adapters to apply. Default: none. */
   lora?: LoraAdapter[];
-  /** CPU threads (0 = node-llama-cpp's default). Default: 0. */
+  /** CPU threads for llama.cpp (0 = {@linkcode defaultThreads}). Default: 0. */
   threads?: number;
   /** Requests that may wait for a sequence before {@linkcode QueueFullError}. Default: 64. */
   maxWaiting?: number;
@@ -130,7 +130,7 @@ export class SequencePool {
         sequences,
         contextSize,
         batchSize,
-        threads: threads || undefined,
+        threads: threads || defaultThreads(),
         batching: single ? { itemPrioritizationStrategy: singleLogitItemStrategy } : undefined,
         lora: lora.length
           ? { adapters: lora.map((a) => ({ filePath: a.path, scale: a.scale ?? 1 })) }

@@ -144,7 +144,7 @@ export interface NotebookRun {
  * console.log(listNotebooks("notebooks"));
  * ```
  */
-export function listNotebooks(dir = join(REPO_ROOT, "notebooks")): string[] {
+export function listNotebooks(dir: string = join(REPO_ROOT, "notebooks")): string[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir).filter((f) => f.endsWith(".ipynb")).sort().map((f) => join(dir, f));
 }

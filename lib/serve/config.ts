@@ -50,7 +50,7 @@ export interface ServeConfig {
   contextSize: number | null;
   /** Tokens per decode. Default: 512. */
   batchSize: number;
-  /** CPU threads per context (0: node-llama-cpp's default). Default: 0. */
+  /** CPU threads per context (0: one fewer than the cores, see defaultThreads in lib/llm/engine.ts). Default: 0. */
   threads: number;
   /** Use a GPU when available ("auto") or never (false). Default: "auto". */
   gpu: "auto" | false;

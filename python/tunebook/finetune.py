@@ -278,6 +278,9 @@ def train(cfg: dict) -> None:
         emit("resume", step=start, checkpoint=str(ckpt))
     emit("start", backend=cfg["backend"], train_examples=len(examples), dropped_too_long=dropped, val_examples=len(val),
          trainable_params=backend.trainable, total_params=backend.total, steps=total, start_step=start)
+    if val and start == 0:
+        # The base model's loss (LoRA B starts at zero), so the curve starts where training does.
+        emit("eval", step=0, val_loss=round(evaluate(backend, val, bs, backend.pad), 5))
     order: list[int] = []
     t0, tokens = time.time(), 0
     step = start

@@ -146,13 +146,17 @@ Deno.test("singleLogitItemStrategy lets one logit-producing item into a batch", 
 Deno.test("greedy generation under Deno answers concrete arithmetic prompts", async () => {
   const e = await LlmEngine.create(loaded, { sequences: 4, threads: TEST_THREADS });
   try {
+    // Items the bundled model answers in its pretraining prose (it gets 100 of 600 single-digit
+    // plus/minus/times prompts right, in prose or in the eval format); none of them is trivial.
     const prompts: [string, string][] = [
-      ["3 plus 4 is", "7"],
-      ["2 plus 2 is", "4"],
-      ["9 minus 5 is", "4"],
-      ["6 times 7 is", "42"],
-      ["Q: What is 8 plus 1? A:", "9"],
-      ["5 plus 3 is", "8"],
+      ["1 plus 6 is", "7"],
+      ["3 plus 2 is", "5"],
+      ["4 plus 3 is", "7"],
+      ["6 plus 2 is", "8"],
+      ["8 plus 1 is", "9"],
+      ["8 minus 6 is", "2"],
+      ["2 times 6 is", "12"],
+      ["Question: What is 1 times 4?\nAnswer:", "4"],
     ];
     const outs = await Promise.all(
       prompts.map(([p]) => e.generate(p, { until: [".", "\n"], maxTokens: 6 })),
@@ -162,7 +166,7 @@ Deno.test("greedy generation under Deno answers concrete arithmetic prompts", as
       prompts.map(([p], i) => `${JSON.stringify(p)} -> ${JSON.stringify(outs[i].text)}`).join("\n"),
     );
     assert.ok(
-      right.length >= 3,
+      right.length >= 6,
       `only ${right.length} of ${prompts.length} arithmetic prompts answered right`,
     );
     for (const o of outs) {

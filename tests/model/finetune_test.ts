@@ -1,9 +1,14 @@
 /**
  * The tiny-cpu preset end to end, as CI runs it: fine-tune the bundled model with LoRA on one
  * synthetic family (Python bridge, torch backend), export a GGUF LoRA adapter and a merged GGUF,
- * and evaluate base vs base+LoRA vs merged on the family's test split. The fine-tuned model must
- * gain at least 20 points with non-overlapping 95% CIs; the adapter applied at runtime and the
- * merged model must give the same greedy outputs.
+ * quantize the merged model to q8_0, and evaluate base vs base+LoRA vs merged vs merged-q8_0 on the
+ * family's test split. Each fine-tuned form must gain at least 20 points with non-overlapping 95%
+ * CIs; the adapter applied at runtime and the merged model must give the same greedy outputs.
+ *
+ * The family is synth_facts_gen (closed-book fact questions answered by generation): the model
+ * learned the facts in pretraining but not the question/answer format, which LoRA teaches.
+ * (synth_qa and synth_entailment need copying names from the prompt, which a 1.3M-parameter model
+ * does not learn from a LoRA: 7.5% → 10% EM and 58.5% → 53% accuracy after 200 steps.)
  */
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync } from "node:fs";
@@ -14,12 +19,13 @@ import { runEval } from "../../lib/eval/runner.ts";
 import { buildPrompt, findTask, loadTaskDocs } from "../../lib/eval/task.ts";
 import { exportAdapter, runTrainer, type TrainEvent } from "../../lib/train/bridge.ts";
 import { resolveTrainConfig } from "../../lib/train/config.ts";
+import { quantizeModel } from "../../lib/gguf/quantize.ts";
 import { taskTrainRows, writeTrainRows } from "../../lib/train/data.ts";
 import { TEST_THREADS, TINY_DIR, TINY_GGUF } from "./_tiny.ts";
 
 /** The family fine-tuned in CI, and the metric that must improve. */
-const TASK = "synth_qa";
-const METRIC = "em";
+const TASK = "synth_facts_gen";
+const METRIC = "exact_match";
 const MIN_GAIN = 0.2;
 
 Deno.test({
@@ -59,6 +65,8 @@ Deno.test({
       mergedGguf: merged,
     });
     assert.ok(existsSync(lora) && existsSync(merged));
+    const q8 = (await quantizeModel(merged, "q8_0", { outDir: join(dir, "merged"), threads: 1 }))
+      .path;
 
     const score = async (model: string, adapters: string[]) => {
       const backend = await createLlamaBackend(model, {
@@ -89,15 +97,23 @@ Deno.test({
     const base = await score(TINY_GGUF, []);
     const tuned = await score(TINY_GGUF, [lora]);
     const mergedScore = await score(merged, []);
+    const q8Score = await score(q8, []);
+    const fmt = (m: typeof base.metric) =>
+      `${m.value.toFixed(3)} [${m.ci[0].toFixed(3)}, ${m.ci[1].toFixed(3)}]`;
     console.log(
-      `${METRIC}: base ${base.metric.value}, +LoRA ${tuned.metric.value}, merged ${mergedScore.metric.value}`,
+      `${METRIC}: base ${fmt(base.metric)}, +LoRA ${fmt(tuned.metric)}, merged ${
+        fmt(mergedScore.metric)
+      }, merged q8_0 ${fmt(q8Score.metric)}`,
     );
     assert.ok(
       tuned.metric.value - base.metric.value >= MIN_GAIN,
       `gain ${tuned.metric.value - base.metric.value}`,
     );
     assert.ok(tuned.metric.ci[0] > base.metric.ci[1], "95% CIs overlap");
-    assert.ok(mergedScore.metric.ci[0] > base.metric.ci[1], "merged: 95% CIs overlap");
+    for (const [name, r] of [["merged", mergedScore], ["merged q8_0", q8Score]] as const) {
+      assert.ok(r.metric.value - base.metric.value >= MIN_GAIN, `${name}: gain too small`);
+      assert.ok(r.metric.ci[0] > base.metric.ci[1], `${name}: 95% CIs overlap`);
+    }
     assert.deepEqual(
       tuned.outs,
       mergedScore.outs,
