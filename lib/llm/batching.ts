@@ -17,12 +17,14 @@ import type { CustomBatchingPrioritizationStrategy } from "node-llama-cpp";
  *
  * @example
  * ```ts
+ * import type { Token } from "node-llama-cpp";
  * import { singleLogitItemStrategy } from "./batching.ts";
+ * const t = (...ids: number[]) => ids as Token[];
  * const plan = singleLogitItemStrategy({
  *   size: 8,
  *   items: [
- *     { tokens: [1, 2, 3], logits: [undefined, undefined, true], evaluationPriority: 5 as const },
- *     { tokens: [4, 5, 6], logits: [undefined, true, true], evaluationPriority: 5 as const },
+ *     { tokens: t(1, 2, 3), logits: [undefined, undefined, true], evaluationPriority: 5 as const },
+ *     { tokens: t(4, 5, 6), logits: [undefined, true, true], evaluationPriority: 5 as const },
  *   ],
  * });
  * console.log(plan.map((p) => p.processAmount)); // [3, 1]

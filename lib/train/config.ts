@@ -6,7 +6,10 @@
  * @example
  * ```ts
  * import { resolveTrainConfig } from "./config.ts";
- * const cfg = resolveTrainConfig({ preset: "tiny-cpu", overrides: { max_steps: 50 } });
+ * const cfg = resolveTrainConfig({
+ *   preset: "tiny-cpu",
+ *   overrides: { train_file: "rows.jsonl", output_dir: "results/train/demo", max_steps: 50 },
+ * });
  * console.log(cfg.backend, cfg.lora.r, cfg.max_steps);
  * ```
  * @module
