@@ -33,7 +33,12 @@ export interface ModelCardInput {
     transformers: string;
     device: string;
     logits_match: boolean;
-    prompts: { max_abs_logit_diff: number; logit_range: number; same_tokens: boolean }[];
+    prompts: {
+      prompt: string;
+      max_abs_logit_diff: number;
+      logit_range: number;
+      same_tokens: boolean;
+    }[];
     convert_hf_to_gguf?: {
       returncode: number;
       same_tensor_names?: boolean;
@@ -66,15 +71,24 @@ export function renderModelCard(input: ModelCardInput): string {
   const hf = hfCheck
     ? [
       `Checked with transformers ${hfCheck.transformers} on ${hfCheck.device}: \`LlamaForCausalLM\` and ` +
-      `\`LlamaTokenizer\` load this folder; tokenization ${
-        hfCheck.prompts.every((p) => p.same_tokens) ? "matches" : "DIFFERS"
-      } ` +
-      `and next-token logits ${
-        hfCheck.logits_match ? "match" : "DO NOT match"
-      } the pure-torch model on ${hfCheck.prompts.length} prompts ` +
-      `(max |Δ logit| ${
+      `\`LlamaTokenizer\` load this folder. Given the same token ids, next-token logits ${
+        hfCheck.prompts.every((p) => p.max_abs_logit_diff <= 1e-3 * p.logit_range)
+          ? "match"
+          : "DO NOT match"
+      } the pure-torch model on all ${hfCheck.prompts.length} prompts (max |Δ logit| ${
         Math.max(...hfCheck.prompts.map((p) => p.max_abs_logit_diff)).toExponential(1)
-      }).`,
+      }, limit 1e-3 × the logit range). transformers' tokenizer gives SentencePiece's (and ` +
+      `llama.cpp's) token ids on ${
+        hfCheck.prompts.filter((p) => p.same_tokens).length
+      } of ${hfCheck.prompts.length} prompts${
+        hfCheck.prompts.some((p) => !p.same_tokens)
+          ? `; it splits ${
+            hfCheck.prompts.filter((p) => !p.same_tokens).map((p) => JSON.stringify(p.prompt))
+              .join(", ")
+          } differently (SentencePiece, tunebook and llama.cpp agree on it), so such text may ` +
+            "tokenize differently under transformers"
+          : ""
+      }.`,
       hfCheck.convert_hf_to_gguf
         ? `llama.cpp's own \`convert_hf_to_gguf.py --outtype f32\` ${
           hfCheck.convert_hf_to_gguf.returncode === 0 ? "converts it" : "FAILED"

@@ -346,6 +346,9 @@ export async function evaluateModel(
   if (reuse && evalOptions.outDir) {
     const previous = await finishedRun(model, evalOptions.outDir, options);
     if (previous) return previous;
+    // A notebook's run folder left by another model (a re-run after fine-tuning again, say) is
+    // replaced, not resumed: its items belong to a different model.
+    if (await staleRun(model, evalOptions.outDir, options)) evalOptions.resume = false;
   }
   return await evaluateBackend(await createLlamaBackend(model, backend), evalOptions);
 }
@@ -376,6 +379,27 @@ async function finishedRun(
     r.config?.numFewshot === (options.numFewshot ?? null) &&
     r.config?.seed === (options.seed ?? DEFAULT_EVAL_SEED);
   return same ? r : null;
+}
+
+/** True when `dir` holds results of another model or few-shot/seed setting than these. */
+async function staleRun(
+  model: string,
+  dir: string,
+  options: EvaluateModelOptions,
+): Promise<boolean> {
+  const file = join(dir, "results.json");
+  if (!existsSync(file)) return false;
+  let r: EvalResults;
+  try {
+    r = JSON.parse(readFileSync(file, "utf8"));
+  } catch {
+    return true;
+  }
+  const lora = (options.backend?.lora ?? []).map((a) => ({ path: a.path, scale: a.scale ?? 1 }));
+  return r.model?.sha256 !== await fileSha256(model) ||
+    JSON.stringify(r.model?.lora ?? []) !== JSON.stringify(lora) ||
+    r.config?.numFewshot !== (options.numFewshot ?? null) ||
+    r.config?.seed !== (options.seed ?? DEFAULT_EVAL_SEED);
 }
 
 /**

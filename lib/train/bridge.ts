@@ -33,6 +33,8 @@ export interface RunTrainerOptions {
   progress?: boolean;
   /** Python modules the backend needs. Default: torch, numpy, sentencepiece (+ transformers, peft for "hf"). */
   modules?: string[];
+  /** Extra environment variables for the trainer process. Default: none. */
+  env?: Record<string, string>;
 }
 
 /** What a finished training run left. */
@@ -90,6 +92,7 @@ export async function runTrainer(
   const child = new Deno.Command(python, {
     args: ["-u", "-m", "tunebook.finetune", configPath],
     cwd: PYTHON_DIR,
+    env: options.env,
     stdout: "piped",
     stderr: "piped",
   }).spawn();
