@@ -1,9 +1,11 @@
 /**
  * Multiple-choice scoring throughput (items/s) on the same model and items, four ways:
  *
- * - `tunebook`: {@linkcode LlmEngine.scoreChoices} with 8 sequences and "shared" batching (the
- *   default): the context is evaluated once, each choice on top of it (KV cache reused).
- * - `tunebook_single_logit`: the same with `batching: "single-logit"`.
+ * - `tunebook`: {@linkcode LlmEngine.scoreChoices} as `deno task eval` runs it, with the
+ *   default batched scorer (lib/llm/batch_scorer.ts): many questions per libllama decode, each
+ *   context once with one sequence id per choice (KV cache shared), logits read in place.
+ * - `tunebook_sequences`: the same engine with `scorer: "sequences"`: node-llama-cpp's
+ *   `controlledEvaluate` on 8 sequences, the context evaluated once and each choice on top of it.
  * - `naive`: one fresh evaluation per choice — clear the sequence, evaluate context + choice with
  *   probabilities at the choice positions only; 1 sequence, no batching.
  * - `llama_perplexity`: `llama-perplexity --multiple-choice` on the same items, with its default
@@ -46,11 +48,10 @@ import {
 /** Targets from the issue. */
 const TARGET_VS_NAIVE = 5;
 const TARGET_VS_PERPLEXITY = 0.8;
-/** tunebook configurations: the default batching and the single-logit one. */
-const TUNEBOOK_CONFIGS = [["tunebook", "shared"], [
-  "tunebook_single_logit",
-  "single-logit",
-]] as const;
+/** tunebook configurations: the default (batched) scorer and node-llama-cpp's sequences. */
+const TUNEBOOK_CONFIGS = [["tunebook", "batched"], ["tunebook_sequences", "sequences"]] as const;
+/** Questions in flight for the batched scorer (what createLlamaBackend keeps in flight). */
+const BATCHED_IN_FLIGHT = 64;
 /** llama-perplexity configurations: its default parallelism (-np 4) and 8 items per decode. */
 const PERPLEXITY_CONFIGS = [["llama_perplexity_np4", 4], ["llama_perplexity_np32", 32]] as const;
 /** Sequences of tunebook's engine in this benchmark (its default). */
@@ -59,7 +60,7 @@ const SEQUENCES = 8;
 /** The measured methods, in table order. */
 const METHODS = [
   "tunebook",
-  "tunebook_single_logit",
+  "tunebook_sequences",
   "naive",
   "llama_perplexity_np4",
   "llama_perplexity_np32",
@@ -67,8 +68,10 @@ const METHODS = [
 type Method = typeof METHODS[number];
 
 const DESCRIPTIONS: Record<Method, string> = {
-  tunebook: `LlmEngine, ${SEQUENCES} sequences, "shared" batching`,
-  tunebook_single_logit: `LlmEngine, ${SEQUENCES} sequences, "single-logit" batching`,
+  tunebook: `LlmEngine's default (batched) scorer: many questions per libllama decode, ` +
+    `context shared by its choices, ${BATCHED_IN_FLIGHT} questions in flight`,
+  tunebook_sequences: `LlmEngine with scorer "sequences": node-llama-cpp controlledEvaluate, ` +
+    `${SEQUENCES} sequences, "shared" batching`,
   naive: "fresh evaluation of context + choice per choice, 1 sequence",
   llama_perplexity_np4: "llama-perplexity --multiple-choice -np 4 (its default; 1 item/decode)",
   llama_perplexity_np32: "llama-perplexity --multiple-choice -np 32 (8 items/decode)",
@@ -155,8 +158,9 @@ async function createRunners(
   const { threads, dir, task, binary } = options;
   const runners: Runner[] = [];
   // (i), (ii): tunebook
-  for (const [method, batching] of TUNEBOOK_CONFIGS) {
-    const engine = await LlmEngine.create(loaded, { sequences: SEQUENCES, threads, batching });
+  for (const [method, scorer] of TUNEBOOK_CONFIGS) {
+    const engine = await LlmEngine.create(loaded, { sequences: SEQUENCES, threads, scorer });
+    const inFlight = scorer === "batched" ? BATCHED_IN_FLIGHT : SEQUENCES;
     let last: number[][] = [];
     let tokens = 0;
     runners.push({
@@ -164,7 +168,7 @@ async function createRunners(
       run: async () => {
         const before = engine.tokensEvaluated;
         const t0 = performance.now();
-        const s = await scoreAll(engine, items, SEQUENCES);
+        const s = await scoreAll(engine, items, inFlight);
         const seconds = (performance.now() - t0) / 1000;
         tokens = engine.tokensEvaluated - before;
         last = s.map((x) => x.logprobs);

@@ -54,6 +54,9 @@ export interface LlamaBackendOptions {
   gpu?: "auto" | false;
 }
 
+/** Questions in flight when the engine scores multiple choice in batches (64 fill a decode). */
+const BATCHED_CONCURRENCY = 64;
+
 /**
  * The in-process backend: a GGUF model (plus LoRA adapters) in node-llama-cpp.
  *
@@ -83,8 +86,10 @@ export async function createLlamaBackend(
       lora: lora.map((a) => ({ path: a.path, scale: a.scale ?? 1 })),
       contextSize: engine.contextSize,
       sequences,
+      scorer: engine.scorer,
     },
-    concurrency: sequences,
+    // The batched scorer packs many questions into each decode: keep enough of them in flight.
+    concurrency: engine.scorer === "batched" ? Math.max(sequences, BATCHED_CONCURRENCY) : sequences,
     scoreChoices: (context, choices) => engine.scoreChoices(context, choices),
     generate: (prompt, opts) => engine.generate(prompt, opts),
     countTokens: (text) => engine.tokenize(text).length,

@@ -20,6 +20,7 @@
  */
 import type { LlamaContext, LlamaContextSequence, Token } from "node-llama-cpp";
 import { serializeNativeSampling, singleLogitItemStrategy } from "./batching.ts";
+import { BatchScorer } from "./batch_scorer.ts";
 import type { LoadedModel } from "./model.ts";
 
 /** A LoRA adapter (GGUF) applied on top of the base model. */
@@ -52,6 +53,15 @@ export interface EngineOptions {
    * `batchSize` or `batching` only between runs you do not compare item by item.
    */
   batching?: "shared" | "single-logit";
+  /**
+   * How {@linkcode LlmEngine.scoreChoices} runs. "batched": llama-perplexity's scheme through
+   * libllama's C API ({@linkcode BatchScorer}: many questions per decode, each context shared by
+   * its choices, logits read in place); "sequences": node-llama-cpp's sequences, one question per
+   * sequence, probabilities through `controlledEvaluate`. "auto": "batched" on CPU, else
+   * "sequences" (the FFI path loads node-llama-cpp's CPU library only). Questions too long for
+   * one batched decode take the "sequences" path. Default: "auto".
+   */
+  scorer?: "auto" | "batched" | "sequences";
 }
 
 /** The log-likelihood of each choice after a shared context. */
@@ -116,13 +126,28 @@ export class LlmEngine {
   #waiters: ((s: LlamaContextSequence) => void)[] = [];
   /** Tokens per sequence. */
   readonly contextSize: number;
-  /** Tokens evaluated (prompt and generated), for throughput reports. */
-  tokensEvaluated = 0;
+  #batch: BatchScorer | undefined;
+  #tokens = 0;
 
-  private constructor(readonly loaded: LoadedModel, readonly context: LlamaContext) {
+  private constructor(
+    readonly loaded: LoadedModel,
+    readonly context: LlamaContext,
+    batch: BatchScorer | undefined,
+  ) {
     this.#free = [];
     for (let i = 0; i < context.totalSequences; i++) this.#free.push(context.getSequence());
     this.contextSize = context.contextSize;
+    this.#batch = batch;
+  }
+
+  /** Tokens evaluated (prompt and generated), for throughput reports. */
+  get tokensEvaluated(): number {
+    return this.#tokens + (this.#batch?.tokensEvaluated ?? 0);
+  }
+
+  /** Which path {@linkcode LlmEngine.scoreChoices} takes (see {@linkcode EngineOptions.scorer}). */
+  get scorer(): "batched" | "sequences" {
+    return this.#batch ? "batched" : "sequences";
   }
 
   /** Create a context on a loaded model (with LoRA adapters, if any). */
@@ -137,6 +162,7 @@ export class LlmEngine {
       lora = [],
       threads = 0,
       batching = "shared",
+      scorer = "auto",
     } = options;
     const context = await loaded.model.createContext({
       sequences,
@@ -162,7 +188,18 @@ export class LlmEngine {
       await context.dispose();
       return await LlmEngine.create(loaded, { ...options, batching: "single-logit" });
     }
-    return new LlmEngine(loaded, context);
+    let batch: BatchScorer | undefined;
+    if (scorer === "batched" || (scorer === "auto" && loaded.llama.gpu === false)) {
+      try {
+        batch = BatchScorer.open(loaded.info.path, { threads: threads || defaultThreads(), lora });
+      } catch (e) {
+        if (scorer === "batched") {
+          await context.dispose();
+          throw e;
+        }
+      }
+    }
+    return new LlmEngine(loaded, context, batch);
   }
 
   /** Tokenize text, with the model's BOS token first when `bos` is true. */
@@ -200,6 +237,10 @@ export class LlmEngine {
     if (ctx.length + longest > this.contextSize) {
       throw new ContextOverflowError(ctx.length + longest, this.contextSize);
     }
+    if (this.#batch?.fits(ctx, conts)) {
+      const s = await this.#batch.score(ctx, conts);
+      return { ...s, tokenCounts: conts.map((c) => c.length), contextTokens: ctx.length };
+    }
     const seq = await this.#acquire();
     try {
       const last = ctx.length - 1;
@@ -209,7 +250,7 @@ export class LlmEngine {
       ]);
       const first = head[last]?.next?.probabilities;
       if (!first) throw new Error("node-llama-cpp returned no probabilities for the context");
-      this.tokensEvaluated += ctx.length;
+      this.#tokens += ctx.length;
       const logprobs: number[] = [];
       const isGreedy: boolean[] = [];
       for (const cont of conts) {
@@ -234,7 +275,7 @@ export class LlmEngine {
             start: ctx.length,
             end: ctx.length + cont.length - 1,
           }]);
-          this.tokensEvaluated += cont.length - 1;
+          this.#tokens += cont.length - 1;
         }
         let sum = 0;
         let greedy = true;
@@ -271,14 +312,14 @@ export class LlmEngine {
     let text = "";
     try {
       const gen = seq.evaluate(tokens, { temperature: 0 });
-      this.tokensEvaluated += tokens.length;
+      this.#tokens += tokens.length;
       for await (const token of gen) {
         if (model.isEogToken(token)) {
           stoppedBy = "eos";
           break;
         }
         out.push(token);
-        this.tokensEvaluated++;
+        this.#tokens++;
         text = model.detokenize(out);
         const cut = firstStop(text, until);
         if (cut >= 0) {
@@ -294,8 +335,9 @@ export class LlmEngine {
     return { text, tokens: out.length, promptTokens: tokens.length, stoppedBy };
   }
 
-  /** Free the context. */
+  /** Free the context (and the batched scorer's). */
   async dispose(): Promise<void> {
+    await this.#batch?.dispose();
     await this.context.dispose();
   }
 }

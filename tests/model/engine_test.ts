@@ -1,7 +1,8 @@
 /**
  * Engine tests on the bundled tiny model: parallel scores equal serial ones, the KV-reusing
- * choice scorer equals a from-scratch evaluation, greedy generation answers concrete prompts,
- * and bad model files fail with messages that name the fix.
+ * choice scorers (batched through libllama, and node-llama-cpp's sequences) equal a from-scratch
+ * evaluation and each other, greedy generation answers concrete prompts, and bad model files
+ * fail with messages that name the fix.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -12,7 +13,9 @@ import { readJsonl } from "../../lib/data/jsonl.ts";
 import { type ChoiceScores, LlmEngine } from "../../lib/llm/engine.ts";
 import { loadModel } from "../../lib/llm/model.ts";
 import { singleLogitItemStrategy } from "../../lib/llm/batching.ts";
+import { BatchScorer, BatchTooSmallError } from "../../lib/llm/batch_scorer.ts";
 import { TEST_THREADS, TINY_GGUF } from "./_tiny.ts";
+import { writeRandomLora } from "./_serve_lora.ts";
 
 /** Largest log-prob difference allowed between runs whose prompts are decoded in the same chunks. */
 const BATCH_TOLERANCE = 1e-3;
@@ -60,7 +63,12 @@ const loaded = await loadModel(TINY_GGUF, { gpu: false });
 Deno.test("scoreChoices: 8 parallel sequences give the serial scores, in both batching modes", async () => {
   const qs = questions(40);
   const score = async (sequences: number, batching: "shared" | "single-logit") => {
-    const e = await LlmEngine.create(loaded, { sequences, batching, threads: TEST_THREADS });
+    const e = await LlmEngine.create(loaded, {
+      sequences,
+      batching,
+      threads: TEST_THREADS,
+      scorer: "sequences",
+    });
     try {
       return await Promise.all(qs.map((q) => e.scoreChoices(q.context, q.choices)));
     } finally {
@@ -88,8 +96,15 @@ Deno.test("scoreChoices: 8 parallel sequences give the serial scores, in both ba
   assert.deepEqual(shared.map((s) => s.tokenCounts), serial.map((s) => s.tokenCounts));
 });
 
-Deno.test("scoreChoices equals evaluating context + choice from scratch", async () => {
-  const e = await LlmEngine.create(loaded, { sequences: 2, threads: TEST_THREADS });
+for (const scorer of ["batched", "sequences"] as const) {
+  Deno.test(`scoreChoices (${scorer}) equals evaluating context + choice from scratch`, async () => {
+    await fromScratch(scorer);
+  });
+}
+
+async function fromScratch(scorer: "batched" | "sequences") {
+  const e = await LlmEngine.create(loaded, { sequences: 2, threads: TEST_THREADS, scorer });
+  assert.equal(e.scorer, scorer);
   const ctx = await loaded.model.createContext({ contextSize: 512, threads: TEST_THREADS });
   const seq = ctx.getSequence();
   try {
@@ -122,6 +137,64 @@ Deno.test("scoreChoices equals evaluating context + choice from scratch", async 
     }
   } finally {
     await ctx.dispose();
+    await e.dispose();
+  }
+}
+
+Deno.test("the batched scorer gives the sequences scorer's predictions, with and without LoRA", async () => {
+  const qs = questions(40);
+  const loraPath = join(mkdtempSync(join(tmpdir(), "tunebook-lora-")), "lora.gguf");
+  await writeRandomLora(loraPath, { std: 0.1 });
+  const lora = [[], [{ path: loraPath, scale: 1 }]];
+  for (const adapters of lora) {
+    const run = async (scorer: "batched" | "sequences") => {
+      const e = await LlmEngine.create(loaded, {
+        threads: TEST_THREADS,
+        scorer,
+        lora: adapters,
+      });
+      try {
+        assert.equal(e.scorer, scorer);
+        // All at once: the batched scorer packs many questions into each decode.
+        return await Promise.all(qs.map((q) => e.scoreChoices(q.context, q.choices)));
+      } finally {
+        await e.dispose();
+      }
+    };
+    const batched = await run("batched");
+    const sequences = await run("sequences");
+    const label = adapters.length ? "with LoRA" : "base";
+    // Many questions per decode change llama.cpp's matmul chunking: small numeric differences.
+    assert.ok(
+      maxDiff(batched, sequences) < CHUNKING_TOLERANCE,
+      `${label}: batched differs by ${maxDiff(batched, sequences)}`,
+    );
+    const argmaxes = (xs: ChoiceScores[]) =>
+      xs.map((s) => s.logprobs.indexOf(Math.max(...s.logprobs)));
+    assert.deepEqual(argmaxes(batched), argmaxes(sequences), `${label}: a prediction changed`);
+    assert.deepEqual(batched.map((s) => s.tokenCounts), sequences.map((s) => s.tokenCounts));
+  }
+});
+
+Deno.test("the batched scorer rejects a question larger than its batch; the engine falls back", async () => {
+  const scorer = BatchScorer.open(TINY_GGUF, { threads: TEST_THREADS, batchSize: 8 });
+  try {
+    await assert.rejects(
+      scorer.score([1, 2, 3, 4, 5, 6, 7], [[8, 9, 10], [11]]),
+      BatchTooSmallError,
+    );
+    const ok = await scorer.score([1, 2, 3], [[4, 5], [6]]);
+    assert.equal(ok.logprobs.length, 2);
+  } finally {
+    await scorer.dispose();
+  }
+  // The engine's batch holds 1024 tokens; a longer question takes the sequences path.
+  const e = await LlmEngine.create(loaded, { threads: TEST_THREADS, contextSize: 2048 });
+  try {
+    const long = "word ".repeat(550) + "Answer:";
+    const s = await e.scoreChoices(long, [" yes", " no"]);
+    assert.ok(s.contextTokens > 1024 && s.logprobs.every(Number.isFinite));
+  } finally {
     await e.dispose();
   }
 });
