@@ -54,8 +54,8 @@ export interface LlamaBackendOptions {
   gpu?: "auto" | false;
 }
 
-/** Questions in flight when the engine scores multiple choice in batches (64 fill a decode). */
-const BATCHED_CONCURRENCY = 64;
+/** Questions in flight when the engine scores multiple choice in batches (enough to fill a decode). */
+const BATCHED_CONCURRENCY = 128;
 
 /**
  * The in-process backend: a GGUF model (plus LoRA adapters) in node-llama-cpp.

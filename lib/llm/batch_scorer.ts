@@ -136,7 +136,7 @@ export interface BatchScorerOptions {
   threads?: number;
   /** Tokens per decode; also the KV cache size. A question must fit in it. Default: 1024. */
   batchSize?: number;
-  /** Sequences per decode (one per choice), at most `batchSize`. Default: 64. */
+  /** Sequences per decode (one per choice), at most `batchSize`. Default: 128. */
   maxSequences?: number;
   /** LoRA adapters (GGUF) with scales. Default: none. */
   lora?: { path: string; scale?: number }[];
@@ -233,7 +233,7 @@ export class BatchScorer {
   static open(modelPath: string, options: BatchScorerOptions = {}): BatchScorer {
     const { threads = 1, batchSize = 1024, lora = [] } = options;
     // llama.cpp reserves outputs for max(n_outputs, n_seq_max) and asserts that is ≤ n_batch.
-    const maxSequences = Math.min(options.maxSequences ?? 64, batchSize);
+    const maxSequences = Math.min(options.maxSequences ?? 128, batchSize);
     const l = open();
     const enc = (s: string) => new TextEncoder().encode(s + "\0");
     const model = l.symbols.llama_model_load_from_file(
