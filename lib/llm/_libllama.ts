@@ -1,0 +1,256 @@
+/**
+ * Private: llama.cpp's C API through Deno FFI, in the libllama node-llama-cpp ships for CPU
+ * ({@linkcode findLibllama}): the structs, functions and helpers that tunebook's batched scorer
+ * (lib/llm/batch_scorer.ts) and batched generator (lib/llm/batch_generator.ts) share. Layouts of
+ * `llama_context_params`, `llama_model_params` and `llama_batch` come from `include/llama.h` of
+ * the llama.cpp source node-llama-cpp bundles, the release of the binary, and are checked at run
+ * time against the library's defaults.
+ * @module
+ */
+import { findLibllama } from "../gguf/_ffi.ts";
+
+/** `struct llama_model_params` (llama.h): 80 bytes; tunebook sets none of its fields. */
+const MODEL_PARAMS = {
+  struct: [
+    "pointer", // devices
+    "pointer", // tensor_buft_overrides
+    "i32", // n_gpu_layers
+    "i32", // split_mode
+    "i32", // load_mode
+    "i32", // lazy_mode
+    "i32", // main_gpu (+4 padding)
+    "pointer", // tensor_split
+    "pointer", // progress_callback
+    "pointer", // progress_callback_user_data
+    "pointer", // kv_overrides
+    "u8", // vocab_only
+    "u8", // check_tensors
+    "u8", // use_extra_bufts
+    "u8", // no_host
+    "u8", // no_alloc
+    "u8", // load_mtp (+2 padding)
+  ],
+} as const;
+
+/** `struct llama_context_params` (llama.h): 160 bytes; byte offsets of the fields set here. */
+export const CTX = {
+  nCtx: 0,
+  nBatch: 4,
+  nUbatch: 8,
+  nSeqMax: 12,
+  nThreads: 28,
+  nThreadsBatch: 32,
+  embeddings: 128,
+  kvUnified: 133,
+  size: 160,
+} as const;
+const CONTEXT_PARAMS = {
+  struct: [
+    ...Array(9).fill("u32"), // n_ctx … n_threads_batch
+    ...Array(5).fill("i32"), // ctx_type, rope_scaling_type, pooling_type, attention_type, flash_attn_type
+    ...Array(6).fill("f32"), // rope_freq_base … yarn_beta_slow
+    "u32", // yarn_orig_ctx
+    "f32", // defrag_thold
+    "pointer", // cb_eval
+    "pointer", // cb_eval_user_data
+    "i32", // type_k
+    "i32", // type_v
+    "pointer", // abort_callback
+    "pointer", // abort_callback_data
+    ...Array(6).fill("u8"), // embeddings … kv_unified (+2 padding)
+    "pointer", // samplers
+    "usize", // n_samplers
+    "pointer", // ctx_other
+  ],
+} as const;
+
+/** `struct llama_batch` (llama.h): n_tokens, then six arrays. */
+const BATCH = {
+  struct: ["i32", "pointer", "pointer", "pointer", "pointer", "pointer", "pointer"],
+} as const;
+const BATCH_FIELD = { token: 8, pos: 24, nSeqId: 32, seqId: 40, logits: 48 } as const;
+
+const SYMBOLS = {
+  llama_model_default_params: { parameters: [], result: MODEL_PARAMS },
+  llama_model_load_from_file: { parameters: ["buffer", MODEL_PARAMS], result: "pointer" },
+  llama_model_free: { parameters: ["pointer"], result: "void" },
+  llama_model_get_vocab: { parameters: ["pointer"], result: "pointer" },
+  llama_vocab_n_tokens: { parameters: ["pointer"], result: "i32" },
+  llama_context_default_params: { parameters: [], result: CONTEXT_PARAMS },
+  llama_init_from_model: { parameters: ["pointer", CONTEXT_PARAMS], result: "pointer" },
+  llama_free: { parameters: ["pointer"], result: "void" },
+  llama_get_memory: { parameters: ["pointer"], result: "pointer" },
+  llama_memory_clear: { parameters: ["pointer", "bool"], result: "void" },
+  llama_batch_init: { parameters: ["i32", "i32", "i32"], result: BATCH },
+  llama_batch_free: { parameters: [BATCH], result: "void" },
+  llama_decode: { parameters: ["pointer", BATCH], result: "i32", nonblocking: true },
+  llama_get_logits_ith: { parameters: ["pointer", "i32"], result: "pointer" },
+  llama_adapter_lora_init: { parameters: ["pointer", "buffer"], result: "pointer" },
+  llama_adapter_lora_free: { parameters: ["pointer"], result: "void" },
+  llama_set_adapters_lora: {
+    parameters: ["pointer", "buffer", "usize", "buffer"],
+    result: "i32",
+  },
+  llama_memory_seq_rm: { parameters: ["pointer", "i32", "i32", "i32"], result: "bool" },
+  llama_vocab_is_eog: { parameters: ["pointer", "i32"], result: "bool" },
+  llama_sampler_chain_default_params: { parameters: [], result: { struct: ["u8"] } },
+  llama_sampler_chain_init: { parameters: [{ struct: ["u8"] }], result: "pointer" },
+  llama_sampler_chain_add: { parameters: ["pointer", "pointer"], result: "void" },
+  llama_sampler_init_greedy: { parameters: [], result: "pointer" },
+  llama_sampler_init_dist: { parameters: ["u32"], result: "pointer" },
+  llama_sampler_init_top_p: { parameters: ["f32", "usize"], result: "pointer" },
+  llama_sampler_init_temp: { parameters: ["f32"], result: "pointer" },
+  llama_sampler_init_logit_bias: { parameters: ["i32", "i32", "buffer"], result: "pointer" },
+  llama_sampler_sample: { parameters: ["pointer", "pointer", "i32"], result: "i32" },
+  llama_sampler_free: { parameters: ["pointer"], result: "void" },
+} as const;
+
+/** The opened library. */
+export type Lib = Deno.DynamicLibrary<typeof SYMBOLS>;
+let lib: Lib | undefined;
+
+/** Open libllama once per process (node-llama-cpp's loaded copy is shared) and check layouts. */
+export function openLlamaApi(): Lib {
+  if (lib) return lib;
+  const path = findLibllama();
+  const l = Deno.dlopen(path, SYMBOLS);
+  // The declared layouts must be this library's: its defaults land where llama.h puts them.
+  const c = new DataView(l.symbols.llama_context_default_params().buffer);
+  if (c.getUint32(CTX.nBatch, true) !== 2048 || c.getUint32(CTX.nSeqMax, true) !== 1) {
+    l.close();
+    throw new Error(
+      `${path}: llama_context_params defaults are not where lib/llm/_libllama.ts expects ` +
+        `them; this libllama is from another llama.cpp release. Update the layouts from its llama.h.`,
+    );
+  }
+  lib = l;
+  return l;
+}
+
+/** NUL-terminated UTF-8, for C strings. */
+export function cString(s: string): Uint8Array<ArrayBuffer> {
+  return new TextEncoder().encode(s + "\0");
+}
+
+/** Settings of {@linkcode createLlamaContext}. */
+export interface LlamaContextSettings {
+  /** KV cache cells in all. */
+  nCtx: number;
+  /** Tokens per llama_decode call (and per micro-batch). */
+  nBatch: number;
+  /** Sequence ids. */
+  nSeqMax: number;
+  /** CPU threads. */
+  threads: number;
+  /** One KV buffer for all sequences (needed for tokens shared by several). */
+  kvUnified: boolean;
+}
+
+/** A model, a context on it and its LoRA adapters, loaded through the C API. */
+export interface LlamaHandles {
+  lib: Lib;
+  model: Deno.PointerValue;
+  ctx: Deno.PointerValue;
+  adapters: Deno.PointerValue[];
+  /** Vocabulary size. */
+  nVocab: number;
+  vocab: Deno.PointerValue;
+}
+
+/**
+ * Load `modelPath`, create a context with `settings` and apply `lora`. Throws, naming the file,
+ * when the model, the context or an adapter fails.
+ */
+export function createLlamaContext(
+  modelPath: string,
+  settings: LlamaContextSettings,
+  lora: { path: string; scale?: number }[] = [],
+): LlamaHandles {
+  const l = openLlamaApi();
+  const model = l.symbols.llama_model_load_from_file(
+    cString(modelPath),
+    l.symbols.llama_model_default_params(),
+  );
+  if (model === null) throw new Error(`${modelPath}: libllama could not load this model`);
+  const params = l.symbols.llama_context_default_params() as Uint8Array<ArrayBuffer>;
+  const v = new DataView(params.buffer, params.byteOffset);
+  v.setUint32(CTX.nCtx, settings.nCtx, true);
+  v.setUint32(CTX.nBatch, settings.nBatch, true);
+  v.setUint32(CTX.nUbatch, settings.nBatch, true);
+  v.setUint32(CTX.nSeqMax, settings.nSeqMax, true);
+  v.setInt32(CTX.nThreads, settings.threads, true);
+  v.setInt32(CTX.nThreadsBatch, settings.threads, true);
+  v.setUint8(CTX.kvUnified, settings.kvUnified ? 1 : 0);
+  const ctx = l.symbols.llama_init_from_model(model, params);
+  if (ctx === null) {
+    l.symbols.llama_model_free(model);
+    throw new Error(`${modelPath}: libllama could not create a context`);
+  }
+  const adapters: Deno.PointerValue[] = [];
+  for (const a of lora) {
+    const p = l.symbols.llama_adapter_lora_init(model, cString(a.path));
+    if (p === null) {
+      for (const q of adapters) l.symbols.llama_adapter_lora_free(q);
+      l.symbols.llama_free(ctx);
+      l.symbols.llama_model_free(model);
+      throw new Error(`${a.path}: libllama could not load this LoRA adapter for ${modelPath}`);
+    }
+    adapters.push(p);
+  }
+  if (adapters.length) {
+    const ptrs = new BigUint64Array(adapters.map((p) => BigInt(Deno.UnsafePointer.value(p))));
+    const scales = new Float32Array(lora.map((a) => a.scale ?? 1));
+    l.symbols.llama_set_adapters_lora(ctx, ptrs, BigInt(adapters.length), scales);
+  }
+  const vocab = l.symbols.llama_model_get_vocab(model);
+  return { lib: l, model, ctx, adapters, vocab, nVocab: l.symbols.llama_vocab_n_tokens(vocab) };
+}
+
+/** Free what {@linkcode createLlamaContext} made. */
+export function freeLlamaContext(h: LlamaHandles): void {
+  h.lib.symbols.llama_free(h.ctx);
+  for (const a of h.adapters) h.lib.symbols.llama_adapter_lora_free(a);
+  h.lib.symbols.llama_model_free(h.model);
+}
+
+/** A `llama_batch` from llama_batch_init, with typed views of its arrays. */
+export class LlamaBatch {
+  /** The struct, passed by value to llama_decode. */
+  readonly struct: Uint8Array<ArrayBuffer>;
+  readonly token: Int32Array;
+  readonly pos: Int32Array;
+  readonly nSeqId: Int32Array;
+  /** Each row's sequence ids (`nSeqMax` slots). */
+  readonly seqIds: Int32Array[];
+  readonly logits: Int8Array;
+
+  constructor(readonly lib: Lib, readonly size: number, nSeqMax: number) {
+    this.struct = lib.symbols.llama_batch_init(size, 0, nSeqMax) as Uint8Array<ArrayBuffer>;
+    const view = new DataView(this.struct.buffer, this.struct.byteOffset);
+    const field = (offset: number, bytes: number) =>
+      Deno.UnsafePointerView.getArrayBuffer(
+        Deno.UnsafePointer.create(view.getBigUint64(offset, true))!,
+        bytes,
+      );
+    this.token = new Int32Array(field(BATCH_FIELD.token, size * 4));
+    this.pos = new Int32Array(field(BATCH_FIELD.pos, size * 4));
+    this.nSeqId = new Int32Array(field(BATCH_FIELD.nSeqId, size * 4));
+    this.logits = new Int8Array(field(BATCH_FIELD.logits, size));
+    const seqPtrs = new BigUint64Array(field(BATCH_FIELD.seqId, size * 8));
+    this.seqIds = [...seqPtrs].map((p) =>
+      new Int32Array(
+        Deno.UnsafePointerView.getArrayBuffer(Deno.UnsafePointer.create(p)!, nSeqMax * 4),
+      )
+    );
+  }
+
+  /** Set the number of rows the next decode reads. */
+  setTokens(n: number): void {
+    new DataView(this.struct.buffer, this.struct.byteOffset).setInt32(0, n, true);
+  }
+
+  /** Free the arrays. */
+  free(): void {
+    this.lib.symbols.llama_batch_free(this.struct);
+  }
+}
