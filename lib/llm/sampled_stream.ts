@@ -19,8 +19,9 @@
  * ```
  * @module
  */
-import { type LlamaContextSequence, type LlamaModel, type Token, TokenBias } from "node-llama-cpp";
+import { type LlamaModel, type Token, TokenBias } from "node-llama-cpp";
 import { ContextOverflowError } from "./engine.ts";
+import type { PoolSequence } from "./sequence_pool.ts";
 import { StopSequenceStream } from "./stop_stream.ts";
 
 /** Options for {@linkcode streamSampled}. */
@@ -82,7 +83,7 @@ const UINT32_RANGE = 2 ** 32;
  * ```
  */
 export async function* streamSampled(
-  sequence: LlamaContextSequence,
+  sequence: PoolSequence,
   prompt: readonly Token[],
   options: SampledStreamOptions = {},
 ): AsyncGenerator<SampledStreamEvent> {
@@ -99,19 +100,25 @@ export async function* streamSampled(
   const room = sequence.contextSize - prompt.length;
   if (room <= 0) throw new ContextOverflowError(prompt.length + 1, sequence.contextSize);
   const budget = Math.min(maxTokens, room);
-  const tokenBias = bannedTokens.length ? banTokens(model, bannedTokens) : undefined;
   const stops = new StopSequenceStream(stop);
   const out: Token[] = [];
   let done = 0; // tokens of `out` already turned into text
   let finishReason: FinishReason = "length";
   let aborted = false;
-  const gen = sequence.evaluate([...prompt], {
-    temperature,
-    topP,
-    topK: NO_TOP_K,
-    seed,
-    tokenBias,
-  });
+  const gen: AsyncGenerator<Token, unknown, unknown> = "generator" in sequence
+    ? sequence.generator.generate(sequence.slot, prompt, {
+      temperature,
+      topP,
+      seed,
+      bannedTokens,
+    }) as AsyncGenerator<Token, unknown, unknown>
+    : sequence.evaluate([...prompt], {
+      temperature,
+      topP,
+      topK: NO_TOP_K,
+      seed,
+      tokenBias: bannedTokens.length ? banTokens(model, bannedTokens) : undefined,
+    });
   // The next token is requested before this one's text is handed on, so the context decodes it
   // (on a worker thread) while the caller streams this one: decoding and sending overlap.
   let pending: Promise<IteratorResult<Token>> | undefined = gen.next();
@@ -148,7 +155,7 @@ export async function* streamSampled(
     }
   } finally {
     await pending?.catch(() => undefined); // a token decoded ahead and not used
-    await gen.return();
+    await gen.return(undefined);
   }
   yield { type: "end", finishReason, completionTokens: out.length, aborted };
 }

@@ -1,8 +1,11 @@
 /**
- * One node-llama-cpp context (with its LoRA adapters) and its parallel sequences, lent out one
- * request at a time: a bounded wait queue, abortable waits, and sequences cleared on return.
- * Every sequence's tokens share the context's decodes, and native sampling is serialized
- * ({@linkcode serializeNativeSampling}), so concurrent sampled generations stay exact.
+ * One model context (with its LoRA adapters) and its parallel sequences, lent out one request at
+ * a time: a bounded wait queue, abortable waits, and sequences cleared on return. On CPU the
+ * context is a {@linkcode BatchGenerator} (llama.cpp's C API, continuous batching, one decode per
+ * step for every sequence) and a sequence is one of its slots; elsewhere (a GPU, or
+ * `engine: "node-llama-cpp"`) it is a node-llama-cpp context whose sequences' tokens share its
+ * decodes, with native sampling serialized ({@linkcode serializeNativeSampling}) so concurrent
+ * sampled generations stay exact.
  *
  * @example
  * ```ts ignore
@@ -18,9 +21,10 @@
  * ```
  * @module
  */
-import type { LlamaContext, LlamaContextSequence, Token } from "node-llama-cpp";
+import type { LlamaContext, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
 import { serializeNativeSampling, singleLogitItemStrategy } from "./batching.ts";
 import { defaultThreads, type LoraAdapter } from "./engine.ts";
+import { BatchGenerator } from "./batch_generator.ts";
 import type { LoadedModel } from "./model.ts";
 
 /** Options for {@linkcode SequencePool.create}. */
@@ -37,7 +41,26 @@ export interface SequencePoolOptions {
   threads?: number;
   /** Requests that may wait for a sequence before {@linkcode QueueFullError}. Default: 64. */
   maxWaiting?: number;
+  /**
+   * What generates: "batched" ({@linkcode BatchGenerator}), "node-llama-cpp" (its context and
+   * sequences), or "auto": "batched" on CPU, else "node-llama-cpp". Default: "auto".
+   */
+  engine?: "auto" | "batched" | "node-llama-cpp";
 }
+
+/** A slot of a {@linkcode BatchGenerator}, lent out like a sequence. */
+export interface GeneratorSlot {
+  /** Slot number. */
+  readonly slot: number;
+  readonly generator: BatchGenerator;
+  /** The model (tokenizer, detokenizer). */
+  readonly model: LlamaModel;
+  /** Tokens of KV cache per slot. */
+  readonly contextSize: number;
+}
+
+/** What {@linkcode SequencePool.acquire} lends: a node-llama-cpp sequence or a generator slot. */
+export type PoolSequence = LlamaContextSequence | GeneratorSlot;
 
 /** How busy a pool is. */
 export interface SequencePoolStats {
@@ -75,7 +98,7 @@ const DEFAULT_BATCH = 512;
 const DEFAULT_MAX_WAITING = 64;
 
 interface Waiter {
-  resolve: (s: LlamaContextSequence) => void;
+  resolve: (s: PoolSequence) => void;
   reject: (e: unknown) => void;
 }
 
@@ -91,7 +114,7 @@ interface Waiter {
  * ```
  */
 export class SequencePool {
-  #free: LlamaContextSequence[] = [];
+  #free: PoolSequence[] = [];
   #waiters: Waiter[] = [];
   #eog?: Token[];
   /** Tokens per sequence. */
@@ -101,11 +124,24 @@ export class SequencePool {
 
   private constructor(
     readonly loaded: LoadedModel,
-    readonly context: LlamaContext,
+    /** The node-llama-cpp context, or the batched generator. */
+    readonly context: LlamaContext | BatchGenerator,
     readonly maxWaiting: number,
   ) {
-    for (let i = 0; i < context.totalSequences; i++) this.#free.push(context.getSequence());
-    this.sequences = context.totalSequences;
+    if (context instanceof BatchGenerator) {
+      for (let i = context.sequences - 1; i >= 0; i--) {
+        this.#free.push({
+          slot: i,
+          generator: context,
+          model: loaded.model,
+          contextSize: context.contextSize,
+        });
+      }
+      this.sequences = context.sequences;
+    } else {
+      for (let i = 0; i < context.totalSequences; i++) this.#free.push(context.getSequence());
+      this.sequences = context.totalSequences;
+    }
     this.contextSize = context.contextSize;
   }
 
@@ -124,7 +160,18 @@ export class SequencePool {
       lora = [],
       threads = 0,
       maxWaiting = DEFAULT_MAX_WAITING,
+      engine = "auto",
     } = options;
+    if (engine === "batched" || (engine === "auto" && loaded.llama.gpu === false)) {
+      const generator = BatchGenerator.open(loaded.info.path, {
+        sequences,
+        contextSize,
+        batchSize,
+        threads: threads || defaultThreads(),
+        lora,
+      });
+      return new SequencePool(loaded, generator, maxWaiting);
+    }
     const create = (single: boolean) =>
       loaded.model.createContext({
         sequences,
@@ -166,7 +213,7 @@ export class SequencePool {
    * Borrow a sequence, waiting while all are busy. Throws {@linkcode QueueFullError} when
    * `maxWaiting` requests already wait, and `signal.reason` when `signal` aborts first.
    */
-  acquire(signal?: AbortSignal): Promise<LlamaContextSequence> {
+  acquire(signal?: AbortSignal): Promise<PoolSequence> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     const s = this.#free.pop();
     if (s) return Promise.resolve(s);
@@ -192,9 +239,10 @@ export class SequencePool {
   }
 
   /** Return a sequence: its history is cleared and the next waiter gets it. */
-  async release(sequence: LlamaContextSequence): Promise<void> {
+  async release(sequence: PoolSequence): Promise<void> {
     try {
-      await sequence.clearHistory();
+      // A generator slot's cache is cleared when its generation ends.
+      if (!("generator" in sequence)) await sequence.clearHistory();
     } finally {
       const next = this.#waiters.shift();
       if (next) next.resolve(sequence);

@@ -14,7 +14,8 @@
  * ```
  * @module
  */
-import type { LlamaContextSequence, Token } from "node-llama-cpp";
+import type { Token } from "node-llama-cpp";
+import type { PoolSequence } from "../llm/sequence_pool.ts";
 import { tokenizePrompt } from "../llm/chat.ts";
 import { type FinishReason, streamSampled } from "../llm/sampled_stream.ts";
 import type { ServeConfig } from "./config.ts";
@@ -87,7 +88,7 @@ export async function handleGeneration(
   const trace: Trace = { start: performance.now() };
   const headers = { "x-request-id": ctx.requestId };
   let lease: PoolLease | undefined;
-  let sequence: LlamaContextSequence | undefined;
+  let sequence: PoolSequence | undefined;
   const abort = new AbortController();
   const onClientGone = () => abort.abort(new DOMException("client disconnected", "AbortError"));
   req.signal.addEventListener("abort", onClientGone, { once: true });
