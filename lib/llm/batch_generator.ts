@@ -8,8 +8,8 @@
  * here one asynchronous call per step serves all sequences.
  *
  * Sequences are numbered slots (0 … `sequences` − 1), each with its own KV cache stream of
- * `contextSize` tokens; the caller lends them out (lib/llm/sequence_pool.ts). Tokens are produced
- * on demand: a slot decodes its next token only once its consumer asked for it.
+ * `contextSize` tokens; the caller lends them out (lib/llm/sequence_pool.ts). A slot generates at
+ * most a few tokens ahead of its consumer.
  *
  * @example
  * ```ts ignore
@@ -26,6 +26,13 @@ import {
   LlamaBatch,
   type LlamaHandles,
 } from "./_libllama.ts";
+
+/**
+ * Tokens a slot may generate ahead of its consumer. Generating ahead keeps every slot in every
+ * decode (a consumer that has not asked again yet would otherwise miss the step); the bound stops
+ * a slow or gone consumer's slot from running on.
+ */
+const READ_AHEAD = 4;
 
 /** Options for {@linkcode BatchGenerator.open}. */
 export interface BatchGeneratorOptions {
@@ -155,7 +162,11 @@ export class BatchGenerator {
     this.#slots.set(slot, s);
     try {
       while (true) {
-        const t = s.ready.length ? s.ready.shift()! : await this.#next(s);
+        let t: number | null;
+        if (s.ready.length) {
+          t = s.ready.shift()!;
+          this.#kick(); // room again under READ_AHEAD
+        } else t = await this.#next(s);
         if (t === null) return;
         yield t;
       }
@@ -169,8 +180,13 @@ export class BatchGenerator {
   #next(s: Slot): Promise<number | null> {
     return new Promise((resolve, reject) => {
       s.waiter = { resolve, reject };
-      this.#running ??= Promise.resolve().then(() => this.#loop());
+      this.#kick();
     });
+  }
+
+  /** Start the decode loop unless it runs. */
+  #kick(): void {
+    this.#running ??= Promise.resolve().then(() => this.#loop());
   }
 
   #sampler(o: SlotSampling): Deno.PointerValue {
@@ -249,7 +265,7 @@ export class BatchGenerator {
       n++;
     };
     for (const s of this.#slots.values()) {
-      if (s.closed || s.feed === undefined || !s.waiter) continue;
+      if (s.closed || s.feed === undefined || s.ready.length >= READ_AHEAD) continue;
       add(s, s.feed, true);
       s.feed = undefined;
     }

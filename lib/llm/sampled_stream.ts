@@ -66,6 +66,8 @@ const NO_TOP_K = 0;
 /** Most tokens held back while their text ends in a partial UTF-8 character. */
 const MAX_PARTIAL_CHAR_TOKENS = 4;
 const REPLACEMENT_CHAR = "\uFFFD";
+/** Tokens of left context for detokenizing (see {@linkcode context}). */
+const DETOKENIZE_CONTEXT = 4;
 const UINT32_RANGE = 2 ** 32;
 
 /**
@@ -136,7 +138,7 @@ export async function* streamSampled(
       }
       out.push(next.value);
       if (out.length < budget) pending = gen.next();
-      const text = model.detokenize(out.slice(done), false, out.slice(0, done));
+      const text = model.detokenize(out.slice(done), false, context(out, done));
       if (text.endsWith(REPLACEMENT_CHAR) && out.length - done < MAX_PARTIAL_CHAR_TOKENS) continue;
       done = out.length;
       const step = stops.push(text);
@@ -148,7 +150,7 @@ export async function* streamSampled(
     }
     if (signal?.aborted) aborted = true;
     if (!stops.stopped && !aborted) {
-      const tail = stops.push(model.detokenize(out.slice(done), false, out.slice(0, done)));
+      const tail = stops.push(model.detokenize(out.slice(done), false, context(out, done)));
       const rest = tail.text + stops.flush();
       if (rest) yield { type: "text", text: rest };
       if (tail.stopped) finishReason = "stop";
@@ -158,6 +160,14 @@ export async function* streamSampled(
     await gen.return(undefined);
   }
   yield { type: "end", finishReason, completionTokens: out.length, aborted };
+}
+
+/**
+ * The tokens before `done` that detokenizing the next ones needs as context (for the leading
+ * space of SentencePiece pieces): the last few, not all of them (the cost grew with the output).
+ */
+function context(out: readonly Token[], done: number): Token[] {
+  return out.slice(Math.max(0, done - DETOKENIZE_CONTEXT), done);
 }
 
 /**
