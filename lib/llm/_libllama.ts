@@ -84,6 +84,8 @@ const SYMBOLS = {
   llama_batch_init: { parameters: ["i32", "i32", "i32"], result: BATCH },
   llama_batch_free: { parameters: [BATCH], result: "void" },
   llama_decode: { parameters: ["pointer", BATCH], result: "i32", nonblocking: true },
+  /** The same function, called on the JavaScript thread (blocks it while it runs). */
+  llama_decode_sync: { name: "llama_decode", parameters: ["pointer", BATCH], result: "i32" },
   llama_get_logits_ith: { parameters: ["pointer", "i32"], result: "pointer" },
   llama_adapter_lora_init: { parameters: ["pointer", "buffer"], result: "pointer" },
   llama_adapter_lora_free: { parameters: ["pointer"], result: "void" },
