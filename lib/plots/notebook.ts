@@ -344,62 +344,49 @@ export async function evaluateModel(
   });
   const { backend, reuse = true, ...evalOptions } = options;
   if (reuse && evalOptions.outDir) {
-    const previous = await finishedRun(model, evalOptions.outDir, options);
-    if (previous) return previous;
+    const previous = await previousRun(model, evalOptions.outDir, options);
+    if (previous.state === "same" && previous.finished) return previous.results;
     // A notebook's run folder left by another model (a re-run after fine-tuning again, say) is
     // replaced, not resumed: its items belong to a different model.
-    if (await staleRun(model, evalOptions.outDir, options)) evalOptions.resume = false;
+    if (previous.state === "stale") evalOptions.resume = false;
   }
   return await evaluateBackend(await createLlamaBackend(model, backend), evalOptions);
 }
 
-/** The run in `dir` if it is a complete evaluation of `model` with these options, else null. */
-async function finishedRun(
+/** How a run folder's results.json relates to an evaluation about to run. */
+type PreviousRun =
+  | { state: "none" }
+  /** Unreadable, or another model, adapters, few-shot or seed: its items cannot be resumed. */
+  | { state: "stale" }
+  /** The same model and settings; `finished` when complete with the same tasks and limit. */
+  | { state: "same"; results: EvalResults; finished: boolean };
+
+async function previousRun(
   model: string,
   dir: string,
   options: EvaluateModelOptions,
-): Promise<EvalResults | null> {
+): Promise<PreviousRun> {
   const file = join(dir, "results.json");
-  if (!existsSync(file)) return null;
+  if (!existsSync(file)) return { state: "none" };
   let r: EvalResults;
   try {
     r = JSON.parse(readFileSync(file, "utf8"));
   } catch {
-    return null;
+    return { state: "stale" };
   }
+  const lora = (options.backend?.lora ?? []).map((a) => ({ path: a.path, scale: a.scale ?? 1 }));
+  const sameModel = r.model?.sha256 === await fileSha256(model) &&
+    JSON.stringify(r.model?.lora ?? []) === JSON.stringify(lora) &&
+    r.config?.numFewshot === (options.numFewshot ?? null) &&
+    r.config?.seed === (options.seed ?? DEFAULT_EVAL_SEED);
+  if (!sameModel) return { state: "stale" };
   const tasks = (options.tasks ?? DEFAULT_SUITE).map((t) =>
     findTask(t, { tasksDir: options.tasksDir }).name
   );
-  const lora = (options.backend?.lora ?? []).map((a) => ({ path: a.path, scale: a.scale ?? 1 }));
-  const same = r.complete &&
-    r.model?.sha256 === await fileSha256(model) &&
-    JSON.stringify(r.model?.lora ?? []) === JSON.stringify(lora) &&
+  const finished = !!r.complete &&
     JSON.stringify(r.config?.tasks) === JSON.stringify(tasks) &&
-    r.config?.limit === (options.limit ?? null) &&
-    r.config?.numFewshot === (options.numFewshot ?? null) &&
-    r.config?.seed === (options.seed ?? DEFAULT_EVAL_SEED);
-  return same ? r : null;
-}
-
-/** True when `dir` holds results of another model or few-shot/seed setting than these. */
-async function staleRun(
-  model: string,
-  dir: string,
-  options: EvaluateModelOptions,
-): Promise<boolean> {
-  const file = join(dir, "results.json");
-  if (!existsSync(file)) return false;
-  let r: EvalResults;
-  try {
-    r = JSON.parse(readFileSync(file, "utf8"));
-  } catch {
-    return true;
-  }
-  const lora = (options.backend?.lora ?? []).map((a) => ({ path: a.path, scale: a.scale ?? 1 }));
-  return r.model?.sha256 !== await fileSha256(model) ||
-    JSON.stringify(r.model?.lora ?? []) !== JSON.stringify(lora) ||
-    r.config?.numFewshot !== (options.numFewshot ?? null) ||
-    r.config?.seed !== (options.seed ?? DEFAULT_EVAL_SEED);
+    r.config?.limit === (options.limit ?? null);
+  return { state: "same", results: r, finished };
 }
 
 /**
