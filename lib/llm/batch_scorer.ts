@@ -9,8 +9,9 @@
  * logits row where llama.cpp wrote it.
  *
  * It serves {@linkcode LlmEngine.scoreChoices} on CPU (the prebuilt libllama node-llama-cpp
- * loads for CPU; the weights are memory-mapped, so their pages are shared with node-llama-cpp's
- * copy). The C API's structs and functions are in lib/llm/_libllama.ts.
+ * loads for CPU). It loads the GGUF a second time, beside node-llama-cpp's copy: llama.cpp
+ * memory-maps the weights, so their pages are shared, except tensors it repacks for its CPU
+ * kernels, which take memory twice. The C API's structs and functions are in lib/llm/_libllama.ts.
  *
  * @example
  * ```ts ignore
