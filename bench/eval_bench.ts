@@ -32,6 +32,7 @@ import { parseArgs } from "node:util";
 import type { LlamaContextSequence, Token } from "node-llama-cpp";
 import { writeMultipleChoiceTasks } from "../lib/eval/_mc_binary.ts";
 import { LlmEngine } from "../lib/llm/engine.ts";
+import { BATCHED_CONCURRENCY } from "../lib/eval/backend.ts";
 import { DEFAULT_MODEL, type LoadedModel, loadModel } from "../lib/llm/model.ts";
 import {
   BENCH_TASKS,
@@ -50,8 +51,8 @@ const TARGET_VS_NAIVE = 5;
 const TARGET_VS_PERPLEXITY = 0.8;
 /** tunebook configurations: the default (batched) scorer and node-llama-cpp's sequences. */
 const TUNEBOOK_CONFIGS = [["tunebook", "batched"], ["tunebook_sequences", "sequences"]] as const;
-/** Questions in flight for the batched scorer (what createLlamaBackend keeps in flight). */
-const BATCHED_IN_FLIGHT = 128;
+/** Questions in flight for the batched scorer: what createLlamaBackend keeps in flight. */
+const BATCHED_IN_FLIGHT = BATCHED_CONCURRENCY;
 /** llama-perplexity configurations: its default parallelism (-np 4) and 8 items per decode. */
 const PERPLEXITY_CONFIGS = [["llama_perplexity_np4", 4], ["llama_perplexity_np32", 32]] as const;
 /** Sequences of tunebook's engine in this benchmark (its default). */

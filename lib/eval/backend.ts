@@ -55,7 +55,7 @@ export interface LlamaBackendOptions {
 }
 
 /** Questions in flight when the engine scores multiple choice in batches (enough to fill a decode). */
-const BATCHED_CONCURRENCY = 128;
+export const BATCHED_CONCURRENCY = 128;
 
 /**
  * The in-process backend: a GGUF model (plus LoRA adapters) in node-llama-cpp.
