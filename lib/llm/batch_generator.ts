@@ -99,6 +99,8 @@ export class BatchGenerator {
   readonly #b: LlamaBatch;
   readonly #slots = new Map<number, Slot>();
   #running: Promise<void> | undefined;
+  /** The decode running off the JavaScript thread, if any (slots it holds are not freed). */
+  #decoding: Promise<number> | undefined;
   #disposed = false;
   /** How long the last decode took (the first one runs off the JavaScript thread). */
   #lastDecodeMs = Infinity;
@@ -151,8 +153,12 @@ export class BatchGenerator {
     if (!Number.isInteger(slot) || slot < 0 || slot >= this.sequences) {
       throw new RangeError(`slot ${slot} is not one of 0…${this.sequences - 1}`);
     }
-    // A slot whose last generation ended while a decode held it is freed after that decode.
-    while (this.#slots.get(slot)?.closed && this.#running) await this.#running;
+    // A slot whose last generation ended while a decode held it is freed once that decode is done.
+    const previous = this.#slots.get(slot);
+    if (previous?.closed) {
+      await this.#decoding?.catch(() => undefined);
+      this.#free(previous);
+    }
     if (this.#slots.has(slot)) throw new SlotBusyError(slot);
     if (prompt.length === 0) throw new Error("the prompt has no tokens");
     if (prompt.length >= this.contextSize) {
@@ -182,8 +188,8 @@ export class BatchGenerator {
       }
     } finally {
       s.closed = true;
-      // A decode in flight may still hold this slot; the loop frees it after that decode.
-      if (!this.#running) this.#free(s);
+      // A decode in flight may still hold this slot; then it is freed after that decode.
+      if (!this.#decoding) this.#free(s);
     }
   }
 
@@ -245,9 +251,16 @@ export class BatchGenerator {
         try {
           const started = performance.now();
           const sync = this.#lastDecodeMs < SYNC_DECODE_MS;
-          const rc = sync
-            ? this.#h.lib.symbols.llama_decode_sync(this.#h.ctx, this.#b.struct)
-            : await this.#h.lib.symbols.llama_decode(this.#h.ctx, this.#b.struct);
+          let rc: number;
+          if (sync) rc = this.#h.lib.symbols.llama_decode_sync(this.#h.ctx, this.#b.struct);
+          else {
+            this.#decoding = this.#h.lib.symbols.llama_decode(this.#h.ctx, this.#b.struct);
+            try {
+              rc = await this.#decoding;
+            } finally {
+              this.#decoding = undefined;
+            }
+          }
           this.#lastDecodeMs = performance.now() - started;
           if (rc !== 0) throw new Error(`llama_decode failed (${rc})`);
           this.#sample(rows);

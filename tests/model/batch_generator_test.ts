@@ -124,3 +124,28 @@ Deno.test({
     assert.deepEqual(texts["batched"], texts["node-llama-cpp"]);
   },
 });
+
+Deno.test("batched generator: a finished slot is reused while other slots keep generating", async () => {
+  const g = BatchGenerator.open(TINY_GGUF, {
+    sequences: 2,
+    contextSize: 512,
+    threads: TEST_THREADS,
+  });
+  try {
+    const eog: number[] = [];
+    for (let t = 0; t < 2048; t++) if (g.isEog(t)) eog.push(t);
+    let longDone = false;
+    const long = take(g.generate(0, [1, 15, 27], { temperature: 0, bannedTokens: eog }), 400)
+      .then((t) => {
+        longDone = true;
+        return t;
+      });
+    for (let i = 0; i < 3; i++) {
+      assert.equal((await take(g.generate(1, [1, 15, 27], { temperature: 0 }), 4)).length, 4);
+    }
+    assert.ok(!longDone, "short generations on a reused slot waited for the long one");
+    assert.equal((await long).length, 400);
+  } finally {
+    await g.dispose();
+  }
+});
