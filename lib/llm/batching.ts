@@ -10,7 +10,9 @@
  * checks that parallel scores equal serial ones.
  * @module
  */
-import type { CustomBatchingPrioritizationStrategy } from "node-llama-cpp";
+import type { CustomBatchingPrioritizationStrategy, LlamaContext } from "node-llama-cpp";
+import type { LoraAdapter } from "./engine.ts";
+import type { LoadedModel } from "./model.ts";
 
 /**
  * Prioritize batch items so that at most one of them produces logits in this decode.
@@ -84,4 +86,62 @@ export function serializeNativeSampling(context: object): boolean {
     return run;
   };
   return true;
+}
+
+/** The largest default context per sequence: the model's training context, capped here. */
+const MAX_DEFAULT_CONTEXT = 4096;
+
+/** Tokens per sequence when none are given: the model's training context, at most 4096. */
+export function defaultContextSize(loaded: LoadedModel): number {
+  return Math.min(loaded.model.trainContextSize || MAX_DEFAULT_CONTEXT, MAX_DEFAULT_CONTEXT);
+}
+
+/** Settings of {@linkcode createSequencesContext}. */
+export interface SequencesContextOptions {
+  sequences: number;
+  contextSize: number;
+  batchSize: number;
+  /** llama.cpp threads (resolved, not 0). */
+  threads: number;
+  lora: LoraAdapter[];
+  /** "shared" (sampling serialized) or "single-logit" ({@linkcode singleLogitItemStrategy}). */
+  batching: "shared" | "single-logit";
+}
+
+/**
+ * A node-llama-cpp context with several sequences (and LoRA adapters) whose scores stay exact:
+ * with "shared" batching its native sampling is serialized ({@linkcode serializeNativeSampling});
+ * where that is not possible (another node-llama-cpp version) it falls back to "single-logit".
+ * A failure names the model and the adapters, with what to check.
+ */
+export async function createSequencesContext(
+  loaded: LoadedModel,
+  options: SequencesContextOptions,
+): Promise<LlamaContext> {
+  const { lora, batching } = options;
+  const context = await loaded.model.createContext({
+    sequences: options.sequences,
+    contextSize: options.contextSize,
+    batchSize: options.batchSize,
+    threads: options.threads,
+    batching: batching === "single-logit"
+      ? { itemPrioritizationStrategy: singleLogitItemStrategy }
+      : undefined,
+    lora: lora.length
+      ? { adapters: lora.map((a) => ({ filePath: a.path, scale: a.scale ?? 1 })) }
+      : undefined,
+  }).catch((e: Error) => {
+    const names = lora.map((a) => a.path).join(", ");
+    throw new Error(
+      lora.length
+        ? `could not create a context with LoRA adapter(s) ${names} on ${loaded.info.path}: ` +
+          `${e.message}. Check that each adapter is a GGUF LoRA exported for this base model.`
+        : `could not create a context for ${loaded.info.path}: ${e.message}`,
+    );
+  });
+  if (batching === "shared" && !serializeNativeSampling(context)) {
+    await context.dispose();
+    return await createSequencesContext(loaded, { ...options, batching: "single-logit" });
+  }
+  return context;
 }

@@ -19,7 +19,7 @@
  * @module
  */
 import type { LlamaContext, LlamaContextSequence, Token } from "node-llama-cpp";
-import { serializeNativeSampling, singleLogitItemStrategy } from "./batching.ts";
+import { createSequencesContext, defaultContextSize } from "./batching.ts";
 import { BatchScorer } from "./batch_scorer.ts";
 import type { LoadedModel } from "./model.ts";
 
@@ -109,7 +109,6 @@ export class ContextOverflowError extends Error {
 }
 
 const DEFAULT_SEQUENCES = 8;
-const MAX_DEFAULT_CONTEXT = 4096;
 const DEFAULT_BATCH = 512;
 
 /**
@@ -157,40 +156,21 @@ export class LlmEngine {
   static async create(loaded: LoadedModel, options: EngineOptions = {}): Promise<LlmEngine> {
     const {
       sequences = DEFAULT_SEQUENCES,
-      contextSize = Math.min(
-        loaded.model.trainContextSize || MAX_DEFAULT_CONTEXT,
-        MAX_DEFAULT_CONTEXT,
-      ),
+      contextSize = defaultContextSize(loaded),
       batchSize = DEFAULT_BATCH,
       lora = [],
       threads = 0,
       batching = "shared",
       scorer = "auto",
     } = options;
-    const context = await loaded.model.createContext({
+    const context = await createSequencesContext(loaded, {
       sequences,
       contextSize,
       batchSize,
       threads: threads || defaultThreads(),
-      batching: batching === "single-logit"
-        ? { itemPrioritizationStrategy: singleLogitItemStrategy }
-        : undefined,
-      lora: lora.length
-        ? { adapters: lora.map((a) => ({ filePath: a.path, scale: a.scale ?? 1 })) }
-        : undefined,
-    }).catch((e: Error) => {
-      const names = lora.map((a) => a.path).join(", ");
-      throw new Error(
-        lora.length
-          ? `could not create a context with LoRA adapter(s) ${names} on ${loaded.info.path}: ${e.message}. ` +
-            `Check that each adapter was exported for this base model.`
-          : `could not create a context for ${loaded.info.path}: ${e.message}`,
-      );
+      lora,
+      batching,
     });
-    if (!serializeNativeSampling(context) && batching === "shared") {
-      await context.dispose();
-      return await LlmEngine.create(loaded, { ...options, batching: "single-logit" });
-    }
     let batch: BatchScorer | undefined;
     if (scorer === "batched" || (scorer === "auto" && loaded.llama.gpu === false)) {
       try {

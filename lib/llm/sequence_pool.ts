@@ -22,7 +22,7 @@
  * @module
  */
 import type { LlamaContext, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
-import { serializeNativeSampling, singleLogitItemStrategy } from "./batching.ts";
+import { createSequencesContext, defaultContextSize } from "./batching.ts";
 import { defaultThreads, type LoraAdapter } from "./engine.ts";
 import { BatchGenerator } from "./batch_generator.ts";
 import type { LoadedModel } from "./model.ts";
@@ -93,7 +93,6 @@ export class QueueFullError extends Error {
 }
 
 const DEFAULT_SEQUENCES = 4;
-const MAX_DEFAULT_CONTEXT = 4096;
 const DEFAULT_BATCH = 512;
 const DEFAULT_MAX_WAITING = 64;
 
@@ -152,10 +151,7 @@ export class SequencePool {
   ): Promise<SequencePool> {
     const {
       sequences = DEFAULT_SEQUENCES,
-      contextSize = Math.min(
-        loaded.model.trainContextSize || MAX_DEFAULT_CONTEXT,
-        MAX_DEFAULT_CONTEXT,
-      ),
+      contextSize = defaultContextSize(loaded),
       batchSize = DEFAULT_BATCH,
       lora = [],
       threads = 0,
@@ -172,31 +168,14 @@ export class SequencePool {
       });
       return new SequencePool(loaded, generator, maxWaiting);
     }
-    const create = (single: boolean) =>
-      loaded.model.createContext({
-        sequences,
-        contextSize,
-        batchSize,
-        threads: threads || defaultThreads(),
-        batching: single ? { itemPrioritizationStrategy: singleLogitItemStrategy } : undefined,
-        lora: lora.length
-          ? { adapters: lora.map((a) => ({ filePath: a.path, scale: a.scale ?? 1 })) }
-          : undefined,
-      }).catch((e: Error) => {
-        const names = lora.map((a) => a.path).join(", ");
-        throw new Error(
-          lora.length
-            ? `could not create a context with LoRA adapter(s) ${names} on ${loaded.info.path}: ` +
-              `${e.message}. Check that each adapter is a GGUF LoRA exported for this base model.`
-            : `could not create a context for ${loaded.info.path}: ${e.message}`,
-        );
-      });
-    let context = await create(false);
-    if (!serializeNativeSampling(context)) {
-      // Another node-llama-cpp version: keep one logit-producing sequence per decode instead.
-      await context.dispose();
-      context = await create(true);
-    }
+    const context = await createSequencesContext(loaded, {
+      sequences,
+      contextSize,
+      batchSize,
+      threads: threads || defaultThreads(),
+      lora,
+      batching: "shared",
+    });
     return new SequencePool(loaded, context, maxWaiting);
   }
 
