@@ -14,9 +14,8 @@ import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { CompareInputError, compareRuns, formatComparisonTable } from "../eval/compare.ts";
 import { DEFAULT_RESAMPLES, DEFAULT_SEED } from "../eval/stats.ts";
+import { USAGE_ERROR } from "./_main.ts";
 
-/** Exit status for bad arguments or bad input. */
-const USAGE_ERROR = 2;
 /** Exit status for an unexpected failure. */
 const INTERNAL_ERROR = 1;
 

@@ -18,9 +18,8 @@ import { SPLIT_DEFAULTS, SPLIT_NAMES } from "../data/split.ts";
 import type { ExampleFormat } from "../data/examples.ts";
 import type { DedupOn, KeepRule } from "../data/dedup.ts";
 import type { ShingleKind } from "../data/minhash.ts";
+import { USAGE_ERROR } from "./_main.ts";
 
-/** Exit status for bad arguments or bad input. */
-const USAGE_ERROR = 2;
 /** Exit status for an unexpected failure. */
 const INTERNAL_ERROR = 1;
 /** Default model (the bundled tiny one). */

@@ -19,6 +19,7 @@ import { DEFAULT_SUITE, runEval } from "../eval/runner.ts";
 import { formatResultsTable } from "../eval/table.ts";
 import { findTask, listTasks } from "../eval/task.ts";
 import { DEFAULT_MODEL } from "../llm/model.ts";
+import { runMain } from "./_main.ts";
 
 /** Requests in flight against an API endpoint unless --concurrency says otherwise. */
 const DEFAULT_API_CONCURRENCY = 4;
@@ -196,11 +197,4 @@ function apiBackend(
   });
 }
 
-if (import.meta.main) {
-  try {
-    Deno.exit(await main());
-  } catch (e) {
-    console.error(`error: ${(e as Error).message}`);
-    Deno.exit(1);
-  }
-}
+if (import.meta.main) await runMain(main);

@@ -16,6 +16,7 @@ import { exportAdapter, runTrainer } from "../train/bridge.ts";
 import { colabNotebook } from "../train/colab.ts";
 import { PRESETS, resolveTrainConfig } from "../train/config.ts";
 import { taskTrainRows, writeTrainRows } from "../train/data.ts";
+import { runMain } from "./_main.ts";
 
 const HELP = `usage: deno task finetune [--preset ${
   Object.keys(PRESETS).join("|")
@@ -115,11 +116,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) {
-  try {
-    Deno.exit(await main());
-  } catch (e) {
-    console.error(`error: ${(e as Error).message}`);
-    Deno.exit(1);
-  }
-}
+if (import.meta.main) await runMain(main);

@@ -12,8 +12,7 @@
 import { basename } from "node:path";
 import { parseArgs } from "node:util";
 import { DEFAULT_NOTEBOOK_OUT, listNotebooks, runNotebooks } from "../plots/run_notebooks.ts";
-
-const USAGE_ERROR = 2;
+import { runMain, USAGE_ERROR } from "./_main.ts";
 
 const HELP = `usage: deno task notebooks [PREFIX...] [--set key=value]... [--out DIR] [--no-html]
                              [--timeout SECONDS] [--keep-going]
@@ -105,11 +104,4 @@ async function main(): Promise<number> {
   return failed || runs.some((r) => r.status === "not run") ? 1 : 0;
 }
 
-if (import.meta.main) {
-  try {
-    Deno.exit(await main());
-  } catch (e) {
-    console.error(`error: ${(e as Error).message}`);
-    Deno.exit(1);
-  }
-}
+if (import.meta.main) await runMain(main);

@@ -16,9 +16,7 @@ import { parseArgs } from "node:util";
 import { exportFigures, type ImageFormat } from "../plots/export.ts";
 import type { FigureLike } from "../plots/figures.ts";
 import { DEFAULT_REPORT, loadReport, reportFigures, reportMarkdown } from "../plots/report.ts";
-
-const USAGE_ERROR = 2;
-const FAILURE = 1;
+import { FAILURE, runMain, USAGE_ERROR } from "./_main.ts";
 
 const HELP =
   `usage: deno task plots [--report FILE] [--out DIR] [--formats png,svg] [--summary FILE]
@@ -75,11 +73,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) {
-  try {
-    Deno.exit(await main());
-  } catch (e) {
-    console.error(`error: ${(e as Error).message}`);
-    Deno.exit(e instanceof UsageError ? USAGE_ERROR : FAILURE);
-  }
-}
+if (import.meta.main) await runMain(main, [UsageError]);

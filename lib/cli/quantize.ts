@@ -23,11 +23,7 @@ import {
   quantizeModel,
 } from "../gguf/quantize.ts";
 import { DEFAULT_MODEL } from "../llm/model.ts";
-
-/** Exit status for bad arguments or input. */
-const USAGE_ERROR = 2;
-/** Exit status for a failure while quantizing. */
-const FAILURE = 1;
+import { FAILURE, runMain, USAGE_ERROR } from "./_main.ts";
 
 const HELP = `usage: deno task quantize [IN.gguf] --type TYPE[,TYPE...] [--out FILE | --out-dir DIR]
                           [--threads N] [--force] [--allow-requantize] [--verbose] [--json]
@@ -116,11 +112,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) {
-  try {
-    Deno.exit(await main());
-  } catch (e) {
-    console.error(`error: ${(e as Error).message}`);
-    Deno.exit(e instanceof QuantizeInputError ? USAGE_ERROR : FAILURE);
-  }
-}
+if (import.meta.main) await runMain(main, [QuantizeInputError]);

@@ -14,9 +14,8 @@ import {
   scoreFile,
   ScoreInputError,
 } from "../eval/score_file.ts";
+import { USAGE_ERROR } from "./_main.ts";
 
-/** Exit status for bad arguments or bad input. */
-const USAGE_ERROR = 2;
 /** Exit status for an unexpected failure. */
 const INTERNAL_ERROR = 1;
 

@@ -22,11 +22,7 @@ import {
 import { jsonLineLogger, type LogRecord } from "../serve/log.ts";
 import { startServer } from "../serve/server.ts";
 import { DEFAULT_MODEL } from "../llm/model.ts";
-
-/** Exit status for bad arguments or config. */
-const USAGE_ERROR = 2;
-/** Exit status when the models cannot be loaded. */
-const FAILURE = 1;
+import { FAILURE, USAGE_ERROR } from "./_main.ts";
 
 const HELP =
   `usage: deno task serve [--model FILE.gguf] [--name NAME] [--adapter NAME=FILE.gguf[:SCALE]]...
