@@ -56,6 +56,7 @@ import {
   visit,
 } from "yaml";
 import { loadRows, type RowError } from "../data/load.ts";
+import { listMetrics } from "./metrics/mod.ts";
 import { Rng } from "../data/_rng.ts";
 import {
   type CompiledTemplate,
@@ -117,26 +118,17 @@ export const TASK_DEFAULTS = {
 } as const;
 
 /**
- * Metric names a task may list. The evaluation engine registers these; a task naming any other
- * metric is rejected with this list in the message. Swap for the engine's registry once it exists.
+ * Metric names a task may list: the metric registry's ({@linkcode listMetrics}), plus `acc_norm`,
+ * which the runner computes from multiple-choice log-likelihoods. A task naming any other metric
+ * is rejected with this list in the message.
  */
-export const KNOWN_METRICS: readonly string[] = [
-  "exact_match",
-  "em",
-  "f1",
-  "rouge1",
-  "rouge2",
-  "rougeL",
-  "rougeLsum",
-  "bleu4",
-  "acc",
-  "acc_norm",
-  "per_class_accuracy",
-  "macro_f1",
-];
+export const KNOWN_METRICS: readonly string[] = listMetrics().flatMap((m) =>
+  m.name === "acc" ? ["acc", "acc_norm"] : [m.name]
+);
 
 /** Metrics computed over a whole split rather than averaged over items. */
-export const CORPUS_METRICS: readonly string[] = ["per_class_accuracy", "macro_f1"];
+export const CORPUS_METRICS: readonly string[] = listMetrics()
+  .filter((m) => m.kind === "corpus").map((m) => m.name);
 
 /**
  * Which output types each known metric applies to. Multiple-choice tasks are scored from
