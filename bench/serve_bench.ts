@@ -22,7 +22,12 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { DEFAULT_MODEL } from "../lib/llm/model.ts";
 import { runStreamingLoad, type StreamingLoadReport } from "../lib/serve/loadgen.ts";
-import { type ServerProcess, spawnServer } from "../lib/serve/server_process.ts";
+import {
+  freePort,
+  type ServerProcess,
+  spawnServer,
+  spawnTunebookServer,
+} from "../lib/serve/server_process.ts";
 
 const DEFAULT_LLAMA_SERVER = ".cache/llama-build/bin/llama-server";
 /** Tokens per sequence for both servers (the tiny model's training context). */
@@ -56,13 +61,6 @@ interface Run {
   report: StreamingLoadReport;
   /** Resident memory (MB) at the end of the warm-up load. */
   warmMemoryMb: number;
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }
 
 function median(xs: number[]): number {
@@ -110,36 +108,27 @@ async function main(): Promise<number> {
   }
 
   const start = async (server: Run["server"], sequences: number): Promise<ServerProcess> => {
+    if (server === "tunebook") {
+      return await spawnTunebookServer([
+        "--model",
+        model,
+        "--name",
+        "tiny",
+        "--threads",
+        String(threads),
+        "--sequences",
+        String(sequences),
+        "--ctx-size",
+        String(CONTEXT_PER_SEQUENCE),
+        "--max-queue",
+        String(requests),
+        "--cpu",
+        "--log-level",
+        "warn",
+      ]);
+    }
     const port = freePort();
     const url = `http://127.0.0.1:${port}`;
-    if (server === "tunebook") {
-      return await spawnServer(Deno.execPath(), {
-        url,
-        args: [
-          "run",
-          "-A",
-          "--unstable-no-legacy-abort",
-          "lib/cli/serve.ts",
-          "--model",
-          model,
-          "--name",
-          "tiny",
-          "--port",
-          String(port),
-          "--threads",
-          String(threads),
-          "--sequences",
-          String(sequences),
-          "--ctx-size",
-          String(CONTEXT_PER_SEQUENCE),
-          "--max-queue",
-          String(requests),
-          "--cpu",
-          "--log-level",
-          "warn",
-        ],
-      });
-    }
     return await spawnServer(llamaServer, {
       url,
       args: [

@@ -33,4 +33,10 @@ export {
   type StreamingLoadOptions,
   type StreamingLoadReport,
 } from "./loadgen.ts";
-export { type ServerProcess, spawnServer, type SpawnServerOptions } from "./server_process.ts";
+export {
+  freePort,
+  type ServerProcess,
+  spawnServer,
+  type SpawnServerOptions,
+  spawnTunebookServer,
+} from "./server_process.ts";

@@ -48,6 +48,31 @@ export interface ServerProcess {
   stop: () => Promise<number>;
 }
 
+/** A free TCP port on the loopback interface (the OS picks it; it is released at once). */
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/**
+ * Start tunebook's own server (`deno task serve`'s command line, in this Deno) on a free
+ * loopback port with `flags` (e.g. `--model`, `--sequences`), and wait until it is healthy.
+ */
+export function spawnTunebookServer(
+  flags: string[],
+  options: Omit<SpawnServerOptions, "url" | "args"> = {},
+): Promise<ServerProcess> {
+  const port = freePort();
+  const script = new URL("../cli/serve.ts", import.meta.url).pathname;
+  return spawnServer(Deno.execPath(), {
+    ...options,
+    url: `http://127.0.0.1:${port}`,
+    args: ["run", "-A", "--unstable-no-legacy-abort", script, "--port", String(port), ...flags],
+  });
+}
+
 const DEFAULT_START_TIMEOUT_MS = 120_000;
 const DEFAULT_STOP_GRACE_MS = 10_000;
 const POLL_MS = 100;

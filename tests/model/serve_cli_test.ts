@@ -11,6 +11,7 @@ import { join } from "node:path";
 import OpenAI from "openai";
 import { writeRandomLora } from "./_serve_lora.ts";
 import { TINY_GGUF } from "./_tiny.ts";
+import { freePort } from "../../lib/serve/server_process.ts";
 
 /** One ggml thread: the server process shares the 2 cores with this test process. */
 const SERVER_THREADS = 1;
@@ -23,13 +24,6 @@ function dockerEntrypoint(): string[] {
   const line = readFileSync("Dockerfile", "utf8").match(/^ENTRYPOINT (\[.*\])$/m)?.[1];
   assert.ok(line, "the Dockerfile has a one-line exec-form ENTRYPOINT");
   return JSON.parse(line);
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }
 
 Deno.test({

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { runStreamingLoad } from "../../lib/serve/loadgen.ts";
-import { spawnServer } from "../../lib/serve/server_process.ts";
+import { spawnTunebookServer } from "../../lib/serve/server_process.ts";
 import { TINY_GGUF } from "./_tiny.ts";
 
 /**
@@ -28,29 +28,17 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {
-    const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const port = (l.addr as Deno.NetAddr).port;
-    l.close();
-    const server = await spawnServer(Deno.execPath(), {
-      url: `http://127.0.0.1:${port}`,
-      args: [
-        "run",
-        "-A",
-        "--unstable-no-legacy-abort",
-        "lib/cli/serve.ts",
-        "--model",
-        TINY_GGUF,
-        "--port",
-        String(port),
-        "--threads",
-        String(SERVER_THREADS),
-        "--sequences",
-        String(SEQUENCES),
-        "--cpu",
-        "--log-level",
-        "warn",
-      ],
-    });
+    const server = await spawnTunebookServer([
+      "--model",
+      TINY_GGUF,
+      "--threads",
+      String(SERVER_THREADS),
+      "--sequences",
+      String(SEQUENCES),
+      "--cpu",
+      "--log-level",
+      "warn",
+    ]);
     try {
       const load = () =>
         runStreamingLoad(server.url, {
