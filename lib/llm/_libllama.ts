@@ -33,16 +33,14 @@ const MODEL_PARAMS = {
 } as const;
 
 /** `struct llama_context_params` (llama.h): 160 bytes; byte offsets of the fields set here. */
-export const CTX = {
+const CTX = {
   nCtx: 0,
   nBatch: 4,
   nUbatch: 8,
   nSeqMax: 12,
   nThreads: 28,
   nThreadsBatch: 32,
-  embeddings: 128,
   kvUnified: 133,
-  size: 160,
 } as const;
 const CONTEXT_PARAMS = {
   struct: [
@@ -112,7 +110,7 @@ export type Lib = Deno.DynamicLibrary<typeof SYMBOLS>;
 let lib: Lib | undefined;
 
 /** Open libllama once per process (node-llama-cpp's loaded copy is shared) and check layouts. */
-export function openLlamaApi(): Lib {
+function openLlamaApi(): Lib {
   if (lib) return lib;
   const path = findLibllama();
   const l = Deno.dlopen(path, SYMBOLS);
@@ -130,7 +128,7 @@ export function openLlamaApi(): Lib {
 }
 
 /** NUL-terminated UTF-8, for C strings. */
-export function cString(s: string): Uint8Array<ArrayBuffer> {
+function cString(s: string): Uint8Array<ArrayBuffer> {
   return new TextEncoder().encode(s + "\0");
 }
 
