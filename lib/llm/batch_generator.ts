@@ -38,7 +38,8 @@ const READ_AHEAD = 4;
  * Decodes that took less than this (ms) last time run on the JavaScript thread; longer ones on a
  * worker thread, so the server stays responsive. A worker-thread call costs a thread hop and a
  * promise per step, which for a small model is most of the step: measured on the tiny model with
- * 4 streaming clients, 0.76× llama-server's tokens/s off the thread and 0.82× on it.
+ * 4 streaming clients (one-off runs of `deno task bench:serve --concurrency 4`), 0.76×
+ * llama-server's tokens/s off the thread and 0.82× on it.
  */
 const SYNC_DECODE_MS = 2;
 

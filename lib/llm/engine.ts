@@ -115,7 +115,7 @@ const DEFAULT_BATCH = 512;
  * llama.cpp compute threads when none are given: one core fewer than the machine has (at least
  * one). JavaScript schedules every decode and handles every sampled token on its own thread; with
  * llama.cpp on every core as well, the two take turns on the same cores and a 2-core machine ran
- * the tiny model's evaluation 3–4× slower (results/bench/eval.md: 2 threads vs 1).
+ * node-llama-cpp's scoring path 2.7× slower (results/bench/eval*.md: 2 threads vs 1).
  */
 export function defaultThreads(cores: number = navigator.hardwareConcurrency || 1): number {
   return Math.max(1, cores - 1);
