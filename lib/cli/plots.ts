@@ -16,7 +16,7 @@ import { parseArgs } from "node:util";
 import { exportFigures, type ImageFormat } from "../plots/export.ts";
 import type { FigureLike } from "../plots/figures.ts";
 import { DEFAULT_REPORT, loadReport, reportFigures, reportMarkdown } from "../plots/report.ts";
-import { FAILURE, runMain, USAGE_ERROR } from "./_main.ts";
+import { runMain } from "./_main.ts";
 
 const HELP =
   `usage: deno task plots [--report FILE] [--out DIR] [--formats png,svg] [--summary FILE]

@@ -23,7 +23,7 @@ import {
   quantizeModel,
 } from "../gguf/quantize.ts";
 import { DEFAULT_MODEL } from "../llm/model.ts";
-import { FAILURE, runMain, USAGE_ERROR } from "./_main.ts";
+import { runMain } from "./_main.ts";
 
 const HELP = `usage: deno task quantize [IN.gguf] --type TYPE[,TYPE...] [--out FILE | --out-dir DIR]
                           [--threads N] [--force] [--allow-requantize] [--verbose] [--json]
