@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build llama.cpp's llama-perplexity and llama-server (CPU, Release) from the source that
+# Build llama.cpp's llama-perplexity, llama-server and llama-bench (CPU, Release) from the source that
 # scripts/setup.sh extracts from node-llama-cpp's bundle (.cache/llama.cpp), into
 # .cache/llama-build/bin. Idempotent: skips the build when both binaries exist and were built
 # from the same source HEAD (.cache/llama-build/.source-head).
@@ -21,7 +21,7 @@ cd "$(dirname "$0")/.."
 SRC="${LLAMA_SRC:-.cache/llama.cpp}"
 BUILD="${LLAMA_BUILD:-.cache/llama-build}"
 JOBS="${JOBS:-2}"
-TARGETS=(llama-perplexity llama-server)
+TARGETS=(llama-perplexity llama-server llama-bench)
 log() { printf '[build_llama_tools] %s\n' "$*" >&2; }
 
 if [[ ! -f "$SRC/CMakeLists.txt" ]]; then
@@ -34,8 +34,8 @@ done
 
 head=$(cat "$SRC/.bundle-head" 2>/dev/null || git -C "$SRC" rev-parse HEAD)
 if [[ "${1:-}" != "--force" && "$(cat "$BUILD/.source-head" 2>/dev/null || true)" == "$head" ]] &&
-  [[ -x "$BUILD/bin/llama-perplexity" && -x "$BUILD/bin/llama-server" ]]; then
-  log "up to date ($head): $BUILD/bin/{llama-perplexity,llama-server}"
+  [[ -x "$BUILD/bin/llama-perplexity" && -x "$BUILD/bin/llama-server" && -x "$BUILD/bin/llama-bench" ]]; then
+  log "up to date ($head): $BUILD/bin/{llama-perplexity,llama-server,llama-bench}"
   exit 0
 fi
 
@@ -55,4 +55,4 @@ for target in "${TARGETS[@]}"; do
   log "$target built after $(($(date +%s) - start)) s"
 done
 echo "$head" >"$BUILD/.source-head"
-log "done in $(($(date +%s) - start)) s: $BUILD/bin/{llama-perplexity,llama-server}"
+log "done in $(($(date +%s) - start)) s: $BUILD/bin/{llama-perplexity,llama-server,llama-bench}"
