@@ -19,7 +19,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { cpuUsage } from "node:process";
 import { parseArgs } from "node:util";
-import { Rng } from "../lib/data/_rng.ts";
+import { Rng } from "../lib/util/rng.ts";
 import { loadBenchmarks } from "../lib/data/benchmarks.ts";
 import {
   CONTAMINATION_DEFAULTS,

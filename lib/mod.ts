@@ -36,7 +36,7 @@ export * from "./eval/stats.ts";
 export * from "./eval/backend.ts";
 export * from "./eval/runner.ts";
 export * from "./eval/table.ts";
-export * from "./eval/progress.ts";
+export * from "./util/progress.ts";
 export * from "./eval/openai_backend.ts";
 export * from "./eval/compare.ts";
 export * from "./train/python.ts";

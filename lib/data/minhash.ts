@@ -18,7 +18,7 @@
  */
 import { fmix32, FNV_OFFSET, FNV_PRIME } from "./_hash.ts";
 import { scanWords, WordBuffer } from "./_words.ts";
-import { Rng } from "./_rng.ts";
+import { Rng } from "../util/rng.ts";
 
 /** What a shingle is made of. */
 export type ShingleKind = "word" | "char";

@@ -22,7 +22,7 @@
  * ```
  * @module
  */
-import { Rng } from "./_rng.ts";
+import { Rng } from "../util/rng.ts";
 
 /** The synthetic task families. */
 export const FAMILIES = ["arithmetic", "entailment", "qa", "facts"] as const;

@@ -41,7 +41,7 @@ import {
   type TaskConfig,
 } from "./task.ts";
 import { parseJsonl } from "../data/jsonl.ts";
-import { Progress } from "./progress.ts";
+import { Progress } from "../util/progress.ts";
 
 /** The default suite: one runnable synthetic task per family. */
 export const DEFAULT_SUITE = ["synth_arithmetic", "synth_entailment", "synth_qa", "synth_facts"];

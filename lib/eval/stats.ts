@@ -11,7 +11,7 @@
  * - With a single item there is no sampling variability to estimate: `stderr` is `NaN` and the
  *   interval is `[NaN, NaN]` (a deliberate "undefined", not 0, so nobody reads it as exact).
  * - Bootstrap functions are deterministic: resampling draws from a seeded mulberry32 stream
- *   (`Rng` from `lib/data/_rng.ts`), so the same inputs and seed give bit-identical results.
+ *   (`Rng` from `lib/util/rng.ts`), so the same inputs and seed give bit-identical results.
  *   Percentile intervals use linear interpolation between order statistics (NumPy's default
  *   `percentile` method).
  * - Invalid input (empty arrays, arrays of different lengths, NaN or infinite scores) throws an
@@ -28,7 +28,7 @@
  * ```
  * @module
  */
-import { Rng } from "../data/_rng.ts";
+import { Rng } from "../util/rng.ts";
 import { binomialTestPValue, chiSquareSf, normalQuantile } from "./_distributions.ts";
 
 export {

@@ -57,7 +57,7 @@ import {
 } from "yaml";
 import { loadRows, type RowError } from "../data/load.ts";
 import { listMetrics } from "./metrics/mod.ts";
-import { Rng } from "../data/_rng.ts";
+import { Rng } from "../util/rng.ts";
 import {
   type CompiledTemplate,
   compileTemplate,

@@ -9,7 +9,7 @@
  */
 import { appendFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { Progress } from "../eval/progress.ts";
+import { Progress } from "../util/progress.ts";
 import type { TrainConfig } from "./config.ts";
 import { findPython, PYTHON_DIR, runPython } from "./python.ts";
 

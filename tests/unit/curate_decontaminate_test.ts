@@ -6,7 +6,7 @@
  */
 import { deepStrictEqual as assertEquals, ok as assert, rejects } from "node:assert/strict";
 import { join } from "node:path";
-import { Rng } from "../../lib/data/_rng.ts";
+import { Rng } from "../../lib/util/rng.ts";
 import { janitorWords } from "../../lib/data/_words.ts";
 import { loadBenchmarks } from "../../lib/data/benchmarks.ts";
 import {

@@ -8,7 +8,7 @@
  * copy's exact Jaccard similarity with the base is (S − m·k) / (S + m·k).
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { Rng } from "../../lib/data/_rng.ts";
+import { Rng } from "../../lib/util/rng.ts";
 import type { Example } from "../../lib/data/examples.ts";
 import {
   candidateProbability,

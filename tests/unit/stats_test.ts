@@ -4,7 +4,7 @@
  * bootstrap behaviour is tested by its properties, with small resample counts.
  */
 import assert from "node:assert/strict";
-import { Rng } from "../../lib/data/_rng.ts";
+import { Rng } from "../../lib/util/rng.ts";
 import {
   binomialCdf,
   binomialTestPValue,
