@@ -10,7 +10,7 @@ import { parseArgs } from "node:util";
 import { createLlamaBackend } from "../eval/backend.ts";
 import { DEFAULT_SUITE, runEval } from "../eval/runner.ts";
 import { formatResultsTable } from "../eval/table.ts";
-import { renderModelCard } from "../llm/model_card.ts";
+import { renderModelCard } from "../eval/model_card.ts";
 
 const { values } = parseArgs({
   args: Deno.args,

@@ -4,7 +4,7 @@
  * optional transformers check (hf_check.json, made on a GPU machine).
  * @module
  */
-import type { EvalResults } from "../eval/runner.ts";
+import type { EvalResults } from "./runner.ts";
 
 /** What a model card is made from. */
 export interface ModelCardInput {
