@@ -21,6 +21,7 @@ import { cpuUsage } from "node:process";
 import { parseArgs } from "node:util";
 import { Rng } from "../lib/util/rng.ts";
 import { loadBenchmarks } from "../lib/data/benchmarks.ts";
+import { benchmarkTasks } from "../lib/eval/benchmark_items.ts";
 import {
   CONTAMINATION_DEFAULTS,
   ContaminationIndex,
@@ -75,7 +76,7 @@ interface Rows {
 async function makeRows(n: number): Promise<Rows> {
   const rng = new Rng(SEED, `rows-${n}`);
   const vocab = makeVocab(rng);
-  const items = (await loadBenchmarks([])).items.filter((it) =>
+  const items = (await loadBenchmarks([], { tasks: benchmarkTasks() })).items.filter((it) =>
     janitorWords(it.text).length >= CONTAMINATION_DEFAULTS.minWords
   );
   const texts: string[] = [];
@@ -138,7 +139,7 @@ interface SizeResult {
 
 async function runSize(n: number): Promise<SizeResult> {
   const { examples, leaks, copies, copiesAbove } = await makeRows(n);
-  const { items } = await loadBenchmarks([]);
+  const { items } = await loadBenchmarks([], { tasks: benchmarkTasks() });
   const load0 = loadavg()[0];
   const cpu0 = cpuUsage();
   const t0 = performance.now();

@@ -18,6 +18,7 @@ import { SPLIT_DEFAULTS, SPLIT_NAMES } from "../data/split.ts";
 import type { ExampleFormat } from "../data/examples.ts";
 import type { DedupOn, KeepRule } from "../data/dedup.ts";
 import type { ShingleKind } from "../data/minhash.ts";
+import { benchmarkTasks } from "../eval/benchmark_items.ts";
 import { USAGE_ERROR } from "./_main.ts";
 
 /** Exit status for an unexpected failure. */
@@ -208,7 +209,10 @@ async function main(): Promise<number> {
   }
   try {
     const options = toOptions(values);
-    const c = await curateFile(values.input as string, values.out as string, options);
+    const c = await curateFile(values.input as string, values.out as string, {
+      ...options,
+      benchmarkTasks: benchmarkTasks(),
+    });
     const r = c.report;
     console.log(`curate: ${r.source} → ${values.out}`);
     console.log(`  read ${r.rows.read} rows; kept ${r.rows.kept}; removed ${r.rows.removed}`);

@@ -1,40 +1,42 @@
 /**
- * The benchmark texts that decontamination checks training data against: the test splits of
- * evaluation tasks (`data/tasks/*.yaml`, by name) or a JSONL/CSV/Parquet file of texts.
- *
- * For a task, an item's text is the task's `doc_to_decontamination_query` rendered on the row
- * when the task sets one (lm-eval's field), else the values of the columns its `doc_to_text`
- * reads, joined by spaces — the data without the prompt's fixed wording, so that training rows
- * formatted with the same template are not flagged for sharing it.
+ * The benchmark texts that decontamination checks training data against: files of texts
+ * (JSONL/CSV/Parquet) read here, and evaluation tasks' test splits through a
+ * {@linkcode BenchmarkTasks} resolver passed in — lib/eval/benchmark_items.ts's
+ * `benchmarkTasks()` is the one tunebook uses (lib/data does not read task files itself).
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { join } from "node:path";
  * import { loadBenchmarks } from "./benchmarks.ts";
- * const { items, sources } = await loadBenchmarks(["synth_qa"]);
- * console.log(sources[0], items[0].text.slice(0, 40));
+ * const dir = Deno.makeTempDirSync();
+ * Deno.writeTextFileSync(join(dir, "gsm.jsonl"), '{"id":"g1","text":"Natalia sold clips"}\n');
+ * const { items, sources } = await loadBenchmarks([join(dir, "gsm.jsonl")]);
+ * assert.deepEqual(items, [{ benchmark: "gsm", id: "g1", text: "Natalia sold clips" }]);
+ * assert.equal(sources[0].kind, "file");
  * ```
  * @module
  */
 import { existsSync, statSync } from "node:fs";
-import { basename, extname, join, resolve } from "node:path";
-import { compileTemplate, renderTemplate } from "../eval/_template.ts";
-import {
-  evalSplit,
-  findTask,
-  listTasks,
-  splitNameOf,
-  type TaskConfig,
-  type TaskRegistryOptions,
-} from "../eval/task.ts";
+import { basename, extname, resolve } from "node:path";
 import type { BenchmarkItem } from "./decontaminate.ts";
 import { loadRows, requireColumns } from "./load.ts";
 
-/** Options of {@linkcode loadBenchmarks}. */
-export interface BenchmarkOptions extends TaskRegistryOptions {
-  /** Columns joined into an item's text for files. Default: `["text"]`. */
+/** Options of {@linkcode fileBenchmark}. */
+export interface BenchmarkFileOptions {
+  /** Columns joined into an item's text. Default: `["text"]`. */
   fields?: string[];
   /** Folder relative file paths are resolved against. Default: the working folder. */
   baseDir?: string;
+}
+
+/** Options of {@linkcode loadBenchmarks}. */
+export interface BenchmarkOptions extends BenchmarkFileOptions {
+  /**
+   * Turns specs that are not files (task names, task YAML paths) and the empty list into items.
+   * Default: none, so only files can be named.
+   */
+  tasks?: BenchmarkTasks;
 }
 
 /** One source of benchmark items, as reported. */
@@ -63,112 +65,58 @@ export interface Benchmarks {
   sources: BenchmarkSource[];
 }
 
-/** Extensions of data files; any other spec is a task name. */
-const DATA_EXTENSIONS = [".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".parquet"];
-/** Split file extensions tried in a local dataset folder, in order (as the eval engine does). */
-const SPLIT_FILE_EXTENSIONS = [".jsonl", ".json", ".parquet", ".csv", ".tsv"];
+/** The items of one source and its report line. */
+export interface BenchmarkPart {
+  /** Its items, in file order. */
+  items: BenchmarkItem[];
+  /** Where they came from. */
+  source: BenchmarkSource;
+}
 
 /**
- * The tasks checked when no benchmark is named: every task whose data is on disk (the bundled
- * ones; Hub-hosted tasks are checked only when named, since their data may need a download).
+ * Benchmarks that are evaluation tasks, resolved by the module that owns them (lib/eval's
+ * `benchmarkTasks()`), so lib/data reads task data without importing lib/eval.
+ */
+export interface BenchmarkTasks {
+  /** The items of one task, by name or task YAML path; throws for an unknown one. */
+  task(spec: string): Promise<BenchmarkPart>;
+  /** The items of the tasks checked when no benchmark is named. */
+  defaults(): Promise<BenchmarkPart[]>;
+}
+
+/** Extensions of data files; any other spec is a task name. */
+const DATA_EXTENSIONS = [".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".parquet"];
+
+/**
+ * Whether a benchmark spec names a data file rather than a task: a data extension, or an existing
+ * file (relative to `baseDir`) that is not task YAML.
  *
  * @example
  * ```ts
- * import { defaultBenchmarkTasks } from "./benchmarks.ts";
- * console.log(defaultBenchmarkTasks().map((t) => t.name)); // ["synth_arithmetic", …]
+ * import assert from "node:assert/strict";
+ * import { isBenchmarkFile } from "./benchmarks.ts";
+ * assert.equal(isBenchmarkFile("gsm8k.jsonl", "."), true);
+ * assert.equal(isBenchmarkFile("synth_qa", "."), false);
  * ```
  */
-export function defaultBenchmarkTasks(options: TaskRegistryOptions = {}): TaskConfig[] {
-  return listTasks(options).filter((t) => t.dataset.kind === "local");
-}
-
-/** Whether a spec names a data file rather than a task. */
-function isFileSpec(spec: string, baseDir: string): boolean {
+export function isBenchmarkFile(spec: string, baseDir: string): boolean {
   if (DATA_EXTENSIONS.includes(extname(spec).toLowerCase())) return true;
   const path = resolve(baseDir, spec);
   return existsSync(path) && statSync(path).isFile() && !/\.ya?ml$/i.test(spec);
 }
 
-/** The source (file or `hf:`) holding a task's split. */
-function splitSource(task: TaskConfig, split: string): string {
-  if (task.dataset.kind !== "local") return task.dataset.source;
-  const path = resolve(task.dataset.baseDir, task.dataset.path);
-  if (!(existsSync(path) && statSync(path).isDirectory())) return path;
-  for (const ext of SPLIT_FILE_EXTENSIONS) {
-    const file = join(path, split + ext);
-    if (existsSync(file)) return file;
-  }
-  throw new Error(
-    `task ${task.name}: split "${split}" not found in ${path} (looked for ${split}{${
-      SPLIT_FILE_EXTENSIONS.join(",")
-    }}); add the file or fix the split name in ${task.file}`,
-  );
-}
-
 /**
- * Items of one task's evaluation split (`test`, else `validation`).
+ * A cell's text as benchmark text: strings as they are, numbers and booleans printed, other values
+ * as JSON, missing ones empty.
  *
  * @example
  * ```ts
- * import { taskBenchmark } from "./benchmarks.ts";
- * import { findTask } from "../eval/task.ts";
- * const { items, source } = await taskBenchmark(findTask("synth_entailment"));
- * console.log(items.length, source.text); // 200 "columns premise, hypothesis"
+ * import assert from "node:assert/strict";
+ * import { valueText } from "./benchmarks.ts";
+ * assert.deepEqual([valueText("a"), valueText(3), valueText(null), valueText(["x"])], ["a", "3", "", '["x"]']);
  * ```
  */
-export async function taskBenchmark(
-  task: TaskConfig,
-): Promise<{ items: BenchmarkItem[]; source: BenchmarkSource }> {
-  const split = splitNameOf(task, evalSplit(task));
-  const file = splitSource(task, split);
-  const loaded = await loadRows(file, {
-    split,
-    ...(task.dataset.config !== undefined ? { config: task.dataset.config } : {}),
-  });
-  const query = task.docToDecontaminationQuery;
-  const template = compileTemplate(query ?? task.docToText);
-  const columns = /[{}]/.test(task.docToText) || query !== undefined
-    ? template.fields.filter((f) => loaded.columns.includes(f))
-    : [task.docToText];
-  if (!query && !columns.length) {
-    throw new Error(
-      `task ${task.name}: doc_to_text reads no column of ${file} (columns: ${
-        loaded.columns.join(", ")
-      }); set doc_to_decontamination_query in ${task.file} to say which text to check`,
-    );
-  }
-  const items: BenchmarkItem[] = [];
-  let errors = loaded.errors.length;
-  loaded.rows.forEach((row, i) => {
-    const id = typeof row.id === "string" || typeof row.id === "number"
-      ? String(row.id)
-      : `${split}:${i + 1}`;
-    try {
-      const text = query !== undefined
-        ? renderTemplate(template, row)
-        : columns.map((c) => valueText(row[c])).filter((s) => s !== "").join(" ");
-      items.push({ benchmark: task.name, id, text });
-    } catch {
-      errors++;
-    }
-  });
-  return {
-    items,
-    source: {
-      name: task.name,
-      kind: "task",
-      source: file,
-      split,
-      text: query !== undefined
-        ? `doc_to_decontamination_query ${query}`
-        : `columns ${columns.join(", ")}`,
-      items: items.length,
-      errors,
-    },
-  };
-}
-
-function valueText(v: unknown): string {
+export function valueText(v: unknown): string {
   if (v === undefined || v === null) return "";
   if (typeof v === "string") return v;
   if (typeof v === "number" || typeof v === "boolean") return String(v);
@@ -191,8 +139,8 @@ function valueText(v: unknown): string {
  */
 export async function fileBenchmark(
   path: string,
-  options: BenchmarkOptions = {},
-): Promise<{ items: BenchmarkItem[]; source: BenchmarkSource }> {
+  options: BenchmarkFileOptions = {},
+): Promise<BenchmarkPart> {
   const fields = options.fields ?? ["text"];
   const loaded = await loadRows(path, { baseDir: options.baseDir });
   requireColumns(
@@ -224,14 +172,16 @@ export async function fileBenchmark(
 }
 
 /**
- * Load benchmark items from task names and/or files (`specs`); with no specs, from
- * {@linkcode defaultBenchmarkTasks}. A spec ending in a data extension (or naming an existing
- * file) is a file; anything else is a task name or task YAML path.
+ * Load benchmark items from `specs`: files of texts (a spec with a data extension, or naming an
+ * existing file) are read here; anything else — a task name or task YAML path — and the empty
+ * list (the default tasks) go to `options.tasks`. An identical text is kept once, under its first
+ * source. Without `options.tasks`, a task spec or an empty list throws, saying what to pass.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * import { loadBenchmarks } from "./benchmarks.ts";
- * const { sources } = await loadBenchmarks([]);
+ * // tasks: lib/eval/benchmark_items.ts's benchmarkTasks(), which reads data/tasks/*.yaml
+ * const { sources } = await loadBenchmarks([], { tasks: benchmarkTasks });
  * console.log(sources.map((s) => `${s.name}: ${s.items}`));
  * ```
  */
@@ -240,17 +190,43 @@ export async function loadBenchmarks(
   options: BenchmarkOptions = {},
 ): Promise<Benchmarks> {
   const baseDir = options.baseDir ?? Deno.cwd();
-  const parts: { items: BenchmarkItem[]; source: BenchmarkSource }[] = [];
+  const tasks = (what: string): BenchmarkTasks => {
+    if (options.tasks) return options.tasks;
+    throw new Error(
+      `${what} needs a resolver for evaluation tasks, and none was given: pass \`tasks: ` +
+        "benchmarkTasks()` (lib/eval/benchmark_items.ts), or name files of benchmark texts " +
+        `(${DATA_EXTENSIONS.join(", ")})`,
+    );
+  };
+  const parts: BenchmarkPart[] = [];
   if (!specs.length) {
-    for (const task of defaultBenchmarkTasks(options)) parts.push(await taskBenchmark(task));
+    parts.push(...await tasks("decontaminating against the default tasks").defaults());
   }
   for (const spec of specs) {
     parts.push(
-      isFileSpec(spec, baseDir)
+      isBenchmarkFile(spec, baseDir)
         ? await fileBenchmark(spec, { ...options, baseDir })
-        : await taskBenchmark(findTask(spec, options)),
+        : await tasks(`benchmark "${spec}" is not a data file; reading it as a task`).task(spec),
     );
   }
+  return mergeBenchmarks(parts);
+}
+
+/**
+ * Join benchmark parts into one list, keeping an identical text once, under its first source.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mergeBenchmarks } from "./benchmarks.ts";
+ * const source = { name: "a", kind: "file" as const, source: "a.jsonl", text: "columns text", items: 1, errors: 0 };
+ * const item = { benchmark: "a", id: "1", text: "same" };
+ * const merged = mergeBenchmarks([{ items: [item], source }, { items: [{ ...item, benchmark: "b" }], source }]);
+ * assert.deepEqual(merged.items, [item]);
+ * assert.equal(merged.sources.length, 2);
+ * ```
+ */
+export function mergeBenchmarks(parts: readonly BenchmarkPart[]): Benchmarks {
   const seen = new Set<string>();
   const items: BenchmarkItem[] = [];
   for (const part of parts) {

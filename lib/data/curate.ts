@@ -47,7 +47,7 @@ import {
   decontaminate,
   type DecontaminationReport,
 } from "./decontaminate.ts";
-import { type BenchmarkSource, loadBenchmarks } from "./benchmarks.ts";
+import { type BenchmarkSource, type BenchmarkTasks, loadBenchmarks } from "./benchmarks.ts";
 import {
   filterTokenLength,
   loadModelTokenizer,
@@ -427,9 +427,15 @@ export interface CurateFileOptions
   load?: LoadOptions;
   /**
    * Benchmarks: task names and/or files of texts; `[]` means the bundled tasks' test splits;
-   * false turns decontamination off. Default: `[]`.
+   * false turns decontamination off. Task names and `[]` need `benchmarkTasks`. Default: `[]`.
    */
   against?: string[] | false;
+  /**
+   * Reads evaluation tasks named in `against` (and the default tasks for `[]`): lib/eval's
+   * `benchmarkTasks()` (lib/eval/benchmark_items.ts), which `deno task curate` and the curation
+   * notebook pass. Default: none, so `against` can name only files of texts.
+   */
+  benchmarkTasks?: BenchmarkTasks;
   /** Text columns of benchmark files. Default: `["text"]`. */
   againstFields?: string[];
   /** n-gram settings. Default: {@linkcode CONTAMINATION_DEFAULTS} (13-grams). */
@@ -450,7 +456,11 @@ const DEFAULT_HF_SPLIT = "train";
  * @example
  * ```ts ignore
  * import { curateFile } from "./curate.ts";
- * const c = await curateFile("data/synthetic/qa/train.jsonl", "results/curated/qa", { against: ["synth_qa"] });
+ * // benchmarkTasks: lib/eval/benchmark_items.ts's benchmarkTasks(), to read task names
+ * const c = await curateFile("data/synthetic/qa/train.jsonl", "results/curated/qa", {
+ *   against: ["synth_qa"],
+ *   benchmarkTasks,
+ * });
  * console.log(c.report.rules);
  * ```
  */
@@ -470,7 +480,10 @@ export async function curateFile(
   let contamination: ContaminationIndex | undefined;
   let benchmarks: BenchmarkSource[] | undefined;
   if (options.against !== false) {
-    const b = await loadBenchmarks(options.against ?? [], { fields: options.againstFields });
+    const b = await loadBenchmarks(options.against ?? [], {
+      fields: options.againstFields,
+      ...(options.benchmarkTasks ? { tasks: options.benchmarkTasks } : {}),
+    });
     contamination = new ContaminationIndex(b.items, options.contaminationOptions);
     benchmarks = b.sources;
   }

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { Rng } from "../../lib/util/rng.ts";
 import { janitorWords } from "../../lib/data/_words.ts";
 import { loadBenchmarks } from "../../lib/data/benchmarks.ts";
+import { benchmarkTasks } from "../../lib/eval/benchmark_items.ts";
 import {
   type BenchmarkItem,
   ContaminationIndex,
@@ -16,6 +17,9 @@ import {
   decontaminate,
 } from "../../lib/data/decontaminate.ts";
 import type { Example } from "../../lib/data/examples.ts";
+
+/** Benchmark tasks resolved by lib/eval, as `deno task curate` passes them. */
+const tasks = benchmarkTasks();
 
 function example(index: number, text: string): Example {
   return { index, row: { id: `t${index}`, text }, messages: [{ role: "user", content: text }] };
@@ -81,7 +85,7 @@ Deno.test("decontamination: short items match whole; items under minWords are sk
 });
 
 Deno.test("decontamination: leaks from every bundled task's test split are found and attributed", async () => {
-  const { items, sources } = await loadBenchmarks([]);
+  const { items, sources } = await loadBenchmarks([], { tasks });
   const names = sources.map((s) => s.name);
   for (const t of ["synth_arithmetic", "synth_entailment", "synth_facts", "synth_qa"]) {
     assert(names.includes(t), `${t} missing from ${names}`);
@@ -102,7 +106,9 @@ Deno.test("decontamination: leaks from every bundled task's test split are found
 });
 
 Deno.test("decontamination: a clean control set (the synthetic train splits' own style) loses nothing", async () => {
-  const { items } = await loadBenchmarks(["synth_qa", "synth_facts", "synth_arithmetic"]);
+  const { items } = await loadBenchmarks(["synth_qa", "synth_facts", "synth_arithmetic"], {
+    tasks,
+  });
   const index = new ContaminationIndex(items);
   const rng = new Rng(5, "control");
   const names = ["Alma", "Borin", "Cato", "Dessa", "Elio"];
@@ -122,7 +128,7 @@ Deno.test("decontamination: a clean control set (the synthetic train splits' own
 });
 
 Deno.test("benchmarks: task text is doc_to_decontamination_query or the doc_to_text columns; files need their columns", async () => {
-  const { sources } = await loadBenchmarks(["synth_qa", "synth_arithmetic"]);
+  const { sources } = await loadBenchmarks(["synth_qa", "synth_arithmetic"], { tasks });
   assertEquals(sources.map((s) => [s.name, s.text, s.items]), [
     ["synth_qa", "columns context, question", 200],
     ["synth_arithmetic", "columns context", 200],
@@ -141,5 +147,19 @@ Deno.test("benchmarks: task text is doc_to_decontamination_query or the doc_to_t
     loadBenchmarks([file]),
     (e: Error) => e.message.includes('lacks column "text"') && e.message.includes('"question"'),
   );
-  await rejects(loadBenchmarks(["synth_nope"]), /unknown task "synth_nope"/);
+  await rejects(loadBenchmarks(["synth_nope"], { tasks }), /unknown task "synth_nope"/);
+});
+
+Deno.test("benchmarks: without a task resolver, files still load and task names say what to pass", async () => {
+  const dir = Deno.makeTempDirSync();
+  const file = join(dir, "gsm.jsonl");
+  Deno.writeTextFileSync(file, '{"id":"g1","text":"Natalia sold clips"}\n');
+  const { items, sources } = await loadBenchmarks([file]);
+  assertEquals(items, [{ benchmark: "gsm", id: "g1", text: "Natalia sold clips" }]);
+  assertEquals(sources.map((s) => s.kind), ["file"]);
+  await rejects(
+    loadBenchmarks(["synth_qa"]),
+    /benchmark "synth_qa" is not a data file; .*pass `tasks: benchmarkTasks\(\)`/,
+  );
+  await rejects(loadBenchmarks([]), /default tasks needs a resolver .*benchmarkTasks\(\)/);
 });

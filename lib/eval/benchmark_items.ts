@@ -1,0 +1,158 @@
+/**
+ * Evaluation tasks as benchmark items for decontamination: the test split of each task
+ * (`data/tasks/*.yaml`, by name), as the {@linkcode BenchmarkTasks} resolver that lib/data's
+ * `loadBenchmarks` and `curateFile` take ({@linkcode benchmarkTasks}).
+ *
+ * An item's text is the task's `doc_to_decontamination_query` rendered on the row when the task
+ * sets one (lm-eval's field), else the values of the columns its `doc_to_text` reads, joined by
+ * spaces — the data without the prompt's fixed wording, so that training rows formatted with the
+ * same template are not flagged for sharing it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { loadBenchmarks } from "../data/benchmarks.ts";
+ * import { benchmarkTasks } from "./benchmark_items.ts";
+ * const { items, sources } = await loadBenchmarks(["synth_qa"], { tasks: benchmarkTasks() });
+ * assert.equal(sources[0].name, "synth_qa");
+ * assert.ok(items.length > 0 && items.every((i) => i.benchmark === "synth_qa"));
+ * ```
+ * @module
+ */
+import { existsSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { type BenchmarkPart, type BenchmarkTasks, valueText } from "../data/benchmarks.ts";
+import type { BenchmarkItem } from "../data/decontaminate.ts";
+import { loadRows } from "../data/load.ts";
+import { compileTemplate, renderTemplate } from "./_template.ts";
+import {
+  evalSplit,
+  findTask,
+  listTasks,
+  splitNameOf,
+  type TaskConfig,
+  type TaskRegistryOptions,
+} from "./task.ts";
+
+/** Split file extensions tried in a local dataset folder, in order (as the eval engine does). */
+const SPLIT_FILE_EXTENSIONS = [".jsonl", ".json", ".parquet", ".csv", ".tsv"];
+
+/**
+ * The tasks checked when no benchmark is named: every task whose data is on disk (the bundled
+ * ones; Hub-hosted tasks are checked only when named, since their data may need a download).
+ *
+ * @example
+ * ```ts
+ * import { defaultBenchmarkTasks } from "./benchmark_items.ts";
+ * console.log(defaultBenchmarkTasks().map((t) => t.name)); // ["synth_arithmetic", …]
+ * ```
+ */
+export function defaultBenchmarkTasks(options: TaskRegistryOptions = {}): TaskConfig[] {
+  return listTasks(options).filter((t) => t.dataset.kind === "local");
+}
+
+/** The source (file or `hf:`) holding a task's split. */
+function splitSource(task: TaskConfig, split: string): string {
+  if (task.dataset.kind !== "local") return task.dataset.source;
+  const path = resolve(task.dataset.baseDir, task.dataset.path);
+  if (!(existsSync(path) && statSync(path).isDirectory())) return path;
+  for (const ext of SPLIT_FILE_EXTENSIONS) {
+    const file = join(path, split + ext);
+    if (existsSync(file)) return file;
+  }
+  throw new Error(
+    `task ${task.name}: split "${split}" not found in ${path} (looked for ${split}{${
+      SPLIT_FILE_EXTENSIONS.join(",")
+    }}); add the file or fix the split name in ${task.file}`,
+  );
+}
+
+/**
+ * Items of one task's evaluation split (`test`, else `validation`).
+ *
+ * @example
+ * ```ts
+ * import { taskBenchmark } from "./benchmark_items.ts";
+ * import { findTask } from "./task.ts";
+ * const { items, source } = await taskBenchmark(findTask("synth_entailment"));
+ * console.log(items.length, source.text); // 200 "columns premise, hypothesis"
+ * ```
+ */
+export async function taskBenchmark(task: TaskConfig): Promise<BenchmarkPart> {
+  const split = splitNameOf(task, evalSplit(task));
+  const file = splitSource(task, split);
+  const loaded = await loadRows(file, {
+    split,
+    ...(task.dataset.config !== undefined ? { config: task.dataset.config } : {}),
+  });
+  const query = task.docToDecontaminationQuery;
+  const template = compileTemplate(query ?? task.docToText);
+  const columns = /[{}]/.test(task.docToText) || query !== undefined
+    ? template.fields.filter((f) => loaded.columns.includes(f))
+    : [task.docToText];
+  if (!query && !columns.length) {
+    throw new Error(
+      `task ${task.name}: doc_to_text reads no column of ${file} (columns: ${
+        loaded.columns.join(", ")
+      }); set doc_to_decontamination_query in ${task.file} to say which text to check`,
+    );
+  }
+  const items: BenchmarkItem[] = [];
+  let errors = loaded.errors.length;
+  loaded.rows.forEach((row, i) => {
+    const id = typeof row.id === "string" || typeof row.id === "number"
+      ? String(row.id)
+      : `${split}:${i + 1}`;
+    try {
+      const text = query !== undefined
+        ? renderTemplate(template, row)
+        : columns.map((c) => valueText(row[c])).filter((s) => s !== "").join(" ");
+      items.push({ benchmark: task.name, id, text });
+    } catch {
+      errors++;
+    }
+  });
+  return {
+    items,
+    source: {
+      name: task.name,
+      kind: "task",
+      source: file,
+      split,
+      text: query !== undefined
+        ? `doc_to_decontamination_query ${query}`
+        : `columns ${columns.join(", ")}`,
+      items: items.length,
+      errors,
+    },
+  };
+}
+
+/**
+ * The resolver lib/data's `loadBenchmarks` and `curateFile` take to read evaluation tasks: a
+ * task by name or YAML path ({@linkcode taskBenchmark} of `findTask`), and the default tasks
+ * ({@linkcode defaultBenchmarkTasks}) for an empty list.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { benchmarkTasks } from "./benchmark_items.ts";
+ * const tasks = benchmarkTasks();
+ * const parts = await tasks.defaults();
+ * assert.ok(parts.some((p) => p.source.name === "synth_arithmetic"));
+ * await assert.rejects(tasks.task("synth_nope"), /unknown task "synth_nope"/);
+ * ```
+ */
+export function benchmarkTasks(options: TaskRegistryOptions = {}): BenchmarkTasks {
+  return {
+    async task(spec) {
+      const task = findTask(spec, options); // an unknown name rejects, like a missing split
+      return await taskBenchmark(task);
+    },
+    async defaults() {
+      const parts: BenchmarkPart[] = [];
+      for (const task of defaultBenchmarkTasks(options)) parts.push(await taskBenchmark(task));
+      return parts;
+    },
+  };
+}
