@@ -1,5 +1,5 @@
 /**
- * Token lengths with the target model's own tokenizer (node-llama-cpp, vocabulary only: no
+ * Token lengths with the target model's own tokenizer (lib/llm/tokenizer.ts: vocabulary only, no
  * weights are loaded), counted exactly as the trainer counts a row — BOS + tokens of
  * `prompt + completion` + EOS — and a filter that drops rows longer than a limit.
  *
@@ -12,9 +12,8 @@
  * ```
  * @module
  */
-import type { LlamaModel } from "node-llama-cpp";
-import { type ChatTemplate, modelChatTemplate } from "../llm/chat.ts";
-import { getRuntime, inspectModelFile } from "../llm/model.ts";
+import type { ChatTemplate } from "../llm/chat.ts";
+import { loadTokenizer, type Tokenizer, VocabularyLoadError } from "../llm/tokenizer.ts";
 import type { Example, Reject, StageResult } from "./examples.ts";
 import type { SpecialTokenTexts, TrainerRow } from "./trainer_format.ts";
 
@@ -52,27 +51,21 @@ export interface ModelTokenizer extends TokenCounter {
  * ```
  */
 export async function loadModelTokenizer(path: string): Promise<ModelTokenizer> {
-  const info = await inspectModelFile(path);
-  const llama = await getRuntime();
-  let model: LlamaModel;
+  let tok: Tokenizer;
   try {
-    model = await llama.loadModel({ modelPath: info.path, vocabOnly: true });
+    tok = await loadTokenizer(path);
   } catch (e) {
-    throw new Error(
-      `${path}: node-llama-cpp could not read this model's vocabulary (${(e as Error).message}); ` +
-        `pass another --model, or --model none to skip token lengths`,
-    );
+    if (!(e instanceof VocabularyLoadError)) throw e;
+    throw new Error(`${e.message}; pass another --model, or --model none to skip token lengths`);
   }
-  const template = modelChatTemplate(model);
-  const specialTokens = (model.tokens.bos !== null ? 1 : 0) + (model.tokens.eos !== null ? 1 : 0);
   return {
-    path: info.path,
-    contextLength: info.contextLength,
-    ...(template ? { template } : {}),
-    tokens: { bosToken: model.tokens.bosString ?? "", eosToken: model.tokens.eosString ?? "" },
-    specialTokens,
-    count: (text: string) => model.tokenize(text, false).length,
-    dispose: () => model.dispose(),
+    path: tok.path,
+    contextLength: tok.contextLength,
+    ...(tok.template ? { template: tok.template } : {}),
+    tokens: { bosToken: tok.bos?.text ?? "", eosToken: tok.eos?.text ?? "" },
+    specialTokens: (tok.bos ? 1 : 0) + (tok.eos ? 1 : 0),
+    count: (text: string) => tok.count(text),
+    dispose: () => tok.dispose(),
   };
 }
 

@@ -1,6 +1,6 @@
 /**
  * GGUF inspection without loading the model: tensor types, weights, bytes and bits per weight,
- * read from the file's header with node-llama-cpp's `readGgufFileInfo`.
+ * read from the file's header (lib/llm/gguf_header.ts's {@linkcode readGgufHeader}).
  *
  * Bits per weight follow llama.cpp's definition (`llama_model_loader` prints "N BPW"): the bytes of
  * all tensor data × 8 / the number of weights in all tensors (norms and embeddings included). The
@@ -16,9 +16,8 @@
  * @module
  */
 import { existsSync, statSync } from "node:fs";
-import { resolve } from "node:path";
-import { readGgufFileInfo } from "node-llama-cpp";
-import { fileTypeName } from "../llm/model.ts";
+import { GgufReadError, readGgufHeader } from "../llm/gguf_header.ts";
+import { fileTypeName } from "../util/file_type.ts";
 
 /** Block size (weights per block) and block bytes of a ggml tensor type. */
 export interface GgmlTypeTraits {
@@ -181,30 +180,25 @@ export async function inspectGguf(path: string): Promise<GgufSummary> {
   if (!existsSync(path)) {
     throw new Error(`${path}: file not found. Check the path (a GGUF model file is expected).`);
   }
-  let info;
+  let header;
   try {
-    info = await readGgufFileInfo(path, { readTensorInfo: true });
+    header = await readGgufHeader(path, { tensors: true });
   } catch (e) {
+    if (!(e instanceof GgufReadError)) throw e;
     throw new Error(
-      `${path}: not a readable GGUF file (${oneLine((e as Error).message)}). Pass a .gguf model ` +
+      `${e.message}. Pass a .gguf model ` +
         "(Hugging Face checkpoints convert with `python3 -m tunebook.export_gguf`).",
     );
   }
-  const general = ((info.metadata as Record<string, unknown>).general ?? {}) as Record<
-    string,
-    unknown
-  >;
+  const general = (header.metadata.general ?? {}) as Record<string, unknown>;
   const fileType = general.file_type === undefined ? undefined : Number(general.file_type);
-  const tensors: GgufTensorSummary[] = (info.fullTensorInfo ?? info.tensorInfo ?? []).map((t) => {
-    const dims = t.dimensions.map(Number);
-    return {
-      name: t.name,
-      type: ggmlTypeName(t.ggmlType),
-      dims,
-      weights: dims.reduce((a, b) => a * b, 1),
-      bytes: ggmlTensorBytes(t.ggmlType, dims),
-    };
-  });
+  const tensors: GgufTensorSummary[] = (header.tensors ?? []).map((t) => ({
+    name: t.name,
+    type: ggmlTypeName(t.ggmlType),
+    dims: t.dims,
+    weights: t.dims.reduce((a, b) => a * b, 1),
+    bytes: ggmlTensorBytes(t.ggmlType, t.dims),
+  }));
   const tensorTypes: Record<string, GgufTypeTotals> = {};
   for (const t of tensors) {
     const totals = (tensorTypes[t.type] ??= { tensors: 0, weights: 0, bytes: 0 });
@@ -216,7 +210,7 @@ export async function inspectGguf(path: string): Promise<GgufSummary> {
   const tensorBytes = tensors.reduce((a, t) => a + t.bytes, 0);
   const fileBytes = statSync(path).size;
   return {
-    path: resolve(path),
+    path: header.path,
     fileBytes,
     architecture: String(general.architecture ?? ""),
     generalType: general.type === undefined ? undefined : String(general.type),
@@ -229,8 +223,4 @@ export async function inspectGguf(path: string): Promise<GgufSummary> {
     bitsPerWeight: weights ? (tensorBytes * BITS_PER_BYTE) / weights : 0,
     fileBitsPerWeight: weights ? (fileBytes * BITS_PER_BYTE) / weights : 0,
   };
-}
-
-function oneLine(text: string): string {
-  return text.replace(/\s+/g, " ").trim();
 }

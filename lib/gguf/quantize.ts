@@ -1,9 +1,10 @@
 /**
- * GGUF quantization with llama.cpp's own `llama_model_quantize`, called through Deno FFI in the
- * libllama that node-llama-cpp ships prebuilt (so the result is what `llama-quantize` would write,
- * from the same llama.cpp release that later loads it). Each output gets a JSON card next to it
- * (`<out>.json`): source and its SHA-256, type, bytes, bits per weight, seconds, the real mix of
- * tensor types, and every tensor llama.cpp had to give a fallback type.
+ * GGUF quantization with llama.cpp's own `llama_model_quantize`, called through tunebook's one
+ * libllama binding (lib/llm/quantize_gguf.ts, in the libllama node-llama-cpp ships prebuilt), so
+ * the result is what `llama-quantize` would write, from the same llama.cpp release that later
+ * loads it. Each output gets a JSON card next to it (`<out>.json`): source and its SHA-256, type,
+ * bytes, bits per weight, seconds, the real mix of tensor types, and every tensor llama.cpp had to
+ * give a fallback type.
  *
  * Needs `--allow-ffi` (tasks run with `-A`).
  *
@@ -15,18 +16,10 @@
  * ```
  * @module
  */
-import {
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  realpathSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { existsSync, mkdirSync, realpathSync, renameSync, writeFileSync } from "node:fs";
 import { basename, dirname, extname, isAbsolute, join, relative, resolve } from "node:path";
-import { fileSha256 } from "../llm/model.ts";
-import { LOG_CALLBACK, LOG_LEVEL, openLibllama, QUANTIZE_PARAMS } from "./_ffi.ts";
+import { LlamaQuantizeError, quantizeGguf } from "../llm/quantize_gguf.ts";
+import { DEFAULT_HASH_CACHE, fileSha256 } from "../util/file_hash.ts";
 import { type GgufTypeTotals, inspectGguf } from "./inspect.ts";
 
 /**
@@ -235,7 +228,8 @@ export interface QuantizeOptions {
   hashCache?: string;
 }
 
-// llama.cpp's logger is process-wide, so quantizations run one at a time.
+// One request at a time: its checks (does the output exist?) and its write must not interleave
+// with another's (llama.cpp's logger is process-wide too, so quantizeGguf queues as well).
 let queue: Promise<unknown> = Promise.resolve();
 
 /**
@@ -276,7 +270,7 @@ async function quantizeOne(
     force = false,
     allowRequantize = false,
     onLog,
-    hashCache = ".cache/hashes.json",
+    hashCache = DEFAULT_HASH_CACHE,
   } = options;
   const [type, ...more] = parseQuantTypes(typeName);
   if (more.length) throw new QuantizeInputError(`quantizeModel takes one type; got "${typeName}"`);
@@ -323,27 +317,31 @@ async function quantizeOne(
   }
   mkdirSync(dirname(out), { recursive: true });
 
-  const { path: library, lib } = openLibllama();
-  const params = new Uint8Array(lib.symbols.llama_model_quantize_default_params());
-  const view = new DataView(params.buffer);
-  view.setInt32(QUANTIZE_PARAMS.nthread, threads, true);
-  view.setInt32(QUANTIZE_PARAMS.ftype, QUANT_TYPES[type], true);
-  view.setUint8(QUANTIZE_PARAMS.allowRequantize, requantize ? 1 : 0);
-
   const partial = `${out}.part`;
-  const log = captureLog(lib, onLog);
-  const cstr = (s: string) => new TextEncoder().encode(`${s}\0`);
-  const started = performance.now();
-  let rc: number;
+  const fallbacks: QuantizeFallback[] = [];
+  let quantized;
   try {
-    rc = await lib.symbols.llama_model_quantize(cstr(resolve(input)), cstr(partial), params);
-  } finally {
-    log.stop();
-  }
-  const seconds = (performance.now() - started) / 1000;
-  if (rc !== 0) {
-    rmSync(partial, { force: true });
-    const why = log.errors.join("; ") || `return code ${rc}`;
+    quantized = await quantizeGguf(input, partial, {
+      ftype: QUANT_TYPES[type],
+      threads,
+      allowRequantize: requantize,
+      onLog(line, level) {
+        const fb = line.match(FALLBACK_LINE);
+        if (fb) {
+          fallbacks.push({
+            tensor: fb[1],
+            columns: Number(fb[2]),
+            block: Number(fb[3]),
+            wanted: fb[4],
+            used: fb[5],
+          });
+        }
+        onLog?.(line, level);
+      },
+    });
+  } catch (e) {
+    if (!(e instanceof LlamaQuantizeError)) throw e;
+    const why = e.errors.join("; ") || `return code ${e.code}`;
     throw new Error(
       `${input}: llama.cpp could not quantize it to ${type} (${why}). Check that the file is a ` +
         "complete model llama.cpp can load (`deno task eval --model` loads it too).",
@@ -366,83 +364,20 @@ async function quantizeOne(
     weights: result.weights,
     bits_per_weight: round(result.bitsPerWeight, BPW_DECIMALS),
     file_bits_per_weight: round(result.fileBitsPerWeight, BPW_DECIMALS),
-    seconds: round(seconds, SECONDS_DECIMALS),
+    seconds: round(quantized.seconds, SECONDS_DECIMALS),
     threads,
     tensor_types: result.tensorTypes,
-    fallbacks: log.fallbacks,
-    llama_cpp: { library: displayPath(library), release: llamaCppRelease(library) },
+    fallbacks,
+    llama_cpp: { library: displayPath(quantized.library), release: quantized.release },
     created: new Date().toISOString(),
   };
   writeFileSync(cardPath, JSON.stringify(card, null, 2) + "\n");
   return { path: out, cardPath, card };
 }
 
-/** Route llama.cpp's log into lines for the duration of one call, then restore its logger. */
-function captureLog(
-  lib: ReturnType<typeof openLibllama>["lib"],
-  onLog: QuantizeOptions["onLog"],
-) {
-  const prevCallback = new BigUint64Array(1);
-  const prevUserData = new BigUint64Array(1);
-  lib.symbols.llama_log_get(prevCallback, prevUserData);
-  const errors: string[] = [];
-  const fallbacks: QuantizeFallback[] = [];
-  const levels = ["debug", "info", "warn", "error"] as const;
-  let pending = "";
-  let level: (typeof levels)[number] = "info";
-  const line = (text: string) => {
-    const fb = text.match(FALLBACK_LINE);
-    if (fb) {
-      fallbacks.push({
-        tensor: fb[1],
-        columns: Number(fb[2]),
-        block: Number(fb[3]),
-        wanted: fb[4],
-        used: fb[5],
-      });
-    }
-    if (level === "error") errors.push(text.replace(/^\w+: /, "").trim());
-    onLog?.(text, level);
-  };
-  const callback = Deno.UnsafeCallback.threadSafe(LOG_CALLBACK, (lvl, text) => {
-    if (lvl !== LOG_LEVEL.cont) level = levels[Math.max(0, lvl - LOG_LEVEL.debug)] ?? "info";
-    pending += text === null ? "" : Deno.UnsafePointerView.getCString(text);
-    const parts = pending.split("\n");
-    pending = parts.pop()!;
-    try {
-      parts.forEach(line);
-    } catch (e) {
-      // An exception must not unwind into C; keep it as the run's error instead.
-      errors.push(`onLog threw: ${(e as Error).message}`);
-    }
-  });
-  lib.symbols.llama_log_set(callback.pointer, null);
-  return {
-    errors,
-    fallbacks,
-    stop() {
-      lib.symbols.llama_log_set(
-        Deno.UnsafePointer.create(prevCallback[0]),
-        Deno.UnsafePointer.create(prevUserData[0]),
-      );
-      callback.close();
-      if (pending) line(pending);
-    },
-  };
-}
-
 /** llama.cpp's `tensor_type_fallback` warning (src/llama-quant.cpp), one line once joined. */
 const FALLBACK_LINE =
   /warning:\s+(\S+)\s+-\s+ncols\s+(\d+)\s+not divisible by\s+(\d+)\s+\(required for type\s+(\S+)\)\s*(?:\([^)]*\)\s*)?->\s*falling back to\s+(\S+)/;
-
-function llamaCppRelease(library: string): string | undefined {
-  try {
-    const meta = JSON.parse(readFileSync(join(dirname(library), "_nlcBuildMetadata.json"), "utf8"));
-    return meta?.buildOptions?.llamaCpp?.release;
-  } catch {
-    return undefined; // not node-llama-cpp's prebuilt folder (TUNEBOOK_LIBLLAMA)
-  }
-}
 
 function displayPath(path: string): string {
   const rel = relative(Deno.cwd(), resolve(path));

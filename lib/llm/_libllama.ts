@@ -1,13 +1,17 @@
 /**
- * Private: llama.cpp's C API through Deno FFI, in the libllama node-llama-cpp ships for CPU
- * ({@linkcode findLibllama}): the structs, functions and helpers that tunebook's batched scorer
- * (lib/llm/batch_scorer.ts) and batched generator (lib/llm/batch_generator.ts) share. Layouts of
- * `llama_context_params`, `llama_model_params` and `llama_batch` come from `include/llama.h` of
- * the llama.cpp source node-llama-cpp bundles, the release of the binary, and are checked at run
- * time against the library's defaults.
+ * Private: tunebook's one binding to llama.cpp's C API through Deno FFI — one `Deno.dlopen`, one
+ * symbol table — in the libllama {@linkcode findLibllama} picks (node-llama-cpp's prebuilt CPU
+ * library, so both share one loaded copy). Everything in tunebook that calls libllama directly goes
+ * through here: the batched scorer (lib/llm/batch_scorer.ts), the batched generator
+ * (lib/llm/batch_generator.ts) and quantization (lib/llm/quantize_gguf.ts).
+ *
+ * The layouts of `llama_context_params`, `llama_model_params`, `llama_batch` and
+ * `llama_model_quantize_params` come from `include/llama.h` of the llama.cpp source node-llama-cpp
+ * bundles (`.cache/llama.cpp`, the release of the binary), and are checked when the library is
+ * opened against its own defaults.
  * @module
  */
-import { findLibllama } from "../gguf/_ffi.ts";
+import { findLibllama, LIBLLAMA_ENV } from "./_libllama_path.ts";
 
 /** `struct llama_model_params` (llama.h): 80 bytes; tunebook sets none of its fields. */
 const MODEL_PARAMS = {
@@ -68,7 +72,63 @@ const BATCH = {
 } as const;
 const BATCH_FIELD = { token: 8, pos: 24, nSeqId: 32, seqId: 40, logits: 48 } as const;
 
+/**
+ * `struct llama_model_quantize_params` (llama.h), x86-64/aarch64 C layout: byte offsets of the
+ * fields tunebook sets, and the struct's size.
+ */
+export const QUANTIZE_PARAMS = {
+  /** int32_t nthread */
+  nthread: 0,
+  /** enum llama_ftype ftype */
+  ftype: 4,
+  /** bool allow_requantize */
+  allowRequantize: 16,
+  /** bool quantize_output_tensor */
+  quantizeOutputTensor: 17,
+  /** size of the struct: 4 × int32, 6 bools (+2 padding), 4 pointers, size_t */
+  size: 64,
+} as const;
+
+/** The struct as Deno FFI describes it (libffi computes the same C padding). */
+const QUANTIZE_PARAMS_STRUCT = {
+  struct: [
+    "i32", // nthread
+    "i32", // ftype
+    "i32", // output_tensor_type
+    "i32", // token_embedding_type
+    "u8", // allow_requantize
+    "u8", // quantize_output_tensor
+    "u8", // only_copy
+    "u8", // pure
+    "u8", // keep_split
+    "u8", // dry_run
+    "pointer", // imatrix
+    "pointer", // kv_overrides
+    "pointer", // tt_overrides
+    "pointer", // prune_layers
+    "usize", // max_buf_size
+  ],
+} as const;
+
+/** `ggml_log_callback`: void (*)(enum ggml_log_level level, const char * text, void * user_data). */
+const LOG_CALLBACK = {
+  parameters: ["i32", "pointer", "pointer"],
+  result: "void",
+} as const;
+
+/** ggml_log_level values (ggml.h). */
+const LOG_LEVEL = { debug: 1, info: 2, warn: 3, error: 4, cont: 5 } as const;
+
 const SYMBOLS = {
+  llama_backend_init: { parameters: [], result: "void" },
+  llama_log_get: { parameters: ["buffer", "buffer"], result: "void" },
+  llama_log_set: { parameters: ["pointer", "pointer"], result: "void" },
+  llama_model_quantize_default_params: { parameters: [], result: QUANTIZE_PARAMS_STRUCT },
+  llama_model_quantize: {
+    parameters: ["buffer", "buffer", "buffer"],
+    result: "u32",
+    nonblocking: true,
+  },
   llama_model_default_params: { parameters: [], result: MODEL_PARAMS },
   llama_model_load_from_file: { parameters: ["buffer", MODEL_PARAMS], result: "pointer" },
   llama_model_free: { parameters: ["pointer"], result: "void" },
@@ -107,28 +167,111 @@ const SYMBOLS = {
 
 /** The opened library. */
 export type Lib = Deno.DynamicLibrary<typeof SYMBOLS>;
-let lib: Lib | undefined;
 
-/** Open libllama once per process (node-llama-cpp's loaded copy is shared) and check layouts. */
-function openLlamaApi(): Lib {
-  if (lib) return lib;
+/** The opened library and the file it was opened from. */
+export interface OpenedLibllama {
+  /** Path of the library file. */
+  path: string;
+  /** Its symbols. */
+  lib: Lib;
+}
+
+let opened: OpenedLibllama | undefined;
+
+/**
+ * Open libllama once per process (never closed: node-llama-cpp shares the same loaded copy),
+ * initialise its backend and check that the struct layouts declared here are this library's: its
+ * defaults must land where llama.h puts them. Throws, naming the file and the fix, when it cannot
+ * be loaded or is from another llama.cpp release.
+ */
+export function openLibllama(): OpenedLibllama {
+  if (opened) return opened;
   const path = findLibllama();
-  const l = Deno.dlopen(path, SYMBOLS);
-  // The declared layouts must be this library's: its defaults land where llama.h puts them.
-  const c = new DataView(l.symbols.llama_context_default_params().buffer);
-  if (c.getUint32(CTX.nBatch, true) !== 2048 || c.getUint32(CTX.nSeqMax, true) !== 1) {
-    l.close();
+  let lib: Lib;
+  try {
+    lib = Deno.dlopen(path, SYMBOLS);
+  } catch (e) {
     throw new Error(
-      `${path}: llama_context_params defaults are not where lib/llm/_libllama.ts expects ` +
-        `them; this libllama is from another llama.cpp release. Update the layouts from its llama.h.`,
+      `${path}: could not load libllama (${(e as Error).message}). Reinstall node-llama-cpp ` +
+        `(\`deno install\`), or set ${LIBLLAMA_ENV} to a working libllama.`,
     );
   }
-  lib = l;
-  return l;
+  const layoutError = checkLayouts(lib);
+  if (layoutError) {
+    lib.close();
+    throw new Error(
+      `${path}: ${layoutError}; this libllama is from another llama.cpp release than ` +
+        "lib/llm/_libllama.ts was written for. Update the layouts there from its llama.h.",
+    );
+  }
+  lib.symbols.llama_backend_init();
+  opened = { path, lib };
+  return opened;
+}
+
+/** What is wrong with the declared layouts for `lib`, or undefined when they fit. */
+function checkLayouts(lib: Lib): string | undefined {
+  const c = new DataView(lib.symbols.llama_context_default_params().buffer);
+  if (c.getUint32(CTX.nBatch, true) !== 2048 || c.getUint32(CTX.nSeqMax, true) !== 1) {
+    return "llama_context_params defaults are not where expected";
+  }
+  const q = lib.symbols.llama_model_quantize_default_params();
+  if (q.byteLength !== QUANTIZE_PARAMS.size) {
+    return `llama_model_quantize_params is ${q.byteLength} bytes, expected ${QUANTIZE_PARAMS.size}`;
+  }
+  return undefined;
+}
+
+/** Level of a line llama.cpp logs. */
+export type LlamaLogLevel = "debug" | "info" | "warn" | "error";
+
+/** What {@linkcode captureLlamaLog} returns. */
+export interface LlamaLogCapture {
+  /** Restore the previous logger and pass on the last, unterminated line. */
+  stop(): void;
+}
+
+/**
+ * Route llama.cpp's process-wide log into whole lines for `onLine` until `stop()` is called, then
+ * restore the logger that was set before. `onLine` runs on the JavaScript thread; an exception
+ * from it is dropped there rather than unwinding into C, so it should catch its own.
+ */
+export function captureLlamaLog(
+  lib: Lib,
+  onLine: (line: string, level: LlamaLogLevel) => void,
+): LlamaLogCapture {
+  const prevCallback = new BigUint64Array(1);
+  const prevUserData = new BigUint64Array(1);
+  lib.symbols.llama_log_get(prevCallback, prevUserData);
+  const levels = ["debug", "info", "warn", "error"] as const;
+  let pending = "";
+  let level: LlamaLogLevel = "info";
+  const callback = Deno.UnsafeCallback.threadSafe(LOG_CALLBACK, (lvl, text) => {
+    if (lvl !== LOG_LEVEL.cont) level = levels[Math.max(0, lvl - LOG_LEVEL.debug)] ?? "info";
+    pending += text === null ? "" : Deno.UnsafePointerView.getCString(text);
+    const parts = pending.split("\n");
+    pending = parts.pop()!;
+    for (const part of parts) {
+      try {
+        onLine(part, level);
+      } catch { /* must not unwind into C */ }
+    }
+  });
+  lib.symbols.llama_log_set(callback.pointer, null);
+  return {
+    stop() {
+      lib.symbols.llama_log_set(
+        Deno.UnsafePointer.create(prevCallback[0]),
+        Deno.UnsafePointer.create(prevUserData[0]),
+      );
+      callback.close();
+      if (pending) onLine(pending, level);
+    },
+  };
 }
 
 /** NUL-terminated UTF-8, for C strings. */
-function cString(s: string): Uint8Array<ArrayBuffer> {
+export function cString(s: string): Uint8Array<ArrayBuffer> {
   return new TextEncoder().encode(s + "\0");
 }
 
@@ -166,7 +309,7 @@ export function createLlamaContext(
   settings: LlamaContextSettings,
   lora: { path: string; scale?: number }[] = [],
 ): LlamaHandles {
-  const l = openLlamaApi();
+  const l = openLibllama().lib;
   const model = l.symbols.llama_model_load_from_file(
     cString(modelPath),
     l.symbols.llama_model_default_params(),

@@ -1,6 +1,6 @@
 /**
- * Loading GGUF models (and LoRA adapters) with node-llama-cpp: the one place that
- * talks to it. Errors name the file and the fix.
+ * Loading GGUF models (and LoRA adapters) with node-llama-cpp (lib/llm is the one module that
+ * talks to it). Errors name the file and the fix.
  *
  * @example
  * ```ts ignore
@@ -10,23 +10,12 @@
  * ```
  * @module
  */
-import { createHash } from "node:crypto";
-import {
-  createReadStream,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
-import { dirname, resolve } from "node:path";
-import {
-  getLlama,
-  type Llama,
-  LlamaLogLevel,
-  type LlamaModel,
-  readGgufFileInfo,
-} from "node-llama-cpp";
+import { existsSync, statSync } from "node:fs";
+import { resolve } from "node:path";
+import { getLlama, type Llama, LlamaLogLevel, type LlamaModel } from "node-llama-cpp";
+import { DEFAULT_HASH_CACHE, fileSha256 } from "../util/file_hash.ts";
+import { fileTypeName } from "../util/file_type.ts";
+import { GgufReadError, readGgufHeader } from "./gguf_header.ts";
 
 /** The bundled tiny model, the default of every command. */
 export const DEFAULT_MODEL = "data/models/tiny/tiny-f32.gguf";
@@ -78,53 +67,6 @@ export function getRuntime(gpu: "auto" | false = "auto"): Promise<Llama> {
   return llamaPromise;
 }
 
-// llama_ftype values (llama.h) -> names as llama-quantize prints them.
-const FILE_TYPES: Record<number, string> = {
-  0: "F32",
-  1: "F16",
-  2: "Q4_0",
-  3: "Q4_1",
-  7: "Q8_0",
-  8: "Q5_0",
-  9: "Q5_1",
-  10: "Q2_K",
-  11: "Q3_K_S",
-  12: "Q3_K_M",
-  13: "Q3_K_L",
-  14: "Q4_K_S",
-  15: "Q4_K_M",
-  16: "Q5_K_S",
-  17: "Q5_K_M",
-  18: "Q6_K",
-  32: "BF16",
-};
-
-/** The name of a GGUF `general.file_type` value (e.g. 15 → "Q4_K_M"). */
-export function fileTypeName(fileType: number | undefined): string {
-  if (fileType === undefined) return "unknown";
-  return FILE_TYPES[fileType] ?? `ftype-${fileType}`;
-}
-
-/** SHA-256 of a file, cached by path, size and mtime so large GGUFs are hashed once. */
-export async function fileSha256(path: string, cacheFile = ".cache/hashes.json"): Promise<string> {
-  const st = statSync(path);
-  const key = `${resolve(path)}|${st.size}|${st.mtimeMs}`;
-  let cache: Record<string, string> = {};
-  try {
-    cache = JSON.parse(readFileSync(cacheFile, "utf8"));
-  } catch { /* no cache yet */ }
-  if (cache[key]) return cache[key];
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Uint8Array);
-  const digest = hash.digest("hex");
-  cache[key] = digest;
-  try {
-    mkdirSync(dirname(cacheFile), { recursive: true });
-    writeFileSync(cacheFile, JSON.stringify(cache));
-  } catch { /* a read-only cache folder only costs a re-hash */ }
-  return digest;
-}
-
 /** Check that `path` is a readable GGUF model; throws a message naming the file and the fix. */
 export async function inspectModelFile(path: string): Promise<Omit<ModelInfo, "sha256">> {
   if (!existsSync(path)) {
@@ -134,16 +76,17 @@ export async function inspectModelFile(path: string): Promise<Omit<ModelInfo, "s
     );
   }
   const bytes = statSync(path).size;
-  let info;
+  let header;
   try {
-    info = await readGgufFileInfo(path, { readTensorInfo: false });
+    header = await readGgufHeader(path);
   } catch (e) {
+    if (!(e instanceof GgufReadError)) throw e;
     throw new Error(
-      `${path}: not a readable GGUF file (${(e as Error).message}). Re-download or re-export it ` +
+      `${e.message}. Re-download or re-export it ` +
         `(Hugging Face checkpoints convert with \`python3 -m tunebook.export_gguf\`).`,
     );
   }
-  const meta = info.metadata as Record<string, Record<string, unknown>>;
+  const meta = header.metadata as Record<string, Record<string, unknown>>;
   const general = meta.general ?? {};
   const architecture = String(general.architecture ?? "");
   if (general.type === "adapter" || architecture === "") {
@@ -170,7 +113,7 @@ export async function loadModel(
   path: string,
   options: LoadModelOptions = {},
 ): Promise<LoadedModel> {
-  const { gpu = "auto", hashCache = ".cache/hashes.json" } = options;
+  const { gpu = "auto", hashCache = DEFAULT_HASH_CACHE } = options;
   const partial = await inspectModelFile(path);
   const llama = await getRuntime(gpu);
   let model: LlamaModel;

@@ -19,7 +19,7 @@ import { fileURLToPath } from "node:url";
 import { type Backend, createLlamaBackend, type LlamaBackendOptions } from "../eval/backend.ts";
 import { DEFAULT_SUITE, type EvalOptions, type EvalResults, runEval } from "../eval/runner.ts";
 import { findTask } from "../eval/task.ts";
-import { fileSha256 } from "../llm/model.ts";
+import { fileSha256 } from "../util/file_hash.ts";
 import { writeJsonl } from "../data/jsonl.ts";
 import type { TrainEvent } from "../train/bridge.ts";
 import { taskTrainRows } from "../train/data.ts";

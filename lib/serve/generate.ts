@@ -14,9 +14,9 @@
  * ```
  * @module
  */
-import type { Token } from "node-llama-cpp";
 import type { PoolSequence } from "../llm/sequence_pool.ts";
 import { tokenizePrompt } from "../llm/chat.ts";
+import type { Token } from "../llm/tokenizer.ts";
 import { type FinishReason, streamSampled } from "../llm/sampled_stream.ts";
 import type { ServeConfig } from "./config.ts";
 import { ApiError, errorResponse, HTTP, toApiError } from "./errors.ts";

@@ -1,7 +1,9 @@
 /**
  * Small helpers every module may use (the bottom layer: it imports nothing else in lib/):
- * a seeded random source and a terminal progress line.
+ * a seeded random source, a terminal progress line, a file's SHA-256 and GGUF file-type names.
  * @module
  */
 export * from "./rng.ts";
 export * from "./progress.ts";
+export * from "./file_hash.ts";
+export * from "./file_type.ts";

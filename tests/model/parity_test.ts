@@ -9,7 +9,8 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import type { Token } from "node-llama-cpp";
-import { fileSha256, loadModel } from "../../lib/llm/model.ts";
+import { loadModel } from "../../lib/llm/model.ts";
+import { fileSha256 } from "../../lib/util/file_hash.ts";
 import { runPython } from "../../lib/train/python.ts";
 import { TINY_DIR, TINY_GGUF } from "./_tiny.ts";
 

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import {
   copyFileSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -18,7 +19,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Token } from "node-llama-cpp";
-import { findLibllama } from "../../lib/gguf/_ffi.ts";
+import { findLibllama } from "../../lib/llm/_libllama_path.ts";
 import { GGML_TYPES, inspectGguf } from "../../lib/gguf/inspect.ts";
 import {
   type QuantizeCard,
@@ -27,10 +28,16 @@ import {
   type QuantType,
 } from "../../lib/gguf/quantize.ts";
 import { LlmEngine } from "../../lib/llm/engine.ts";
+import { LlamaQuantizeError, quantizeGguf } from "../../lib/llm/quantize_gguf.ts";
+import { fileSha256 } from "../../lib/util/file_hash.ts";
 import { type LoadedModel, loadModel } from "../../lib/llm/model.ts";
 import { TEST_THREADS, TINY_GGUF } from "./_tiny.ts";
 
 const QUANT_CLI = fileURLToPath(new URL("../../lib/cli/quantize.ts", import.meta.url));
+/** The cards `deno task quantize` wrote for the tiny model (README, "Quantization"). */
+const RECORDED_CARDS = fileURLToPath(
+  new URL("../../results/bench/quantize.json", import.meta.url),
+);
 /** Exit status of the CLI for a request the user can fix. */
 const USAGE_ERROR = 2;
 /** The types issue 4 asks for, with the `general.file_type` name each must carry. */
@@ -282,6 +289,69 @@ Deno.test("quantize: bad requests fail with the fix and leave nothing behind", a
   const requant = await quantizeModel(existing, "q4_0", { outDir: out, allowRequantize: true });
   assert.equal(requant.card.file_type, "Q4_0");
   assert.deepEqual(readdirSync(out).sort(), ["tiny-q4_0.gguf", "tiny-q4_0.gguf.json"]);
+});
+
+Deno.test("quantize: the files and cards are the ones recorded in results/bench/quantize.json", () => {
+  const recorded = new Map(
+    (JSON.parse(readFileSync(RECORDED_CARDS, "utf8")) as QuantizeCard[]).map((c) => [c.type, c]),
+  );
+  for (const [type] of TYPES) {
+    const card = cards.get(type)!;
+    const then = recorded.get(type);
+    assert.ok(then, `${RECORDED_CARDS} has no ${type} card`);
+    assert.equal(
+      then.source_sha256,
+      card.source_sha256,
+      `${RECORDED_CARDS} was recorded for another tiny model; rerun its command (README)`,
+    );
+    assert.equal(then.llama_cpp.release, card.llama_cpp.release, "same llama.cpp release");
+    const same = (c: QuantizeCard) => ({
+      sha256: c.sha256,
+      file_type: c.file_type,
+      bytes: c.bytes,
+      bits_per_weight: c.bits_per_weight,
+      tensor_types: c.tensor_types,
+      fallbacks: c.fallbacks,
+    });
+    assert.deepEqual(same(card), same(then), `${type}: file and card as recorded`);
+  }
+});
+
+Deno.test("quantizeGguf: lib/llm's call writes the same file, logs through onLog, fails cleanly", async () => {
+  const out = join(dir, "direct");
+  mkdirSync(out, { recursive: true });
+  const q8 = join(out, "tiny-q8_0.gguf");
+  const lines: string[] = [];
+  const r = await quantizeGguf(TINY_GGUF, q8, {
+    ftype: 7, // LLAMA_FTYPE_MOSTLY_Q8_0
+    threads: TEST_THREADS,
+    onLog: (line) => lines.push(line),
+  });
+  assert.equal(await fileSha256(q8, join(out, "hashes.json")), cards.get("q8_0")!.sha256);
+  assert.ok(
+    lines.some((l) => l.includes("llama_model_quantize_impl")),
+    lines.slice(0, 5).join("\n"),
+  );
+  assert.ok(r.seconds > 0 && r.release === cards.get("q8_0")!.llama_cpp.release);
+  assert.equal(r.library, findLibllama());
+  // An onLog that throws does not unwind into llama.cpp: the run finishes and says so on failure.
+  const truncated = join(out, "truncated-f32.gguf");
+  writeFileSync(truncated, readFileSync(TINY_GGUF).subarray(0, TRUNCATED_BYTES));
+  const failed = join(out, "truncated-q8_0.gguf");
+  await assert.rejects(
+    quantizeGguf(truncated, failed, {
+      ftype: 7,
+      threads: TEST_THREADS,
+      onLog() {
+        throw new Error("listener broke");
+      },
+    }),
+    (e: Error) =>
+      e instanceof LlamaQuantizeError && e.code !== 0 &&
+      e.errors.some((m) => m.startsWith("failed to quantize")) &&
+      e.errors.includes("onLog threw: listener broke"),
+  );
+  assert.ok(!existsSync(failed), "a failed run leaves no output");
 });
 
 Deno.test("deno task quantize: several types, a summary table, exit 2 on an existing output", async () => {

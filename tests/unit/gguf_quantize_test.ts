@@ -1,17 +1,11 @@
 /**
- * Quantization without a model: type names, default output paths, the summary table, the request
- * checks that run before llama.cpp does, and how the prebuilt libllama is located.
+ * Quantization without a model: type names, default output paths, the summary table and the request
+ * checks that run before llama.cpp does (how libllama is located: llm_libllama_test.ts).
  */
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, join } from "node:path";
-import {
-  findLibllama,
-  isLibllamaFile,
-  LIBLLAMA_ENV,
-  prebuiltPackageName,
-} from "../../lib/gguf/_ffi.ts";
+import { join } from "node:path";
 import {
   formatQuantizeTable,
   parseQuantTypes,
@@ -100,38 +94,4 @@ Deno.test("quantizeModel: bad requests fail before llama.cpp runs, naming the fi
   await assert.rejects(quantizeModel(notGguf, "q9_9"), /unsupported quantization type "q9_9"/);
   await assert.rejects(quantizeModel(notGguf, "q8_0", { threads: -1 }), /threads -1: expected/);
   assert.ok(!existsSync(join(dir, "weights-q8_0.gguf")));
-});
-
-Deno.test("prebuilt libllama: package names per platform, file names, and this machine's copy", () => {
-  assert.equal(prebuiltPackageName("linux", "x86_64"), "linux-x64");
-  assert.equal(prebuiltPackageName("linux", "aarch64"), "linux-arm64");
-  assert.equal(prebuiltPackageName("darwin", "aarch64"), "mac-arm64-metal");
-  assert.equal(prebuiltPackageName("darwin", "x86_64"), "mac-x64");
-  assert.equal(prebuiltPackageName("windows", "x86_64"), "win-x64");
-  assert.equal(prebuiltPackageName("freebsd", "x86_64"), undefined);
-  assert.ok(isLibllamaFile("libllama.v0.4.0.so", "linux"));
-  assert.ok(isLibllamaFile("libllama.so", "linux"));
-  assert.ok(!isLibllamaFile("libllama-common.so", "linux"));
-  assert.ok(!isLibllamaFile("llama-addon.node", "linux"));
-  assert.ok(isLibllamaFile("libllama.dylib", "darwin"));
-  assert.ok(isLibllamaFile("llama.dll", "windows"));
-  if (prebuiltPackageName() !== undefined && Deno.env.get(LIBLLAMA_ENV) === undefined) {
-    const lib = findLibllama();
-    assert.ok(existsSync(lib) && isLibllamaFile(basename(lib)), lib);
-    assert.match(lib, new RegExp(`@node-llama-cpp/${prebuiltPackageName()}/bins/`));
-  }
-});
-
-Deno.test(`${LIBLLAMA_ENV} pointing nowhere is reported`, () => {
-  const before = Deno.env.get(LIBLLAMA_ENV);
-  Deno.env.set(LIBLLAMA_ENV, "/nonexistent/libllama.so");
-  try {
-    assert.throws(
-      () => findLibllama(),
-      /TUNEBOOK_LIBLLAMA=\/nonexistent\/libllama\.so: no such file/,
-    );
-  } finally {
-    if (before === undefined) Deno.env.delete(LIBLLAMA_ENV);
-    else Deno.env.set(LIBLLAMA_ENV, before);
-  }
 });

@@ -1,11 +1,13 @@
 /**
- * Private: finds node-llama-cpp's prebuilt libllama and opens it with Deno FFI, exposing the
- * few C functions quantization needs. The library's RUNPATH is `$ORIGIN`, so its dependencies
- * (libggml, libggml-base) load from the same folder without `LD_LIBRARY_PATH`.
+ * Private: which libllama file tunebook's FFI binding (lib/llm/_libllama.ts) opens — the prebuilt
+ * CPU library node-llama-cpp installs, or the one `TUNEBOOK_LIBLLAMA` names — and the llama.cpp
+ * release it was built from. The library's RUNPATH is `$ORIGIN`, so its dependencies (libggml,
+ * libggml-base) load from the same folder without `LD_LIBRARY_PATH`.
  *
- * The layout of `struct llama_model_quantize_params` below is taken from `include/llama.h` of the
- * llama.cpp source node-llama-cpp bundles (`.cache/llama.cpp`, the same release as the binary) and
- * checked at run time against `llama_model_quantize_default_params()`.
+ * This is the one place that picks the library. Opening the same file node-llama-cpp loads means
+ * both share one loaded copy; a GPU build (node-llama-cpp's `@node-llama-cpp/linux-x64-cuda`, in
+ * the same layout, when its `getLlama` resolves CUDA) would be chosen here, and the binding would
+ * open it unchanged.
  * @module
  */
 import { existsSync, readdirSync, readFileSync, realpathSync } from "node:fs";
@@ -23,7 +25,7 @@ export const LIBLLAMA_ENV = "TUNEBOOK_LIBLLAMA";
  *
  * @example
  * ```ts
- * import { prebuiltPackageName } from "./_ffi.ts";
+ * import { prebuiltPackageName } from "./_libllama_path.ts";
  * console.log(prebuiltPackageName("darwin", "aarch64")); // "mac-arm64-metal"
  * ```
  */
@@ -44,7 +46,7 @@ export function prebuiltPackageName(
  *
  * @example
  * ```ts
- * import { isLibllamaFile } from "./_ffi.ts";
+ * import { isLibllamaFile } from "./_libllama_path.ts";
  * console.log(isLibllamaFile("libllama.v0.4.0.so", "linux"), isLibllamaFile("libllama-common.so", "linux"));
  * ```
  */
@@ -80,7 +82,7 @@ function libraryIn(dir: string): string | undefined {
  *
  * @example
  * ```ts ignore
- * import { findLibllama } from "./_ffi.ts";
+ * import { findLibllama } from "./_libllama_path.ts";
  * console.log(findLibllama()); // .../@node-llama-cpp/linux-x64/bins/linux-x64/libllama.v0.4.0.so
  * ```
  */
@@ -130,102 +132,21 @@ export function findLibllama(): string {
 }
 
 /**
- * `struct llama_model_quantize_params` (llama.h), x86-64/aarch64 C layout: byte offsets of the
- * fields tunebook sets, and the struct's size.
- */
-export const QUANTIZE_PARAMS = {
-  /** int32_t nthread */
-  nthread: 0,
-  /** enum llama_ftype ftype */
-  ftype: 4,
-  /** bool allow_requantize */
-  allowRequantize: 16,
-  /** bool quantize_output_tensor */
-  quantizeOutputTensor: 17,
-  /** size of the struct: 4 × int32, 6 bools (+2 padding), 4 pointers, size_t */
-  size: 64,
-} as const;
-
-/** The struct as Deno FFI describes it (libffi computes the same C padding). */
-const QUANTIZE_PARAMS_STRUCT = {
-  struct: [
-    "i32", // nthread
-    "i32", // ftype
-    "i32", // output_tensor_type
-    "i32", // token_embedding_type
-    "u8", // allow_requantize
-    "u8", // quantize_output_tensor
-    "u8", // only_copy
-    "u8", // pure
-    "u8", // keep_split
-    "u8", // dry_run
-    "pointer", // imatrix
-    "pointer", // kv_overrides
-    "pointer", // tt_overrides
-    "pointer", // prune_layers
-    "usize", // max_buf_size
-  ],
-} as const;
-
-const SYMBOLS = {
-  llama_backend_init: { parameters: [], result: "void" },
-  llama_model_quantize_default_params: { parameters: [], result: QUANTIZE_PARAMS_STRUCT },
-  llama_model_quantize: {
-    parameters: ["buffer", "buffer", "buffer"],
-    result: "u32",
-    nonblocking: true,
-  },
-  llama_log_get: { parameters: ["buffer", "buffer"], result: "void" },
-  llama_log_set: { parameters: ["pointer", "pointer"], result: "void" },
-} as const;
-
-/** The opened library. */
-export type Libllama = Deno.DynamicLibrary<typeof SYMBOLS>;
-
-/** `ggml_log_callback`: void (*)(enum ggml_log_level level, const char * text, void * user_data). */
-export const LOG_CALLBACK = {
-  parameters: ["i32", "pointer", "pointer"],
-  result: "void",
-} as const;
-
-/** ggml_log_level values (ggml.h). */
-export const LOG_LEVEL = { debug: 1, info: 2, warn: 3, error: 4, cont: 5 } as const;
-
-let opened: { path: string; lib: Libllama } | undefined;
-
-/**
- * Open libllama once per process (never closed: node-llama-cpp shares the same loaded copy) and
- * initialise its backend.
+ * The llama.cpp release of a libllama in node-llama-cpp's prebuilt folder (its
+ * `_nlcBuildMetadata.json`), e.g. "v0.4.0"; undefined for a library from elsewhere
+ * (`TUNEBOOK_LIBLLAMA`).
  *
  * @example
  * ```ts ignore
- * import { openLibllama } from "./_ffi.ts";
- * const { lib } = openLibllama();
- * console.log(lib.symbols.llama_model_quantize_default_params().byteLength); // 64
+ * import { findLibllama, libllamaRelease } from "./_libllama_path.ts";
+ * console.log(libllamaRelease(findLibllama())); // "v0.4.0"
  * ```
  */
-export function openLibllama(): { path: string; lib: Libllama } {
-  if (opened) return opened;
-  const path = findLibllama();
-  let lib: Libllama;
+export function libllamaRelease(library: string): string | undefined {
   try {
-    lib = Deno.dlopen(path, SYMBOLS);
-  } catch (e) {
-    throw new Error(
-      `${path}: could not load libllama (${(e as Error).message}). Reinstall node-llama-cpp ` +
-        `(\`deno install\`), or set ${LIBLLAMA_ENV} to a working libllama.`,
-    );
+    const meta = JSON.parse(readFileSync(join(dirname(library), "_nlcBuildMetadata.json"), "utf8"));
+    return meta?.buildOptions?.llamaCpp?.release;
+  } catch {
+    return undefined; // not node-llama-cpp's prebuilt folder
   }
-  lib.symbols.llama_backend_init();
-  const defaults = lib.symbols.llama_model_quantize_default_params();
-  if (defaults.byteLength !== QUANTIZE_PARAMS.size) {
-    lib.close();
-    throw new Error(
-      `${path}: llama_model_quantize_params is ${defaults.byteLength} bytes, expected ` +
-        `${QUANTIZE_PARAMS.size}; this libllama is from another llama.cpp release than ` +
-        `lib/gguf/_ffi.ts was written for. Update QUANTIZE_PARAMS from its llama.h.`,
-    );
-  }
-  opened = { path, lib };
-  return opened;
 }
