@@ -1,9 +1,11 @@
 /**
  * Small helpers every module may use (the bottom layer: it imports nothing else in lib/):
- * a seeded random source, a terminal progress line, a file's SHA-256 and GGUF file-type names.
+ * a seeded random source, a terminal progress line, a file's SHA-256, GGUF file-type names, and
+ * "did you mean …" suggestions.
  * @module
  */
 export * from "./rng.ts";
 export * from "./progress.ts";
 export * from "./file_hash.ts";
 export * from "./file_type.ts";
+export * from "./suggest.ts";
