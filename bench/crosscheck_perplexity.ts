@@ -32,7 +32,7 @@ import {
   type PerplexityReport,
   writeMultipleChoiceTasks,
 } from "../lib/eval/_mc_binary.ts";
-import { buildPrompt, findTask, loadTaskDocs } from "../lib/eval/task.ts";
+import { buildPrompt, findTask, loadTaskDocs } from "../lib/eval/task/mod.ts";
 import { type ChoiceScores, LlmEngine } from "../lib/llm/engine.ts";
 import { DEFAULT_MODEL, type LoadedModel, loadModel } from "../lib/llm/model.ts";
 

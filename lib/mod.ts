@@ -32,7 +32,7 @@ export * from "./llm/batch_scorer.ts";
 export * from "./llm/batch_generator.ts";
 export * from "./llm/sequence_pool.ts";
 export * from "./llm/sampled_stream.ts";
-export * from "./eval/task.ts";
+export * from "./eval/task/mod.ts";
 export * from "./eval/benchmark_items.ts";
 export * from "./eval/metrics/mod.ts";
 export * from "./eval/score_file.ts";

@@ -7,7 +7,7 @@
  *   deno task eval --endpoint http://127.0.0.1:8080 --api-model tiny --tasks synth_arithmetic
  *   deno task eval --endpoint https://api.openai.com/v1 --api-model gpt-4o-mini --chat \
  *                  --price-in 0.00015 --price-out 0.0006 --tasks synth_qa   # key: OPENAI_API_KEY
- *   deno task eval --list                            # task names
+ *   deno task eval --list                            # task names and tags
  *
  * Results go to results/eval/<run>/{results.json,samples.jsonl}; an interrupted run resumes.
  * @module
@@ -17,7 +17,7 @@ import { type Backend, createLlamaBackend } from "../eval/backend.ts";
 import { createOpenAIBackend } from "../eval/openai_backend.ts";
 import { DEFAULT_SUITE, runEval } from "../eval/runner.ts";
 import { formatResultsTable } from "../eval/table.ts";
-import { findTask, listTasks } from "../eval/task.ts";
+import { findTask, formatTaskIssues, formatTaskList, taskRegistry } from "../eval/task/mod.ts";
 import { DEFAULT_MODEL } from "../llm/model.ts";
 import { runMain } from "./_main.ts";
 
@@ -74,9 +74,9 @@ async function main(): Promise<number> {
     return 0;
   }
   if (values.list) {
-    for (const t of listTasks()) {
-      console.log(`${t.name.padEnd(24)} ${t.outputType.padEnd(16)} ${t.reference ?? ""}`);
-    }
+    const registry = taskRegistry();
+    console.log(formatTaskList(registry));
+    if (registry.issues.length) console.error(`\n${formatTaskIssues(registry)}`);
     return 0;
   }
   const int = (name: string, v: string | undefined) => {

@@ -24,7 +24,7 @@ import { join, resolve } from "node:path";
 import { type BenchmarkPart, type BenchmarkTasks, valueText } from "../data/benchmarks.ts";
 import type { BenchmarkItem } from "../data/decontaminate.ts";
 import { loadRows } from "../data/load.ts";
-import { compileTemplate, renderTemplate } from "./_template.ts";
+import { compileTemplate, renderTemplate } from "./task/_template.ts";
 import {
   evalSplit,
   findTask,
@@ -32,7 +32,7 @@ import {
   splitNameOf,
   type TaskConfig,
   type TaskRegistryOptions,
-} from "./task.ts";
+} from "./task/mod.ts";
 
 /** Split file extensions tried in a local dataset folder, in order (as the eval engine does). */
 const SPLIT_FILE_EXTENSIONS = [".jsonl", ".json", ".parquet", ".csv", ".tsv"];
@@ -73,7 +73,7 @@ function splitSource(task: TaskConfig, split: string): string {
  * @example
  * ```ts
  * import { taskBenchmark } from "./benchmark_items.ts";
- * import { findTask } from "./task.ts";
+ * import { findTask } from "./task/mod.ts";
  * const { items, source } = await taskBenchmark(findTask("synth_entailment"));
  * console.log(items.length, source.text); // 200 "columns premise, hypothesis"
  * ```

@@ -34,12 +34,12 @@ import { getMetric } from "./metrics/mod.ts";
 import { bootstrapEstimate, type Estimate, meanEstimate, wilsonEstimate } from "./stats.ts";
 import {
   buildPrompt,
-  findTask,
   loadTaskDocs,
   type RenderedDoc,
+  resolveTasks,
   sampleFewshot,
   type TaskConfig,
-} from "./task.ts";
+} from "./task/mod.ts";
 import { parseJsonl } from "../data/jsonl.ts";
 import { Progress } from "../util/progress.ts";
 
@@ -48,7 +48,7 @@ export const DEFAULT_SUITE = ["synth_arithmetic", "synth_entailment", "synth_qa"
 
 /** Options for {@linkcode runEval}. */
 export interface EvalOptions {
-  /** Task names or YAML paths. Default: {@linkcode DEFAULT_SUITE}. */
+  /** Task names, tags (each expanded to its tasks) or YAML paths. Default: {@linkcode DEFAULT_SUITE}. */
   tasks?: string[];
   /** Evaluate at most this many items per task (the first ones). Default: all. */
   limit?: number;
@@ -149,7 +149,7 @@ export async function runEval(backend: Backend, options: EvalOptions = {}): Prom
     lengthBuckets = DEFAULT_BUCKETS,
     progress = true,
   } = options;
-  const tasks = taskNames.map((t) => findTask(t, { tasksDir }));
+  const tasks = resolveTasks(taskNames, { tasksDir });
   const unscorable = tasks.filter((t) => t.outputType === "multiple_choice");
   if (unscorable.length && !backend.scoreChoices) {
     // Checked before any item runs, so no (possibly paid) request is wasted on other tasks.

@@ -18,7 +18,7 @@ import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { type Backend, createLlamaBackend, type LlamaBackendOptions } from "../eval/backend.ts";
 import { DEFAULT_SUITE, type EvalOptions, type EvalResults, runEval } from "../eval/runner.ts";
-import { findTask } from "../eval/task.ts";
+import { findTask } from "../eval/task/mod.ts";
 import { fileSha256 } from "../util/file_hash.ts";
 import { writeJsonl } from "../data/jsonl.ts";
 import type { TrainEvent } from "../train/bridge.ts";

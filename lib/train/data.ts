@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { writeJsonl } from "../data/jsonl.ts";
-import { buildPrompt, findTask, loadTaskDocs, type TaskSplit } from "../eval/task.ts";
+import { buildPrompt, findTask, loadTaskDocs, type TaskSplit } from "../eval/task/mod.ts";
 
 /** One trainer row. */
 export interface TrainRow {

@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { createLlamaBackend } from "../../lib/eval/backend.ts";
 import { runEval } from "../../lib/eval/runner.ts";
-import { buildPrompt, findTask, loadTaskDocs } from "../../lib/eval/task.ts";
+import { buildPrompt, findTask, loadTaskDocs } from "../../lib/eval/task/mod.ts";
 import { exportAdapter, runTrainer, type TrainEvent } from "../../lib/train/bridge.ts";
 import { resolveTrainConfig } from "../../lib/train/config.ts";
 import { quantizeModel } from "../../lib/gguf/quantize.ts";

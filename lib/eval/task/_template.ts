@@ -77,6 +77,28 @@ export function compileTemplate(source: string): CompiledTemplate {
   return { source, program, fields: freeVariables(program) };
 }
 
+/** Templates compiled so far, by source text: each distinct template is parsed once per process. */
+const compiledCache = new Map<string, CompiledTemplate>();
+
+/**
+ * {@linkcode compileTemplate}, memoized by the template's text (task files repeat templates across
+ * rows and across `include:` variants).
+ *
+ * @example
+ * ```ts
+ * import { compiledTemplate } from "./_template.ts";
+ * console.log(compiledTemplate("{{a}}") === compiledTemplate("{{a}}")); // true
+ * ```
+ */
+export function compiledTemplate(source: string): CompiledTemplate {
+  let t = compiledCache.get(source);
+  if (!t) {
+    t = compileTemplate(source);
+    compiledCache.set(source, t);
+  }
+  return t;
+}
+
 /**
  * Render a compiled template against one row. Throws {@linkcode MissingFieldError} when the row
  * lacks a column the template reads (Jinja2's StrictUndefined).

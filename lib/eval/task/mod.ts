@@ -1,0 +1,110 @@
+/**
+ * Tasks as data: the task YAML format (lm-evaluation-harness style), its loader and validator
+ * with `include:`, prompt rendering, few-shot sampling, and the task registry under `data/tasks/`.
+ *
+ * A task file names a dataset, its splits, Jinja prompt templates, an output type and metrics:
+ *
+ * ```yaml
+ * task: synth_facts
+ * tag: [synthetic, facts]               # --tasks synthetic runs every task with this tag
+ * dataset_path: ../synthetic/facts      # relative to this file, or hf:owner/name
+ * output_type: multiple_choice
+ * training_split: train
+ * test_split: test
+ * doc_to_text: "Question: {{question}}\nAnswer:"
+ * doc_to_choice: "{{[distractor1, distractor2, distractor3, correct_answer]}}"
+ * doc_to_target: 3
+ * metric_list:
+ *   - metric: acc
+ *   - metric: acc_norm
+ * metadata:
+ *   version: 1.0
+ * ```
+ *
+ * Field names, defaults and prompt assembly follow lm-evaluation-harness (`ConfigurableTask`,
+ * `ContextSampler`), so a prompt rendered here is byte for byte the prompt lm-eval builds from
+ * the same YAML and row. The full field list is in `data/tasks/README.md` and on
+ * {@linkcode TaskConfig}. Every error names `file:line:col: field.path: what is wrong; what to do`.
+ *
+ * ## Files, in the order a task goes through them
+ *
+ * | file                    | owns                                                                      |
+ * | ----------------------- | ------------------------------------------------------------------------- |
+ * | `schema.ts`             | output types, defaults, known keys, metric names, {@linkcode TaskConfig}  |
+ * | `source.ts`             | YAML with positions, `include:` merging, custom YAML tags (`!function`)   |
+ * | `validate.ts`           | one validator per section; `validate_metrics.ts`, `validate_generation.ts` |
+ * | `parse.ts`              | one file → one {@linkcode TaskConfig}                                     |
+ * | `registry.ts`           | the cached index of a tasks folder: names, tags, skipped files            |
+ * | `render.ts`             | one row → prompt, choices, gold, references; the full few-shot prompt    |
+ * | `fewshot.ts`            | which rows are shown as examples                                          |
+ * | `data.ts`               | split names, split files, loading and rendering a split                   |
+ * | `listing.ts`            | the `--list` text                                                         |
+ * | `issues.ts`             | {@linkcode TaskIssue}, {@linkcode TaskFileError}                          |
+ * | `_template.ts`          | the Jinja environment (lm-eval's settings on `@huggingface/jinja`)        |
+ * | `_py_literal.ts`        | list literals rendered by templates (JSON or Python)                      |
+ *
+ * ## Where lm-eval compatibility work goes
+ *
+ * - A new output type (`loglikelihood`, `loglikelihood_rolling`): `OUTPUT_TYPE_SPECS` and the
+ *   metric tables in `schema.ts` (it leaves `UNSUPPORTED_OUTPUT_TYPES`), then the runner.
+ * - `!function` hooks: detected in `source.ts` (`customTagIssues`); a `doc_to_*` hook is applied
+ *   in `render.ts` (`applyField`, the one place every template field goes through), a
+ *   `process_docs` hook in `data.ts` between reading and rendering rows.
+ * - `filter_list`, `process_results`, `class:`: a key in `schema.ts` (out of `UNSUPPORTED_KEYS`)
+ *   with a section validator in `validate.ts`; filters run between generation and metrics.
+ *
+ * @example
+ * ```ts
+ * import { buildPrompt, findTask, renderDoc } from "./mod.ts";
+ * const task = findTask("synth_facts");
+ * const doc = renderDoc(task, {
+ *   question: "What is the capital of Nisel?",
+ *   correct_answer: "Volesa",
+ *   distractor1: "Kinli",
+ *   distractor2: "Melmel",
+ *   distractor3: "Jutordan",
+ *   support: "Volesa is the capital of Nisel.",
+ * }, 0);
+ * console.log(buildPrompt(task, doc, []), doc.choices, doc.gold);
+ * ```
+ * @module
+ */
+export {
+  AGGREGATIONS,
+  CORPUS_METRICS,
+  type GenerationKwargs,
+  KNOWN_METRICS,
+  METRIC_OUTPUT_TYPES,
+  type MetricSpec,
+  OUTPUT_TYPE_ALIASES,
+  OUTPUT_TYPE_SPECS,
+  OUTPUT_TYPES,
+  type OutputType,
+  type OutputTypeSpec,
+  TASK_DEFAULTS,
+  type TaskConfig,
+  type TaskDataset,
+  type TaskSplits,
+  UNSUPPORTED_OUTPUT_TYPES,
+} from "./schema.ts";
+export { formatIssue, TaskFileError, type TaskIssue } from "./issues.ts";
+export { parseTaskFile, type ParseTaskOptions } from "./parse.ts";
+export {
+  findTask,
+  listTasks,
+  resolveTasks,
+  type TaskRegistry,
+  taskRegistry,
+  type TaskRegistryOptions,
+} from "./registry.ts";
+export { formatTaskIssues, formatTaskList } from "./listing.ts";
+export { buildPrompt, renderDoc, type RenderedDoc, RenderError } from "./render.ts";
+export { sampleFewshot } from "./fewshot.ts";
+export {
+  evalSplit,
+  loadTaskDocs,
+  type LoadTaskDocsOptions,
+  splitNameOf,
+  type TaskDocs,
+  type TaskSplit,
+} from "./data.ts";

@@ -1,0 +1,319 @@
+/**
+ * The task file's schema: output types, defaults of the optional fields, the keys a task file may
+ * hold (and the lm-eval keys it may not, with what to do instead), the metric names it may list,
+ * and {@linkcode TaskConfig}, what a validated task file becomes.
+ *
+ * Everything here is data; `validate.ts` checks a file against it.
+ * @module
+ */
+import { listMetrics } from "../metrics/mod.ts";
+
+// ---------------------------------------------------------------------------------------------
+// Output types
+// ---------------------------------------------------------------------------------------------
+
+/** What an output type asks of the task file and of the backend. */
+export interface OutputTypeSpec {
+  /** How the model is asked, in one line. */
+  description: string;
+  /** Whether `doc_to_choice` is required. */
+  needsChoices: boolean;
+  /**
+   * What the backend must offer: log-likelihoods of given continuations (`score`) or free
+   * generation (`generate`).
+   */
+  backend: "score" | "generate";
+}
+
+/**
+ * The output types tunebook runs, by the name written in `output_type`, in the order error
+ * messages list them. A new output type (lm-eval's `loglikelihood`, `loglikelihood_rolling`)
+ * is added here, given default metrics in {@linkcode TASK_DEFAULTS}`.metrics` and its metrics in
+ * {@linkcode METRIC_OUTPUT_TYPES}, and scored by the runner; until then it is listed in
+ * {@linkcode UNSUPPORTED_OUTPUT_TYPES}.
+ */
+export const OUTPUT_TYPE_SPECS = {
+  multiple_choice: {
+    description: "score each choice's log-likelihood after the prompt; the arg-max is the answer",
+    needsChoices: true,
+    backend: "score",
+  },
+  generate_until: {
+    description: "generate greedily until a stop string; compare the text with the references",
+    needsChoices: false,
+    backend: "generate",
+  },
+} as const satisfies Record<string, OutputTypeSpec>;
+
+/** How a task asks the model: score each choice's log-likelihood, or generate text. */
+export type OutputType = keyof typeof OUTPUT_TYPE_SPECS;
+
+/** The output types, as written in `output_type`. */
+export const OUTPUT_TYPES: readonly OutputType[] = Object.keys(OUTPUT_TYPE_SPECS) as OutputType[];
+
+/** Other spellings accepted for `output_type` (lm-eval's old `greedy_until`, the architecture's `generate`). */
+export const OUTPUT_TYPE_ALIASES: Readonly<Record<string, OutputType>> = {
+  generate: "generate_until",
+  greedy_until: "generate_until",
+};
+
+/** lm-eval output types that tunebook does not run yet, and what to use instead. */
+export const UNSUPPORTED_OUTPUT_TYPES: Readonly<Record<string, string>> = {
+  loglikelihood: "use generate_until (with exact_match) or multiple_choice",
+  loglikelihood_rolling: "use generate_until (with exact_match) or multiple_choice",
+};
+
+// ---------------------------------------------------------------------------------------------
+// Defaults
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Defaults of the task file's optional fields (lm-evaluation-harness's, except where noted).
+ * `generation_kwargs.until` defaults to `[fewshot_delimiter]`, as in lm-eval.
+ */
+export const TASK_DEFAULTS = {
+  /** `output_type` when absent. */
+  outputType: "generate_until" as OutputType,
+  /** `num_fewshot`. */
+  numFewshot: 0,
+  /** `fewshot_seed` (lm-eval's default seed). */
+  fewshotSeed: 1234,
+  /** `target_delimiter`: between a prompt and its answer (few-shot examples, scored choices). */
+  targetDelimiter: " ",
+  /** `fewshot_delimiter`: after each few-shot example. */
+  fewshotDelimiter: "\n\n",
+  /** `description`: prefix before the few-shot examples. */
+  description: "",
+  /** `generation_kwargs.max_gen_toks` (lm-eval's default for Hugging Face models). */
+  maxGenToks: 256,
+  /** `generation_kwargs.temperature`: greedy decoding. */
+  temperature: 0,
+  /** `generation_kwargs.do_sample`. */
+  doSample: false,
+  /** `metadata.version`. */
+  version: 0 as number | string,
+  /** `metric_list[].aggregation` for per-item metrics. */
+  aggregation: "mean" as const,
+  /** `metric_list[].higher_is_better`. */
+  higherIsBetter: true,
+  /** `metric_list` when absent, by output type (lm-eval's defaults). */
+  metrics: {
+    multiple_choice: ["acc", "acc_norm"],
+    generate_until: ["exact_match"],
+  } as Readonly<Record<OutputType, readonly string[]>>,
+} as const;
+
+// ---------------------------------------------------------------------------------------------
+// Metrics
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Metric names a task may list: the metric registry's ({@linkcode listMetrics}), plus `acc_norm`,
+ * which the runner computes from multiple-choice log-likelihoods. A task naming any other metric
+ * is rejected with this list in the message.
+ */
+export const KNOWN_METRICS: readonly string[] = listMetrics().flatMap((m) =>
+  m.name === "acc" ? ["acc", "acc_norm"] : [m.name]
+);
+
+/** Metrics computed over a whole split rather than averaged over items. */
+export const CORPUS_METRICS: readonly string[] = listMetrics()
+  .filter((m) => m.kind === "corpus").map((m) => m.name);
+
+/**
+ * Which output types each known metric applies to. Multiple-choice tasks are scored from
+ * log-likelihoods (the predicted label is the arg-max choice); generation tasks compare the
+ * generated text with the references. A metric missing here applies to every output type.
+ */
+export const METRIC_OUTPUT_TYPES: Readonly<Record<string, readonly OutputType[]>> = {
+  exact_match: ["generate_until"],
+  em: ["generate_until"],
+  f1: ["generate_until"],
+  rouge1: ["generate_until"],
+  rouge2: ["generate_until"],
+  rougeL: ["generate_until"],
+  rougeLsum: ["generate_until"],
+  bleu4: ["generate_until"],
+  acc: ["multiple_choice", "generate_until"],
+  acc_norm: ["multiple_choice"],
+  per_class_accuracy: ["multiple_choice", "generate_until"],
+  macro_f1: ["multiple_choice", "generate_until"],
+};
+
+/** Aggregations a per-item metric may name (corpus metrics aggregate themselves). */
+export const AGGREGATIONS: readonly string[] = ["mean", "median"];
+
+// ---------------------------------------------------------------------------------------------
+// Keys
+// ---------------------------------------------------------------------------------------------
+
+/** Top-level keys of a task file. */
+export const TOP_LEVEL_KEYS = [
+  "task",
+  "include",
+  "tag",
+  "group",
+  "reference",
+  "dataset_path",
+  "dataset_name",
+  "training_split",
+  "validation_split",
+  "test_split",
+  "fewshot_split",
+  "num_fewshot",
+  "fewshot_seed",
+  "output_type",
+  "doc_to_text",
+  "doc_to_target",
+  "doc_to_choice",
+  "target_delimiter",
+  "fewshot_delimiter",
+  "description",
+  "generation_kwargs",
+  "metric_list",
+  "metadata",
+  "should_decontaminate",
+  "doc_to_decontamination_query",
+] as const;
+
+/**
+ * lm-eval keys that tunebook knows but does not support, and what to do instead. Supporting one
+ * means moving it to {@linkcode TOP_LEVEL_KEYS} and giving it a section validator in
+ * `validate.ts`: `process_docs` then runs in `data.ts` between reading rows and rendering them,
+ * `filter_list` between generation and metrics in the runner, `process_results` in place of
+ * the metrics.
+ */
+export const UNSUPPORTED_KEYS: Readonly<Record<string, string>> = {
+  process_docs: "it runs Python code; preprocess the data into the columns the templates read",
+  process_results: "it runs Python code; list registered metrics in metric_list instead",
+  filter_list:
+    "answer-extraction filters are not supported; metrics compare the trimmed generation",
+  dataset_kwargs: "it passes options to Hugging Face `datasets`; point dataset_path at the files",
+  fewshot_config: "use fewshot_split, num_fewshot and fewshot_seed",
+  repeats: "each document is generated once",
+  use_prompt: "promptsource prompts are not supported; write doc_to_text as a Jinja template",
+  doc_to_image: "multimodal tasks are not supported",
+  doc_to_audio: "multimodal tasks are not supported",
+  custom_dataset: "it runs Python code; point dataset_path at the files",
+  gen_prefix: "not supported; put the prefix at the end of doc_to_text",
+  task_alias: "not supported; rename the task",
+  group_alias: "not supported",
+};
+
+/** Keys of `generation_kwargs`. */
+export const GENERATION_KEYS = ["until", "max_gen_toks", "temperature", "do_sample"] as const;
+
+/** lm-eval generation keys that tunebook does not support, and why. */
+export const UNSUPPORTED_GENERATION_KEYS: Readonly<Record<string, string>> = {
+  num_beams: "beam search is not supported (decoding is greedy)",
+  max_length: "use max_gen_toks (the number of generated tokens)",
+  max_new_tokens: "use max_gen_toks",
+  top_p: "sampling parameters are not supported (decoding is greedy)",
+  top_k: "sampling parameters are not supported (decoding is greedy)",
+};
+
+/** Keys of one `metric_list` entry. */
+export const METRIC_KEYS = ["metric", "aggregation", "higher_is_better"] as const;
+
+// ---------------------------------------------------------------------------------------------
+// The validated task
+// ---------------------------------------------------------------------------------------------
+
+/** One metric of a task and how it is aggregated. */
+export interface MetricSpec {
+  /** Registered metric name (one of {@linkcode KNOWN_METRICS}). */
+  metric: string;
+  /** `mean` or `median` over items; `corpus` for metrics computed over the whole split. Default: `mean`. */
+  aggregation: "mean" | "median" | "corpus";
+  /** Default: true. */
+  higherIsBetter: boolean;
+}
+
+/** Settings for `generate_until` tasks. */
+export interface GenerationKwargs {
+  /** Stop strings; the generation is cut before the first one. Default: `[fewshot_delimiter]`. */
+  until: string[];
+  /** Most tokens to generate. Default: 256. */
+  maxGenToks: number;
+  /** Sampling temperature. Default: 0 (greedy). */
+  temperature: number;
+  /** Whether to sample. Default: false. */
+  doSample: boolean;
+}
+
+/** Where a task's rows come from. */
+export interface TaskDataset {
+  /** `dataset_path` as written in the task file. */
+  path: string;
+  /** What to pass to `loadRows`: an absolute local path, or `hf:owner/name`. */
+  source: string;
+  /** `local` for files on disk, `hub` for a Hugging Face dataset. */
+  kind: "local" | "hub";
+  /** Folder a relative local `dataset_path` is resolved against: that of the file that sets it. */
+  baseDir: string;
+  /** `dataset_name`: the Hugging Face config. */
+  config?: string;
+}
+
+/** The split names a task uses (as the dataset names them). */
+export interface TaskSplits {
+  /** `training_split`. */
+  train?: string;
+  /** `validation_split`. */
+  validation?: string;
+  /** `test_split`. */
+  test?: string;
+  /** `fewshot_split`; when unset few-shot examples come from train, else validation, else test. */
+  fewshot?: string;
+}
+
+/** A validated task, with `include:` chains resolved and defaults filled in. */
+export interface TaskConfig {
+  /** `task`: the task's name. */
+  name: string;
+  /** Absolute path of the task file. */
+  file: string;
+  /** Absolute paths of the files it includes, base first (empty when it includes none). */
+  includes: string[];
+  /** `dataset_path` + `dataset_name`. */
+  dataset: TaskDataset;
+  /** `training_split`, `validation_split`, `test_split`, `fewshot_split`. */
+  splits: TaskSplits;
+  /** `num_fewshot`. Default: 0. */
+  numFewshot: number;
+  /** `fewshot_seed`. Default: 1234. */
+  fewshotSeed: number;
+  /** `output_type`. Default: `generate_until`. */
+  outputType: OutputType;
+  /** `doc_to_text`: Jinja template (or a column name) giving the prompt. */
+  docToText: string;
+  /**
+   * `doc_to_target`: a template or column giving the answer; for multiple choice it may also be
+   * the gold index as an integer, or a template rendering to one, or the text of the right choice.
+   */
+  docToTarget: string | number;
+  /** `doc_to_choice`: a template rendering to a list, a column holding one, or a list of templates. */
+  docToChoice?: string | string[];
+  /** `target_delimiter`. Default: `" "`. */
+  targetDelimiter: string;
+  /** `fewshot_delimiter`. Default: `"\n\n"`. */
+  fewshotDelimiter: string;
+  /** `description`: a template rendered per row and put before everything else. Default: `""`. */
+  description: string;
+  /** `generation_kwargs`. */
+  generationKwargs: GenerationKwargs;
+  /** `metric_list`. Default: acc + acc_norm (multiple choice) or exact_match (generation). */
+  metrics: MetricSpec[];
+  /** `metadata.version`. Default: 0. */
+  version: number | string;
+  /** `tag` and `group` names: naming one in `--tasks` runs every task that has it. */
+  tags: string[];
+  /** `reference`: the source benchmark or paper. */
+  reference?: string;
+  /** `should_decontaminate`. Default: false. */
+  shouldDecontaminate: boolean;
+  /** `doc_to_decontamination_query`: template giving the text to check for contamination. */
+  docToDecontaminationQuery?: string;
+  /** The merged YAML (includes applied), for recording alongside results. */
+  yaml: Record<string, unknown>;
+}

@@ -1,0 +1,149 @@
+/**
+ * Validation of a task file's `metric_list`: registered metric names that fit the output type,
+ * with their aggregation and direction.
+ * @module
+ */
+import { closestName } from "../../util/suggest.ts";
+import { describe } from "./_format.ts";
+import { type Checker, isPlainObject, unknownKeyMessage } from "./_checker.ts";
+import {
+  AGGREGATIONS,
+  CORPUS_METRICS,
+  METRIC_KEYS,
+  METRIC_OUTPUT_TYPES,
+  type MetricSpec,
+  OUTPUT_TYPES,
+  type OutputType,
+  TASK_DEFAULTS,
+} from "./schema.ts";
+
+/**
+ * `metric_list`: registered names that fit the output type, each once, with an aggregation and
+ * direction; the output type's defaults when absent.
+ */
+export function validateMetrics(
+  check: Checker,
+  raw: unknown,
+  { outputType, knownMetrics }: Omit<MetricContext, "seen">,
+): MetricSpec[] {
+  if (raw === undefined) {
+    return TASK_DEFAULTS.metrics[outputType].map((metric) => ({
+      metric,
+      aggregation: CORPUS_METRICS.includes(metric) ? "corpus" : TASK_DEFAULTS.aggregation,
+      higherIsBetter: TASK_DEFAULTS.higherIsBetter,
+    }));
+  }
+  if (!Array.isArray(raw) || raw.length === 0) {
+    check.at(
+      ["metric_list"],
+      `expected a non-empty list of metrics, got ${
+        describe(raw)
+      }; write e.g. metric_list: [{metric: acc}]`,
+    );
+    return [];
+  }
+  const out: MetricSpec[] = [];
+  const seen = new Set<string>();
+  raw.forEach((entry, i) => {
+    const spec = validateMetricEntry(check, entry, ["metric_list", i], {
+      outputType,
+      knownMetrics,
+      seen,
+    });
+    if (spec) out.push(spec);
+  });
+  return out;
+}
+
+/** What `metric_list` and each of its entries is checked against. */
+export interface MetricContext {
+  /** The task's output type: a metric must apply to it. */
+  outputType: OutputType;
+  /** Metric names to accept. */
+  knownMetrics: readonly string[];
+  /** Metrics of earlier entries; this entry's is added. */
+  seen: Set<string>;
+}
+
+/** One `metric_list` entry, or undefined with its issues reported. */
+function validateMetricEntry(
+  check: Checker,
+  entry: unknown,
+  path: (string | number)[],
+  { outputType, knownMetrics, seen }: MetricContext,
+): MetricSpec | undefined {
+  if (!isPlainObject(entry)) {
+    check.at(path, `expected a mapping like {metric: acc}, got ${describe(entry)}`);
+    return undefined;
+  }
+  for (const key of Object.keys(entry)) {
+    if (!(METRIC_KEYS as readonly string[]).includes(key)) {
+      check.at([...path, key], unknownKeyMessage(key, METRIC_KEYS), true);
+    }
+  }
+  const metric = entry.metric;
+  if (typeof metric !== "string") {
+    check.at(
+      metric === undefined ? path : [...path, "metric"],
+      `metric name is missing or not a string; write e.g. - metric: acc`,
+    );
+    return undefined;
+  }
+  if (!knownMetrics.includes(metric)) {
+    const hint = closestName(metric, knownMetrics);
+    check.at(
+      [...path, "metric"],
+      `unknown metric "${metric}"${hint ? ` (did you mean "${hint}"?)` : ""}; known metrics: ${
+        knownMetrics.join(", ")
+      }`,
+    );
+    return undefined;
+  }
+  const types = METRIC_OUTPUT_TYPES[metric];
+  if (types && !types.includes(outputType)) {
+    const fitting = knownMetrics.filter((m) =>
+      (METRIC_OUTPUT_TYPES[m] ?? OUTPUT_TYPES).includes(outputType)
+    );
+    check.at(
+      [...path, "metric"],
+      `metric "${metric}" does not apply to ${outputType} tasks; use one of ${fitting.join(", ")}`,
+    );
+    return undefined;
+  }
+  if (seen.has(metric)) {
+    check.at([...path, "metric"], `metric "${metric}" is listed twice; remove one`);
+    return undefined;
+  }
+  seen.add(metric);
+  const corpus = CORPUS_METRICS.includes(metric);
+  let aggregation: MetricSpec["aggregation"] = corpus ? "corpus" : TASK_DEFAULTS.aggregation;
+  const agg = entry.aggregation;
+  if (agg !== undefined) {
+    if (corpus) {
+      if (agg !== metric && agg !== "corpus") {
+        check.at(
+          [...path, "aggregation"],
+          `"${metric}" is computed over the whole split; remove aggregation`,
+        );
+      }
+    } else if (typeof agg === "string" && AGGREGATIONS.includes(agg)) {
+      aggregation = agg as MetricSpec["aggregation"];
+    } else {
+      check.at(
+        [...path, "aggregation"],
+        `unknown aggregation ${JSON.stringify(agg)}; use one of ${AGGREGATIONS.join(", ")}`,
+      );
+    }
+  }
+  let higherIsBetter: boolean = TASK_DEFAULTS.higherIsBetter;
+  if (entry.higher_is_better !== undefined) {
+    if (typeof entry.higher_is_better === "boolean") higherIsBetter = entry.higher_is_better;
+    else {
+      check.at(
+        [...path, "higher_is_better"],
+        `expected true or false, got ${describe(entry.higher_is_better)}`,
+      );
+    }
+  }
+  return { metric, aggregation, higherIsBetter };
+}

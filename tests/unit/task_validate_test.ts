@@ -1,0 +1,143 @@
+/**
+ * Task validation: every problem in a task file comes back as `file:line:col: field: what; what
+ * to do` — malformed YAML, unknown keys (with the closest), unknown metrics, wrong types, missing
+ * fields, output types, `!function`, datasets.
+ */
+import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
+import { join } from "node:path";
+import { KNOWN_METRICS, parseTaskFile, TaskFileError } from "../../lib/eval/task/mod.ts";
+import { errorOf, minimalTask, ROWS, taskDir } from "./_task_fixtures.ts";
+
+// --- errors with positions --------------------------------------------------------------------
+
+Deno.test("malformed YAML: the error has file:line:col from the parser", () => {
+  const dir = taskDir({ "bad.yaml": 'task: bad\ndoc_to_text: "unclosed\nmetric_list: [\n' });
+  const err = (() => {
+    try {
+      parseTaskFile(join(dir, "bad.yaml"));
+    } catch (e) {
+      return e;
+    }
+  })();
+  ok(err instanceof TaskFileError);
+  match(err.message, /bad\.yaml:\d+:\d+: invalid YAML \(.+\); fix the syntax at this position/);
+  ok(err.issues[0].line >= 2);
+});
+
+Deno.test("unknown key: named, positioned, closest known key suggested", () => {
+  const dir = taskDir({ "rows.jsonl": ROWS, "t.yaml": minimalTask("num_fewshots: 2\n") });
+  const msg = errorOf(() => parseTaskFile(join(dir, "t.yaml")));
+  match(msg, /t\.yaml:6:1: num_fewshots: unknown key "num_fewshots"; did you mean "num_fewshot"\?/);
+});
+
+Deno.test("unknown nested key (generation_kwargs) and unsupported lm-eval keys say what to do", () => {
+  const dir = taskDir({
+    "rows.jsonl": ROWS,
+    "t.yaml": minimalTask(
+      "generation_kwargs:\n  untill: ['\\n']\n  num_beams: 10\nprocess_docs: x\n",
+    ),
+  });
+  const msg = errorOf(() => parseTaskFile(join(dir, "t.yaml")));
+  match(
+    msg,
+    /t\.yaml:7:3: generation_kwargs\.untill: unknown key "untill"; did you mean "until"\?/,
+  );
+  match(msg, /t\.yaml:8:3: generation_kwargs\.num_beams: num_beams is not supported: beam search/);
+  match(msg, /t\.yaml:9:1: process_docs: lm-eval's process_docs is not supported/);
+});
+
+Deno.test("unknown metric: the message lists the known metrics", () => {
+  const dir = taskDir({
+    "rows.jsonl": ROWS,
+    "t.yaml": minimalTask("metric_list:\n  - metric: bleu\n"),
+  });
+  const msg = errorOf(() => parseTaskFile(join(dir, "t.yaml")));
+  match(
+    msg,
+    /t\.yaml:7:13: metric_list\.0\.metric: unknown metric "bleu" \(did you mean "bleu4"\?\)/,
+  );
+  ok(msg.includes(`known metrics: ${KNOWN_METRICS.join(", ")}`));
+});
+
+Deno.test("a metric that does not fit the output type is rejected with the ones that do", () => {
+  const dir = taskDir({
+    "rows.jsonl": ROWS,
+    "t.yaml": minimalTask(
+      "output_type: multiple_choice\ndoc_to_choice: ['3', '4']\nmetric_list:\n  - metric: em\n",
+    ),
+  });
+  match(
+    errorOf(() => parseTaskFile(join(dir, "t.yaml"))),
+    /metric_list\.0\.metric: metric "em" does not apply to multiple_choice tasks; use one of acc, acc_norm, per_class_accuracy, macro_f1/,
+  );
+});
+
+Deno.test("wrong types, missing fields, unknown output types, !function: one line each", () => {
+  const dir = taskDir({
+    "rows.jsonl": ROWS,
+    "t.yaml": [
+      "dataset_path: ./rows.jsonl",
+      "test_split: test",
+      "num_fewshot: five",
+      "output_type: loglikelihood",
+      "doc_to_text: !function utils.doc_to_text",
+      "doc_to_target: '{{a}}'",
+    ].join("\n"),
+    "u.yaml": minimalTask("output_type: generate_text\nnum_fewshot: -1\n"),
+  });
+  match(
+    errorOf(() => parseTaskFile(join(dir, "t.yaml"))),
+    /t\.yaml:5:1: doc_to_text: `!function` \(Python code from lm-eval\) is not supported; express it as a Jinja template/,
+  );
+  const dirF = taskDir({
+    "rows.jsonl": ROWS,
+    "f.yaml": minimalTask("metric_list:\n  - metric: !function bleu.smoothed_bleu_4\n"),
+  });
+  match(
+    errorOf(() => parseTaskFile(join(dirF, "f.yaml"))),
+    /f\.yaml:7:5: metric_list\.0\.metric: `!function`/,
+  );
+  const msg = errorOf(() => parseTaskFile(join(dir, "u.yaml")));
+  match(
+    msg,
+    /u\.yaml:6:14: output_type: unknown output type "generate_text"; use one of multiple_choice, generate_until/,
+  );
+  match(msg, /u\.yaml:7:14: num_fewshot: expected an integer >= 0, got number -1/);
+  const dir2 = taskDir({
+    "rows.jsonl": ROWS,
+    "v.yaml":
+      "dataset_path: ./rows.jsonl\ntest_split: test\nnum_fewshot: five\noutput_type: loglikelihood\n",
+  });
+  const msg2 = errorOf(() => parseTaskFile(join(dir2, "v.yaml")));
+  match(msg2, /v\.yaml:1:1: task: required field is missing; add e\.g\. task: my_task/);
+  match(msg2, /v\.yaml:1:1: doc_to_text: required field is missing/);
+  match(msg2, /v\.yaml:3:14: num_fewshot: expected an integer >= 0, got string "five"/);
+  match(
+    msg2,
+    /v\.yaml:4:14: output_type: "loglikelihood" is not supported; use generate_until \(with exact_match\) or multiple_choice/,
+  );
+});
+
+Deno.test("output_type generate is accepted as generate_until; defaults are lm-eval's", () => {
+  const dir = taskDir({ "rows.jsonl": ROWS, "t.yaml": minimalTask("output_type: generate\n") });
+  const task = parseTaskFile(join(dir, "t.yaml"));
+  equal(task.outputType, "generate_until");
+  equal(task.targetDelimiter, " ");
+  equal(task.fewshotDelimiter, "\n\n");
+  equal(task.numFewshot, 0);
+  equal(task.fewshotSeed, 1234);
+  deepStrictEqual(task.generationKwargs.until, ["\n\n"]);
+  deepStrictEqual(task.metrics.map((m) => m.metric), ["exact_match"]);
+});
+
+Deno.test("dataset_path: bare owner/name is the Hub, a missing local path is an error", () => {
+  const dir = taskDir({
+    "hub.yaml": minimalTask().replace("./rows.jsonl", "allenai/sciq"),
+    "gone.yaml": minimalTask().replace("./rows.jsonl", "./missing"),
+  });
+  equal(parseTaskFile(join(dir, "hub.yaml")).dataset.source, "hf:allenai/sciq");
+  match(
+    errorOf(() => parseTaskFile(join(dir, "gone.yaml"))),
+    /gone\.yaml:2:15: dataset_path: local dataset .*missing not found; paths are relative to/,
+  );
+});
