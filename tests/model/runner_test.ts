@@ -119,6 +119,23 @@ Deno.test("runEval refuses to resume a folder made by another model or config", 
   );
 });
 
+Deno.test("a tag in tasks runs each of its tasks, recorded by name", async () => {
+  const dir = tasksDir();
+  for (const name of ["pair_b", "pair_a"]) {
+    writeFileSync(join(dir, `${name}.yaml`), `include: mini.yaml\ntask: ${name}\ntag: pair\n`);
+  }
+  const results = await runEval(backend, {
+    tasks: ["pair", "mini"],
+    tasksDir: dir,
+    limit: 1,
+    outDir: mkdtempSync(join(tmpdir(), "tunebook-tag-")),
+    progress: false,
+  });
+  assert.deepEqual(results.config.tasks, ["pair_a", "pair_b", "mini"]);
+  assert.deepEqual(Object.keys(results.tasks), ["pair_a", "pair_b", "mini"]);
+  assert.equal(results.tasks.pair_a.n, 1);
+});
+
 Deno.test("unknown task names list the known ones", async () => {
   await assert.rejects(
     runEval(backend, { tasks: ["no_such_task"], progress: false }),
