@@ -19,6 +19,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { cpuUsage } from "node:process";
 import { parseArgs } from "node:util";
+import { linearRegression } from "simple-statistics";
 import { Rng } from "../lib/util/rng.ts";
 import { loadBenchmarks } from "../lib/data/benchmarks.ts";
 import { benchmarkTasks } from "../lib/eval/benchmark_items.ts";
@@ -180,16 +181,7 @@ function round2(x: number): number {
 
 /** Least-squares slope of log(seconds) against log(rows). */
 function growthExponent(results: SizeResult[]): number {
-  const xs = results.map((r) => Math.log(r.rows)),
-    ys = results.map((r) => Math.log(r.seconds.total));
-  const mx = xs.reduce((a, b) => a + b, 0) / xs.length,
-    my = ys.reduce((a, b) => a + b, 0) / ys.length;
-  let num = 0, den = 0;
-  xs.forEach((x, i) => {
-    num += (x - mx) * (ys[i] - my);
-    den += (x - mx) ** 2;
-  });
-  return num / den;
+  return linearRegression(results.map((r) => [Math.log(r.rows), Math.log(r.seconds.total)])).m;
 }
 
 async function main(): Promise<void> {

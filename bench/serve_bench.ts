@@ -20,6 +20,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { median } from "simple-statistics";
 import { DEFAULT_MODEL } from "../lib/llm/model.ts";
 import { runStreamingLoad, type StreamingLoadReport } from "../lib/serve/loadgen.ts";
 import {
@@ -61,12 +62,6 @@ interface Run {
   report: StreamingLoadReport;
   /** Resident memory (MB) at the end of the warm-up load. */
   warmMemoryMb: number;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 async function main(): Promise<number> {

@@ -16,6 +16,7 @@
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
+import { median } from "simple-statistics";
 import { runTrainer, type TrainEvent } from "../lib/train/bridge.ts";
 import { resolveTrainConfig } from "../lib/train/config.ts";
 import { taskTrainRows, writeTrainRows } from "../lib/train/data.ts";
@@ -160,11 +161,6 @@ ${
 `;
 writeFileSync("results/bench/train.md", md);
 console.log(md);
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
 function pct(x: number): string {
   return `${(100 * x).toFixed(1)}%`;

@@ -13,6 +13,8 @@
  * ```
  * @module
  */
+import { max, mean, min } from "simple-statistics";
+import { nearestRank } from "../util/nearest_rank.ts";
 
 /** Summary statistics of a list of lengths. */
 export interface LengthStats {
@@ -48,31 +50,41 @@ export interface HistogramOptions {
 
 /** Default number of histogram bins. */
 export const HISTOGRAM_BINS = 20;
+const MEDIAN = 0.5;
 const P95 = 0.95;
 
 /**
- * Count, min, max, mean, median and 95th percentile of `values`.
+ * Count, min, max, mean, median and 95th percentile of `values`. The median and p95 are
+ * nearest-rank quantiles ({@linkcode nearestRank}: always an observed length; the median of an
+ * even count is the lower middle value, not simple-statistics' average of the two); the mean
+ * is simple-statistics' (compensated summation).
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { lengthStats } from "./report.ts";
- * console.log(lengthStats([1, 2, 3, 4])); // { count: 4, min: 1, max: 4, mean: 2.5, median: 2, p95: 4 }
+ * deepStrictEqual(lengthStats([1, 2, 3, 4]), {
+ *   count: 4,
+ *   min: 1,
+ *   max: 4,
+ *   mean: 2.5,
+ *   median: 2,
+ *   p95: 4,
+ * });
+ * deepStrictEqual(lengthStats([]), { count: 0, min: 0, max: 0, mean: 0, median: 0, p95: 0 });
  * ```
  */
 export function lengthStats(values: ArrayLike<number>): LengthStats {
   const n = values.length;
   if (!n) return { count: 0, min: 0, max: 0, mean: 0, median: 0, p95: 0 };
-  const sorted = Float64Array.from(values).sort();
-  let sum = 0;
-  for (const v of sorted) sum += v;
-  const rank = (q: number) => sorted[Math.min(n - 1, Math.max(0, Math.ceil(q * n) - 1))];
+  const list = Array.from(values);
   return {
     count: n,
-    min: sorted[0],
-    max: sorted[n - 1],
-    mean: sum / n,
-    median: rank(0.5),
-    p95: rank(P95),
+    min: min(list),
+    max: max(list),
+    mean: mean(list),
+    median: nearestRank(list, MEDIAN),
+    p95: nearestRank(list, P95),
   };
 }
 

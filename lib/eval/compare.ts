@@ -32,6 +32,7 @@
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
+import { mean } from "simple-statistics";
 import { parseJsonl } from "../data/jsonl.ts";
 import type { EvalResults, Sample } from "./runner.ts";
 import {
@@ -455,10 +456,6 @@ function fmtP(p: number): string {
 
 function list(xs: string[]): string {
   return xs.length ? xs.join(", ") : "none";
-}
-
-function mean(xs: number[]): number {
-  return xs.reduce((s, x) => s + x, 0) / xs.length;
 }
 
 function isFiniteNumber(v: unknown): v is number {

@@ -13,7 +13,10 @@
  * - Bootstrap functions are deterministic: resampling draws from a seeded mulberry32 stream
  *   (`Rng` from `lib/util/rng.ts`), so the same inputs and seed give bit-identical results.
  *   Percentile intervals use linear interpolation between order statistics (NumPy's default
- *   `percentile` method).
+ *   `percentile` method), not simple-statistics' `quantile` (which does not interpolate).
+ * - Means and sample standard deviations are simple-statistics' `mean` and
+ *   `sampleStandardDeviation` (compensated summation); the distribution functions that must
+ *   match SciPy to 1e-12 are tunebook's own (`_distributions.ts`, tested against SciPy vectors).
  * - Invalid input (empty arrays, arrays of different lengths, NaN or infinite scores) throws an
  *   `Error` naming the function, the argument and the fix.
  *
@@ -28,6 +31,7 @@
  * ```
  * @module
  */
+import { mean, sampleStandardDeviation } from "simple-statistics";
 import { Rng } from "../util/rng.ts";
 import { binomialTestPValue, chiSquareSf, normalQuantile } from "./_distributions.ts";
 
@@ -142,8 +146,9 @@ export function meanEstimate(values: readonly number[], options: ConfidenceOptio
   checkScores(where, "values", values);
   const z = zFor(where, options.confidence);
   const n = values.length;
-  const value = mean(values);
-  const stderr = n > 1 ? sampleStd(values, value) / Math.sqrt(n) : NaN;
+  const list = [...values];
+  const value = mean(list);
+  const stderr = n > 1 ? sampleStandardDeviation(list) / Math.sqrt(n) : NaN;
   return { value, stderr, ci: [value - z * stderr, value + z * stderr], n, method: "normal" };
 }
 
@@ -234,7 +239,7 @@ export function bootstrapEstimate<T>(
     }
     replicates[r] = replicate;
   }
-  const stderr = resamples > 1 ? sampleStd(replicates, mean(replicates)) : NaN;
+  const stderr = resamples > 1 ? sampleStandardDeviation(Array.from(replicates)) : NaN;
   return { value, stderr, ci: percentileInterval(replicates, confidence), n, method: "bootstrap" };
 }
 
@@ -271,7 +276,7 @@ export function pairedBootstrap(
   const { confidence, resamples, seed } = bootstrapSettings(where, options);
   const n = a.length;
   const differences = b.map((score, i) => score - a[i]);
-  const delta = mean(b) - mean(a);
+  const delta = mean([...b]) - mean([...a]);
   if (n === 1) return { delta, ci: [NaN, NaN], pValue: NaN, n, resamples };
   const rng = new Rng(seed, PAIRED_BOOTSTRAP_STREAM);
   const deltas = new Float64Array(resamples);
@@ -352,23 +357,12 @@ export function mcnemar(
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-/** Arithmetic mean of a non-empty array. */
-function mean(values: ArrayLike<number>): number {
-  let sum = 0;
-  for (let i = 0; i < values.length; i++) sum += values[i];
-  return sum / values.length;
-}
-
-/** Sample standard deviation (ddof = 1), two-pass around a known mean; needs length ≥ 2. */
-function sampleStd(values: ArrayLike<number>, center: number): number {
-  let squares = 0;
-  for (let i = 0; i < values.length; i++) squares += (values[i] - center) ** 2;
-  return Math.sqrt(squares / (values.length - 1));
-}
-
 /**
  * The [α/2, 1 − α/2] percentiles of the replicates, interpolating linearly between order
- * statistics (NumPy's default `percentile` method). Sorts `replicates` in place.
+ * statistics (NumPy's default `percentile` method, R's type 7), the definition of the bootstrap
+ * intervals in the module docs. Not simple-statistics' `quantile`, which does not interpolate:
+ * it takes the value at rank ⌈q·n⌉ and averages two neighbours only at integer ranks of
+ * even-length lists. Sorts `replicates` in place.
  */
 function percentileInterval(replicates: Float64Array, confidence: number): [number, number] {
   replicates.sort();

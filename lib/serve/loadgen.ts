@@ -13,6 +13,7 @@
  * ```
  * @module
  */
+import { nearestRank } from "../util/nearest_rank.ts";
 
 /** Options for {@linkcode runStreamingLoad}. */
 export interface StreamingLoadOptions {
@@ -94,19 +95,22 @@ const P50 = 50;
 const P95 = 95;
 
 /**
- * Nearest-rank percentile of `values` (0 for an empty list).
+ * Nearest-rank percentile of `values` (0 for an empty list): the smallest value with at least
+ * p% of the values at or below it, so always an observed latency. The p50/p95 figures in
+ * `results/bench/serve.json` use this definition; simple-statistics' `quantile` differs at
+ * integer ranks (it gives 2.5 for the first case below), see {@linkcode nearestRank}.
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { percentile } from "./loadgen.ts";
- * console.log(percentile([1, 2, 3, 4], 50)); // 2
+ * strictEqual(percentile([1, 2, 3, 4], 50), 2);
+ * strictEqual(percentile([1, 2, 3, 4], 95), 4);
+ * strictEqual(percentile([], 95), 0);
  * ```
  */
 export function percentile(values: readonly number[], p: number): number {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = Math.max(1, Math.ceil((p / PERCENT) * sorted.length));
-  return sorted[rank - 1];
+  return values.length === 0 ? 0 : nearestRank(values, p / PERCENT);
 }
 
 interface One {

@@ -1,7 +1,7 @@
 /**
  * Small helpers every module may use (the bottom layer: it imports nothing else in lib/):
- * a seeded random source, a terminal progress line, a file's SHA-256, GGUF file-type names, and
- * "did you mean …" suggestions.
+ * a seeded random source, a terminal progress line, a file's SHA-256, GGUF file-type names,
+ * "did you mean …" suggestions, and the nearest-rank quantile.
  * @module
  */
 export * from "./rng.ts";
@@ -9,3 +9,4 @@ export * from "./progress.ts";
 export * from "./file_hash.ts";
 export * from "./file_type.ts";
 export * from "./suggest.ts";
+export * from "./nearest_rank.ts";

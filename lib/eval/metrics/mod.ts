@@ -30,6 +30,7 @@
  * ```
  * @module
  */
+import { mean } from "simple-statistics";
 import { bleu4 } from "./bleu.ts";
 import { acc, macroF1, perClassAccuracy } from "./classification.ts";
 import { exactMatch } from "./exact_match.ts";
@@ -170,11 +171,11 @@ export function scoreCorpus(
   };
   for (const [name, metric] of resolved) {
     if (metric.kind === "item") {
-      let sum = 0;
-      predictions.forEach((prediction, i) => {
-        sum += metric.score(prediction, references[i]);
-      });
-      put(name, sum / predictions.length, name);
+      put(
+        name,
+        mean(predictions.map((prediction, i) => metric.score(prediction, references[i]))),
+        name,
+      );
     } else {
       for (const [key, value] of Object.entries(metric.compute(predictions, references))) {
         put(key, value, name);
