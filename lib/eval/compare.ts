@@ -11,6 +11,7 @@
  *
  * @example
  * ```ts
+ * import { deepStrictEqual, match, strictEqual } from "node:assert/strict";
  * import { join } from "node:path";
  * import { compareRuns, formatComparisonTable } from "./compare.ts";
  * const root = Deno.makeTempDirSync();
@@ -24,8 +25,10 @@
  * write("base", [0, 1, 0, 0, 1, 0, 1, 0]);
  * write("tuned", [1, 1, 1, 0, 1, 1, 1, 1]);
  * const cmp = compareRuns(join(root, "base"), join(root, "tuned"), { resamples: 200 });
- * console.log(cmp.tasks.t.metrics.acc.delta, cmp.tasks.t.metrics.acc.mcnemar); // 0.5 {b: 0, c: 4, …}
- * console.log(formatComparisonTable(cmp));
+ * const acc = cmp.tasks.t.metrics.acc;
+ * strictEqual(acc.delta, 0.5);
+ * deepStrictEqual(acc.mcnemar, { b: 0, c: 4, statistic: 0, pValue: 0.125, method: "exact" });
+ * match(formatComparisonTable(cmp), /^t +acc +8 +0\.3750 +0\.8750 +\+0\.5000 /m);
  * Deno.removeSync(root, { recursive: true });
  * ```
  * @module
@@ -120,8 +123,9 @@ export class CompareInputError extends Error {
   /**
    * @example
    * ```ts
+   * import { strictEqual } from "node:assert/strict";
    * import { CompareInputError } from "./compare.ts";
-   * console.log(new CompareInputError("results/eval/x does not exist").name);
+   * strictEqual(new CompareInputError("results/eval/x does not exist").name, "CompareInputError");
    * ```
    */
   constructor(message: string) {
@@ -354,6 +358,7 @@ function loadRun(dir: string): LoadedRun {
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { formatComparisonTable } from "./compare.ts";
  * const text = formatComparisonTable({
  *   a: { dir: "a", run: "base", model: null },
@@ -366,7 +371,7 @@ function loadRun(dir: string): LoadedRun {
  *   tasksOnlyInA: [],
  *   tasksOnlyInB: [],
  * });
- * console.log(text);
+ * strictEqual(text.split("\n").slice(0, 2).join("\n"), "A: base (a)\nB: tuned (b)");
  * ```
  */
 export function formatComparisonTable(cmp: RunComparison): string {

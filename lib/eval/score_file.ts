@@ -14,12 +14,16 @@
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { parseScoreRows, scoreRows } from "./score_file.ts";
  * const text = '{"prediction": "The Cat", "references": ["cat", "a cat"]}\n' +
  *   '{"prediction": "dog", "reference": "a dog barks"}\n';
  * const rows = parseScoreRows(text, "preds.jsonl");
- * console.log(scoreRows(rows, ["exact_match", "f1", "exact_match_strict"]));
- * // { exact_match: 0.5, f1: 0.8333333333333333, exact_match_strict: 0 }
+ * deepStrictEqual(scoreRows(rows, ["exact_match", "f1", "exact_match_strict"]), {
+ *   exact_match: 0.5,
+ *   f1: 0.8333333333333333,
+ *   exact_match_strict: 0,
+ * });
  * ```
  * @module
  */
@@ -71,12 +75,13 @@ export interface ScoreOptions {
  *
  * @example
  * ```ts
+ * import { ok, throws } from "node:assert/strict";
  * import { ScoreInputError, scoreFile } from "./score_file.ts";
- * try {
- *   scoreFile("missing.jsonl");
- * } catch (e) {
- *   if (e instanceof ScoreInputError) console.log(e.message); // "missing.jsonl: no such file; …"
- * }
+ * throws(() => scoreFile("missing.jsonl"), (e) => {
+ *   ok(e instanceof ScoreInputError);
+ *   ok(e.message.startsWith("missing.jsonl: no such file; "));
+ *   return true;
+ * });
  * ```
  */
 export class ScoreInputError extends Error {
@@ -104,8 +109,9 @@ function scoreMetricNames(): string[] {
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { resolveScoreMetric } from "./score_file.ts";
- * console.log(resolveScoreMetric("exact_match").name); // "em"
+ * strictEqual(resolveScoreMetric("exact_match").name, "em");
  * ```
  */
 export function resolveScoreMetric(name: string, options: ScoreOptions = {}): Metric {
@@ -130,8 +136,9 @@ export function resolveScoreMetric(name: string, options: ScoreOptions = {}): Me
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { parseMetricList } from "./score_file.ts";
- * console.log(parseMetricList("exact_match, f1,bleu4")); // ["exact_match", "f1", "bleu4"]
+ * deepStrictEqual(parseMetricList("exact_match, f1,bleu4"), ["exact_match", "f1", "bleu4"]);
  * ```
  */
 export function parseMetricList(value: string): string[] {
@@ -214,14 +221,15 @@ function checkRow(value: unknown): { row?: Omit<ScoreRow, "line">; problems: str
  *
  * @example
  * ```ts
+ * import { deepStrictEqual, throws } from "node:assert/strict";
  * import { parseScoreRows } from "./score_file.ts";
  * const rows = parseScoreRows('{"prediction": "4", "reference": "4"}\n', "p.jsonl");
- * console.log(rows); // [{ line: 1, prediction: "4", references: ["4"] }]
- * try {
- *   parseScoreRows('{"prediction": "4"}\nnot json\n', "p.jsonl");
- * } catch (e) {
- *   console.log((e as Error).message); // names p.jsonl:1 and p.jsonl:2
- * }
+ * deepStrictEqual(rows, [{ line: 1, prediction: "4", references: ["4"] }]);
+ * // Every bad line is named as path:line.
+ * throws(
+ *   () => parseScoreRows('{"prediction": "4"}\nnot json\n', "p.jsonl"),
+ *   /\np\.jsonl:1: missing "references".*\np\.jsonl:2: not valid JSON/s,
+ * );
  * ```
  */
 export function parseScoreRows(text: string, path: string): ScoreRow[] {
@@ -260,9 +268,10 @@ export function parseScoreRows(text: string, path: string): ScoreRow[] {
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { scoreRows } from "./score_file.ts";
  * const rows = [{ line: 1, prediction: "a b c d", references: ["a b c d"] }];
- * console.log(scoreRows(rows, ["bleu4", "rougeL"])); // { bleu4: 100, rougeL: 1 }
+ * deepStrictEqual(scoreRows(rows, ["bleu4", "rougeL"]), { bleu4: 100, rougeL: 1 });
  * ```
  */
 export function scoreRows(
@@ -285,10 +294,11 @@ export function scoreRows(
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { scoreFile } from "./score_file.ts";
  * const path = Deno.makeTempFileSync({ suffix: ".jsonl" });
  * Deno.writeTextFileSync(path, '{"prediction": "Paris.", "references": ["paris"]}\n');
- * console.log(scoreFile(path, ["exact_match", "exact_match_strict"])); // { exact_match: 1, exact_match_strict: 0 }
+ * deepStrictEqual(scoreFile(path, ["exact_match", "exact_match_strict"]), { exact_match: 1, exact_match_strict: 0 });
  * Deno.removeSync(path);
  * ```
  */

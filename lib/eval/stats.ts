@@ -22,12 +22,15 @@
  *
  * @example
  * ```ts
+ * import { ok, strictEqual } from "node:assert/strict";
  * import { mcnemar, meanEstimate, pairedBootstrap } from "./stats.ts";
  * const base = [1, 0, 1, 1, 0, 1, 0, 0, 1, 0];
  * const tuned = [1, 1, 1, 1, 0, 1, 1, 0, 1, 1];
- * console.log(meanEstimate(tuned).ci);
- * console.log(pairedBootstrap(base, tuned, { resamples: 200 }).pValue);
- * console.log(mcnemar(base.map(Boolean), tuned.map(Boolean)).pValue); // 0.25
+ * const [low, high] = meanEstimate(tuned).ci;
+ * ok(low < 0.8 && 0.8 < high);
+ * // Ten items are too few to call a 0.5 → 0.8 improvement significant:
+ * ok(pairedBootstrap(base, tuned, { resamples: 200 }).pValue > 0.05);
+ * strictEqual(mcnemar(base.map(Boolean), tuned.map(Boolean)).pValue, 0.25);
  * ```
  * @module
  */
@@ -136,9 +139,14 @@ export interface McNemarOptions {
  *
  * @example
  * ```ts
+ * import { ok, strictEqual } from "node:assert/strict";
  * import { meanEstimate } from "./stats.ts";
  * const est = meanEstimate([1, 0, 1, 1]);
- * console.log(est.value, est.stderr, est.ci); // 0.75 0.25 [0.2600..., 1.2399...] (may leave [0, 1])
+ * strictEqual(est.value, 0.75);
+ * strictEqual(est.stderr, 0.25);
+ * // 0.75 ± 1.96 · 0.25: a normal interval may leave [0, 1]
+ * ok(Math.abs(est.ci[0] - 0.26000900386498627) < 1e-12);
+ * ok(Math.abs(est.ci[1] - 1.2399909961350137) < 1e-12);
  * ```
  */
 export function meanEstimate(values: readonly number[], options: ConfidenceOptions = {}): Estimate {
@@ -161,9 +169,12 @@ export function meanEstimate(values: readonly number[], options: ConfidenceOptio
  *
  * @example
  * ```ts
+ * import { ok, strictEqual } from "node:assert/strict";
  * import { wilsonEstimate } from "./stats.ts";
  * const est = wilsonEstimate([true, true, true, true, true]);
- * console.log(est.value, est.ci); // 1 [0.5655..., 1]
+ * strictEqual(est.value, 1);
+ * ok(Math.abs(est.ci[0] - 0.5655175352168249) < 1e-12);
+ * strictEqual(est.ci[1], 1);
  * ```
  */
 export function wilsonEstimate(
@@ -201,12 +212,14 @@ export function wilsonEstimate(
  *
  * @example
  * ```ts
+ * import { deepStrictEqual, strictEqual } from "node:assert/strict";
  * import { bootstrapEstimate } from "./stats.ts";
  * const items = [{ ok: true }, { ok: false }, { ok: true }, { ok: true }];
  * const accuracy = (sample: { ok: boolean }[]) =>
  *   sample.filter((item) => item.ok).length / sample.length;
  * const est = bootstrapEstimate(items, accuracy, { resamples: 200, seed: 7 });
- * console.log(est.value, est.ci);
+ * strictEqual(est.value, 0.75);
+ * deepStrictEqual(est.ci, [0.5, 1]); // seeded: the same on every run
  * ```
  */
 export function bootstrapEstimate<T>(
@@ -257,11 +270,14 @@ export function bootstrapEstimate<T>(
  *
  * @example
  * ```ts
+ * import { deepStrictEqual, strictEqual } from "node:assert/strict";
  * import { pairedBootstrap } from "./stats.ts";
  * const base = [0, 1, 0, 0, 1, 0, 1, 0, 0, 1, 0, 0];
  * const tuned = [1, 1, 1, 0, 1, 1, 1, 1, 0, 1, 1, 1];
  * const cmp = pairedBootstrap(base, tuned, { resamples: 500, seed: 1 });
- * console.log(cmp.delta, cmp.ci, cmp.pValue); // 0.5 [0.25, 0.75] 0.00399...
+ * strictEqual(cmp.delta, 0.5);
+ * deepStrictEqual(cmp.ci, [0.25, 0.75]);
+ * strictEqual(cmp.pValue, 2 / 501); // the floor 2/(B + 1): no resampled delta reached 0
  * ```
  */
 export function pairedBootstrap(
@@ -304,10 +320,11 @@ export function pairedBootstrap(
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { mcnemar } from "./stats.ts";
  * const base = [true, false, false, true, false, false, true, false];
  * const tuned = [true, true, true, true, true, false, true, true];
- * console.log(mcnemar(base, tuned)); // { b: 0, c: 4, statistic: 0, pValue: 0.125, method: "exact" }
+ * deepStrictEqual(mcnemar(base, tuned), { b: 0, c: 4, statistic: 0, pValue: 0.125, method: "exact" });
  * ```
  */
 export function mcnemar(

@@ -9,8 +9,9 @@ import type { EvalResults } from "./runner.ts";
  *
  * @example
  * ```ts
+ * import { match } from "node:assert/strict";
  * import { formatResultsTable } from "./table.ts";
- * console.log(formatResultsTable({ tasks: {} } as never));
+ * match(formatResultsTable({ tasks: {} } as never), /^task +metric +value +± stderr +95% CI +n/);
  * ```
  */
 export function formatResultsTable(results: Pick<EvalResults, "tasks">): string {

@@ -279,9 +279,12 @@ function step5b(word: string): string {
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { porterStem } from "./_porter.ts";
- * console.log(["caresses", "ponies", "relational", "running", "skies"].map(porterStem));
- * // ["caress", "poni", "relat", "run", "sky"]
+ * deepStrictEqual(
+ *   ["caresses", "ponies", "relational", "running", "skies"].map(porterStem),
+ *   ["caress", "poni", "relat", "run", "sky"],
+ * );
  * ```
  */
 export function porterStem(word: string): string {

@@ -28,8 +28,10 @@ const TRAILING_WHITESPACE = new RegExp(`[${PY_WHITESPACE_CLASS}]+$`, "u");
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { pyStrip } from "./_text.ts";
- * console.log(pyStrip("\u0085 yes \t")); // "yes" (String.prototype.trim keeps the U+0085)
+ * strictEqual(pyStrip("\u0085 yes \t"), "yes");
+ * strictEqual("\u0085 yes \t".trim(), "\u0085 yes"); // String.prototype.trim keeps the U+0085
  * ```
  */
 export function pyStrip(text: string): string {
@@ -41,8 +43,9 @@ export function pyStrip(text: string): string {
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { pySplit } from "./_text.ts";
- * console.log(pySplit("  the \u3000cat  ")); // ["the", "cat"]
+ * deepStrictEqual(pySplit("  the \u3000cat  "), ["the", "cat"]);
  * ```
  */
 export function pySplit(text: string): string[] {
@@ -55,9 +58,10 @@ export function pySplit(text: string): string[] {
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { maxOverReferences } from "./_text.ts";
  * const best = maxOverReferences("length_match", ["ab", "abc"], (ref) => (ref === "abc" ? 1 : 0));
- * console.log(best); // 1
+ * strictEqual(best, 1);
  * ```
  */
 export function maxOverReferences(
@@ -80,8 +84,9 @@ export function maxOverReferences(
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { countKeys } from "./_text.ts";
- * console.log(countKeys(["a", "b", "a"]).get("a")); // 2
+ * strictEqual(countKeys(["a", "b", "a"]).get("a"), 2);
  * ```
  */
 export function countKeys(keys: Iterable<string>): Map<string, number> {

@@ -23,8 +23,9 @@
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { bleu4 } from "./bleu.ts";
- * console.log(bleu4.score("Returns the name.", ["returns the name"])); // 65.80370064762462
+ * strictEqual(bleu4.score("Returns the name.", ["returns the name"]), 65.80370064762462);
  * ```
  * @module
  */
@@ -95,9 +96,10 @@ function ngramCounts(tokens: readonly string[], n: number): Map<string, number> 
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { smoothBleu4 } from "./bleu.ts";
- * console.log(smoothBleu4("a b c d", ["a b c d"])); // 100
- * console.log(smoothBleu4("", ["a b c"])); // 4.978706836786395, i.e. 100·exp(−3)
+ * strictEqual(smoothBleu4("a b c d", ["a b c d"]), 100);
+ * strictEqual(smoothBleu4("", ["a b c"]), 4.978706836786395); // 100·exp(−3)
  * ```
  */
 export function smoothBleu4(prediction: string, references: readonly string[]): number {
@@ -135,8 +137,10 @@ export function smoothBleu4(prediction: string, references: readonly string[]): 
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { bleu4 } from "./bleu.ts";
- * console.log(bleu4.higherIsBetter, bleu4.score("x = 1", ["x = 1"])); // true 100
+ * strictEqual(bleu4.higherIsBetter, true);
+ * strictEqual(bleu4.score("x = 1", ["x = 1"]), 100);
  * ```
  */
 export const bleu4: ItemMetric = {

@@ -13,11 +13,12 @@
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { macroF1, perClassAccuracy } from "./classification.ts";
  * const predictions = ["yes", "no", "yes", "Yes "];
  * const references = [["yes"], ["yes"], ["no"], ["yes"]];
- * console.log(perClassAccuracy.compute(predictions, references)); // { acc_no: 0, acc_yes: 0.6666666666666666 }
- * console.log(macroF1.compute(predictions, references)); // { macro_f1: 0.3333333333333333 }
+ * deepStrictEqual(perClassAccuracy.compute(predictions, references), { acc_no: 0, acc_yes: 0.6666666666666666 });
+ * deepStrictEqual(macroF1.compute(predictions, references), { macro_f1: 0.3333333333333333 });
  * ```
  * @module
  */
@@ -29,8 +30,9 @@ import { pyStrip } from "./_text.ts";
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { normalizeLabel } from "./classification.ts";
- * console.log(normalizeLabel("  Entailment\n")); // "entailment"
+ * strictEqual(normalizeLabel("  Entailment\n"), "entailment");
  * ```
  */
 export function normalizeLabel(label: string): string {
@@ -63,8 +65,9 @@ function safeDivide(numerator: number, denominator: number): number {
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { acc } from "./classification.ts";
- * console.log(acc.score(" YES", ["yes", "no"])); // 1
+ * strictEqual(acc.score(" YES", ["yes", "no"]), 1);
  * ```
  */
 export const acc: ItemMetric = {
@@ -85,8 +88,9 @@ export const acc: ItemMetric = {
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { perClassAccuracy } from "./classification.ts";
- * console.log(perClassAccuracy.compute(["a", "b", "b"], [["a"], ["a"], ["b"]])); // { acc_a: 0.5, acc_b: 1 }
+ * deepStrictEqual(perClassAccuracy.compute(["a", "b", "b"], [["a"], ["a"], ["b"]]), { acc_a: 0.5, acc_b: 1 });
  * ```
  */
 export const perClassAccuracy: CorpusMetric = {
@@ -118,8 +122,9 @@ export const perClassAccuracy: CorpusMetric = {
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { macroF1 } from "./classification.ts";
- * console.log(macroF1.compute(["a", "b"], [["a"], ["b"]])); // { macro_f1: 1 }
+ * deepStrictEqual(macroF1.compute(["a", "b"], [["a"], ["b"]]), { macro_f1: 1 });
  * ```
  */
 export const macroF1: CorpusMetric = {

@@ -9,9 +9,10 @@
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { exactMatch } from "./exact_match.ts";
- * console.log(exactMatch.score(" 42\n", ["42"])); // 1
- * console.log(exactMatch.score("Paris", ["paris"])); // 0
+ * strictEqual(exactMatch.score(" 42\n", ["42"]), 1);
+ * strictEqual(exactMatch.score("Paris", ["paris"]), 0);
  * ```
  * @module
  */
@@ -23,8 +24,9 @@ import { maxOverReferences, pyStrip } from "./_text.ts";
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { strictExactMatch } from "./exact_match.ts";
- * console.log(strictExactMatch("yes ", ["no", " yes"])); // 1
+ * strictEqual(strictExactMatch("yes ", ["no", " yes"]), 1);
  * ```
  */
 export function strictExactMatch(prediction: string, references: readonly string[]): number {
@@ -37,8 +39,9 @@ export function strictExactMatch(prediction: string, references: readonly string
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { exactMatch } from "./exact_match.ts";
- * console.log(exactMatch.score("4", ["4", "four"])); // 1
+ * strictEqual(exactMatch.score("4", ["4", "four"]), 1);
  * ```
  */
 export const exactMatch: ItemMetric = {

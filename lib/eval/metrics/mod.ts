@@ -21,12 +21,16 @@
  *
  * @example
  * ```ts
+ * import { deepStrictEqual, ok } from "node:assert/strict";
  * import { getMetric, scoreCorpus } from "./mod.ts";
  * const predictions = ["Paris", "the Thames"];
  * const references = [["Paris"], ["River Thames", "Thames"]];
- * console.log(scoreCorpus(["exact_match", "em", "f1"], predictions, references));
- * // { exact_match: 0.5, em: 1, f1: 1 }
- * console.log(getMetric("bleu4").description);
+ * deepStrictEqual(scoreCorpus(["exact_match", "em", "f1"], predictions, references), {
+ *   exact_match: 0.5,
+ *   em: 1,
+ *   f1: 1,
+ * });
+ * ok(getMetric("bleu4").description.includes("BLEU"));
  * ```
  * @module
  */
@@ -89,8 +93,9 @@ const BY_NAME: ReadonlyMap<string, Metric> = new Map(METRICS.map((m) => [m.name,
  *
  * @example
  * ```ts
+ * import { ok } from "node:assert/strict";
  * import { listMetrics } from "./mod.ts";
- * console.log(listMetrics().map((m) => m.name).join(", "));
+ * ok(listMetrics().some((m) => m.name === "rougeL"));
  * ```
  */
 export function listMetrics(): Metric[] {
@@ -103,9 +108,11 @@ export function listMetrics(): Metric[] {
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { getMetric } from "./mod.ts";
  * const metric = getMetric("f1");
- * if (metric.kind === "item") console.log(metric.score("a red car", ["the red car"])); // 1
+ * strictEqual(metric.kind, "item");
+ * if (metric.kind === "item") strictEqual(metric.score("a red car", ["the red car"]), 1);
  * ```
  */
 export function getMetric(name: string): Metric {
@@ -147,9 +154,10 @@ function checkCorpus(predictions: string[], references: string[][]): void {
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { scoreCorpus } from "./mod.ts";
  * const out = scoreCorpus(["acc", "per_class_accuracy"], ["yes", "no"], [["yes"], ["yes"]]);
- * console.log(out); // { acc: 0.5, acc_yes: 0.5 }
+ * deepStrictEqual(out, { acc: 0.5, acc_yes: 0.5 });
  * ```
  */
 export function scoreCorpus(

@@ -21,11 +21,12 @@
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { rouge1, rougeL, rougeScore } from "./rouge.ts";
  * const ref = ["The quick brown fox jumps over the lazy dog"];
- * console.log(rouge1.score("The quick brown dog jumps on the log.", ref)); // 0.7058823529411765
- * console.log(rougeL.score("The quick brown dog jumps on the log.", ref)); // 0.5882352941176471
- * console.log(rougeScore("rouge1", "jumping dogs", ["dog jumps"], { useStemmer: true })); // 1
+ * strictEqual(rouge1.score("The quick brown dog jumps on the log.", ref), 0.7058823529411765);
+ * strictEqual(rougeL.score("The quick brown dog jumps on the log.", ref), 0.5882352941176471);
+ * strictEqual(rougeScore("rouge1", "jumping dogs", ["dog jumps"], { useStemmer: true }), 1);
  * ```
  * @module
  */
@@ -55,9 +56,15 @@ const ALPHANUMERIC_TOKEN = /^[a-z0-9]+$/;
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { rougeTokenize } from "./rouge.ts";
- * console.log(rougeTokenize("The cats' naïve running!", { useStemmer: true }));
- * // ["the", "cat", "na", "ve", "run"]
+ * deepStrictEqual(rougeTokenize("The cats' naïve running!", { useStemmer: true }), [
+ *   "the",
+ *   "cat",
+ *   "na",
+ *   "ve",
+ *   "run",
+ * ]);
  * ```
  */
 export function rougeTokenize(text: string, options: RougeOptions = {}): string[] {
@@ -202,9 +209,10 @@ function rougeSingle(
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { rougeScore } from "./rouge.ts";
- * console.log(rougeScore("rougeLsum", "a b\nc d", ["a b c d"])); // 1
- * console.log(rougeScore("rouge2", "a b c", ["x y", "a b c"])); // 1
+ * strictEqual(rougeScore("rougeLsum", "a b\nc d", ["a b c d"]), 1);
+ * strictEqual(rougeScore("rouge2", "a b c", ["x y", "a b c"]), 1);
  * ```
  */
 export function rougeScore(
@@ -233,9 +241,11 @@ const DESCRIPTIONS: Record<RougeType, string> = {
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { rougeMetric } from "./rouge.ts";
  * const stemmed = rougeMetric("rouge1", { useStemmer: true });
- * console.log(stemmed.name, stemmed.score("cats running", ["cat runs"])); // rouge1 1
+ * strictEqual(stemmed.name, "rouge1");
+ * strictEqual(stemmed.score("cats running", ["cat runs"]), 1);
  * ```
  */
 export function rougeMetric(type: RougeType, options: RougeOptions = {}): ItemMetric {
@@ -256,8 +266,9 @@ export function rougeMetric(type: RougeType, options: RougeOptions = {}): ItemMe
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { rouge1 } from "./rouge.ts";
- * console.log(rouge1.score("the cat", ["the cat sat"])); // 0.8
+ * strictEqual(rouge1.score("the cat", ["the cat sat"]), 0.8);
  * ```
  */
 export const rouge1: ItemMetric = rougeMetric("rouge1");
@@ -267,8 +278,9 @@ export const rouge1: ItemMetric = rougeMetric("rouge1");
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { rouge2 } from "./rouge.ts";
- * console.log(rouge2.score("the cat", ["the cat sat"])); // 0.6666666666666666
+ * strictEqual(rouge2.score("the cat", ["the cat sat"]), 0.6666666666666666);
  * ```
  */
 export const rouge2: ItemMetric = rougeMetric("rouge2");
@@ -278,8 +290,9 @@ export const rouge2: ItemMetric = rougeMetric("rouge2");
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { rougeL } from "./rouge.ts";
- * console.log(rougeL.score("cat the", ["the cat"])); // 0.5
+ * strictEqual(rougeL.score("cat the", ["the cat"]), 0.5);
  * ```
  */
 export const rougeL: ItemMetric = rougeMetric("rougeL");
@@ -289,8 +302,9 @@ export const rougeL: ItemMetric = rougeMetric("rougeL");
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { rougeLsum } from "./rouge.ts";
- * console.log(rougeLsum.score("b c\na", ["a\nb c"])); // 1
+ * strictEqual(rougeLsum.score("b c\na", ["a\nb c"]), 1);
  * ```
  */
 export const rougeLsum: ItemMetric = rougeMetric("rougeLsum");

@@ -15,9 +15,10 @@
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { squadEm, squadF1 } from "./squad.ts";
- * console.log(squadEm("The Eiffel Tower!", ["eiffel tower"])); // 1
- * console.log(squadF1("in Paris, France", ["Paris"])); // 0.5
+ * strictEqual(squadEm("The Eiffel Tower!", ["eiffel tower"]), 1);
+ * strictEqual(squadF1("in Paris, France", ["Paris"]), 0.5);
  * ```
  * @module
  */
@@ -35,8 +36,9 @@ const ARTICLES = new RegExp(`(?<![${PY_WORD_CLASS}])(?:a|an|the)(?![${PY_WORD_CL
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { normalizeAnswer } from "./squad.ts";
- * console.log(normalizeAnswer("  The  Cat's   hat, an ode. ")); // "cats hat ode"
+ * strictEqual(normalizeAnswer("  The  Cat's   hat, an ode. "), "cats hat ode");
  * ```
  */
 export function normalizeAnswer(text: string): string {
@@ -65,8 +67,9 @@ function f1Single(prediction: string, reference: string): number {
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { squadEm } from "./squad.ts";
- * console.log(squadEm("an apple", ["Apple.", "pear"])); // 1
+ * strictEqual(squadEm("an apple", ["Apple.", "pear"]), 1);
  * ```
  */
 export function squadEm(prediction: string, references: readonly string[]): number {
@@ -79,8 +82,9 @@ export function squadEm(prediction: string, references: readonly string[]): numb
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { squadF1 } from "./squad.ts";
- * console.log(squadF1("red red car", ["the red car"])); // 0.8
+ * strictEqual(squadF1("red red car", ["the red car"]), 0.8);
  * ```
  */
 export function squadF1(prediction: string, references: readonly string[]): number {
@@ -92,8 +96,9 @@ export function squadF1(prediction: string, references: readonly string[]): numb
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { em } from "./squad.ts";
- * console.log(em.score("The answer.", ["answer"])); // 1
+ * strictEqual(em.score("The answer.", ["answer"]), 1);
  * ```
  */
 export const em: ItemMetric = {
@@ -110,8 +115,9 @@ export const em: ItemMetric = {
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { f1 } from "./squad.ts";
- * console.log(f1.score("blue sky", ["the sky"])); // 0.6666666666666666
+ * strictEqual(f1.score("blue sky", ["the sky"]), 0.6666666666666666);
  * ```
  */
 export const f1: ItemMetric = {
