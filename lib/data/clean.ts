@@ -6,6 +6,7 @@
  *
  * @example
  * ```ts
+ * import { deepStrictEqual, strictEqual } from "node:assert/strict";
  * import { cleanExamples } from "./clean.ts";
  * import { toExamples } from "./examples.ts";
  * const mapping = { format: "alpaca" as const, instruction: "instruction", output: "output" };
@@ -14,7 +15,9 @@
  *   { id: 2, instruction: "Say hi", output: "" },
  * ], mapping);
  * const cleaned = cleanExamples(examples, mapping);
- * console.log(cleaned.kept[0].row.instruction, cleaned.rejects[0].rule, cleaned.report.removed);
+ * strictEqual(cleaned.kept[0].row.instruction, "Name  a colour."); // trailing "\r\n" trimmed
+ * strictEqual(cleaned.rejects[0].rule, "empty");
+ * deepStrictEqual(cleaned.report.removed, { empty: 1, too_short: 0, bad_encoding: 0 });
  * ```
  * @module
  */
@@ -110,12 +113,14 @@ function nonSpaceChars(text: string, limit: number): number {
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { cleanExamples } from "./clean.ts";
  * import { toExamples } from "./examples.ts";
  * const mapping = { format: "text" as const, text: "text" };
  * const { examples } = toExamples([{ text: "ok then" }, { text: "caf\uFFFD" }], mapping);
  * const out = cleanExamples(examples, mapping, { minChars: 1 });
- * console.log(out.kept.length, out.rejects[0].rule); // 1 bad_encoding
+ * strictEqual(out.kept.length, 1);
+ * strictEqual(out.rejects[0].rule, "bad_encoding");
  * ```
  */
 export function cleanExamples(

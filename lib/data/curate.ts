@@ -16,6 +16,7 @@
  *
  * @example
  * ```ts
+ * import { deepStrictEqual, strictEqual } from "node:assert/strict";
  * import { curateRows } from "./curate.ts";
  * const rows = [
  *   { id: 1, instruction: "Name a primary colour.", output: "Red" },
@@ -23,7 +24,9 @@
  *   { id: 3, instruction: "", output: "orphan answer" },
  * ];
  * const c = curateRows({ source: "demo", rows, errors: [], columns: ["id", "instruction", "output"] });
- * console.log(c.report.rules, c.rejects.map((r) => r.rule)); // { …, empty: 1, exact_dup: 1, … } ["empty", "exact_dup"]
+ * strictEqual(c.report.rules.empty, 1);
+ * strictEqual(c.report.rules.exact_dup, 1);
+ * deepStrictEqual(c.rejects.map((r) => r.rule), ["empty", "exact_dup"]);
  * ```
  * @module
  */
@@ -190,10 +193,12 @@ function lengthReport(unit: string, before: ArrayLike<number>, after: ArrayLike<
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { curateRows } from "./curate.ts";
  * const rows = Array.from({ length: 40 }, (_, i) => ({ id: i, text: `document number ${i} about topic ${i % 7}` }));
  * const c = curateRows({ source: "docs", rows, errors: [], columns: ["id", "text"] }, { split: { ratios: [0.5, 0.25, 0.25] } });
- * console.log(c.splits.train.length, c.splits.validation.length, c.splits.test.length); // 20 10 10
+ * const { train, validation, test } = c.splits;
+ * deepStrictEqual([train.length, validation.length, test.length], [20, 10, 10]);
  * ```
  */
 export function curateRows(loaded: LoadedRows, options: CurateOptions = {}): Curation {
@@ -335,9 +340,10 @@ export function rejectLine(reject: Reject): Record<string, unknown> {
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { curateRows, curationFigures } from "./curate.ts";
  * const c = curateRows({ source: "s", rows: [{ text: "hello there world" }], errors: [], columns: ["text"] });
- * console.log(Object.keys(curationFigures(c.report))); // ["rules", "lengths"]
+ * deepStrictEqual(Object.keys(curationFigures(c.report)), ["rules", "lengths"]);
  * ```
  */
 export function curationFigures(report: CurationReport): Record<string, FigureSpec> {
@@ -383,10 +389,11 @@ export interface CurationFiles {
  *
  * @example
  * ```ts
+ * import { ok } from "node:assert/strict";
  * import { curateRows, writeCuration } from "./curate.ts";
  * const c = curateRows({ source: "s", rows: [{ text: "hello there world" }], errors: [], columns: ["text"] });
  * const files = writeCuration(c, Deno.makeTempDirSync());
- * console.log(files.rejects.endsWith("rejects.jsonl"));
+ * ok(files.rejects.endsWith("rejects.jsonl"));
  * ```
  */
 export function writeCuration(curation: Curation, dir: string): CurationFiles {

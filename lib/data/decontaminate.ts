@@ -15,6 +15,7 @@
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { ContaminationIndex, decontaminate } from "./decontaminate.ts";
  * import { toExamples } from "./examples.ts";
  * const index = new ContaminationIndex([
@@ -25,7 +26,9 @@
  *   { text: "An unrelated sentence about cooking rice in a small pot with water and salt." },
  * ], { format: "text", text: "text" });
  * const out = decontaminate(examples, index);
- * console.log(out.kept.length, out.rejects[0].matched); // 1 { benchmark: "quiz", id: "q1", ... }
+ * strictEqual(out.kept.length, 1);
+ * const matched = out.rejects[0].matched as { benchmark: string; id: string };
+ * strictEqual(`${matched.benchmark}/${matched.id}`, "quiz/q1");
  * ```
  * @module
  */
@@ -277,10 +280,11 @@ export interface DecontaminationReport {
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { ContaminationIndex, decontaminate } from "./decontaminate.ts";
  * const index = new ContaminationIndex([{ benchmark: "b", id: "1", text: "alpha beta gamma delta epsilon zeta" }]);
  * const ex = { index: 0, row: { id: "t1" }, messages: [{ role: "user" as const, content: "Alpha, beta; gamma delta epsilon ZETA eta" }] };
- * console.log(decontaminate([ex], index).report.byBenchmark); // { b: 1 }
+ * deepStrictEqual(decontaminate([ex], index).report.byBenchmark, { b: 1 });
  * ```
  */
 export function decontaminate(

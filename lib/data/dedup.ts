@@ -5,6 +5,7 @@
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { dedupExact } from "./dedup.ts";
  * import { toExamples } from "./examples.ts";
  * const { examples } = toExamples([
@@ -12,7 +13,8 @@
  *   { instruction: "what is  2+2?", output: "2 + 2 = 4" },
  * ], { format: "alpaca", instruction: "instruction", output: "output" });
  * const out = dedupExact(examples);
- * console.log(out.kept[0].row.output, out.rejects[0].rule); // "2 + 2 = 4" exact_dup
+ * strictEqual(out.kept[0].row.output, "2 + 2 = 4");
+ * strictEqual(out.rejects[0].rule, "exact_dup");
  * ```
  * @module
  */
@@ -67,10 +69,11 @@ export function dedupText(example: Example, on: DedupOn): string {
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { keepOrder } from "./dedup.ts";
  * const ex = (out: string, index: number) => ({ index, row: {}, messages: [
  *   { role: "user" as const, content: "q" }, { role: "assistant" as const, content: out }] });
- * console.log([...keepOrder([ex("a", 0), ex("abc", 1), ex("ab", 2)], "longest_output")]); // [1, 2, 0]
+ * deepStrictEqual([...keepOrder([ex("a", 0), ex("abc", 1), ex("ab", 2)], "longest_output")], [1, 2, 0]);
  * ```
  */
 export function keepOrder(examples: readonly Example[], keep: KeepRule): Int32Array {
@@ -105,12 +108,14 @@ const SECOND_SEED = 0x5bd1e995;
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { dedupExact } from "./dedup.ts";
  * import { toExamples } from "./examples.ts";
  * const { examples } = toExamples([{ text: "Hello  world" }, { text: "hello world" }, { text: "bye" }],
  *   { format: "text", text: "text" });
  * const out = dedupExact(examples, { keep: "first" });
- * console.log(out.kept.length, out.report.groups); // 2 1
+ * strictEqual(out.kept.length, 2);
+ * strictEqual(out.report.groups, 1);
  * ```
  */
 export function dedupExact(

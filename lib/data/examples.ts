@@ -7,11 +7,16 @@
  *
  * @example
  * ```ts
+ * import { deepStrictEqual, strictEqual } from "node:assert/strict";
  * import { detectColumns, toExamples } from "./examples.ts";
  * const rows = [{ id: 7, instruction: "Add 2 and 3.", input: "", output: "5" }];
  * const mapping = detectColumns(["id", "instruction", "input", "output"]);
  * const { examples } = toExamples(rows, mapping);
- * console.log(mapping.format, examples[0].messages); // alpaca [{role:"user",...},{role:"assistant",...}]
+ * strictEqual(mapping.format, "alpaca");
+ * deepStrictEqual(examples[0].messages, [
+ *   { role: "user", content: "Add 2 and 3." },
+ *   { role: "assistant", content: "5" },
+ * ]);
  * ```
  * @module
  */
@@ -115,9 +120,10 @@ export class ExampleShapeError extends Error {
  *
  * @example
  * ```ts
+ * import { deepStrictEqual, strictEqual } from "node:assert/strict";
  * import { detectColumns } from "./examples.ts";
- * console.log(detectColumns(["id", "question", "answer"])); // {format:"alpaca", instruction:"question", output:"answer"}
- * console.log(detectColumns(["messages"]).format); // "openai"
+ * deepStrictEqual(detectColumns(["id", "question", "answer"]), {format:"alpaca", instruction:"question", output:"answer"});
+ * strictEqual(detectColumns(["messages"]).format, "openai");
  * ```
  */
 export function detectColumns(
@@ -222,12 +228,13 @@ function textValue(row: Record<string, unknown>, column: string | undefined): st
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { rowMessages } from "./examples.ts";
  * const turns = rowMessages(
  *   { conversations: [{ from: "human", value: "Hi" }, { from: "gpt", value: "Hello!" }] },
  *   { format: "sharegpt", messages: "conversations" },
  * );
- * console.log(turns.map((m) => m.role)); // ["user", "assistant"]
+ * deepStrictEqual(turns.map((m) => m.role), ["user", "assistant"]);
  * ```
  */
 export function rowMessages(row: Record<string, unknown>, mapping: ColumnMapping): ExampleTurn[] {
@@ -290,9 +297,10 @@ const MAX_SHOWN = 120;
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { editText } from "./examples.ts";
  * const row = editText({ id: "a", text: "  hi  " }, { format: "text", text: "text" }, (s) => s.trim());
- * console.log(row); // { id: "a", text: "hi" }
+ * deepStrictEqual(row, { id: "a", text: "hi" });
  * ```
  */
 export function editText(
@@ -323,12 +331,14 @@ export function editText(
  *
  * @example
  * ```ts
+ * import { match, strictEqual } from "node:assert/strict";
  * import { toExamples } from "./examples.ts";
  * const { examples, rejects } = toExamples(
  *   [{ messages: [{ role: "user", content: "2+2?" }, { role: "assistant", content: "4" }] }, { messages: "oops" }],
  *   { format: "openai", messages: "messages" },
  * );
- * console.log(examples.length, rejects[0].reason);
+ * strictEqual(examples.length, 1);
+ * match(rejects[0].reason, /^row 2: column "messages" must be a list of \{role, content\} turns/);
  * ```
  */
 export function toExamples(
@@ -366,8 +376,9 @@ function lastAssistant(messages: readonly ExampleTurn[]): number {
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { promptText } from "./examples.ts";
- * console.log(promptText({ index: 0, row: {}, messages: [{ role: "user", content: "Hi" }, { role: "assistant", content: "Yo" }] })); // "Hi"
+ * strictEqual(promptText({ index: 0, row: {}, messages: [{ role: "user", content: "Hi" }, { role: "assistant", content: "Yo" }] }), "Hi");
  * ```
  */
 export function promptText(example: Example): string {
@@ -382,8 +393,9 @@ export function promptText(example: Example): string {
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { outputText } from "./examples.ts";
- * console.log(outputText({ index: 0, row: {}, messages: [{ role: "user", content: "Hi" }, { role: "assistant", content: "Yo" }] })); // "Yo"
+ * strictEqual(outputText({ index: 0, row: {}, messages: [{ role: "user", content: "Hi" }, { role: "assistant", content: "Yo" }] }), "Yo");
  * ```
  */
 export function outputText(example: Example): string {
@@ -396,8 +408,9 @@ export function outputText(example: Example): string {
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { exampleText } from "./examples.ts";
- * console.log(exampleText({ index: 0, row: {}, messages: [{ role: "user", content: "Hi" }, { role: "assistant", content: "Yo" }] })); // "Hi\nYo"
+ * strictEqual(exampleText({ index: 0, row: {}, messages: [{ role: "user", content: "Hi" }, { role: "assistant", content: "Yo" }] }), "Hi\nYo");
  * ```
  */
 export function exampleText(example: Example): string {

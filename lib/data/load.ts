@@ -9,12 +9,14 @@
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { loadRows } from "./load.ts";
  * import { join } from "node:path";
  * const dir = Deno.makeTempDirSync();
  * Deno.writeTextFileSync(join(dir, "qa.jsonl"), '{"q":"2+2?","a":"4"}\n{oops\n{"q":"3+3?","a":"6"}\n');
  * const loaded = await loadRows("qa.jsonl", { baseDir: dir });
- * console.log(loaded.rows.length, loaded.errors[0].row); // 2 2
+ * strictEqual(loaded.rows.length, 2);
+ * strictEqual(loaded.errors[0].row, 2); // the bad line, reported instead of dropped silently
  * ```
  * @module
  */
@@ -285,12 +287,14 @@ function localFile(source: string, options: LoadOptions): { path: string; format
  *
  * @example
  * ```ts
+ * import { deepStrictEqual, strictEqual } from "node:assert/strict";
  * import { loadRows } from "./load.ts";
  * import { join } from "node:path";
  * const dir = Deno.makeTempDirSync();
  * Deno.writeTextFileSync(join(dir, "facts.csv"), "question,answer\nCapital of France?,Paris\n");
  * const { rows, columns } = await loadRows(join(dir, "facts.csv"));
- * console.log(columns, rows[0].answer); // ["question", "answer"] Paris
+ * deepStrictEqual(columns, ["question", "answer"]);
+ * strictEqual(rows[0].answer, "Paris");
  * ```
  */
 export async function loadRows(source: string, options: LoadOptions = {}): Promise<LoadedRows> {
@@ -351,14 +355,14 @@ export async function loadRows(source: string, options: LoadOptions = {}): Promi
  *
  * @example
  * ```ts
+ * import { throws } from "node:assert/strict";
  * import { requireColumns, type LoadedRows } from "./load.ts";
  * const loaded: LoadedRows = { source: "qa.jsonl", rows: [{ q: "?", a: "!" }], errors: [], columns: ["q", "a"] };
  * requireColumns(loaded, ["q", "a"], "task qa"); // fine
- * try {
- *   requireColumns(loaded, ["question"], "task qa");
- * } catch (e) {
- *   console.log((e as Error).message);
- * }
+ * throws(
+ *   () => requireColumns(loaded, ["question"], "task qa"),
+ *   /^Error: task qa: qa\.jsonl lacks column "question"; it has "q", "a"\. Rename/,
+ * );
  * ```
  */
 export function requireColumns(loaded: LoadedRows, needed: string[], context: string): void {

@@ -8,11 +8,13 @@
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { jaccard, MinHasher, shingleSet } from "./minhash.ts";
  * const a = shingleSet("the quick brown fox jumps over the lazy dog today");
  * const b = shingleSet("the quick brown fox jumps over the lazy cat today");
  * const mh = new MinHasher({ numPerm: 128 });
- * console.log(jaccard(a, b), MinHasher.estimate(mh.signature(a), mh.signature(b)));
+ * strictEqual(jaccard(a, b), 0.5); // 4 of the 8 distinct 5-word shingles are shared
+ * strictEqual(MinHasher.estimate(mh.signature(a), mh.signature(b)), 0.5); // seeded: repeatable
  * ```
  * @module
  */
@@ -124,8 +126,10 @@ export function shingleHashes(
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { shingleSet } from "./minhash.ts";
- * console.log(shingleSet("a b c d e f").length, shingleSet("one two", { shingleSize: 5 }).length); // 2 1
+ * strictEqual(shingleSet("a b c d e f").length, 2);
+ * strictEqual(shingleSet("one two", { shingleSize: 5 }).length, 1);
  * ```
  */
 export function shingleSet(
@@ -146,8 +150,9 @@ export function shingleSet(
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { jaccard } from "./minhash.ts";
- * console.log(jaccard(Int32Array.of(1, 2, 3), Int32Array.of(2, 3, 4))); // 0.5
+ * strictEqual(jaccard(Int32Array.of(1, 2, 3), Int32Array.of(2, 3, 4)), 0.5);
  * ```
  */
 export function jaccard(a: Int32Array, b: Int32Array): number {
@@ -295,8 +300,9 @@ export const LSH_TARGET_RECALL = 0.999;
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { candidateProbability } from "./minhash.ts";
- * console.log(candidateProbability(0.8, { bands: 16, rows: 4 }).toFixed(4)); // "0.9998"
+ * strictEqual(candidateProbability(0.8, { bands: 16, rows: 4 }).toFixed(4), "0.9998");
  * ```
  */
 export function candidateProbability(j: number, params: LshParams): number {
@@ -310,8 +316,9 @@ export function candidateProbability(j: number, params: LshParams): number {
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { lshParams } from "./minhash.ts";
- * console.log(lshParams(0.8, 64)); // { bands: 16, rows: 4 }
+ * deepStrictEqual(lshParams(0.8, 64), { bands: 16, rows: 4 });
  * ```
  */
 export function lshParams(

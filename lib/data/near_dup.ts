@@ -13,6 +13,7 @@
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { dedupNear } from "./near_dup.ts";
  * import { toExamples } from "./examples.ts";
  * const base = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen";
@@ -22,7 +23,9 @@
  *   { text: "something else entirely, with no words shared at all here" },
  * ], { format: "text", text: "text" });
  * const out = dedupNear(examples, { threshold: 0.7 });
- * console.log(out.kept.length, out.rejects[0].rule, out.report.clusters); // 2 near_dup 1
+ * strictEqual(out.kept.length, 2);
+ * strictEqual(out.rejects[0].rule, "near_dup");
+ * strictEqual(out.report.clusters, 1);
  * ```
  * @module
  */
@@ -179,11 +182,16 @@ function idOf(ex: Example): unknown {
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { dedupNear } from "./near_dup.ts";
  * import { toExamples } from "./examples.ts";
  * const { examples } = toExamples([{ text: "a b c d e f g h" }, { text: "a b c d e f g h i" }],
  *   { format: "text", text: "text" });
- * console.log(dedupNear(examples, { threshold: 0.75, keep: "first" }).rejects[0].matched);
+ * deepStrictEqual(dedupNear(examples, { threshold: 0.75, keep: "first" }).rejects[0].matched, {
+ *   row_number: 1,
+ *   jaccard: 0.8,
+ *   row: { text: "a b c d e f g h" },
+ * });
  * ```
  */
 export function dedupNear(

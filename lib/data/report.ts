@@ -6,10 +6,16 @@
  *
  * @example
  * ```ts
+ * import { deepStrictEqual, strictEqual } from "node:assert/strict";
  * import { lengthHistogram, lengthStats, rulesSvg } from "./report.ts";
  * const before = [3, 5, 8, 13, 21, 34], after = [3, 5, 8];
- * console.log(lengthStats(after), lengthHistogram(before, after, { bins: 4 }));
- * console.log(rulesSvg({ exact_dup: 3, near_dup: 1 }).startsWith("<svg")); // true
+ * strictEqual(lengthStats(after).median, 5);
+ * deepStrictEqual(lengthHistogram(before, after, { bins: 4 }), {
+ *   edges: [0, 9, 18, 27, 36],
+ *   before: [3, 1, 1, 1],
+ *   after: [3, 0, 0, 0],
+ * });
+ * strictEqual(rulesSvg({ exact_dup: 3, near_dup: 1 }).startsWith("<svg"), true);
  * ```
  * @module
  */
@@ -93,8 +99,9 @@ export function lengthStats(values: ArrayLike<number>): LengthStats {
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { lengthHistogram } from "./report.ts";
- * console.log(lengthHistogram([1, 2, 9, 10], [1, 2], { bins: 2 })); // { edges: [0, 5, 10], before: [2, 2], after: [2, 0] }
+ * deepStrictEqual(lengthHistogram([1, 2, 9, 10], [1, 2], { bins: 2 }), { edges: [0, 5, 10], before: [2, 2], after: [2, 0] });
  * ```
  */
 export function lengthHistogram(
@@ -134,8 +141,9 @@ const FONT = "DejaVu Sans, Liberation Sans, Arial, sans-serif";
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { rulesFigure } from "./report.ts";
- * console.log(rulesFigure({ near_dup: 4, contaminated: 1 }).data[0].y); // [4, 1]
+ * deepStrictEqual(rulesFigure({ near_dup: 4, contaminated: 1 }).data[0].y, [4, 1]);
  * ```
  */
 export function rulesFigure(rules: Record<string, number>): FigureSpec {
@@ -155,9 +163,10 @@ export function rulesFigure(rules: Record<string, number>): FigureSpec {
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { lengthFigureSpec } from "./report.ts";
  * const fig = lengthFigureSpec({ edges: [0, 5, 10], before: [2, 2], after: [2, 0] }, "tokens");
- * console.log(fig.data.length); // 2
+ * strictEqual(fig.data.length, 2);
  * ```
  */
 export function lengthFigureSpec(hist: LengthHistogram, unit: string): FigureSpec {
@@ -220,8 +229,9 @@ function frame(title: string, body: string, yMax: number, yLabel: string): strin
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { rulesSvg } from "./report.ts";
- * console.log(rulesSvg({ exact_dup: 2 }).includes("exact_dup")); // true
+ * strictEqual(rulesSvg({ exact_dup: 2 }).includes("exact_dup"), true);
  * ```
  */
 export function rulesSvg(rules: Record<string, number>): string {
@@ -248,8 +258,9 @@ export function rulesSvg(rules: Record<string, number>): string {
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { lengthSvg } from "./report.ts";
- * console.log(lengthSvg({ edges: [0, 5, 10], before: [2, 2], after: [2, 0] }, "tokens").includes("after")); // true
+ * strictEqual(lengthSvg({ edges: [0, 5, 10], before: [2, 2], after: [2, 0] }, "tokens").includes("after"), true);
  * ```
  */
 export function lengthSvg(hist: LengthHistogram, unit: string): string {

@@ -7,13 +7,15 @@
  *
  * @example
  * ```ts
+ * import { deepStrictEqual, strictEqual } from "node:assert/strict";
  * import { splitExamples } from "./split.ts";
  * const examples = Array.from({ length: 20 }, (_, i) => ({
  *   index: i, row: { id: `r${i}`, label: i % 2 ? "yes" : "no" },
  *   messages: [{ role: "user" as const, content: `question ${i}` }],
  * }));
  * const s = splitExamples(examples, { ratios: [0.8, 0.1, 0.1] });
- * console.log(s.train.length, s.validation.length, s.test.length, s.report.stratifiedBy); // 16 2 2 "label"
+ * deepStrictEqual([s.train.length, s.validation.length, s.test.length], [16, 2, 2]);
+ * strictEqual(s.report.stratifiedBy, "label");
  * ```
  * @module
  */
@@ -80,11 +82,12 @@ function allocate(n: number, ratios: readonly number[]): number[] {
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { splitExamples } from "./split.ts";
  * const ex = Array.from({ length: 10 }, (_, i) => ({ index: i, row: { id: i }, messages: [{ role: "user" as const, content: "q" }] }));
  * const opts = { seed: 7, ratios: [0.6, 0.2, 0.2] as const };
  * const a = splitExamples(ex, opts), b = splitExamples([...ex].reverse(), opts);
- * console.log(a.test[0].row.id === b.test[0].row.id); // true
+ * strictEqual(a.test[0].row.id === b.test[0].row.id, true);
  * ```
  */
 export function splitExamples(

@@ -16,9 +16,11 @@
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { makeSplits } from "./synthetic.ts";
  * const splits = makeSplits("arithmetic", { seed: 1234 });
- * console.log(splits.test[0].context);
+ * strictEqual(splits.test[0].context, "Question: What is 253 minus 64?\nAnswer:");
+ * strictEqual(splits.test[0].completion, " 189");
  * ```
  * @module
  */

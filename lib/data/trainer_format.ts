@@ -15,6 +15,7 @@
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { ChatFormatter } from "./trainer_format.ts";
  * import { ChatTemplate } from "../llm/chat.ts";
  * const template = new ChatTemplate(
@@ -26,7 +27,7 @@
  * const f = new ChatFormatter(template, { bosToken: "<s>", eosToken: "</s>" });
  * const row = f.format({ index: 0, row: { id: "a1" }, messages: [
  *   { role: "user", content: "2+2?" }, { role: "assistant", content: "4" }] });
- * console.log(row); // { id: "a1", prompt: "### Instruction:\n2+2?\n\n### Response:\n", completion: "4" }
+ * deepStrictEqual(row, { id: "a1", prompt: "### Instruction:\n2+2?\n\n### Response:\n", completion: "4" });
  * ```
  * @module
  */
