@@ -6,7 +6,7 @@
  *
  * @example
  * ```ts
- * import { deepStrictEqual, strictEqual } from "node:assert/strict";
+ * import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
  * import { lengthHistogram, lengthStats, rulesSvg } from "./report.ts";
  * const before = [3, 5, 8, 13, 21, 34], after = [3, 5, 8];
  * strictEqual(lengthStats(after).median, 5);
@@ -15,7 +15,7 @@
  *   before: [3, 1, 1, 1],
  *   after: [3, 0, 0, 0],
  * });
- * strictEqual(rulesSvg({ exact_dup: 3, near_dup: 1 }).startsWith("<svg"), true);
+ * ok(rulesSvg({ exact_dup: 3, near_dup: 1 }).startsWith("<svg"));
  * ```
  * @module
  */
@@ -229,9 +229,9 @@ function frame(title: string, body: string, yMax: number, yLabel: string): strin
  *
  * @example
  * ```ts
- * import { strictEqual } from "node:assert/strict";
+ * import { ok } from "node:assert/strict";
  * import { rulesSvg } from "./report.ts";
- * strictEqual(rulesSvg({ exact_dup: 2 }).includes("exact_dup"), true);
+ * ok(rulesSvg({ exact_dup: 2 }).includes("exact_dup"));
  * ```
  */
 export function rulesSvg(rules: Record<string, number>): string {
@@ -258,9 +258,10 @@ export function rulesSvg(rules: Record<string, number>): string {
  *
  * @example
  * ```ts
- * import { strictEqual } from "node:assert/strict";
+ * import { ok } from "node:assert/strict";
  * import { lengthSvg } from "./report.ts";
- * strictEqual(lengthSvg({ edges: [0, 5, 10], before: [2, 2], after: [2, 0] }, "tokens").includes("after"), true);
+ * const svg = lengthSvg({ edges: [0, 5, 10], before: [2, 2], after: [2, 0] }, "tokens");
+ * ok(svg.startsWith("<svg") && svg.includes("after"));
  * ```
  */
 export function lengthSvg(hist: LengthHistogram, unit: string): string {

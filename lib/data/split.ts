@@ -87,7 +87,7 @@ function allocate(n: number, ratios: readonly number[]): number[] {
  * const ex = Array.from({ length: 10 }, (_, i) => ({ index: i, row: { id: i }, messages: [{ role: "user" as const, content: "q" }] }));
  * const opts = { seed: 7, ratios: [0.6, 0.2, 0.2] as const };
  * const a = splitExamples(ex, opts), b = splitExamples([...ex].reverse(), opts);
- * strictEqual(a.test[0].row.id === b.test[0].row.id, true);
+ * strictEqual(a.test[0].row.id, b.test[0].row.id); // the input order does not matter
  * ```
  */
 export function splitExamples(

@@ -13,8 +13,10 @@
  *
  * @example
  * ```ts
+ * import { ok } from "node:assert/strict";
  * import { hubCacheDir } from "./mod.ts";
- * console.log(hubCacheDir()); // e.g. /home/me/.cache/huggingface/hub
+ * const dir = hubCacheDir(); // e.g. /home/me/.cache/huggingface/hub
+ * ok(dir === Deno.env.get("HF_HUB_CACHE") || dir.endsWith("hub"));
  * ```
  * @module
  */
@@ -72,9 +74,11 @@ export type HubErrorKind =
  *
  * @example
  * ```ts
+ * import { ok, strictEqual } from "node:assert/strict";
  * import { HubError } from "./mod.ts";
  * const err = new HubError("no_split", 'Dataset "a/b" has no split "dev".');
- * console.log(err.kind, err instanceof Error);
+ * strictEqual(err.kind, "no_split");
+ * ok(err instanceof Error);
  * ```
  */
 export class HubError extends Error {
@@ -118,9 +122,11 @@ function env(name: string): string | undefined {
  *
  * @example
  * ```ts
+ * import { ok } from "node:assert/strict";
  * import { hubCacheDir } from "./mod.ts";
  * const dir = hubCacheDir();
- * console.log(dir.endsWith("hub") || dir.length > 0);
+ * // HF_HUB_CACHE when set, else $HF_HOME/hub, else ~/.cache/huggingface/hub
+ * ok(dir === Deno.env.get("HF_HUB_CACHE") || dir.endsWith("hub"));
  * ```
  */
 export function hubCacheDir(): string {
@@ -460,12 +466,13 @@ async function splitOnline(
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { downloadDatasetFiles } from "./mod.ts";
  * // Not called here (no network in doc tests); in a notebook:
  * async function squadValidation(): Promise<string[]> {
  *   return await downloadDatasetFiles("rajpurkar/squad", { split: "validation" });
  * }
- * console.log(typeof squadValidation);
+ * strictEqual(typeof squadValidation, "function");
  * ```
  */
 export async function downloadDatasetFiles(
@@ -520,12 +527,13 @@ export async function downloadDatasetFiles(
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { downloadFile } from "./mod.ts";
  * // Not called here (no network in doc tests); in a notebook:
  * async function fetchGguf(): Promise<string> {
  *   return await downloadFile("Qwen/Qwen2.5-0.5B-Instruct-GGUF", "qwen2.5-0.5b-instruct-q4_k_m.gguf", {});
  * }
- * console.log(typeof fetchGguf);
+ * strictEqual(typeof fetchGguf, "function");
  * ```
  */
 export async function downloadFile(

@@ -5,9 +5,18 @@
  *
  * @example
  * ```ts
+ * import { deepStrictEqual, strictEqual } from "node:assert/strict";
  * import { ApiError, errorResponse } from "./errors.ts";
  * const res = errorResponse(ApiError.badRequest("'max_tokens' must be at least 1", "max_tokens"));
- * console.log(res.status, await res.json());
+ * strictEqual(res.status, 400);
+ * deepStrictEqual(await res.json(), {
+ *   error: {
+ *     message: "'max_tokens' must be at least 1",
+ *     type: "invalid_request_error",
+ *     param: "max_tokens",
+ *     code: "invalid_value",
+ *   },
+ * });
  * ```
  * @module
  */
@@ -44,9 +53,17 @@ export interface ApiErrorBody {
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { ApiError } from "./errors.ts";
  * const e = new ApiError(404, "no such model", "invalid_request_error", "model_not_found", "model");
- * console.log(JSON.stringify(e.toJSON()));
+ * deepStrictEqual(e.toJSON(), {
+ *   error: {
+ *     message: "no such model",
+ *     type: "invalid_request_error",
+ *     param: "model",
+ *     code: "model_not_found",
+ *   },
+ * });
  * ```
  */
 export class ApiError extends Error {
@@ -85,8 +102,9 @@ export class ApiError extends Error {
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { toApiError } from "./errors.ts";
- * console.log(toApiError(new Error("boom")).status); // 500
+ * strictEqual(toApiError(new Error("boom")).status, 500);
  * ```
  */
 export function toApiError(e: unknown): ApiError {
@@ -122,8 +140,10 @@ export function toApiError(e: unknown): ApiError {
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { ApiError, errorResponse } from "./errors.ts";
- * console.log(errorResponse(new ApiError(429, "busy", "rate_limit_error")).headers.get("retry-after"));
+ * const busy = errorResponse(new ApiError(429, "busy", "rate_limit_error"));
+ * strictEqual(busy.headers.get("retry-after"), "1");
  * ```
  */
 export function errorResponse(error: ApiError, headers: HeadersInit = {}): Response {

@@ -4,9 +4,10 @@
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { readJsonBody } from "./http.ts";
  * const req = new Request("http://x/v1/completions", { method: "POST", body: '{"a": 1}' });
- * console.log(await readJsonBody(req, { maxBytes: 1024 })); // { a: 1 }
+ * deepStrictEqual(await readJsonBody(req, { maxBytes: 1024 }), { a: 1 });
  * ```
  * @module
  */
@@ -28,8 +29,10 @@ export const MAX_DRAIN_BYTES = 64 * 1024 * 1024;
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { requestId } from "./http.ts";
- * console.log(requestId(new Request("http://x/", { headers: { "x-request-id": "abc-1" } }))); // "abc-1"
+ * const req = new Request("http://x/", { headers: { "x-request-id": "abc-1" } });
+ * strictEqual(requestId(req), "abc-1");
  * ```
  */
 export function requestId(req: Request): string {
@@ -86,9 +89,10 @@ export interface ReadJsonBodyOptions {
  *
  * @example
  * ```ts
+ * import { rejects } from "node:assert/strict";
  * import { readJsonBody } from "./http.ts";
  * const req = new Request("http://x/", { method: "POST", body: "{bad" });
- * await readJsonBody(req, { maxBytes: 100 }).catch((e) => console.log(e.status)); // 400
+ * await rejects(readJsonBody(req, { maxBytes: 100 }), { status: 400 });
  * ```
  */
 export async function readJsonBody(req: Request, options: ReadJsonBodyOptions): Promise<unknown> {

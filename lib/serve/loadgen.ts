@@ -277,9 +277,10 @@ export async function runStreamingLoad(
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { sseData } from "./loadgen.ts";
  * const body = new Response("data: {\"a\":1}\n\ndata: [DONE]\n\n").body!;
- * for await (const d of sseData(body)) console.log(d);
+ * deepStrictEqual(await Array.fromAsync(sseData(body)), ['{"a":1}', "[DONE]"]);
  * ```
  */
 export async function* sseData(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {

@@ -4,11 +4,12 @@
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { jsonLineLogger } from "./log.ts";
  * const lines: string[] = [];
  * const log = jsonLineLogger({ write: (line) => lines.push(line) });
  * log({ level: "info", event: "request", request_id: "req_1", status: 200 });
- * console.log(JSON.parse(lines[0]).event); // "request"
+ * strictEqual(JSON.parse(lines[0]).event, "request");
  * ```
  * @module
  */

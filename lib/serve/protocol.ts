@@ -11,6 +11,7 @@
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { parseGenerationRequest } from "./protocol.ts";
  * import { resolveServeConfig } from "./config.ts";
  * const req = parseGenerationRequest("chat", {
@@ -19,7 +20,9 @@
  *   max_tokens: 8,
  *   temperature: 0,
  * }, resolveServeConfig());
- * console.log(req.maxTokens, req.temperature, req.messages?.[0].content);
+ * strictEqual(req.maxTokens, 8);
+ * strictEqual(req.temperature, 0);
+ * strictEqual(req.messages?.[0].content, "What is 2 plus 3?");
  * ```
  * @module
  */
@@ -172,13 +175,14 @@ const ChatSchema = z.object({
  *
  * @example
  * ```ts
+ * import { throws } from "node:assert/strict";
  * import { parseGenerationRequest } from "./protocol.ts";
  * import { resolveServeConfig } from "./config.ts";
- * try {
- *   parseGenerationRequest("completion", { model: "tiny", prompt: "x", max_tokens: -1 }, resolveServeConfig());
- * } catch (e) {
- *   console.log((e as Error).message); // 'max_tokens' must be at least 1
- * }
+ * const body = { model: "tiny", prompt: "x", max_tokens: -1 };
+ * throws(() => parseGenerationRequest("completion", body, resolveServeConfig()), {
+ *   status: 400,
+ *   message: "'max_tokens' must be at least 1",
+ * });
  * ```
  */
 export function parseGenerationRequest(
@@ -259,11 +263,12 @@ export interface ResponseHead {
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { completionResponse } from "./protocol.ts";
  * const r = completionResponse("chat", { id: "chatcmpl-1", created: 0, model: "tiny" }, "5", "stop", {
  *   prompt_tokens: 9, completion_tokens: 2, total_tokens: 11,
  * });
- * console.log(r.object); // "chat.completion"
+ * strictEqual(r.object, "chat.completion");
  * ```
  */
 export function completionResponse(
@@ -306,9 +311,12 @@ export interface ChunkContent {
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { streamChunk } from "./protocol.ts";
  * const c = streamChunk("chat", { id: "chatcmpl-1", created: 0, model: "tiny" }, { text: "5" });
- * console.log(JSON.stringify(c.choices));
+ * deepStrictEqual(c.choices, [
+ *   { index: 0, delta: { content: "5" }, logprobs: null, finish_reason: null },
+ * ]);
  * ```
  */
 export function streamChunk(
@@ -342,10 +350,12 @@ const TEXT_SLOT = "\u0000";
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { sseTextChunk, streamChunk } from "./protocol.ts";
  * const head = { id: "cmpl-1", created: 0, model: "tiny" };
  * const event = sseTextChunk("completion", head);
- * console.log(event("5") === `data: ${JSON.stringify(streamChunk("completion", head, { text: "5" }))}\n\n`); // true
+ * const chunk = streamChunk("completion", head, { text: "5" });
+ * strictEqual(event("5"), `data: ${JSON.stringify(chunk)}\n\n`);
  * ```
  */
 export function sseTextChunk(endpoint: Endpoint, head: ResponseHead): (text: string) => string {

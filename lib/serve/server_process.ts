@@ -163,8 +163,9 @@ export async function spawnServer(
  *
  * @example
  * ```ts
+ * import { ok } from "node:assert/strict";
  * import { rssMb } from "./server_process.ts";
- * console.log(rssMb(Deno.pid) >= 0);
+ * ok(rssMb(Deno.pid) > 0); // this process's resident memory, MB
  * ```
  */
 export function rssMb(pid: number): number {

@@ -76,11 +76,12 @@ function markdown(source: string): NotebookCell {
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { resolveTrainConfig } from "./config.ts";
  * import { colabNotebook } from "./colab.ts";
  * const cfg = resolveTrainConfig({ preset: "colab-t4", overrides: { base_model: "mistralai/Mistral-7B-v0.1", train_file: "train.jsonl", output_dir: "out" } });
  * const nb = colabNotebook(cfg);
- * console.log(nb.metadata.accelerator); // "GPU"
+ * strictEqual(nb.metadata.accelerator, "GPU");
  * ```
  */
 export function colabNotebook(config: TrainConfig, options: ColabOptions = {}): Notebook {

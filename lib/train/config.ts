@@ -5,12 +5,15 @@
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { resolveTrainConfig } from "./config.ts";
  * const cfg = resolveTrainConfig({
  *   preset: "tiny-cpu",
  *   overrides: { train_file: "rows.jsonl", output_dir: "results/train/demo", max_steps: 50 },
  * });
- * console.log(cfg.backend, cfg.lora.r, cfg.max_steps);
+ * strictEqual(cfg.backend, "torch"); // the preset's
+ * strictEqual(cfg.lora.r, 8); // the preset's
+ * strictEqual(cfg.max_steps, 50); // the override
  * ```
  * @module
  */
