@@ -16,6 +16,8 @@ const backend = await createLlamaBackend(TINY_GGUF, {
   threads: TEST_THREADS,
   gpu: false,
 });
+// Released once every test in this file has run (a hook, not a test of its own).
+Deno.test.afterAll(() => backend.dispose());
 
 function samples(dir: string): Sample[] {
   return readFileSync(join(dir, "samples.jsonl"), "utf8").trim().split("\n").map((l) =>
@@ -177,8 +179,4 @@ Deno.test("deno task eval prints a table and writes results", async () => {
   }).output();
   assert.equal(bad.success, false);
   assert.match(new TextDecoder().decode(bad.stderr), /nope\.gguf: model file not found/);
-});
-
-Deno.test("release the model", async () => {
-  await backend.dispose();
 });
