@@ -10,7 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEB_PACKAGES=(python3-torch libopenblas0-pthread python3-numpy python3-sentencepiece python3-yaml python3-pytest
-  jupyter-nbconvert python3-nbclient jupyter-client python3-ipykernel chromium)
+  jupyter-nbconvert python3-nbclient jupyter-client python3-ipykernel chromium
+  python3-scipy python3-nltk python3-sklearn)  # the last three: references the test vectors are checked against
 
 DENO="${DENO:-$(command -v deno || echo "npx -y deno@2.9.6")}"
 log() { printf '[setup] %s\n' "$*" >&2; }

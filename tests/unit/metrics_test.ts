@@ -2,7 +2,8 @@
  * Tests of lib/eval/metrics/. Expected values come from running each metric's reference
  * implementation (the SQuAD v1.1 script, rouge-score with NLTK's Porter stemmer, CodeXGLUE's
  * smoothed BLEU, lm-eval's exact_match, scikit-learn); tests/unit/fixtures/metric_vectors.json
- * names the source (repository, path, commit) and library versions of every section.
+ * names the source (repository, path, commit) and library versions of every section, and
+ * make_metric_vectors.py beside it regenerates it (tests/python/test_fixture_vectors.py checks).
  */
 import assert from "node:assert/strict";
 import {

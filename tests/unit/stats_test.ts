@@ -1,6 +1,7 @@
 /**
  * Tests of lib/eval/stats.ts. Closed-form expectations come from SciPy 1.10
- * (tests/unit/fixtures/stats_vectors.json records the version and the generating script);
+ * (tests/unit/fixtures/stats_vectors.json, written by make_stats_vectors.py beside it;
+ * tests/python/test_fixture_vectors.py checks that it regenerates exactly);
  * bootstrap behaviour is tested by its properties, with small resample counts.
  */
 import assert from "node:assert/strict";
