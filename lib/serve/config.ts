@@ -22,6 +22,7 @@ import { basename } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import type { LoraAdapter } from "../llm/engine.ts";
+import { type NamedLoraSpec, parseNamedLoraSpec } from "../llm/lora_spec.ts";
 import { DEFAULT_MODEL } from "../llm/model.ts";
 
 /** One model name the server answers to. */
@@ -195,44 +196,26 @@ export function modelNameFromPath(path: string): string {
   return name.replace(/[^A-Za-z0-9._:+-]/g, "-");
 }
 
-/** A parsed `--adapter name=path[:scale]` flag. */
-export interface AdapterFlag {
-  /** Adapter name; the served model is `<base>+<name>`. */
-  name: string;
-  /** GGUF LoRA adapter file. */
-  path: string;
-  /** Scale. Default: 1. */
-  scale: number;
-}
+/** A parsed `--adapter name=path[:scale]` flag (lib/llm/lora_spec.ts's named spec). */
+export type AdapterFlag = NamedLoraSpec;
 
 /**
- * Parse `name=path[:scale]` (the `--adapter` flag).
+ * Parse `name=path[:scale]` (the `--adapter` flag) by {@linkcode parseNamedLoraSpec}'s rules:
+ * a scale that is not a number (`a.gguf:abc`) is an error, not part of the file name.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseAdapterFlag } from "./config.ts";
- * console.log(parseAdapterFlag("lora-arith=out/arith.gguf:0.5"));
- * // { name: "lora-arith", path: "out/arith.gguf", scale: 0.5 }
+ * assert.deepEqual(parseAdapterFlag("lora-arith=out/arith.gguf:0.5"), {
+ *   name: "lora-arith",
+ *   path: "out/arith.gguf",
+ *   scale: 0.5,
+ * });
  * ```
  */
 export function parseAdapterFlag(flag: string): AdapterFlag {
-  const eq = flag.indexOf("=");
-  const usage = `use --adapter NAME=FILE.gguf[:SCALE], e.g. --adapter lora-arith=adapter.gguf:1`;
-  if (eq <= 0 || eq === flag.length - 1) throw new Error(`--adapter ${flag}: ${usage}`);
-  const name = flag.slice(0, eq);
-  let path = flag.slice(eq + 1);
-  let scale = 1;
-  const colon = path.lastIndexOf(":");
-  if (colon > 0 && /^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(path.slice(colon + 1))) {
-    scale = Number(path.slice(colon + 1));
-    path = path.slice(0, colon);
-  }
-  if (!MODEL_NAME.test(name)) {
-    throw new Error(
-      `--adapter ${flag}: the name "${name}" may hold letters, digits and . _ : + - only`,
-    );
-  }
-  return { name, path, scale };
+  return parseNamedLoraSpec(flag);
 }
 
 /**
