@@ -34,6 +34,8 @@ export type Family = typeof FAMILIES[number];
 export const SPLITS = ["train", "validation", "test"] as const;
 /** One split name. */
 export type Split = typeof SPLITS[number];
+/** The world seed the bundled tasks and the tiny model's corpus use, and the corpus size. */
+export const SYNTHETIC_DEFAULTS = { seed: 1234, documents: 60000 } as const;
 
 /** An arithmetic item, in lm-evaluation-harness's arithmetic format. */
 export interface ArithmeticItem {
@@ -508,7 +510,7 @@ function uniqueItems<T extends { id: string }>(
 export function makeItems<F extends Family>(
   family: F,
   count: number,
-  seed = 1234,
+  seed: number = SYNTHETIC_DEFAULTS.seed,
 ): FamilyItem[F][] {
   const world = makeWorld(seed);
   const rng = new Rng(seed, `items:${family}`);
@@ -595,7 +597,7 @@ export function makeSplits<F extends Family>(
   family: F,
   options: SplitOptions = {},
 ): Record<Split, FamilyItem[F][]> {
-  const { seed = 1234, test = 200, validation = 100, train = 1000 } = options;
+  const { seed = SYNTHETIC_DEFAULTS.seed, test = 200, validation = 100, train = 1000 } = options;
   const items = makeItems(family, test + validation + train, seed);
   if (items.length < test + validation + 1) {
     throw new Error(
@@ -615,7 +617,11 @@ export function makeSplits<F extends Family>(
  * sentences from every family. Deterministic from the seed.
  */
 export function* makePretrainCorpus(options: CorpusOptions = {}): Generator<string> {
-  const { seed = 1234, documents = 60000, quizShare = 0.25 } = options;
+  const {
+    seed = SYNTHETIC_DEFAULTS.seed,
+    documents = SYNTHETIC_DEFAULTS.documents,
+    quizShare = 0.25,
+  } = options;
   const world = makeWorld(seed);
   const rng = new Rng(seed, "corpus");
   for (let d = 0; d < documents; d++) {

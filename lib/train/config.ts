@@ -84,13 +84,14 @@ export interface TrainConfig {
 }
 
 /** LoRA settings. */
-const LoraSchema: z.ZodType<LoraConfig> = z.object({
+const LoraObject = z.object({
   r: z.number().int().positive(),
   alpha: z.number().positive(),
   dropout: z.number().min(0).max(1),
   target_modules: z.array(z.string()).min(1),
 }).strict();
-const TrainConfigSchema: z.ZodType<TrainConfig> = z.object({
+const LoraSchema: z.ZodType<LoraConfig> = LoraObject;
+const TrainConfigObject = z.object({
   backend: z.enum(["torch", "hf"]),
   base_model: z.string().min(1),
   train_file: z.string().min(1),
@@ -117,6 +118,7 @@ const TrainConfigSchema: z.ZodType<TrainConfig> = z.object({
   threads: z.number().int().positive(),
   resume: z.boolean(),
 }).strict();
+const TrainConfigSchema: z.ZodType<TrainConfig> = TrainConfigObject;
 
 /** Settings every preset starts from. */
 export const TRAIN_DEFAULTS: Omit<
@@ -253,4 +255,86 @@ export function resolveTrainConfig(options: ResolveOptions = {}): TrainConfig {
     }));
   }
   return parsed.data;
+}
+
+/** One config key, as `deno task finetune --help` lists it. */
+export interface TrainConfigKey {
+  /** Dotted path: `lr`, `lora.r`. */
+  key: string;
+  /** What the schema accepts: `integer > 0`, `cosine|linear|constant`, `string or null`, …. */
+  type: string;
+  /** The value in {@linkcode TRAIN_DEFAULTS}; undefined for the paths a run fills in. */
+  default: unknown;
+  /** Presets whose value differs from the default, with that value. */
+  presets: Record<string, unknown>;
+}
+
+/**
+ * Every config key with its type (read from the schema that validates configs, so the two
+ * cannot drift), default and the presets that change it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { trainConfigKeys } from "./config.ts";
+ * const lr = trainConfigKeys().find((k) => k.key === "lr")!;
+ * assert.deepEqual(lr, { key: "lr", type: "number > 0", default: 2e-4, presets: { "tiny-cpu": 3e-3 } });
+ * const r = trainConfigKeys().find((k) => k.key === "lora.r")!;
+ * assert.equal(r.type, "integer > 0");
+ * ```
+ */
+export function trainConfigKeys(): TrainConfigKey[] {
+  const defaults = TRAIN_DEFAULTS as Record<string, unknown>;
+  const presets = PRESETS as Record<string, Record<string, unknown>>;
+  const row = (key: string, schema: z.ZodTypeAny, value: unknown, pick: PresetPick) => {
+    const changed: Record<string, unknown> = {};
+    for (const [name, preset] of Object.entries(presets)) {
+      const v = pick(preset);
+      if (v !== undefined && JSON.stringify(v) !== JSON.stringify(value)) changed[name] = v;
+    }
+    return { key, type: describeSchema(schema), default: value, presets: changed };
+  };
+  return Object.entries(TrainConfigObject.shape).flatMap(([key, schema]) =>
+    key === "lora"
+      ? Object.entries(LoraObject.shape).map(([sub, subSchema]) =>
+        row(
+          `lora.${sub}`,
+          subSchema,
+          (TRAIN_DEFAULTS.lora as unknown as Record<string, unknown>)[sub],
+          (p) => (p.lora as Record<string, unknown> | undefined)?.[sub],
+        )
+      )
+      : [row(key, schema, defaults[key], (p) => p[key])]
+  );
+}
+
+/** A preset's value of one key (undefined: the preset keeps the default). */
+type PresetPick = (preset: Record<string, unknown>) => unknown;
+
+/** What a zod schema accepts, in words: `integer > 0`, `fp32|fp16|bf16`, `string or null`. */
+function describeSchema(schema: z.ZodTypeAny): string {
+  if (schema instanceof z.ZodNullable) return `${describeSchema(schema.unwrap())} or null`;
+  if (schema instanceof z.ZodEnum) return (schema.options as string[]).join("|");
+  if (schema instanceof z.ZodBoolean) return "true|false";
+  if (schema instanceof z.ZodString) return "string";
+  if (schema instanceof z.ZodArray) {
+    const min = schema._def.minLength?.value;
+    return `${min ? "non-empty " : ""}list of ${describeSchema(schema.element)}s`;
+  }
+  if (schema instanceof z.ZodNumber) {
+    const checks = schema._def.checks;
+    const [lo, hi] = [checks.find((c) => c.kind === "min"), checks.find((c) => c.kind === "max")];
+    if (lo?.kind === "min" && hi?.kind === "max" && lo.inclusive && hi.inclusive) {
+      return `${schema.isInt ? "integer" : "number"} from ${lo.value} to ${hi.value}`;
+    }
+    const bounds = checks.flatMap((c) =>
+      c.kind === "min"
+        ? [`${c.inclusive ? "≥" : ">"} ${c.value}`]
+        : c.kind === "max"
+        ? [`${c.inclusive ? "≤" : "<"} ${c.value}`]
+        : []
+    );
+    return [schema.isInt ? "integer" : "number", bounds.join(", ")].filter(Boolean).join(" ");
+  }
+  return schema._def.typeName ?? "value";
 }
