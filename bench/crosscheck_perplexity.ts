@@ -24,7 +24,6 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { tmpdir } from "node:os";
-import { parseArgs } from "node:util";
 import {
   meanLogprobPrediction,
   type MultipleChoiceTask,
@@ -35,6 +34,14 @@ import {
 import { buildPrompt, findTask, loadTaskDocs } from "../lib/eval/task/mod.ts";
 import { type ChoiceScores, LlmEngine } from "../lib/llm/engine.ts";
 import { DEFAULT_MODEL, type LoadedModel, loadModel } from "../lib/llm/model.ts";
+import {
+  defineCommand,
+  type FlagValues,
+  integerFlag,
+  listFlag,
+  runCommand,
+  stringFlag,
+} from "../lib/cli/_command.ts";
 
 /** Where scripts/build_llama_tools.sh puts llama-perplexity. */
 export const DEFAULT_PERPLEXITY = ".cache/llama-build/bin/llama-perplexity";
@@ -351,26 +358,46 @@ export function round(x: number, digits: number): number {
   return Math.round(x * f) / f;
 }
 
-async function main(): Promise<number> {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      model: { type: "string", default: DEFAULT_MODEL },
-      tasks: { type: "string", default: [...BENCH_TASKS, "synth_facts:multitoken"].join(",") },
-      threads: { type: "string", default: String(BENCH_THREADS) },
-      perplexity: { type: "string", default: DEFAULT_PERPLEXITY },
-      out: { type: "string", default: "results/bench" },
-      limit: { type: "string" },
-    },
-  });
+const flags = {
+  model: stringFlag("GGUF model", { placeholder: "FILE.gguf", default: DEFAULT_MODEL }),
+  tasks: listFlag("multiple-choice tasks (NAME or NAME:multitoken)", {
+    item: "task name",
+    default: [...BENCH_TASKS, "synth_facts:multitoken"],
+  }),
+  threads: integerFlag("threads of both tools", { min: 1, default: BENCH_THREADS }),
+  perplexity: stringFlag("llama-perplexity binary (bash scripts/build_llama_tools.sh)", {
+    placeholder: "PATH",
+    default: DEFAULT_PERPLEXITY,
+  }),
+  out: stringFlag("writes DIR/crosscheck_perplexity.json", {
+    placeholder: "DIR",
+    default: "results/bench",
+  }),
+  limit: integerFlag("items per task (the first ones)", { min: 1, defaultText: "every test item" }),
+};
+
+/** `deno run -A bench/crosscheck_perplexity.ts`. */
+export const command = defineCommand({
+  name: "crosscheck_perplexity",
+  invocation: "deno run -A bench/crosscheck_perplexity.ts",
+  summary: "Check that tunebook's engine predicts, for every multiple-choice item, the choice " +
+    "llama-perplexity --multiple-choice predicts (highest mean log-probability per choice " +
+    "token), on the same model and items. Exits 1 when an item disagrees.",
+  flags,
+  exitStatus: "Exit status: 0 every item agrees; 1 an item disagrees or a tool failed; " +
+    "2 bad arguments.",
+  run: ({ values }) => main(values),
+});
+
+async function main(values: FlagValues<typeof flags>): Promise<number> {
   const loaded = await loadModel(values.model, { gpu: false });
   const results: CrosscheckResult[] = [];
   try {
-    for (const task of values.tasks.split(",")) {
+    for (const task of values.tasks) {
       const r = await crosscheckTask(loaded, task, {
         binary: values.perplexity,
-        threads: Number(values.threads),
-        limit: values.limit === undefined ? undefined : Number(values.limit),
+        threads: values.threads,
+        limit: values.limit,
       });
       results.push(r);
       console.log(
@@ -403,4 +430,4 @@ async function main(): Promise<number> {
   return results.every((r) => r.agree === r.items) ? 0 : 1;
 }
 
-if (import.meta.main) Deno.exit(await main());
+if (import.meta.main) await runCommand(command);

@@ -18,7 +18,6 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { cpuUsage } from "node:process";
-import { parseArgs } from "node:util";
 import { linearRegression } from "simple-statistics";
 import { Rng } from "../lib/util/rng.ts";
 import { loadBenchmarks } from "../lib/data/benchmarks.ts";
@@ -32,6 +31,7 @@ import { janitorWords } from "../lib/data/_words.ts";
 import { jaccard, shingleSet } from "../lib/data/minhash.ts";
 import type { Example } from "../lib/data/examples.ts";
 import { dedupNear } from "../lib/data/near_dup.ts";
+import { defineCommand, integerFlag, listFlag, runCommand } from "../lib/cli/_command.ts";
 
 const DEFAULT_SIZES = [10_000, 100_000, 1_000_000];
 const WORDS_PER_ROW = 100;
@@ -184,16 +184,30 @@ function growthExponent(results: SizeResult[]): number {
   return linearRegression(results.map((r) => [Math.log(r.rows), Math.log(r.seconds.total)])).m;
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: { sizes: { type: "string" }, child: { type: "string" } },
-  });
-  if (values.child) {
-    console.log(JSON.stringify(await runSize(Number(values.child))));
-    return;
-  }
-  const sizes = values.sizes ? values.sizes.split(",").map(Number) : DEFAULT_SIZES;
+/** `deno task bench:curate`. */
+export const command = defineCommand({
+  name: "bench:curate",
+  summary: "Rows/s of near-duplicate removal (MinHash + LSH + exact Jaccard) plus " +
+    "decontamination (13-grams against the bundled tasks' test splits) on synthetic rows of " +
+    "~100 words, each size in its own process; writes results/bench/curate.json and .md.",
+  flags: {
+    sizes: listFlag("row counts to measure", { of: "integer", min: 1, default: DEFAULT_SIZES }),
+    child: integerFlag("internal: measure this many rows in this process, print its JSON", {
+      min: 1,
+      defaultText: "none: each size runs in a child process",
+    }),
+  },
+  run: async ({ values }) => {
+    if (values.child !== undefined) {
+      console.log(JSON.stringify(await runSize(values.child)));
+      return 0;
+    }
+    await main(values.sizes);
+    return 0;
+  },
+});
+
+async function main(sizes: number[]): Promise<void> {
   const results: SizeResult[] = [];
   for (const n of sizes) {
     const out = await new Deno.Command(Deno.execPath(), {
@@ -270,4 +284,4 @@ async function main(): Promise<void> {
   console.log(md);
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) await runCommand(command);

@@ -28,13 +28,20 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { tmpdir } from "node:os";
-import { parseArgs } from "node:util";
 import type { LlamaContextSequence, Token } from "node-llama-cpp";
 import { median } from "simple-statistics";
 import { writeMultipleChoiceTasks } from "../lib/eval/_mc_binary.ts";
 import { LlmEngine } from "../lib/llm/engine.ts";
 import { BATCHED_CONCURRENCY } from "../lib/eval/backend.ts";
 import { DEFAULT_MODEL, type LoadedModel, loadModel } from "../lib/llm/model.ts";
+import {
+  defineCommand,
+  type FlagValues,
+  integerFlag,
+  listFlag,
+  runCommand,
+  stringFlag,
+} from "../lib/cli/_command.ts";
 import {
   BENCH_TASKS,
   BENCH_THREADS,
@@ -278,23 +285,41 @@ function machine(): Record<string, unknown> {
   };
 }
 
-async function main(): Promise<number> {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      model: { type: "string", default: DEFAULT_MODEL },
-      tasks: { type: "string", default: BENCH_TASKS.join(",") },
-      repeats: { type: "string", default: "3" },
-      threads: { type: "string", default: String(BENCH_THREADS) },
-      perplexity: { type: "string", default: DEFAULT_PERPLEXITY },
-      out: { type: "string", default: "results/bench" },
-      name: { type: "string", default: "eval" },
-      limit: { type: "string" },
-    },
-  });
+const flags = {
+  model: stringFlag("GGUF model", { placeholder: "FILE.gguf", default: DEFAULT_MODEL }),
+  tasks: listFlag("multiple-choice tasks", { item: "task name", default: BENCH_TASKS }),
+  repeats: integerFlag("timed runs of each method (after one untimed warm-up)", {
+    min: 1,
+    default: 3,
+  }),
+  threads: integerFlag("threads of every method", { min: 1, default: BENCH_THREADS }),
+  perplexity: stringFlag("llama-perplexity binary (bash scripts/build_llama_tools.sh)", {
+    placeholder: "PATH",
+    default: DEFAULT_PERPLEXITY,
+  }),
+  out: stringFlag("output folder", { placeholder: "DIR", default: "results/bench" }),
+  name: stringFlag("output files are DIR/NAME.json and DIR/NAME.md", {
+    placeholder: "NAME",
+    default: "eval",
+  }),
+  limit: integerFlag("items per task (the first ones)", { min: 1, defaultText: "every test item" }),
+};
+
+/** `deno task bench:eval`. */
+export const command = defineCommand({
+  name: "bench:eval",
+  summary: "Multiple-choice scoring throughput (items/s) of tunebook's batched scorer, its " +
+    "node-llama-cpp sequences scorer, a naive one-evaluation-per-choice loop and " +
+    "llama-perplexity --multiple-choice, on the same model and items; writes DIR/NAME.json " +
+    "and DIR/NAME.md. Targets: tunebook ≥ 5× naive and ≥ 0.8× llama-perplexity.",
+  flags,
+  run: ({ values }) => main(values),
+});
+
+async function main(values: FlagValues<typeof flags>): Promise<number> {
   const loadAtStart = Deno.loadavg().map((x) => round(x, 2));
-  const repeats = Number(values.repeats);
-  const threads = Number(values.threads);
+  const repeats = values.repeats;
+  const threads = values.threads;
   const loaded = await loadModel(values.model, { gpu: false });
   const measurements: Measurement[] = [];
   const checks: Record<string, unknown>[] = [];
@@ -316,11 +341,8 @@ async function main(): Promise<number> {
     );
   };
   try {
-    for (const task of values.tasks.split(",")) {
-      const items = await loadBenchItems(
-        task,
-        values.limit === undefined ? undefined : Number(values.limit),
-      );
+    for (const task of values.tasks) {
+      const items = await loadBenchItems(task, values.limit);
       const runners = await createRunners(loaded, items, {
         threads,
         dir,
@@ -356,7 +378,7 @@ async function main(): Promise<number> {
 
   const speed = (task: string, method: Method) =>
     measurements.find((m) => m.task === task && m.method === method)!.itemsPerSecond;
-  const tasks = values.tasks.split(",");
+  const tasks = values.tasks;
   const ratios = tasks.map((task) => {
     const best = Math.max(
       speed(task, "llama_perplexity_np4"),
@@ -465,4 +487,4 @@ function markdown(
   return lines.join("\n");
 }
 
-if (import.meta.main) Deno.exit(await main());
+if (import.meta.main) await runCommand(command);

@@ -19,9 +19,19 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { median } from "simple-statistics";
 import { DEFAULT_MODEL } from "../lib/llm/model.ts";
+import {
+  booleanFlag,
+  defineCommand,
+  type FlagValues,
+  integerFlag,
+  listFlag,
+  numberFlag,
+  runCommand,
+  stringFlag,
+  USAGE_ERROR,
+} from "../lib/cli/_command.ts";
 import { runStreamingLoad, type StreamingLoadReport } from "../lib/serve/loadgen.ts";
 import {
   freePort,
@@ -46,15 +56,6 @@ const MS_PER_SECOND = 1000;
  */
 const WARMUP_LOADS = 4;
 
-const HELP =
-  `usage: deno task bench:serve [--concurrency N[,N...]] [--requests M] [--max-tokens T] [--rounds R]
-                             [--threads N] [--model FILE.gguf] [--time-limit-s S]
-                             [--llama-server PATH | --no-llama-server] [--out DIR]
-defaults: 4,8,16 clients (parallel sequences = clients), 128 requests, 64 tokens, 3 rounds,
-          1 thread, ${DEFAULT_MODEL}, 300 s per run, ${DEFAULT_LLAMA_SERVER}, results/bench
-Each server process first answers four full warm-up loads, then the measured one; memory growth is
-its resident memory at the end of the measured load minus at the end of the warm-up.`;
-
 interface Run {
   server: "tunebook" | "llama-server";
   concurrency: number;
@@ -64,33 +65,60 @@ interface Run {
   warmMemoryMb: number;
 }
 
-async function main(): Promise<number> {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      concurrency: { type: "string", default: "4,8,16" },
-      requests: { type: "string", default: "128" },
-      "max-tokens": { type: "string", default: "64" },
-      rounds: { type: "string", default: "3" },
-      threads: { type: "string", default: "1" },
-      model: { type: "string", default: DEFAULT_MODEL },
-      "time-limit-s": { type: "string", default: "300" },
-      "llama-server": { type: "string", default: DEFAULT_LLAMA_SERVER },
-      "no-llama-server": { type: "boolean", default: false },
-      out: { type: "string", default: "results/bench" },
-      help: { type: "boolean", short: "h", default: false },
+const flags = {
+  concurrency: listFlag(
+    "streaming clients (= parallel sequences in each server), one config each",
+    {
+      of: "integer",
+      min: 1,
+      default: [4, 8, 16],
     },
-  });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
-  const concurrencies = values.concurrency.split(",").map(Number);
-  const requests = Number(values.requests);
-  const maxTokens = Number(values["max-tokens"]);
-  const rounds = Number(values.rounds);
-  const threads = Number(values.threads);
-  const timeLimitMs = Number(values["time-limit-s"]) * MS_PER_SECOND;
+  ),
+  requests: integerFlag("requests per load", { min: 1, default: 128 }),
+  "max-tokens": integerFlag("tokens generated per request (greedy, ignore_eos)", {
+    min: 1,
+    placeholder: "T",
+    default: 64,
+  }),
+  rounds: integerFlag("alternating rounds per config (median reported)", { min: 1, default: 3 }),
+  threads: integerFlag("compute threads of each server", { min: 1, default: 1 }),
+  model: stringFlag("GGUF model", { placeholder: "FILE.gguf", default: DEFAULT_MODEL }),
+  "time-limit-s": numberFlag("seconds one load may take", {
+    min: 1,
+    placeholder: "S",
+    default: 300,
+  }),
+  "llama-server": stringFlag("llama.cpp's llama-server (bash scripts/build_llama_tools.sh)", {
+    placeholder: "PATH",
+    default: DEFAULT_LLAMA_SERVER,
+  }),
+  "no-llama-server": booleanFlag("measure tunebook alone"),
+  out: stringFlag("writes DIR/serve.json and DIR/serve.md", {
+    placeholder: "DIR",
+    default: "results/bench",
+  }),
+};
+
+/** `deno task bench:serve`. */
+export const command = defineCommand({
+  name: "bench:serve",
+  summary: "Load test of tunebook's OpenAI-compatible server against llama.cpp's llama-server on " +
+    "the same model, threads, parallel sequences and load. Each server process first answers " +
+    "four full warm-up loads, then the measured one; memory growth is its resident memory at " +
+    "the end of the measured load minus at the end of the warm-up.",
+  flags,
+  exitStatus: "Exit status: 0 done and every check passed; 1 errors, incomplete responses or " +
+    "memory growth; 2 bad arguments or llama-server missing.",
+  run: ({ values }) => main(values),
+});
+
+async function main(values: FlagValues<typeof flags>): Promise<number> {
+  const concurrencies = values.concurrency;
+  const requests = values.requests;
+  const maxTokens = values["max-tokens"];
+  const rounds = values.rounds;
+  const threads = values.threads;
+  const timeLimitMs = values["time-limit-s"] * MS_PER_SECOND;
   const model = values.model;
   const llamaServer = values["llama-server"];
   const withLlama = !values["no-llama-server"];
@@ -99,7 +127,7 @@ async function main(): Promise<number> {
       `${llamaServer} not found: build it with \`bash scripts/build_llama_tools.sh\`, or pass ` +
         `--no-llama-server to measure tunebook alone`,
     );
-    return 2;
+    return USAGE_ERROR;
   }
 
   const start = async (server: Run["server"], sequences: number): Promise<ServerProcess> => {
@@ -266,4 +294,4 @@ async function main(): Promise<number> {
   return checks.noErrors && checks.everyResponseComplete && checks.memoryFlat ? 0 : 1;
 }
 
-if (import.meta.main) Deno.exit(await main());
+if (import.meta.main) await runCommand(command);

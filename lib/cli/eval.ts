@@ -12,126 +12,167 @@
  * Results go to results/eval/<run>/{results.json,samples.jsonl}; an interrupted run resumes.
  * @module
  */
-import { parseArgs } from "node:util";
 import { type Backend, createLlamaBackend } from "../eval/backend.ts";
 import { createOpenAIBackend } from "../eval/openai_backend.ts";
 import { DEFAULT_SUITE, runEval } from "../eval/runner.ts";
 import { formatResultsTable } from "../eval/table.ts";
 import { findTask, formatTaskIssues, formatTaskList, taskRegistry } from "../eval/task/mod.ts";
+import { checkLoraFile, LoraSpecError, parseLoraSpec } from "../llm/lora_spec.ts";
 import { DEFAULT_MODEL } from "../llm/model.ts";
-import { runMain } from "./_main.ts";
+import {
+  booleanFlag,
+  defineCommand,
+  type FlagValues,
+  integerFlag,
+  listFlag,
+  numberFlag,
+  repeatedFlag,
+  runCommand,
+  stringFlag,
+  UsageError,
+} from "./_command.ts";
 
 /** Requests in flight against an API endpoint unless --concurrency says otherwise. */
 const DEFAULT_API_CONCURRENCY = 4;
+const LOCAL = "Local GGUF model";
+const API = "OpenAI-compatible API (instead of a GGUF model; generation tasks only)";
 
-const HELP =
-  `usage: deno task eval [--model FILE.gguf] [--lora FILE.gguf[:SCALE]]... [--tasks a,b] [--limit N]
-                      [--num-fewshot K] [--run NAME] [--no-resume] [--sequences N] [--threads N] [--cpu] [--list]
-       deno task eval --endpoint URL --api-model NAME [--api-key KEY] [--chat] [--concurrency N]
-                      [--price-in USD_PER_1K --price-out USD_PER_1K] [--tasks a,b] [--limit N] ...
-defaults: --model ${DEFAULT_MODEL}  --tasks ${DEFAULT_SUITE.join(",")}
-              (with --endpoint, the suite's generation tasks only)
---endpoint    an OpenAI-compatible server (e.g. http://127.0.0.1:8080 or https://api.openai.com/v1)
-              instead of a GGUF model; generation tasks only (no prompt log-probabilities)
---api-key     default: the OPENAI_API_KEY environment variable
---chat        send the prompt as one user message to /v1/chat/completions (default /v1/completions)
---price-in/--price-out   USD per 1000 prompt/completion tokens, to report the cost
---concurrency requests in flight (default ${DEFAULT_API_CONCURRENCY})`;
+const flags = {
+  model: stringFlag("base GGUF model", {
+    placeholder: "FILE.gguf",
+    default: DEFAULT_MODEL,
+    group: LOCAL,
+  }),
+  lora: repeatedFlag("apply this GGUF LoRA adapter (SCALE: a number, default 1)", parseLoraSpec, {
+    placeholder: "FILE.gguf[:SCALE]",
+    group: LOCAL,
+  }),
+  sequences: integerFlag("parallel sequences in the context", { min: 1, default: 8, group: LOCAL }),
+  threads: integerFlag("CPU threads (0: one fewer than the cores)", {
+    min: 0,
+    default: 0,
+    group: LOCAL,
+  }),
+  cpu: booleanFlag("never use a GPU", { group: LOCAL }),
+  endpoint: stringFlag(
+    "an OpenAI-compatible server (e.g. http://127.0.0.1:8080 or https://api.openai.com/v1);\n" +
+      "no prompt log-probabilities, so generation tasks only",
+    { placeholder: "URL", group: API },
+  ),
+  "api-model": stringFlag("the model name the server serves", { placeholder: "NAME", group: API }),
+  "api-key": stringFlag("bearer key", {
+    placeholder: "KEY",
+    defaultText: "the OPENAI_API_KEY environment variable",
+    group: API,
+  }),
+  chat: booleanFlag(
+    "send the prompt as one user message to /v1/chat/completions (else /v1/completions)",
+    { group: API },
+  ),
+  concurrency: integerFlag("requests in flight", {
+    min: 1,
+    default: DEFAULT_API_CONCURRENCY,
+    group: API,
+  }),
+  "price-in": numberFlag("USD per 1000 prompt tokens, to report the cost (with --price-out)", {
+    min: 0,
+    placeholder: "USD",
+    group: API,
+  }),
+  "price-out": numberFlag("USD per 1000 completion tokens (with --price-in)", {
+    min: 0,
+    placeholder: "USD",
+    group: API,
+  }),
+  tasks: listFlag("task names, tags or YAML files", {
+    item: "task name",
+    defaultText: `${DEFAULT_SUITE.join(",")} (with --endpoint, its generation tasks only)`,
+  }),
+  limit: integerFlag("evaluate at most N items per task (the first ones)", {
+    min: 1,
+    defaultText: "every item",
+  }),
+  "num-fewshot": integerFlag("few-shot examples for every task", {
+    min: 0,
+    placeholder: "K",
+    defaultText: "each task's own",
+  }),
+  run: stringFlag("run name: results go to results/eval/NAME/", {
+    placeholder: "NAME",
+    defaultText: "the model file's name, +adapter names",
+  }),
+  "no-resume": booleanFlag("start over instead of reusing the items already in samples.jsonl"),
+  list: booleanFlag("print the task names and tags, and exit"),
+};
 
-async function main(): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: Deno.args,
-      options: {
-        model: { type: "string" },
-        lora: { type: "string", multiple: true, default: [] },
-        tasks: { type: "string" },
-        limit: { type: "string" },
-        "num-fewshot": { type: "string" },
-        run: { type: "string" },
-        "no-resume": { type: "boolean", default: false },
-        sequences: { type: "string", default: "8" },
-        threads: { type: "string", default: "0" },
-        cpu: { type: "boolean", default: false },
-        endpoint: { type: "string" },
-        "api-model": { type: "string" },
-        "api-key": { type: "string" },
-        chat: { type: "boolean", default: false },
-        concurrency: { type: "string" },
-        "price-in": { type: "string" },
-        "price-out": { type: "string" },
-        list: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    }));
-  } catch (e) {
-    console.error(`${(e as Error).message}\n${HELP}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(HELP);
+/** `deno task eval`. */
+export const command = defineCommand({
+  name: "eval",
+  summary: "Evaluate a GGUF model (optionally with LoRA adapters), or a model behind an\n" +
+    "OpenAI-compatible API, on tasks; print a table and write results/eval/<run>/\n" +
+    "{results.json,samples.jsonl}. An interrupted run resumes.",
+  usage: [
+    "[--model FILE.gguf] [--lora FILE.gguf[:SCALE]]... [--tasks A,B] [options]",
+    "--endpoint URL --api-model NAME [--chat] [--tasks A,B] [--limit N] [options]",
+    "--list",
+  ],
+  flags,
+  epilog: "Examples:\n" +
+    "  deno task eval --model m.gguf --lora a.gguf:0.5 --tasks synth_qa,synth_facts --limit 50\n" +
+    "  deno task eval --endpoint https://api.openai.com/v1 --api-model gpt-4o-mini --chat \\\n" +
+    "                 --price-in 0.00015 --price-out 0.0006 --tasks synth_qa",
+  usageErrors: [LoraSpecError],
+  run: async ({ values, given }) => {
+    if (values.list) {
+      const registry = taskRegistry();
+      console.log(formatTaskList(registry));
+      if (registry.issues.length) console.error(`\n${formatTaskIssues(registry)}`);
+      return 0;
+    }
+    let backend: Backend;
+    if (values.endpoint !== undefined || values["api-model"] !== undefined) {
+      backend = apiBackend(values, given);
+    } else {
+      const apiOnly = ["api-key", "chat", "concurrency", "price-in", "price-out"];
+      const stray = apiOnly.filter((f) => given.has(f));
+      if (stray.length) {
+        const list = stray.map((f) => `--${f}`).join(", ");
+        throw new UsageError(
+          `${list}: only for an API endpoint; add --endpoint URL --api-model NAME`,
+        );
+      }
+      for (const adapter of values.lora) checkLoraFile(adapter.path);
+      backend = await createLlamaBackend(values.model, {
+        lora: values.lora,
+        sequences: values.sequences,
+        threads: values.threads,
+        gpu: values.cpu ? false : "auto",
+      });
+    }
+    try {
+      const results = await runEval(backend, {
+        tasks: values.tasks ?? (backend.scoreChoices ? undefined : generationSuite()),
+        limit: values.limit,
+        numFewshot: values["num-fewshot"],
+        run: values.run,
+        resume: !values["no-resume"],
+      });
+      console.log(formatResultsTable(results));
+      console.log(
+        `\n${results.itemsPerSecond} items/s, ${results.tokensPerSecond} tokens/s, ${results.wallSeconds}s ` +
+          `-> results/eval/${results.run}/`,
+      );
+      if (results.usage) {
+        const { promptTokens, completionTokens, costUsd } = results.usage;
+        const cost = costUsd === undefined ? "" : `, estimated cost $${costUsd.toFixed(4)}`;
+        console.log(`usage: ${promptTokens} prompt + ${completionTokens} completion tokens${cost}`);
+      }
+    } finally {
+      await backend.dispose();
+    }
     return 0;
-  }
-  if (values.list) {
-    const registry = taskRegistry();
-    console.log(formatTaskList(registry));
-    if (registry.issues.length) console.error(`\n${formatTaskIssues(registry)}`);
-    return 0;
-  }
-  const int = (name: string, v: string | undefined) => {
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) {
-      throw new Error(`--${name} ${v}: expected a non-negative integer`);
-    }
-    return n;
-  };
-  const lora = values.lora.map((spec) => {
-    const m = spec.match(/^(.*?)(?::(-?[0-9.]+))?$/)!;
-    return { path: m[1], scale: m[2] === undefined ? 1 : Number(m[2]) };
-  });
-  let backend: Backend;
-  if (values.endpoint !== undefined || values["api-model"] !== undefined) {
-    backend = apiBackend(values, int);
-  } else {
-    const apiOnly = ["api-key", "chat", "concurrency", "price-in", "price-out"] as const;
-    const stray = apiOnly.filter((f) => values[f] !== undefined && values[f] !== false);
-    if (stray.length) {
-      const flags = stray.map((f) => `--${f}`).join(", ");
-      throw new Error(`${flags}: only for an API endpoint; add --endpoint URL --api-model NAME`);
-    }
-    backend = await createLlamaBackend(values.model ?? DEFAULT_MODEL, {
-      lora,
-      sequences: int("sequences", values.sequences),
-      threads: int("threads", values.threads),
-      gpu: values.cpu ? false : "auto",
-    });
-  }
-  try {
-    const results = await runEval(backend, {
-      tasks: values.tasks?.split(",").map((s) => s.trim()).filter(Boolean) ??
-        (backend.scoreChoices ? undefined : generationSuite()),
-      limit: int("limit", values.limit),
-      numFewshot: int("num-fewshot", values["num-fewshot"]),
-      run: values.run,
-      resume: !values["no-resume"],
-    });
-    console.log(formatResultsTable(results));
-    console.log(
-      `\n${results.itemsPerSecond} items/s, ${results.tokensPerSecond} tokens/s, ${results.wallSeconds}s ` +
-        `-> results/eval/${results.run}/`,
-    );
-    if (results.usage) {
-      const { promptTokens, completionTokens, costUsd } = results.usage;
-      const cost = costUsd === undefined ? "" : `, estimated cost $${costUsd.toFixed(4)}`;
-      console.log(`usage: ${promptTokens} prompt + ${completionTokens} completion tokens${cost}`);
-    }
-  } finally {
-    await backend.dispose();
-  }
-  return 0;
-}
+  },
+});
 
 /** The default suite without its multiple-choice tasks, for backends that cannot score choices. */
 function generationSuite(): string[] {
@@ -146,55 +187,36 @@ function generationSuite(): string[] {
 }
 
 /** The OpenAI-compatible backend from --endpoint/--api-model and their companion flags. */
-function apiBackend(
-  values: Record<string, string | boolean | string[] | undefined>,
-  int: (name: string, v: string | undefined) => number | undefined,
-): Backend {
-  const endpoint = values.endpoint as string | undefined;
-  const model = values["api-model"] as string | undefined;
+function apiBackend(values: FlagValues<typeof flags>, given: ReadonlySet<string>): Backend {
+  const endpoint = values.endpoint;
+  const model = values["api-model"];
   if (!endpoint || !model) {
-    throw new Error(
+    throw new UsageError(
       "--endpoint URL and --api-model NAME go together (e.g. --endpoint http://127.0.0.1:8080 " +
         "--api-model tiny)",
     );
   }
-  const gguf = [
-    values.model !== undefined ? "--model" : "",
-    (values.lora as string[]).length ? "--lora" : "",
-    values.cpu === true ? "--cpu" : "",
-  ].filter(Boolean);
+  const gguf = ["model", "lora", "cpu", "sequences", "threads"].filter((f) => given.has(f));
   if (gguf.length) {
-    throw new Error(
-      `cannot use ${gguf.join(", ")} with --endpoint: they configure a local GGUF model, ` +
-        `and the server runs its own; drop them`,
+    throw new UsageError(
+      `cannot use ${gguf.map((f) => `--${f}`).join(", ")} with --endpoint: they configure a ` +
+        `local GGUF model, and the server runs its own; drop them`,
     );
   }
-  const price = (name: string): number | undefined => {
-    const v = values[name] as string | undefined;
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < 0) {
-      throw new Error(`--${name} ${v}: expected USD per 1000 tokens, a number ≥ 0`);
-    }
-    return n;
-  };
-  const pricePer1kInput = price("price-in");
-  const pricePer1kOutput = price("price-out");
+  const pricePer1kInput = values["price-in"];
+  const pricePer1kOutput = values["price-out"];
   if ((pricePer1kInput === undefined) !== (pricePer1kOutput === undefined)) {
-    throw new Error("--price-in and --price-out go together (USD per 1000 tokens each)");
+    throw new UsageError("--price-in and --price-out go together (USD per 1000 tokens each)");
   }
-  const concurrency = int("concurrency", values.concurrency as string | undefined) ??
-    DEFAULT_API_CONCURRENCY;
-  if (concurrency < 1) throw new Error(`--concurrency ${concurrency}: expected at least 1`);
   return createOpenAIBackend({
     baseUrl: endpoint,
     model,
-    apiKey: values["api-key"] as string | undefined,
-    chat: values.chat === true,
-    concurrency,
+    apiKey: values["api-key"],
+    chat: values.chat,
+    concurrency: values.concurrency,
     pricePer1kInput,
     pricePer1kOutput,
   });
 }
 
-if (import.meta.main) await runMain(main);
+if (import.meta.main) await runCommand(command);

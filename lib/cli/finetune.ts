@@ -11,109 +11,164 @@
  */
 import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { exportAdapter, runTrainer } from "../train/bridge.ts";
 import { colabNotebook } from "../train/colab.ts";
-import { PRESETS, resolveTrainConfig } from "../train/config.ts";
+import { PRESETS, resolveTrainConfig, TrainConfigError, trainConfigKeys } from "../train/config.ts";
 import { taskTrainRows, writeTrainRows } from "../train/data.ts";
-import { runMain } from "./_main.ts";
+import {
+  booleanFlag,
+  defineCommand,
+  enumFlag,
+  parseKeyValue,
+  repeatedFlag,
+  runCommand,
+  stringFlag,
+  UsageError,
+} from "./_command.ts";
 
-const HELP = `usage: deno task finetune [--preset ${
-  Object.keys(PRESETS).join("|")
-}] (--task NAME | --train FILE.jsonl [--val FILE.jsonl])
-                          [--base DIR|HUB_ID] [--run NAME] [--set key=value]... [--no-export] [--colab [--push-to REPO]]`;
+const PRESET_NAMES = Object.keys(PRESETS) as (keyof typeof PRESETS)[];
+/** Config keys this command fills in itself, and from which flags. */
+const FILLED_IN: Record<string, string> = {
+  base_model: "--base, else the preset's",
+  train_file: "from --task or --train",
+  val_file: "from --task or --val (null without)",
+  output_dir: "results/train/<--run>",
+};
 
-function parseValue(v: string): unknown {
-  try {
-    return JSON.parse(v);
-  } catch {
-    return v;
-  }
-}
-
-async function main(): Promise<number> {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      preset: { type: "string", default: "tiny-cpu" },
-      task: { type: "string" },
-      train: { type: "string" },
-      val: { type: "string" },
-      base: { type: "string" },
-      run: { type: "string" },
-      set: { type: "string", multiple: true, default: [] },
-      "no-export": { type: "boolean", default: false },
-      colab: { type: "boolean", default: false },
-      "push-to": { type: "string", default: "" },
-      help: { type: "boolean", short: "h", default: false },
-    },
-  });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
-  if (!values.task && !values.train) {
-    throw new Error(`give --task NAME or --train FILE.jsonl\n${HELP}`);
-  }
-  const run = values.run ?? `${values.preset}-${values.task ?? "data"}`;
-  const dir = join("results", "train", run);
-  mkdirSync(join(dir, "data"), { recursive: true });
-  const trainFile = join(dir, "data", "train.jsonl");
-  let valFile: string | null = join(dir, "data", "val.jsonl");
-  const hashes: Record<string, string> = {};
-  if (values.task) {
-    hashes.train = writeTrainRows(trainFile, await taskTrainRows(values.task, { split: "train" }));
-    hashes.val = writeTrainRows(valFile, await taskTrainRows(values.task, { split: "validation" }));
-  } else {
-    copyFileSync(values.train!, trainFile);
-    if (values.val) copyFileSync(values.val, valFile);
-    else valFile = null;
-  }
-  const overrides: Record<string, unknown> = {
-    train_file: trainFile,
-    val_file: valFile,
-    output_dir: dir,
-  };
-  if (values.base) overrides.base_model = values.base;
-  for (const kv of values.set) {
-    const at = kv.indexOf("=");
-    if (at < 0) throw new Error(`--set ${kv}: expected key=value`);
-    const key = kv.slice(0, at);
-    const value = parseValue(kv.slice(at + 1));
-    if (key.startsWith("lora.")) {
-      overrides.lora = { ...((overrides.lora as object | undefined) ?? {}), [key.slice(5)]: value };
-    } else overrides[key] = value;
-  }
-  const config = resolveTrainConfig({ preset: values.preset, overrides });
-  writeFileSync(
-    join(dir, "run.json"),
-    JSON.stringify(
-      { preset: values.preset, task: values.task ?? null, data_sha256: hashes },
-      null,
-      2,
-    ) + "\n",
-  );
-  if (values.colab) {
-    const nb = colabNotebook(config, { pushTo: values["push-to"] });
-    writeFileSync(join(dir, "colab.ipynb"), JSON.stringify(nb, null, 1) + "\n");
-    console.log(
-      `wrote ${join(dir, "colab.ipynb")}: open it in Colab (T4 GPU) and upload ${trainFile}`,
+/** `deno task finetune`. */
+export const command = defineCommand({
+  name: "finetune",
+  summary: "LoRA fine-tuning through the Python bridge, then GGUF export. Writes " +
+    "results/train/<run>/: config.json, events.jsonl, data/, adapter/ (PEFT), lora.gguf and " +
+    "merged/ (Hugging Face checkpoint + merged.gguf). With --colab it writes colab.ipynb instead " +
+    "of training.",
+  usage: [
+    "(--task NAME | --train FILE.jsonl [--val FILE.jsonl]) [--preset NAME] [--set KEY=VALUE]... [options]",
+  ],
+  flags: {
+    preset: enumFlag("settings to start from (the config keys below)", PRESET_NAMES, {
+      default: "tiny-cpu",
+    }),
+    task: stringFlag("train on a task's train split (validation: its validation split)", {
+      placeholder: "NAME",
+    }),
+    train: stringFlag('training rows, JSONL of {"prompt", "completion"}', {
+      placeholder: "FILE.jsonl",
+    }),
+    val: stringFlag("validation rows (with --train)", { placeholder: "FILE.jsonl" }),
+    base: stringFlag("base model: a Hugging Face checkpoint folder or Hub id", {
+      placeholder: "DIR|HUB_ID",
+      defaultText: "the preset's base_model",
+    }),
+    run: stringFlag("run name: results/train/NAME/", {
+      placeholder: "NAME",
+      defaultText: "<preset>-<task, or data>",
+    }),
+    set: repeatedFlag(
+      "override a config key (VALUE: JSON, else a string; lora.KEY for LoRA settings)",
+      parseKeyValue,
+      { placeholder: "KEY=VALUE" },
+    ),
+    "no-export": booleanFlag("skip the GGUF export after training"),
+    colab: booleanFlag("write colab.ipynb (to run on a Colab T4) instead of training"),
+    "push-to": stringFlag("with --colab: the Hub repo the notebook pushes the run to", {
+      placeholder: "REPO",
+      defaultText: "none (no push)",
+    }),
+  },
+  epilog: configKeysHelp,
+  usageErrors: [TrainConfigError],
+  run: async ({ values }) => {
+    if (!values.task && !values.train) {
+      throw new UsageError("give --task NAME or --train FILE.jsonl");
+    }
+    if (values.task && values.train) {
+      throw new UsageError("give --task NAME or --train FILE.jsonl, not both");
+    }
+    if (values.val && !values.train) throw new UsageError("--val goes with --train");
+    if (values["push-to"] !== undefined && !values.colab) {
+      throw new UsageError("--push-to goes with --colab");
+    }
+    const run = values.run ?? `${values.preset}-${values.task ?? "data"}`;
+    const dir = join("results", "train", run);
+    const trainFile = join(dir, "data", "train.jsonl");
+    const valFile = values.task || values.val ? join(dir, "data", "val.jsonl") : null;
+    const overrides: Record<string, unknown> = {
+      train_file: trainFile,
+      val_file: valFile,
+      output_dir: dir,
+    };
+    if (values.base) overrides.base_model = values.base;
+    const lora: Record<string, unknown> = {};
+    for (const { key, value } of values.set) {
+      const [target, name] = key.startsWith("lora.") ? [lora, key.slice(5)] : [overrides, key];
+      target[name] = value;
+    }
+    if (Object.keys(lora).length) overrides.lora = lora;
+    const config = resolveTrainConfig({ preset: values.preset, overrides }); // before any write
+    mkdirSync(join(dir, "data"), { recursive: true });
+    const hashes: Record<string, string> = {};
+    if (values.task) {
+      hashes.train = writeTrainRows(
+        trainFile,
+        await taskTrainRows(values.task, { split: "train" }),
+      );
+      hashes.val = writeTrainRows(
+        valFile!,
+        await taskTrainRows(values.task, { split: "validation" }),
+      );
+    } else {
+      copyFileSync(values.train!, trainFile);
+      if (values.val) copyFileSync(values.val, valFile!);
+    }
+    writeFileSync(
+      join(dir, "run.json"),
+      JSON.stringify(
+        { preset: values.preset, task: values.task ?? null, data_sha256: hashes },
+        null,
+        2,
+      ) + "\n",
     );
+    if (values.colab) {
+      const nb = colabNotebook(config, { pushTo: values["push-to"] ?? "" });
+      writeFileSync(join(dir, "colab.ipynb"), JSON.stringify(nb, null, 1) + "\n");
+      console.log(
+        `wrote ${join(dir, "colab.ipynb")}: open it in Colab (T4 GPU) and upload ${trainFile}`,
+      );
+      return 0;
+    }
+    const result = await runTrainer(config);
+    console.log(
+      `adapter: ${result.adapterDir} (${result.done.tokens_per_s} tokens/s, ${result.done.train_seconds}s)`,
+    );
+    if (!values["no-export"]) {
+      const paths = await exportAdapter(result.adapterDir, config.base_model, {
+        ggufLora: join(dir, "lora.gguf"),
+        mergedDir: join(dir, "merged"),
+        mergedGguf: join(dir, "merged", "merged.gguf"),
+      });
+      for (const [k, v] of Object.entries(paths)) console.log(`${k}: ${v}`);
+    }
     return 0;
-  }
-  const result = await runTrainer(config);
-  console.log(
-    `adapter: ${result.adapterDir} (${result.done.tokens_per_s} tokens/s, ${result.done.train_seconds}s)`,
-  );
-  if (!values["no-export"]) {
-    const paths = await exportAdapter(result.adapterDir, config.base_model, {
-      ggufLora: join(dir, "lora.gguf"),
-      mergedDir: join(dir, "merged"),
-      mergedGguf: join(dir, "merged", "merged.gguf"),
-    });
-    for (const [k, v] of Object.entries(paths)) console.log(`${k}: ${v}`);
-  }
-  return 0;
+  },
+});
+
+/** The config keys, their types and defaults, from lib/train/config.ts's schema. */
+function configKeysHelp(): string {
+  const show = (v: unknown) => typeof v === "string" ? v : JSON.stringify(v);
+  const rows = trainConfigKeys().map((k) => [
+    k.key,
+    k.type,
+    k.default === undefined ? FILLED_IN[k.key] ?? "" : show(k.default),
+    Object.entries(k.presets).map(([p, v]) => `${p}: ${show(v)}`).join(", "),
+  ]);
+  const w = [0, 1].map((i) => Math.max(...rows.map((r) => r[i].length)));
+  return [
+    "Config keys (--set KEY=VALUE): type, default, and the presets that change it",
+    ...rows.map(([key, type, def, presets]) =>
+      `  ${key.padEnd(w[0])}  ${type.padEnd(w[1])}  ${def}${presets ? `  (${presets})` : ""}`
+    ),
+  ].join("\n");
 }
 
-if (import.meta.main) await runMain(main);
+if (import.meta.main) await runCommand(command);

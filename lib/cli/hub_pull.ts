@@ -3,23 +3,27 @@
  * to the Hub by the Colab notebook (adapter, GGUF LoRA, events) into a local run folder.
  * @module
  */
-import { parseArgs } from "node:util";
 import { pullArtifacts } from "../train/artifacts.ts";
+import { defineCommand, runCommand, stringFlag } from "./_command.ts";
 
-const { values, positionals } = parseArgs({
-  args: Deno.args,
-  allowPositionals: true,
-  options: { out: { type: "string" }, revision: { type: "string", default: "main" } },
+/** `deno task hub:pull`. */
+export const command = defineCommand({
+  name: "hub:pull",
+  summary: "Fetch a fine-tuning run pushed to the Hugging Face Hub by the Colab notebook " +
+    "(adapter, GGUF LoRA, events) into a local run folder; prints each file it wrote.",
+  positionals: { usage: "<owner/repo>", expected: "one Hub repo (owner/repo)", min: 1, max: 1 },
+  flags: {
+    out: stringFlag("the local run folder", {
+      placeholder: "DIR",
+      defaultText: "results/train/<owner>--<repo>",
+    }),
+    revision: stringFlag("branch, tag or commit", { placeholder: "REV", default: "main" }),
+  },
+  run: async ({ values, positionals: [repo] }) => {
+    const out = values.out ?? `results/train/${repo.replace("/", "--")}`;
+    for (const p of await pullArtifacts(repo, out, { revision: values.revision })) console.log(p);
+    return 0;
+  },
 });
-if (positionals.length !== 1) {
-  console.error("usage: deno task hub:pull <owner/repo> [--out DIR] [--revision REV]");
-  Deno.exit(2);
-}
-const repo = positionals[0];
-const out = values.out ?? `results/train/${repo.replace("/", "--")}`;
-try {
-  for (const p of await pullArtifacts(repo, out, { revision: values.revision })) console.log(p);
-} catch (e) {
-  console.error(`error: ${(e as Error).message}`);
-  Deno.exit(1);
-}
+
+if (import.meta.main) await runCommand(command);

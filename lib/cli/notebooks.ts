@@ -10,98 +10,94 @@
  * @module
  */
 import { basename } from "node:path";
-import { parseArgs } from "node:util";
 import { DEFAULT_NOTEBOOK_OUT, listNotebooks, runNotebooks } from "../plots/run_notebooks.ts";
-import { runMain, USAGE_ERROR } from "./_main.ts";
+import {
+  booleanFlag,
+  defineCommand,
+  FAILURE,
+  integerFlag,
+  parseKeyValue,
+  repeatedFlag,
+  runCommand,
+  stringFlag,
+  UsageError,
+} from "./_command.ts";
 
-const HELP = `usage: deno task notebooks [PREFIX...] [--set key=value]... [--out DIR] [--no-html]
-                             [--timeout SECONDS] [--keep-going]
-PREFIX           run only notebooks whose file names start with it (e.g. 01 or 05_report)
---set key=value  override a parameter of every notebook that has it (value: JSON, else a string)
---out DIR        executed copies and HTML (default: ${DEFAULT_NOTEBOOK_OUT})
---timeout S      seconds one cell may run (default: 900)
---keep-going     run the remaining notebooks after a failure`;
-
-function parseValue(v: string): unknown {
-  try {
-    return JSON.parse(v);
-  } catch {
-    return v;
-  }
-}
-
-async function main(): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: Deno.args,
-    allowPositionals: true,
-    options: {
-      set: { type: "string", multiple: true, default: [] },
-      out: { type: "string", default: DEFAULT_NOTEBOOK_OUT },
-      "no-html": { type: "boolean", default: false },
-      timeout: { type: "string", default: "900" },
-      "keep-going": { type: "boolean", default: false },
-      help: { type: "boolean", short: "h", default: false },
-    },
-  });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
-  const all = listNotebooks();
-  const notebooks = positionals.length
-    ? all.filter((n) => positionals.some((p) => basename(n).startsWith(p)))
-    : all;
-  if (!notebooks.length) {
-    console.error(
-      `error: no notebook matches ${positionals.join(" ") || "notebooks/*.ipynb"}; have: ` +
-        all.map((n) => basename(n)).join(", "),
-    );
-    return USAGE_ERROR;
-  }
-  const params: Record<string, unknown> = {};
-  for (const kv of values.set) {
-    const at = kv.indexOf("=");
-    if (at < 1) {
-      console.error(`error: --set ${kv}: expected key=value\n${HELP}`);
-      return USAGE_ERROR;
+/** `deno task notebooks`. */
+export const command = defineCommand({
+  name: "notebooks",
+  summary: "Execute the notebooks headlessly on the Deno kernel, in order, writing executed " +
+    `copies and HTML exports to the --out folder. A failing cell fails the task; the notebooks ` +
+    "after it are not run, since they read what it writes. Ends with " +
+    '"notebooks: N passed, M failed".',
+  positionals: {
+    usage: "[PREFIX...]",
+    expected: "notebook name prefixes",
+    min: 0,
+    help: "PREFIX   run only notebooks whose file names start with it (e.g. 01 or 05_report)",
+  },
+  flags: {
+    set: repeatedFlag(
+      "override a parameter of every notebook that has it (VALUE: JSON, else a string)",
+      parseKeyValue,
+      { placeholder: "KEY=VALUE" },
+    ),
+    out: stringFlag("executed copies and HTML", {
+      placeholder: "DIR",
+      default: DEFAULT_NOTEBOOK_OUT,
+    }),
+    "no-html": booleanFlag("skip the HTML exports"),
+    timeout: integerFlag("seconds one cell may run", {
+      min: 1,
+      placeholder: "SECONDS",
+      default: 900,
+    }),
+    "keep-going": booleanFlag("run the remaining notebooks after a failure"),
+  },
+  exitStatus: "Exit status: 0 every notebook passed; 1 a cell failed; 2 bad arguments.",
+  run: async ({ values, positionals }) => {
+    const all = listNotebooks();
+    const notebooks = positionals.length
+      ? all.filter((n) => positionals.some((p) => basename(n).startsWith(p)))
+      : all;
+    if (!notebooks.length) {
+      throw new UsageError(
+        `no notebook matches ${positionals.join(" ") || "notebooks/*.ipynb"}; have: ` +
+          all.map((n) => basename(n)).join(", "),
+      );
     }
-    params[kv.slice(0, at)] = parseValue(kv.slice(at + 1));
-  }
-  const timeout = Number(values.timeout);
-  if (!Number.isInteger(timeout) || timeout <= 0) {
-    console.error(`error: --timeout ${values.timeout}: expected whole seconds > 0`);
-    return USAGE_ERROR;
-  }
-  const t0 = performance.now();
-  const runs = await runNotebooks(notebooks, {
-    outDir: values.out,
-    html: !values["no-html"],
-    cellTimeout: timeout,
-    params,
-    keepGoing: values["keep-going"],
-    onProgress: ({ notebook, result }) => {
-      if (!result) console.log(`running ${basename(notebook)} …`);
-      else {
-        console.log(
-          `${result.ok ? "ok  " : "FAIL"} ${basename(notebook)} (${result.seconds} s)` +
-            (result.html ? ` → ${result.executed}, ${result.html}` : ""),
-        );
-        if (result.error) console.log(result.error.replace(/^/gm, "     "));
-      }
-    },
-  });
-  for (const r of runs.filter((r) => r.status === "not run")) {
-    console.log(`skip ${basename(r.notebook)} (not run: an earlier notebook failed)`);
-  }
-  const passed = runs.filter((r) => r.ok).length;
-  const failed = runs.filter((r) => r.status === "failed").length;
-  const total = Math.round((performance.now() - t0) / 1000);
-  console.log(
-    `notebooks: ${passed} passed, ${failed} failed` +
-      (runs.length - passed - failed ? `, ${runs.length - passed - failed} not run` : "") +
-      ` in ${total} s`,
-  );
-  return failed || runs.some((r) => r.status === "not run") ? 1 : 0;
-}
+    const params = Object.fromEntries(values.set.map(({ key, value }) => [key, value]));
+    const t0 = performance.now();
+    const runs = await runNotebooks(notebooks, {
+      outDir: values.out,
+      html: !values["no-html"],
+      cellTimeout: values.timeout,
+      params,
+      keepGoing: values["keep-going"],
+      onProgress: ({ notebook, result }) => {
+        if (!result) console.log(`running ${basename(notebook)} …`);
+        else {
+          console.log(
+            `${result.ok ? "ok  " : "FAIL"} ${basename(notebook)} (${result.seconds} s)` +
+              (result.html ? ` → ${result.executed}, ${result.html}` : ""),
+          );
+          if (result.error) console.log(result.error.replace(/^/gm, "     "));
+        }
+      },
+    });
+    for (const r of runs.filter((r) => r.status === "not run")) {
+      console.log(`skip ${basename(r.notebook)} (not run: an earlier notebook failed)`);
+    }
+    const passed = runs.filter((r) => r.ok).length;
+    const failed = runs.filter((r) => r.status === "failed").length;
+    const total = Math.round((performance.now() - t0) / 1000);
+    console.log(
+      `notebooks: ${passed} passed, ${failed} failed` +
+        (runs.length - passed - failed ? `, ${runs.length - passed - failed} not run` : "") +
+        ` in ${total} s`,
+    );
+    return failed || runs.some((r) => r.status === "not run") ? FAILURE : 0;
+  },
+});
 
-if (import.meta.main) await runMain(main);
+if (import.meta.main) await runCommand(command);

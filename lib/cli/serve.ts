@@ -9,7 +9,6 @@
  * Exit codes: 0 stopped by SIGINT/SIGTERM; 2 bad arguments or config; 1 models failed to load.
  * @module
  */
-import { parseArgs } from "node:util";
 import {
   addAdapter,
   loadServeConfigFile,
@@ -19,128 +18,158 @@ import {
   SERVE_DEFAULTS,
   type ServeConfig,
 } from "../serve/config.ts";
-import { jsonLineLogger, type LogRecord } from "../serve/log.ts";
+import { jsonLineLogger } from "../serve/log.ts";
 import { startServer } from "../serve/server.ts";
+import { checkLoraFile, LoraSpecError } from "../llm/lora_spec.ts";
 import { DEFAULT_MODEL } from "../llm/model.ts";
-import { FAILURE, USAGE_ERROR } from "./_main.ts";
+import {
+  booleanFlag,
+  defineCommand,
+  enumFlag,
+  FAILURE,
+  type FlagValues,
+  integerFlag,
+  repeatedFlag,
+  runCommand,
+  stringFlag,
+  USAGE_ERROR,
+} from "./_command.ts";
 
-const HELP =
-  `usage: deno task serve [--model FILE.gguf] [--name NAME] [--adapter NAME=FILE.gguf[:SCALE]]...
-                       [--config FILE.yaml] [--host ADDR] [--port N] [--api-key KEY]
-                       [--sequences N] [--ctx-size N] [--threads N] [--cpu] [--max-queue N]
-                       [--max-tokens N] [--max-body-bytes N] [--log-level debug|info|warn|error]
---model      base GGUF (default: ${DEFAULT_MODEL}), served as NAME
---name       its model name (default: the file name without .gguf and a quantization tag: tiny)
---adapter    serve NAME+ADAPTER_NAME too: the base with this GGUF LoRA adapter (repeat to add more;
-             the same name twice stacks adapters)
---config     YAML with any of: ${Object.keys(SERVE_DEFAULTS).join(", ")}
-             (models: {NAME: {model: FILE, adapters: [{path, scale}], chatTemplate: FILE}})
---host       default ${SERVE_DEFAULTS.host} (this machine only); 0.0.0.0 to listen on every interface
---port       default ${SERVE_DEFAULTS.port}
---api-key    require 'Authorization: Bearer KEY' on /v1 (default: the TUNEBOOK_API_KEY variable, else none)
---sequences  requests generating at once per model (default ${SERVE_DEFAULTS.sequences})
---max-queue  requests waiting per model before 429 (default ${SERVE_DEFAULTS.maxQueue})
---max-tokens largest max_tokens a request may ask for (default ${SERVE_DEFAULTS.maxTokens})
---cpu        never use a GPU`;
+const MAX_PORT = 65535;
 
-function intFlag(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n)) throw new Error(`--${name} ${value}: expected an integer`);
-  return n;
-}
+const flags = {
+  model: stringFlag("base GGUF, served as NAME", {
+    placeholder: "FILE.gguf",
+    defaultText: `${DEFAULT_MODEL}, or the --config file's models`,
+  }),
+  name: stringFlag("its model name", {
+    placeholder: "NAME",
+    defaultText: "the file name without .gguf and a quantization tag: tiny",
+  }),
+  adapter: repeatedFlag(
+    "serve NAME+ADAPTER_NAME too: the base with this GGUF LoRA adapter (the same name twice " +
+      "stacks adapters)",
+    parseAdapterFlag,
+    { placeholder: "ADAPTER_NAME=FILE.gguf[:SCALE]" },
+  ),
+  config: stringFlag(
+    `YAML with any of: ${Object.keys(SERVE_DEFAULTS).join(", ")}\n` +
+      "(models: {NAME: {model: FILE, adapters: [{path, scale}], chatTemplate: FILE}}); flags override it",
+    { placeholder: "FILE.yaml" },
+  ),
+  host: stringFlag("interface to listen on; 0.0.0.0 for every interface", {
+    placeholder: "ADDR",
+    defaultText: `${SERVE_DEFAULTS.host} (this machine only)`,
+  }),
+  port: integerFlag("TCP port (0: any free port)", {
+    min: 0,
+    max: MAX_PORT,
+    defaultText: String(SERVE_DEFAULTS.port),
+  }),
+  "api-key": stringFlag("require 'Authorization: Bearer KEY' on /v1", {
+    placeholder: "KEY",
+    defaultText: "the TUNEBOOK_API_KEY variable, else none",
+  }),
+  sequences: integerFlag("requests generating at once per model", {
+    min: 1,
+    defaultText: String(SERVE_DEFAULTS.sequences),
+  }),
+  "ctx-size": integerFlag("tokens per sequence", {
+    min: 1,
+    defaultText: "the model's training context, at most 4096",
+  }),
+  threads: integerFlag("CPU threads per context (0: one fewer than the cores)", {
+    min: 0,
+    defaultText: String(SERVE_DEFAULTS.threads),
+  }),
+  cpu: booleanFlag("never use a GPU"),
+  "max-queue": integerFlag("requests waiting per model before 429", {
+    min: 0,
+    defaultText: String(SERVE_DEFAULTS.maxQueue),
+  }),
+  "max-tokens": integerFlag("largest max_tokens a request may ask for", {
+    min: 1,
+    defaultText: String(SERVE_DEFAULTS.maxTokens),
+  }),
+  "max-body-bytes": integerFlag("largest request body (413 above)", {
+    min: 1,
+    defaultText: String(SERVE_DEFAULTS.maxBodyBytes),
+  }),
+  "log-level": enumFlag("least severe log line written", ["debug", "info", "warn", "error"], {
+    default: "info",
+  }),
+};
 
-function buildConfig(values: Record<string, unknown>): ServeConfig {
-  let config = values.config ? loadServeConfigFile(values.config as string) : resolveServeConfig();
+/** `deno task serve`. */
+export const command = defineCommand({
+  name: "serve",
+  summary: "Serve a GGUF model (plus LoRA adapters) behind an OpenAI-compatible API\n" +
+    "(/v1/models, /v1/completions, /v1/chat/completions) until SIGINT or SIGTERM.",
+  usage: [
+    "[--model FILE.gguf] [--name NAME] [--adapter ADAPTER_NAME=FILE.gguf[:SCALE]]... [options]",
+    "--config FILE.yaml [options]",
+  ],
+  flags,
+  exitStatus: "Exit status: 0 stopped by SIGINT/SIGTERM; 2 bad arguments or config; " +
+    "1 models failed to load.",
+  usageErrors: [LoraSpecError],
+  run: async ({ values }) => {
+    let config: ServeConfig;
+    try {
+      config = buildConfig(values);
+    } catch (e) {
+      console.error(`serve: ${(e as Error).message}`);
+      return USAGE_ERROR;
+    }
+    for (const model of Object.values(config.models)) {
+      for (const adapter of model.adapters) checkLoraFile(adapter.path);
+    }
+    const server = startServer(config, { log: jsonLineLogger({ level: values["log-level"] }) });
+    let stopped!: () => void;
+    const done = new Promise<void>((resolve) => (stopped = resolve));
+    const stop = () => void server.shutdown().then(stopped);
+    Deno.addSignalListener("SIGINT", stop);
+    Deno.addSignalListener("SIGTERM", stop);
+    try {
+      await server.ready;
+    } catch (e) {
+      console.error(`tunebook serve: ${(e as Error).message}`);
+      await server.shutdown();
+      return FAILURE;
+    }
+    console.error(
+      `tunebook serve: ${server.url}/v1 — models ${Object.keys(config.models).join(", ")}` +
+        (config.apiKey ? " (API key required)" : ""),
+    );
+    await done; // until SIGINT or SIGTERM
+    return 0;
+  },
+});
+
+function buildConfig(values: FlagValues<typeof flags>): ServeConfig {
+  let config = values.config ? loadServeConfigFile(values.config) : resolveServeConfig();
   const overrides: Record<string, unknown> = {
     host: values.host,
-    port: intFlag("port", values.port as string | undefined),
+    port: values.port,
     apiKey: values["api-key"] ?? (Deno.env.get("TUNEBOOK_API_KEY") || undefined),
-    sequences: intFlag("sequences", values.sequences as string | undefined),
-    contextSize: intFlag("ctx-size", values["ctx-size"] as string | undefined),
-    threads: intFlag("threads", values.threads as string | undefined),
+    sequences: values.sequences,
+    contextSize: values["ctx-size"],
+    threads: values.threads,
     gpu: values.cpu ? false : undefined,
-    maxQueue: intFlag("max-queue", values["max-queue"] as string | undefined),
-    maxTokens: intFlag("max-tokens", values["max-tokens"] as string | undefined),
-    maxBodyBytes: intFlag("max-body-bytes", values["max-body-bytes"] as string | undefined),
+    maxQueue: values["max-queue"],
+    maxTokens: values["max-tokens"],
+    maxBodyBytes: values["max-body-bytes"],
   };
   if (values.model || values.name) {
-    const model = (values.model as string | undefined) ?? DEFAULT_MODEL;
-    const name = (values.name as string | undefined) ?? modelNameFromPath(model);
+    const model = values.model ?? DEFAULT_MODEL;
+    const name = values.name ?? modelNameFromPath(model);
     overrides.models = { [name]: { model } };
   }
   const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
   config = resolveServeConfig({ ...config, ...defined }, "command line");
   const base = Object.keys(config.models)[0];
-  for (const flag of values.adapter as string[]) {
-    config = addAdapter(config, base, parseAdapterFlag(flag));
-  }
+  for (const adapter of values.adapter) config = addAdapter(config, base, adapter);
   return config;
 }
 
-async function main(): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: Deno.args,
-      options: {
-        model: { type: "string" },
-        name: { type: "string" },
-        adapter: { type: "string", multiple: true, default: [] },
-        config: { type: "string" },
-        host: { type: "string" },
-        port: { type: "string" },
-        "api-key": { type: "string" },
-        sequences: { type: "string" },
-        "ctx-size": { type: "string" },
-        threads: { type: "string" },
-        cpu: { type: "boolean", default: false },
-        "max-queue": { type: "string" },
-        "max-tokens": { type: "string" },
-        "max-body-bytes": { type: "string" },
-        "log-level": { type: "string", default: "info" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    }));
-  } catch (e) {
-    console.error(`${(e as Error).message}\n${HELP}`);
-    return USAGE_ERROR;
-  }
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
-  let config: ServeConfig;
-  try {
-    config = buildConfig(values);
-  } catch (e) {
-    console.error((e as Error).message);
-    return USAGE_ERROR;
-  }
-  const level = values["log-level"] as LogRecord["level"];
-  if (!["debug", "info", "warn", "error"].includes(level)) {
-    console.error(`--log-level ${level}: use debug, info, warn or error`);
-    return USAGE_ERROR;
-  }
-  const server = startServer(config, { log: jsonLineLogger({ level }) });
-  let stopped!: () => void;
-  const done = new Promise<void>((resolve) => (stopped = resolve));
-  const stop = () => void server.shutdown().then(stopped);
-  Deno.addSignalListener("SIGINT", stop);
-  Deno.addSignalListener("SIGTERM", stop);
-  try {
-    await server.ready;
-  } catch (e) {
-    console.error(`tunebook serve: ${(e as Error).message}`);
-    await server.shutdown();
-    return FAILURE;
-  }
-  console.error(
-    `tunebook serve: ${server.url}/v1 — models ${Object.keys(config.models).join(", ")}` +
-      (config.apiKey ? " (API key required)" : ""),
-  );
-  await done; // until SIGINT or SIGTERM
-  return 0;
-}
-
-if (import.meta.main) Deno.exit(await main());
+if (import.meta.main) await runCommand(command);
