@@ -17,6 +17,31 @@
 # Env:   JOBS (default 2), LLAMA_SRC (default .cache/llama.cpp), LLAMA_BUILD (.cache/llama-build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+usage() {
+  cat <<'EOF'
+usage: deno task build:llama-tools [--force]
+       bash scripts/build_llama_tools.sh [--force]
+
+Build llama.cpp's llama-perplexity, llama-server and llama-bench (CPU, Release) from the source
+scripts/setup.sh extracts from node-llama-cpp's bundle, into .cache/llama-build/bin (the
+references of deno task bench:eval and bench:serve). Skips the build when all three exist and
+were built from the same source.
+
+Options:
+  --force     rebuild even when up to date
+  -h, --help  print this help and exit (runs nothing else)
+
+Environment: JOBS (default 2), LLAMA_SRC (default .cache/llama.cpp),
+             LLAMA_BUILD (default .cache/llama-build)
+EOF
+}
+for arg in "$@"; do
+  case $arg in
+    -h | --help) usage; exit 0 ;;
+    --force) ;;
+    *) printf 'build_llama_tools: unknown argument %s\n' "$arg" >&2; usage >&2; exit 2 ;;
+  esac
+done
 
 SRC="${LLAMA_SRC:-.cache/llama.cpp}"
 BUILD="${LLAMA_BUILD:-.cache/llama-build}"

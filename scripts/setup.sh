@@ -5,13 +5,39 @@
 #   3. llama.cpp's source (gguf-py, converters) extracted from node-llama-cpp's bundled
 #      llama/gitRelease.bundle into .cache/llama.cpp (ignored by git; rebuilt on demand).
 #   4. The Deno Jupyter kernel, so nbconvert can execute the notebooks.
-# Usage: bash scripts/setup.sh [--no-apt]
+# Usage: bash scripts/setup.sh [--no-apt]   (deno task setup)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEB_PACKAGES=(python3-torch libopenblas0-pthread python3-numpy python3-sentencepiece python3-yaml python3-pytest
-  jupyter-nbconvert python3-nbclient jupyter-client python3-ipykernel chromium
+# libblas3: Debian's reference BLAS, the anchor deno task bench:train measures against.
+DEB_PACKAGES=(python3-torch libopenblas0-pthread libblas3 python3-numpy python3-sentencepiece python3-yaml
+  python3-pytest jupyter-nbconvert python3-nbclient jupyter-client python3-ipykernel chromium
   python3-scipy python3-nltk python3-sklearn)  # the last three: references the test vectors are checked against
+
+usage() {
+  cat <<EOF
+usage: deno task setup [--no-apt]
+       bash scripts/setup.sh [--no-apt]
+
+Idempotent setup; each step checks before it acts, so it is safe to run again:
+  1. Debian packages the tests use, installed with apt-get only when one is missing:
+     ${DEB_PACKAGES[*]}
+  2. npm packages through deno install --frozen (pinned by deno.json + deno.lock)
+  3. llama.cpp's source (gguf-py, converters), extracted from node-llama-cpp's bundle into .cache/llama.cpp
+  4. the Deno Jupyter kernel, so nbconvert can execute the notebooks
+
+Options:
+  --no-apt    skip step 1 (install nothing with apt-get)
+  -h, --help  print this help and exit (runs nothing else)
+EOF
+}
+for arg in "$@"; do
+  case $arg in
+    -h | --help) usage; exit 0 ;;
+    --no-apt) ;;
+    *) printf 'setup: unknown argument %s\n' "$arg" >&2; usage >&2; exit 2 ;;
+  esac
+done
 
 DENO="${DENO:-$(command -v deno || echo "npx -y deno@2.9.6")}"
 log() { printf '[setup] %s\n' "$*" >&2; }

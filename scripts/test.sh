@@ -8,9 +8,36 @@ cd "$(dirname "$0")/.."
 DENO="${DENO:-$(command -v deno || echo "npx -y deno@2.9.6")}"
 export TUNEBOOK_PYTHON="${TUNEBOOK_PYTHON:-/usr/bin/python3}"  # Debian's python3, where python3-torch lives
 ALL=(fmt lint check unit model python notebooks)
+usage() {
+  cat <<'EOF'
+usage: deno task test [STAGE...]
+       bash scripts/test.sh [STAGE...]
+
+Runs scripts/setup.sh (installs what is missing), then the test stages in order, and ends with
+"tunebook: N passed, M failed". deno task test:unit runs the unit stage; test:model the model and
+python stages.
+
+Stages (default: all, in this order):
+  fmt        deno fmt --check
+  lint       deno lint
+  check      deno check lib/ tests/ bench/
+  unit       deno test -A --doc lib/ tests/unit/   (no model)
+  model      deno test -A tests/model/             (with the tiny model)
+  python     pytest tests/python
+  notebooks  deno task notebooks
+
+Options:
+  -h, --help  print this help and exit (runs nothing else)
+
+Exit status: 0 every stage passed; 1 a stage failed; 2 an unknown stage.
+EOF
+}
+for s in "$@"; do
+  if [[ $s == -h || $s == --help ]]; then usage; exit 0; fi
+done
 STAGES=("${@:-${ALL[@]}}")
 for s in "${STAGES[@]}"; do
-  [[ " ${ALL[*]} " == *" $s "* ]] || { echo "unknown stage '$s'; stages: ${ALL[*]}" >&2; exit 2; }
+  [[ " ${ALL[*]} " == *" $s "* ]] || { echo "unknown stage '$s'; stages: ${ALL[*]}" >&2; usage >&2; exit 2; }
 done
 bash scripts/setup.sh || exit 1
 
