@@ -26,6 +26,7 @@ export * from "./llm/gguf_header.ts";
 export * from "./llm/tokenizer.ts";
 export * from "./llm/quantize_gguf.ts";
 export * from "./llm/engine.ts";
+export * from "./llm/lora_spec.ts";
 export * from "./llm/batching.ts";
 export * from "./llm/chat.ts";
 export * from "./llm/batch_scorer.ts";
