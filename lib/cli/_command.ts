@@ -478,7 +478,7 @@ export function parseCommandLine<F extends FlagSet>(
       const eq = arg.indexOf("=");
       name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
       inline = eq < 0 ? undefined : arg.slice(eq + 1);
-      if (!(name in flags)) throw new UsageError(unknownFlag(`--${name}`, names));
+      if (!Object.hasOwn(flags, name)) throw new UsageError(unknownFlag(`--${name}`, names));
     } else if (/^-[^-\d.]/.test(arg)) {
       name = arg.length === 2 ? shorts.get(arg[1]) : undefined;
       if (name === undefined) throw new UsageError(unknownFlag(arg, names));

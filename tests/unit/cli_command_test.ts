@@ -216,6 +216,7 @@ Deno.test("flags: an unknown flag is a usage error with the closest known flag",
   assert.equal(message(["--thresh", "3"]), "unknown flag --thresh; did you mean --threshold?");
   assert.equal(message(["--colour-scheme"]), "unknown flag --colour-scheme");
   assert.equal(message(["-x"]), "unknown flag -x");
+  assert.equal(message(["--constructor"]), "unknown flag --constructor");
   const required = defineCommand({
     name: "r",
     summary: "",
