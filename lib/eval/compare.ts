@@ -38,6 +38,7 @@ import { basename, join } from "node:path";
 import { mean } from "simple-statistics";
 import { parseJsonl } from "../data/jsonl.ts";
 import type { EvalResults, Sample } from "./runner.ts";
+import { formatPValue } from "./p_value.ts";
 import {
   DEFAULT_CONFIDENCE,
   DEFAULT_RESAMPLES,
@@ -399,9 +400,9 @@ export function formatComparisonTable(cmp: RunComparison): string {
         fmt(m.meanB),
         signed(m.delta),
         Number.isFinite(m.ci[0]) ? `[${signed(m.ci[0])}, ${signed(m.ci[1])}]` : "-",
-        fmtP(m.pValue),
+        formatPValue(m.pValue),
         m.mcnemar ? `${m.mcnemar.b}/${m.mcnemar.c}` : "-",
-        m.mcnemar ? `${fmtP(m.mcnemar.pValue)} ${m.mcnemar.method}` : "-",
+        m.mcnemar ? `${formatPValue(m.mcnemar.pValue)} ${m.mcnemar.method}` : "-",
       ]);
     }
     const { onlyInA, onlyInB, skipped } = t.excluded;
@@ -438,8 +439,6 @@ export function formatComparisonTable(cmp: RunComparison): string {
 }
 
 const PERCENT = 100;
-/** p-values below this are printed in exponent notation. */
-const SMALL_P = 1e-3;
 
 function describe(run: RunInfo): string {
   const model = run.model?.model;
@@ -452,11 +451,6 @@ function fmt(x: number): string {
 
 function signed(x: number): string {
   return (x > 0 ? "+" : "") + fmt(x);
-}
-
-function fmtP(p: number): string {
-  if (!Number.isFinite(p)) return "-";
-  return p < SMALL_P ? p.toExponential(1) : p.toFixed(3);
 }
 
 function list(xs: string[]): string {

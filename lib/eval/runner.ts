@@ -66,7 +66,10 @@ export interface EvalOptions {
   seed?: number;
   /** Bootstrap resamples for metrics without a closed-form stderr. Default: 1000. */
   resamples?: number;
-  /** Number of input-length buckets. Default: 4. */
+  /**
+   * Number of input-length buckets (quantiles of prompt tokens; items of the same length share a
+   * bucket, so there can be fewer). Default: 4.
+   */
   lengthBuckets?: number;
   /** Show a progress line on stderr. Default: true. */
   progress?: boolean;
@@ -95,7 +98,7 @@ export type MetricResult = Estimate;
 
 /** Accuracy (or the task's first metric) for one input-length bucket. */
 export interface LengthBucket {
-  /** Prompt tokens, inclusive range. */
+  /** Prompt tokens, inclusive range; the buckets of a task never share a length. */
   minTokens: number;
   maxTokens: number;
   metric: string;
@@ -336,11 +339,17 @@ export function aggregateTask(
     const keys = Object.keys(
       metric.compute(scored.map((s) => s.prediction), scored.map((s) => s.references)),
     );
+    // A value computed from part of the items (acc_<label>: that label's items) reports their n.
+    const support = metric.support?.(
+      scored.map((s) => s.prediction),
+      scored.map((s) => s.references),
+    ) ?? {};
     for (const k of keys) {
-      metrics[k] = bootstrapEstimate(scored, (xs) => {
+      const est = bootstrapEstimate(scored, (xs) => {
         const v = metric.compute(xs.map((s) => s.prediction), xs.map((s) => s.references))[k];
         return Number.isFinite(v) ? v : 0;
       }, { seed: options.seed, resamples: options.resamples });
+      metrics[k] = { ...est, n: support[k] ?? est.n };
     }
   }
   return {
@@ -363,12 +372,9 @@ function lengthBuckets(samples: Sample[], task: TaskConfig, buckets: number): Le
   }
   const sorted = [...samples].sort((a, b) => a.prompt_tokens - b.prompt_tokens);
   const out: LengthBucket[] = [];
-  for (let b = 0; b < buckets; b++) {
-    const part = sorted.slice(
-      Math.floor((b * sorted.length) / buckets),
-      Math.floor(((b + 1) * sorted.length) / buckets),
-    );
-    if (!part.length) continue;
+  const cuts = bucketCuts(sorted.map((s) => s.prompt_tokens), buckets);
+  for (let b = 0; b + 1 < cuts.length; b++) {
+    const part = sorted.slice(cuts[b], cuts[b + 1]);
     out.push({
       minTokens: part[0].prompt_tokens,
       maxTokens: part[part.length - 1].prompt_tokens,
@@ -377,6 +383,28 @@ function lengthBuckets(samples: Sample[], task: TaskConfig, buckets: number): Le
     });
   }
   return out;
+}
+
+/**
+ * Where sorted lengths are cut into about `buckets` equal parts (quantiles) such that items of
+ * the same length always share a bucket: each quantile cut moves to the nearer place where the
+ * length changes, and cuts that meet merge their buckets. So no two buckets cover the same
+ * length, and there may be fewer than `buckets`. Returns the cut indexes, 0 and n included.
+ */
+function bucketCuts(lengths: number[], buckets: number): number[] {
+  const n = lengths.length;
+  const cuts = [0];
+  for (let b = 1; b < buckets; b++) {
+    const target = Math.floor((b * n) / buckets);
+    let up = target;
+    while (up < n && up > 0 && lengths[up] === lengths[up - 1]) up++;
+    let down = target;
+    while (down > 0 && down < n && lengths[down] === lengths[down - 1]) down--;
+    const cut = down > cuts.at(-1)! && target - down < up - target ? down : up;
+    if (cut > cuts.at(-1)! && cut < n) cuts.push(cut);
+  }
+  cuts.push(n);
+  return cuts;
 }
 
 /** Wilson interval for 0/1 values (accuracy, exact match), closed-form mean ± z·stderr otherwise. */

@@ -150,6 +150,11 @@ Deno.test(
     assert.equal(flat.delta, 0);
     assert.equal(flat.pValue, 1);
     assert.deepEqual([flat.mcnemar?.b, flat.mcnemar?.c, flat.mcnemar?.pValue], [0, 0, 1]);
+    // The CLI's table prints p-values as notebooks and the report do (formatPValue).
+    const table = formatComparisonTable(ab);
+    assert.match(table, /big\s+acc\s.*< 0\.001 chi2-corrected/);
+    assert.match(table, /same\s+acc\s.*\s1\.00\s.*\s1\.00 exact/);
+    assert.doesNotMatch(table, /\de-\d/, "no exponent notation");
   }),
 );
 

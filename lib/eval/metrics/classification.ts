@@ -5,7 +5,8 @@
  *
  * - `acc` (item): 1 when the prediction equals the gold label, else 0.
  * - `per_class_accuracy` (corpus): `acc_<label>` for every gold label: the share of the items
- *   with that gold label that were predicted correctly (the label's recall). Keys are sorted.
+ *   with that gold label that were predicted correctly (the label's recall). Keys are sorted;
+ *   each value's `n` (its `support`) is the number of items with that gold label.
  * - `macro_f1` (corpus): scikit-learn's `f1_score(gold, predicted, average="macro")` with its
  *   defaults: the unweighted mean F1 over every label seen in the gold labels **or** the
  *   predictions (so an off-label prediction such as `maybe` adds a class with F1 0), and 0 for a
@@ -91,6 +92,7 @@ export const acc: ItemMetric = {
  * import { deepStrictEqual } from "node:assert/strict";
  * import { perClassAccuracy } from "./classification.ts";
  * deepStrictEqual(perClassAccuracy.compute(["a", "b", "b"], [["a"], ["a"], ["b"]]), { acc_a: 0.5, acc_b: 1 });
+ * deepStrictEqual(perClassAccuracy.support!(["a", "b", "b"], [["a"], ["a"], ["b"]]), { acc_a: 2, acc_b: 1 });
  * ```
  */
 export const perClassAccuracy: CorpusMetric = {
@@ -112,6 +114,13 @@ export const perClassAccuracy: CorpusMetric = {
     const out: Record<string, number> = {};
     for (const label of [...totals.keys()].sort()) {
       out[`acc_${label}`] = (correct.get(label) ?? 0) / totals.get(label)!;
+    }
+    return out;
+  },
+  support(predictions: string[], references: string[][]): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const label of goldLabels("per_class_accuracy", predictions, references).sort()) {
+      out[`acc_${label}`] = (out[`acc_${label}`] ?? 0) + 1;
     }
     return out;
   },

@@ -67,6 +67,12 @@ export interface CorpusMetric {
   higherIsBetter: boolean;
   /** Named corpus-level values from all predictions and their references (same length). */
   compute(predictions: string[], references: string[][]): Record<string, number>;
+  /**
+   * How many items each value of {@linkcode CorpusMetric.compute} is computed from, by the same
+   * keys (e.g. the items of one gold label for `acc_<label>`); a key left out is computed from
+   * every item. Reported as the value's `n`. Default: every value from every item.
+   */
+  support?(predictions: string[], references: string[][]): Record<string, number>;
 }
 
 /** Any registered metric. */
