@@ -1,6 +1,6 @@
 /**
  * `deno task notebooks` — execute the notebooks headlessly on the Deno kernel, in order, writing
- * executed copies and HTML exports to results/notebooks/ (lib/plots/run_notebooks.ts). A failing
+ * executed copies and HTML exports to results/notebooks/ (lib/notebook/run_notebooks.ts). A failing
  * cell fails the task (exit 1); the notebooks after it are not run, since they read what it
  * writes. Ends with "notebooks: N passed, M failed".
  *
@@ -10,7 +10,7 @@
  * @module
  */
 import { basename } from "node:path";
-import { DEFAULT_NOTEBOOK_OUT, listNotebooks, runNotebooks } from "../plots/run_notebooks.ts";
+import { DEFAULT_NOTEBOOK_OUT, listNotebooks, runNotebooks } from "../notebook/run_notebooks.ts";
 import {
   booleanFlag,
   defineCommand,

@@ -159,7 +159,8 @@ export function rulesFigure(rules: Record<string, number>): FigureSpec {
 }
 
 /**
- * Overlaid histograms (plotly spec) of lengths before and after curation.
+ * Histograms (plotly spec) of lengths before and after curation, side by side in each bin (an
+ * overlay would hide "before" wherever "after" is as tall, which is most bins).
  *
  * @example
  * ```ts
@@ -178,7 +179,7 @@ export function lengthFigureSpec(hist: LengthHistogram, unit: string): FigureSpe
     ],
     layout: {
       title: { text: `Row length (${unit})` },
-      barmode: "overlay",
+      barmode: "group",
       xaxis: { title: { text: unit } },
       yaxis: { title: { text: "rows" } },
     },

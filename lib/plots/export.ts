@@ -17,7 +17,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import puppeteer from "puppeteer-core";
-import { plotlyJs } from "./display.ts";
+import { plotlyJs } from "./html.ts";
 import type { FigureLike } from "./figures.ts";
 import { FIGURE_HEIGHT, FIGURE_WIDTH } from "./_style.ts";
 

@@ -21,7 +21,8 @@
  * @module
  */
 import type { RunComparison } from "../eval/compare.ts";
-import type { EvalResults, TaskResult } from "../eval/runner.ts";
+import type { EvalResults, LengthBucket, TaskResult } from "../eval/runner.ts";
+import { pValueLabel } from "../eval/p_value.ts";
 import type { Estimate } from "../eval/stats.ts";
 import type { QuantizeCard } from "../gguf/quantize.ts";
 import type { TrainEvent } from "../train/bridge.ts";
@@ -276,9 +277,9 @@ export function deltaFigure(
       text: ps.map((p) => (Number.isFinite(p) && p < SIGNIFICANT ? ` ${significanceMark(p)}` : "")),
       textposition: "middle right",
       textfont: { size: 14, color: color(i) },
-      customdata: ms.map((m, j) => [num(cis[j][0]), num(cis[j][1]), num(ps[j], 4), m?.n ?? 0]),
+      customdata: ms.map((m, j) => [num(cis[j][0]), num(cis[j][1]), pValueLabel(ps[j]), m?.n ?? 0]),
       hovertemplate: `${label}: Δ=%{y:+.3f} [%{customdata[0]}, %{customdata[1]}], ` +
-        "p=%{customdata[2]}, n=%{customdata[3]}<extra></extra>",
+        "%{customdata[2]}, n=%{customdata[3]}<extra></extra>",
     };
   });
   const testName = test === "mcnemar" ? "McNemar" : "paired bootstrap";
@@ -404,7 +405,8 @@ const MIN_SUBPLOTS_HEIGHT = 460;
 
 /**
  * Score by input length: one subplot per task, one line per run over the runs' prompt-length
- * buckets (x = the bucket's midpoint in tokens, error bars = 95% CI). Tasks without buckets
+ * buckets (x = the bucket's token range, one evenly spaced category per bucket, labelled with its
+ * number of items; error bars = 95% CI). Tasks without buckets
  * (too few items) are left out. Axis titles: "prompt length (tokens)" and "score (95% CI)".
  *
  * @example
@@ -440,7 +442,7 @@ export function lengthFigure(
   const layout: Record<string, unknown> = {
     ...baseLayout(
       "Score by input length",
-      "prompt-length quartiles (tokens); error bars: 95% CI",
+      "prompt-length buckets (about quartiles; tokens and items under each); error bars: 95% CI",
       Math.max(MIN_SUBPLOTS_HEIGHT, rows * SUBPLOT_ROW_HEIGHT + SUBPLOT_FRAME_HEIGHT),
     ),
     annotations: [] as unknown[],
@@ -455,6 +457,7 @@ export function lengthFigure(
     layout[`xaxis${suffix}`] = axis("prompt length (tokens)", {
       domain: [x0, x0 + w],
       anchor: `y${suffix}`,
+      ...bucketAxis(runs.map((r) => r.results.tasks[task]?.byLength ?? [])),
     });
     layout[`yaxis${suffix}`] = axis("score (95% CI)", {
       domain: [yTop - h, yTop],
@@ -485,7 +488,7 @@ export function lengthFigure(
         showlegend: k === 0,
         xaxis: `x${suffix}`,
         yaxis: `y${suffix}`,
-        x: buckets.map((b) => (b.minTokens + b.maxTokens) / 2),
+        x: buckets.map(bucketLabel),
         y: values,
         error_y: errorBars(values, buckets.map((b) => b.estimate.ci), color(i)),
         line: { color: color(i), width: 2 },
@@ -497,6 +500,38 @@ export function lengthFigure(
     });
   });
   return { data, layout, config: { responsive: true, displaylogo: false } };
+}
+
+/** A bucket's token range as its category on the x axis: "12" or "13–14". */
+function bucketLabel(b: LengthBucket): string {
+  return b.minTokens === b.maxTokens ? String(b.minTokens) : `${b.minTokens}–${b.maxTokens}`;
+}
+
+/**
+ * The x axis of a length subplot: one evenly spaced category per bucket, in order of length,
+ * labelled with its token range and its number of items (`n=15`; `n=14–15` when the runs scored
+ * different numbers).
+ */
+function bucketAxis(runs: LengthBucket[][]): Record<string, unknown> {
+  const byLabel = new Map<string, { lo: number; ns: number[] }>();
+  for (const b of runs.flat()) {
+    const t = byLabel.get(bucketLabel(b)) ?? { lo: b.minTokens, ns: [] };
+    t.ns.push(b.estimate.n);
+    byLabel.set(bucketLabel(b), t);
+  }
+  const labels = [...byLabel.keys()].sort((a, b) => byLabel.get(a)!.lo - byLabel.get(b)!.lo);
+  return {
+    type: "category",
+    categoryorder: "array",
+    categoryarray: labels,
+    tickmode: "array",
+    tickvals: labels,
+    ticktext: labels.map((l) => {
+      const ns = byLabel.get(l)!.ns;
+      const [a, z] = [Math.min(...ns), Math.max(...ns)];
+      return `${l}<br>n=${a === z ? a : `${a}–${z}`}`;
+    }),
+  };
 }
 
 /** A run's scores averaged over tasks, with a normal 95% interval. */

@@ -1,24 +1,22 @@
 /**
- * Plots, tables and notebook support: figure builders that return plotly.js specs from result
- * files ({@link ./figures.ts}), their display in Jupyter with an HTML fallback
- * ({@link ./display.ts}), static PNG/SVG export through headless Chromium ({@link ./export.ts}),
- * polars tables ({@link ./tables.ts}), the report behind the README figures
- * ({@link ./report.ts}), notebook helpers ({@link ./notebook.ts}) and the headless notebook run
- * ({@link ./run_notebooks.ts}), and the evaluation suite behind notebook 04 ({@link ./suite.ts}).
+ * Figures: builders that return plotly.js specs from result files ({@link ./figures.ts}), a
+ * figure as HTML drawn by plotly.js ({@link ./html.ts}), and the report behind the README figures
+ * and its markdown summary ({@link ./report.ts}). Showing them in a notebook is lib/notebook's
+ * job.
+ *
+ * Static PNG/SVG export ({@link ./export.ts}: puppeteer-core driving Debian's Chromium) is not
+ * re-exported here, so importing this module (or lib/mod.ts) does not load puppeteer; import
+ * `exportFigures` from `./export.ts` where images are written.
  *
  * @example
  * ```ts
- * import { figureBundle, lossFigure } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * import { lossFigure } from "./mod.ts";
  * const fig = lossFigure([{ label: "run", events: [{ event: "step", step: 1, loss: 2 }] }]);
- * console.log(figureBundle(fig)["text/plain"]);
+ * assert.deepEqual(fig.data.map((t) => t.name), ["run: training", "run: training (smoothed)", "run: validation"]);
  * ```
  * @module
  */
 export * from "./figures.ts";
-export * from "./display.ts";
-export * from "./export.ts";
-export * from "./tables.ts";
+export * from "./html.ts";
 export * from "./report.ts";
-export * from "./notebook.ts";
-export * from "./run_notebooks.ts";
-export * from "./suite.ts";

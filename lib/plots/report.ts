@@ -18,6 +18,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { parseJsonl } from "../data/jsonl.ts";
 import { type CompareOptions, compareRuns } from "../eval/compare.ts";
+import { formatPValue } from "../eval/p_value.ts";
 import type { EvalResults } from "../eval/runner.ts";
 import type { QuantizeCard } from "../gguf/quantize.ts";
 import type { TrainEvent } from "../train/bridge.ts";
@@ -410,7 +411,7 @@ export function reportMarkdown(report: Report, options: ReportMarkdownOptions = 
         const p = m.mcnemar?.pValue ?? m.pValue;
         out.push(
           `| ${c.label} | ${task} | ${metric} | ${signed(m.delta)} | ` +
-            `[${signed(m.ci[0])}, ${signed(m.ci[1])}] | ${num(p, 4)} | ${
+            `[${signed(m.ci[0])}, ${signed(m.ci[1])}] | ${formatPValue(p)} | ${
               mdEscape(significanceMark(p))
             } |`,
         );

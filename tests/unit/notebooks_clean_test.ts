@@ -9,7 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { runNotebooks } from "../../lib/plots/run_notebooks.ts";
+import { runNotebooks } from "../../lib/notebook/run_notebooks.ts";
 
 const DIR = fileURLToPath(new URL("../../notebooks/", import.meta.url));
 const EXPECTED = ["01_curate", "02_finetune", "03_quantize", "04_evaluate", "05_report"];
@@ -76,15 +76,17 @@ for (const file of files) {
 
   Deno.test(`${path}: thin — imports lib/, defines no functions or classes`, () => {
     const code = nb.cells.filter((c) => c.cell_type === "code").map(text).join("\n");
-    assert.match(code, /from "\.\.\/lib\/(mod|plots\/mod)\.ts"/);
+    assert.match(code, /from "tunebook\/notebook\/mod\.ts"/);
     assert.match(code, /^setupNotebook\(\);$/m, "setupNotebook() alone, its result displayed");
     assert.match(code, /notebookParams\(PARAMS\)/);
     assert.doesNotMatch(code, /^\s*(export\s+)?(async\s+)?function\s/m, "logic belongs in lib/");
     assert.doesNotMatch(code, /^\s*class\s/m, "logic belongs in lib/");
+    // lib/ by deno.json's `tunebook/` prefix, which resolves the same from any working folder
+    // (a relative "../lib/" import breaks when the notebook runs again after setupNotebook()).
     for (const spec of code.matchAll(/from "([^"]+)"/g)) {
       assert.ok(
-        spec[1].startsWith("../lib/") || spec[1].startsWith("node:"),
-        `imports only lib/ and node: modules (${spec[1]})`,
+        spec[1].startsWith("tunebook/") || spec[1].startsWith("node:"),
+        `imports only tunebook/ (lib/) and node: modules (${spec[1]})`,
       );
     }
   });
@@ -99,9 +101,8 @@ Deno.test({
     try {
       const files = readdirSync(DIR).filter((f) => f.endsWith(".ipynb")).sort().map((f) => {
         const nb = JSON.parse(readFileSync(DIR + f, "utf8")) as Notebook;
-        // Each notebook is one module (cells share a scope); imports point at the checkout.
-        const code = nb.cells.filter((c) => c.cell_type === "code").map(text).join("\n")
-          .replaceAll('from "../lib/', `from "${new URL("../../lib/", import.meta.url).href}`);
+        // Each notebook is one module (cells share a scope); deno.json maps `tunebook/` to lib/.
+        const code = nb.cells.filter((c) => c.cell_type === "code").map(text).join("\n");
         const path = join(dir, f.replace(/\.ipynb$/, ".ts"));
         writeFileSync(path, code);
         return path;

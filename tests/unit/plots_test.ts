@@ -1,8 +1,8 @@
 /**
  * Tests of lib/plots: every figure builder yields the traces and axis titles it promises, from a
  * fixture report (tests/unit/fixtures/plots: three eval runs written by the runner's own
- * aggregation, a training run's events and a report manifest); the notebook display bundles;
- * polars tables; the markdown summary; bad input; and a real PNG/SVG export through Chromium.
+ * aggregation, a training run's events and a report manifest); the markdown summary; bad input;
+ * and a real PNG/SVG export through Chromium. (Showing them in notebooks: notebook_test.ts.)
  */
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -10,32 +10,28 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   accuracyFigure,
-  comparisonFrame,
   costFigure,
-  decodeDataUrl,
   deltaFigure,
-  exportFigures,
   type Figure,
-  figureBundle,
-  figureDisplay,
-  JUPYTER_DISPLAY,
+  lengthFigure,
   loadReport,
-  markdownDisplay,
   meanScore,
-  notebookParams,
-  PARAMS_ENV,
-  PLOTLY_MIME,
-  quantFrame,
   quantPoints,
   readRunResults,
   REPORT_FIGURES,
   reportFigures,
   reportMarkdown,
-  requirePath,
-  resultsFrame,
   significanceMark,
-  tableBundle,
 } from "../../lib/plots/mod.ts";
+import { decodeDataUrl, exportFigures } from "../../lib/plots/export.ts";
+import { lengthFigureSpec } from "../../lib/data/report.ts";
+import {
+  JUPYTER_DISPLAY,
+  markdownDisplay,
+  notebookParams,
+  PARAMS_ENV,
+  requirePath,
+} from "../../lib/notebook/mod.ts";
 
 const FIXTURE = "tests/unit/fixtures/plots";
 const REPORT = `${FIXTURE}/report.json`;
@@ -130,7 +126,48 @@ Deno.test("by_length: a subplot per task, a line per unquantized run over the bu
   }
   const buckets = report.runs[0].results.tasks.synth_qa.byLength;
   const trace = fig.data.find((t) => t.xaxis === "x3" && t.name === "base")!;
-  assert.deepEqual(trace.x, buckets.map((b) => (b.minTokens + b.maxTokens) / 2));
+  assert.deepEqual(trace.x, buckets.map((b) => `${b.minTokens}–${b.maxTokens}`));
+});
+
+Deno.test("by_length: each bucket's token range and number of items label the x axis", () => {
+  const fig = figs.by_length!;
+  const buckets = report.runs[0].results.tasks.synth_qa.byLength;
+  const ax = fig.layout.xaxis3 as { type: string; tickvals: string[]; ticktext: string[] };
+  assert.equal(ax.type, "category", "evenly spaced buckets: close ranges keep apart");
+  assert.deepEqual(ax.tickvals, buckets.map((b) => `${b.minTokens}–${b.maxTokens}`));
+  assert.deepEqual(ax.ticktext, buckets.map((b) => `${b.minTokens}–${b.maxTokens}<br>n=10`));
+  // Runs that scored different numbers of items in a bucket show the range of n.
+  const e = (v: number, n: number) => ({
+    value: v,
+    stderr: 0.1,
+    ci: [v - 0.2, v + 0.2] as [number, number],
+    n,
+    method: "wilson" as const,
+  });
+  const run = (label: string, n: number) => ({
+    label,
+    results: {
+      tasks: {
+        t: {
+          outputType: "multiple_choice",
+          metrics: {},
+          byLength: [
+            { minTokens: 12, maxTokens: 12, metric: "acc", estimate: e(0.5, 30) },
+            { minTokens: 13, maxTokens: 14, metric: "acc", estimate: e(0.7, n) },
+          ],
+        },
+      },
+    },
+  });
+  const two = lengthFigure([run("a", 30), run("b", 28)]);
+  const ticks = (two.layout.xaxis as { ticktext: string[] }).ticktext;
+  assert.deepEqual(ticks, ["12<br>n=30", "13–14<br>n=28–30"]);
+});
+
+Deno.test("curation lengths: 'before' and 'after' bars side by side, not one behind the other", () => {
+  const fig = lengthFigureSpec({ edges: [0, 5, 10], before: [4, 2], after: [4, 0] }, "tokens");
+  assert.deepEqual(fig.data.map((t) => t.name), ["before", "after"]);
+  assert.equal(fig.layout.barmode, "group");
 });
 
 Deno.test("cost: tokens/s against the mean score when runs have no cost; cost when all do", () => {
@@ -170,50 +207,6 @@ Deno.test("builders reject empty input with a message saying what to pass", () =
   assert.throws(() => deltaFigure([]), /compareRuns/);
 });
 
-Deno.test("figure display: plotly mimetype, self-contained HTML fallback, text", () => {
-  const fig = figs.accuracy!;
-  const bundle = figureDisplay(fig)[JUPYTER_DISPLAY]();
-  assert.deepEqual(Object.keys(bundle), [PLOTLY_MIME, "text/html", "text/plain"]);
-  assert.deepEqual((bundle[PLOTLY_MIME] as Figure).data, fig.data);
-  const html = bundle["text/html"] as string;
-  assert.match(html, /<div id="tunebook-[^"]+" class="tunebook-figure"/);
-  assert.match(html, /window\.Plotly\.newPlot/);
-  assert.match(html, /run the notebook's first code cell/);
-  assert.ok(html.length < 100_000, "once mode does not carry plotly.js");
-  assert.match(String(bundle["text/plain"]), /Score per task — base, tuned, tuned-q4_k_m/);
-  const inline = figureBundle(fig, { plotlyJs: "inline" })["text/html"] as string;
-  assert.ok(inline.length > 4_000_000 && inline.includes("plotly.js v3"), "inline embeds plotly");
-  // A title cannot close the script element early.
-  const evil = figureBundle({ data: [], layout: { title: { text: "</script><b>x" } } }, {
-    id: "e",
-  });
-  const script = (evil["text/html"] as string).split("<script")[1];
-  assert.ok(!script.slice(0, script.lastIndexOf("</script>")).includes("</script"));
-});
-
-Deno.test("tables: polars frames display as HTML with a text fallback", () => {
-  const df = resultsFrame(report.runs, { primaryOnly: true });
-  assert.equal(typeof df.toRecords, "function"); // a polars DataFrame
-  assert.equal(df.height, 9);
-  assert.deepEqual(df.columns, [
-    "run",
-    "task",
-    "metric",
-    "value",
-    "stderr",
-    "ci_low",
-    "ci_high",
-    "n",
-  ]);
-  const b = tableBundle(df, { maxRows: 5 });
-  assert.equal(((b["text/html"] as string).match(/<tr>/g) ?? []).length, 5 + 1);
-  assert.match(b["text/html"] as string, /4 more row/);
-  assert.match(b["text/plain"] as string, /^run\s+task\s+metric/);
-  const cmp = comparisonFrame(report.comparisons);
-  assert.ok(cmp.columns.includes("mark") && cmp.height > 0);
-  assert.equal(quantFrame(quantPoints(report)).getColumn("type").toArray()[0], "f32");
-});
-
 Deno.test("markdown summary: scores with CIs, deltas with marks, training, quantization", () => {
   const md = reportMarkdown(report, { images: "images" });
   assert.match(md, /^## tunebook results/);
@@ -222,6 +215,13 @@ Deno.test("markdown summary: scores with CIs, deltas with marks, training, quant
   assert.match(md, /30 optimizer steps in 12\.3 s/);
   assert.match(md, /\| q4_k_m \| 5\.10 \|/);
   assert.match(md, /!\[loss\]\(images\/loss\.png\)/);
+  // p-values as formatPValue prints them (the CLI and notebook tables use the same rule).
+  const ps = [...md.matchAll(/\| \[[^\]]+\] \| ([^|]+) \|/g)].map((m) => m[1].trim());
+  assert.ok(ps.length >= 3, md);
+  for (const p of ps) {
+    assert.match(p, /^(< 0\.001|\d\.\d{2}|0\.0*[1-9]\d{2})$/, `p as printed: ${p}`);
+  }
+  assert.ok(ps.includes("< 0.001"), "the fine-tune's gain is p < 0.001");
   assert.equal(markdownDisplay(md)[JUPYTER_DISPLAY]()["text/markdown"], md);
 });
 

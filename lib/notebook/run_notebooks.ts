@@ -2,7 +2,8 @@
  * The headless run behind `deno task notebooks`: execute notebooks top to bottom on the Deno
  * kernel with Jupyter's own executor (nbclient, the engine of `jupyter nbconvert --execute`),
  * write each executed copy to `<outDir>/<name>.ipynb` — also when a cell fails, so the error is
- * there to read — and an HTML export next to it (`jupyter nbconvert --to html`). A failing cell
+ * there to read — and an HTML export next to it (`jupyter nbconvert --to html`), with one
+ * `plotly.min.js` beside them that their figures load (./plotly_loader.ts). A failing cell
  * fails the notebook; later notebooks, which read what earlier ones write, are then not run.
  *
  * @example
@@ -15,7 +16,9 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { PARAMS_ENV, REPO_ROOT } from "./notebook.ts";
+import { PARAMS_ENV } from "./params.ts";
+import { writePlotlySidecar } from "./plotly_loader.ts";
+import { REPO_ROOT } from "./setup.ts";
 
 /** Where executed notebooks and their HTML go. */
 export const DEFAULT_NOTEBOOK_OUT = "results/notebooks";
@@ -221,6 +224,8 @@ export async function runNotebooks(
   const python = options.python ?? Deno.env.get("TUNEBOOK_JUPYTER_PYTHON") ?? DEFAULT_PYTHON;
   const out = resolve(outDir);
   mkdirSync(out, { recursive: true });
+  // One plotly.js beside the executed copies and their HTML, which load it by a relative URL.
+  writePlotlySidecar(out);
   const names = new Map(notebooks.map((n) => [n, notebookParamNames(n)]));
   const unknown = Object.keys(params ?? {}).filter((k) =>
     ![...names.values()].some((ks) => ks.includes(k))
@@ -260,7 +265,8 @@ export async function runNotebooks(
         executed,
         kernel,
         String(cellTimeout),
-        // The kernel starts in the notebook's folder, as in Jupyter: imports are "../lib/…".
+        // The kernel starts in the notebook's folder, as in Jupyter (deno.json, and with it the
+        // notebooks' `tunebook/` import prefix, is found from there).
         dirname(resolve(notebook)),
       ],
       cwd: REPO_ROOT,

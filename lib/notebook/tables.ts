@@ -13,8 +13,8 @@
  */
 import pl from "nodejs-polars";
 import type { QuantizeCard } from "../gguf/quantize.ts";
-import type { LabeledComparison, LabeledRun, QuantPoint } from "./figures.ts";
-import { meanScore, primaryMetric, significanceMark } from "./figures.ts";
+import type { LabeledComparison, LabeledRun, QuantPoint } from "../plots/figures.ts";
+import { meanScore, primaryMetric, significanceMark } from "../plots/figures.ts";
 
 const MIB = 2 ** 20;
 
@@ -22,6 +22,10 @@ function round(x: number | null | undefined, digits = 4): number | null {
   if (typeof x !== "number" || !Number.isFinite(x)) return null;
   const f = 10 ** digits;
   return Math.round(x * f) / f;
+}
+
+function finite(x: number | null | undefined): number | null {
+  return typeof x === "number" && Number.isFinite(x) ? x : null;
 }
 
 /** Options for {@linkcode resultsFrame}. */
@@ -65,7 +69,8 @@ export function resultsFrame(runs: LabeledRun[], options: ResultsFrameOptions = 
 
 /**
  * One row per comparison, task and metric: comparison, task, metric, n, a, b, delta, ci_low,
- * ci_high, p_bootstrap, p_mcnemar, mark (`*`, `**`, `***`, `n.s.`; McNemar's p when there is one).
+ * ci_high, p_bootstrap, p_mcnemar (unrounded; `tableDisplay` prints them as `formatPValue` does),
+ * mark (`*`, `**`, `***`, `n.s.`; McNemar's p when there is one).
  *
  * @example
  * ```ts ignore
@@ -90,8 +95,9 @@ export function comparisonFrame(comparisons: LabeledComparison[]): pl.DataFrame 
           delta: round(m.delta),
           ci_low: round(m.ci[0]),
           ci_high: round(m.ci[1]),
-          p_bootstrap: round(m.pValue, 5),
-          p_mcnemar: round(m.mcnemar?.pValue, 5),
+          // Unrounded (a rounded 9e-11 would read 0); tableDisplay prints them with formatPValue.
+          p_bootstrap: finite(m.pValue),
+          p_mcnemar: finite(m.mcnemar?.pValue),
           mark: significanceMark(p),
         });
       }

@@ -2,33 +2,31 @@
  * Showing figures, tables and markdown in Jupyter notebooks on the Deno kernel.
  *
  * A figure is displayed as a MIME bundle with three representations, so it renders everywhere:
- * - `application/vnd.plotly.v1+json`: the figure spec, drawn natively by VS Code and by
- *   JupyterLab with the plotly extension;
- * - `text/html`: a `<div>` and a script that draws it with plotly.js — what JupyterLab without
- *   the extension, classic Notebook and nbconvert's HTML export use;
+ * - `application/vnd.plotly.v1+json`: the figure spec, drawn natively by VS Code (and by
+ *   JupyterLab with the plotly extension);
+ * - `text/html`: a `<div>` and a script that draws it with plotly.js (lib/plots/html.ts) —
+ *   what classic Notebook and nbconvert's HTML export use;
  * - `text/plain`: the title and trace names, for consoles and text exports.
  *
- * **Where plotly.js comes from (no network).** plotly.min.js is 4.7 MB. Inlining it into every
- * figure would make an executed notebook tens of MB, so by default it is inlined **once per
- * notebook**: the setup cell's output ({@linkcode plotlyLoader}, shown by `setupNotebook`)
- * carries it and sets `window.Plotly`, and each figure's HTML waits for `window.Plotly` (up to
- * {@linkcode PLOTLY_WAIT_MS}) and otherwise says to run the setup cell. Frontends that render the
- * plotly mimetype do not need it. `{ plotlyJs: "inline" }` makes a figure self-contained (one
- * HTML file, an HTML output copied elsewhere).
+ * The HTML fallback needs `window.Plotly`, which the setup cell loads once per notebook
+ * (./plotly_loader.ts); `{ plotlyJs: "inline" }` makes a figure self-contained instead (4.7 MB).
  *
- * Polars DataFrames display as an HTML table with a plain-text fallback ({@linkcode tableDisplay}).
+ * Polars DataFrames and plain rows display as an HTML table with a plain-text fallback
+ * ({@linkcode tableDisplay}); nested values read as `key: value` text, p-values as
+ * `formatPValue` prints them.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { figureBundle } from "./display.ts";
  * const bundle = figureBundle({ data: [{ type: "bar", name: "a", x: [1], y: [2] }], layout: { title: { text: "demo" } } });
- * console.log(Object.keys(bundle)); // ["application/vnd.plotly.v1+json", "text/html", "text/plain"]
+ * assert.deepEqual(Object.keys(bundle), ["application/vnd.plotly.v1+json", "text/html", "text/plain"]);
  * ```
  * @module
  */
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import type { FigureLike } from "./figures.ts";
+import { formatPValue } from "../eval/p_value.ts";
+import type { FigureLike } from "../plots/figures.ts";
+import { escapeHtml, figureHtml, type FigureHtmlOptions, figureTitle } from "../plots/html.ts";
 
 /** A Jupyter MIME bundle: MIME type → data. */
 export type MimeBundle = Record<string, unknown>;
@@ -44,39 +42,6 @@ export const JUPYTER_DISPLAY: unique symbol = Symbol.for("Jupyter.display") as n
 /** MIME type of plotly figures. */
 export const PLOTLY_MIME = "application/vnd.plotly.v1+json";
 
-/** How long a figure's HTML waits for plotly.js before showing the "run the setup cell" note. */
-export const PLOTLY_WAIT_MS = 10_000;
-
-/** Where plotly.js is (resolved once; `npm:plotly.js-dist-min` via deno.json). */
-export const PLOTLY_JS_PATH: string = fileURLToPath(
-  new URL("../../node_modules/plotly.js-dist-min/plotly.min.js", import.meta.url),
-);
-
-let plotlyCache: string | undefined;
-
-/**
- * plotly.min.js's source, read from node_modules (installed by `deno task setup`).
- *
- * @example
- * ```ts ignore
- * import { plotlyJs } from "./display.ts";
- * console.log(plotlyJs().length); // ~4.7 MB
- * ```
- */
-export function plotlyJs(): string {
-  if (plotlyCache === undefined) {
-    try {
-      plotlyCache = readFileSync(PLOTLY_JS_PATH, "utf8");
-    } catch {
-      throw new Error(
-        `${PLOTLY_JS_PATH} not found: plotly.js is not installed; run \`deno task setup\` ` +
-          `(it runs \`deno install\`) in the repository`,
-      );
-    }
-  }
-  return plotlyCache;
-}
-
 /**
  * Make a MIME bundle displayable by the Deno kernel (as a cell's last expression).
  *
@@ -88,106 +53,6 @@ export function plotlyJs(): string {
  */
 export function displayable(bundle: MimeBundle): Displayable {
   return { [JUPYTER_DISPLAY]: () => bundle };
-}
-
-/** Options for {@linkcode figureBundle} and {@linkcode figureHtml}. */
-export interface FigureHtmlOptions {
-  /**
-   * "once": rely on `window.Plotly` from the notebook's setup cell; "inline": embed plotly.js
-   * (4.7 MB) in this figure. Default: "once".
-   */
-  plotlyJs?: "once" | "inline";
-  /** Element id of the figure's div. Default: a fresh random id. */
-  id?: string;
-}
-
-/**
- * Escape text for HTML.
- *
- * @example
- * ```ts
- * import { escapeHtml } from "./display.ts";
- * console.log(escapeHtml("<b>&</b>")); // "&lt;b&gt;&amp;&lt;/b&gt;"
- * ```
- */
-export function escapeHtml(text: string): string {
-  return text.replace(
-    /[&<>"']/g,
-    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!,
-  );
-}
-
-/** JSON that is safe inside a `<script>` element. */
-function scriptJson(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, "\\u003c").replace(/\u2028/g, "\\u2028").replace(
-    /\u2029/g,
-    "\\u2029",
-  );
-}
-
-/** plotly.js inside a `<script>` element (no `</script>` can end it early). */
-function plotlyScript(): string {
-  return `<script type="text/javascript">${
-    plotlyJs().replace(/<\/script/gi, "<\\/script")
-  }</script>`;
-}
-
-/**
- * A figure's title as plain text (tags become spaces).
- *
- * @example
- * ```ts
- * import { figureTitle } from "./display.ts";
- * console.log(figureTitle({ data: [], layout: { title: { text: "Loss<br>per step" } } })); // "Loss per step"
- * ```
- */
-export function figureTitle(fig: FigureLike): string {
-  const t = fig.layout.title as { text?: string } | string | undefined;
-  const text = typeof t === "string" ? t : t?.text ?? "figure";
-  return text.replace(/<[^>]+>/g, " ");
-}
-
-/**
- * The HTML of a figure: a `<div>` drawn by plotly.js (see the module documentation for where
- * plotly.js comes from).
- *
- * @example
- * ```ts
- * import { figureHtml } from "./display.ts";
- * const html = figureHtml({ data: [], layout: { title: { text: "t" } } }, { id: "fig1" });
- * console.log(html.includes('id="fig1"')); // true
- * ```
- */
-export function figureHtml(fig: FigureLike, options: FigureHtmlOptions = {}): string {
-  const { plotlyJs: mode = "once", id = `tunebook-${crypto.randomUUID()}` } = options;
-  const width = Number(fig.layout.width) || undefined;
-  const height = Number(fig.layout.height) || undefined;
-  const style = `width:100%;max-width:${width ?? 820}px;height:${height ?? 480}px;`;
-  const note = `plotly.js is not loaded, so this figure (${escapeHtml(figureTitle(fig))}) ` +
-    `cannot be drawn: run the notebook's first code cell (setupNotebook()), then this one.`;
-  const draw = `(function () {
-  var fig = ${scriptJson(fig)};
-  var el = document.getElementById(${scriptJson(id)});
-  var waited = 0;
-  function draw() {
-    if (window.Plotly) {
-      el.textContent = "";
-      var layout = Object.assign({}, fig.layout, { width: undefined, autosize: true });
-      window.Plotly.newPlot(el, fig.data, layout, fig.config || { responsive: true });
-    } else if (waited < ${PLOTLY_WAIT_MS}) {
-      waited += 100;
-      setTimeout(draw, 100);
-    } else {
-      el.textContent = ${scriptJson(note)};
-    }
-  }
-  draw();
-})();`;
-  return `${mode === "inline" ? plotlyScript() : ""}<div id="${
-    escapeHtml(id)
-  }" class="tunebook-figure" ` +
-    `style="${style}">drawing ${escapeHtml(figureTitle(fig))}…</div>\n` +
-    `<script type="text/javascript">${draw}</script>`;
 }
 
 /**
@@ -202,9 +67,11 @@ export function figureHtml(fig: FigureLike, options: FigureHtmlOptions = {}): st
  */
 export function figureBundle(fig: FigureLike, options: FigureHtmlOptions = {}): MimeBundle {
   const names = fig.data.map((t) => t.name).filter(Boolean);
+  const missingNote = `plotly.js is not loaded, so this figure (${figureTitle(fig)}) cannot be ` +
+    `drawn: run the notebook's first code cell (setupNotebook()), then this one.`;
   return {
     [PLOTLY_MIME]: { data: fig.data, layout: fig.layout, config: fig.config ?? {} },
-    "text/html": figureHtml(fig, options),
+    "text/html": figureHtml(fig, { missingNote, ...options }),
     "text/plain": `[figure] ${figureTitle(fig)}${names.length ? ` — ${names.join(", ")}` : ""}`,
   };
 }
@@ -222,25 +89,6 @@ export function figureBundle(fig: FigureLike, options: FigureHtmlOptions = {}): 
  */
 export function figureDisplay(fig: FigureLike, options: FigureHtmlOptions = {}): Displayable {
   return displayable(figureBundle(fig, options));
-}
-
-/**
- * The setup cell's output: plotly.js inlined once for the figures' HTML fallback, and a line
- * saying so.
- *
- * @example
- * ```ts ignore
- * import { plotlyLoader } from "./display.ts";
- * plotlyLoader(); // last expression of the notebook's first cell
- * ```
- */
-export function plotlyLoader(): Displayable {
-  const version = plotlyJs().match(/plotly\.js v([\d.]+)/)?.[1] ?? "?";
-  return displayable({
-    "text/html": `${plotlyScript()}<div style="color:#555;font-size:12px">tunebook: plotly.js ` +
-      `${version} loaded for this notebook's figures (inlined once; no network needed).</div>`,
-    "text/plain": `tunebook: plotly.js ${version} loaded for this notebook's figures`,
-  });
 }
 
 /** The minimal DataFrame surface {@linkcode tableDisplay} reads (nodejs-polars' fits). */
@@ -269,14 +117,37 @@ export interface TableDisplayOptions {
   maxChars?: number;
   /** Longest cell text in the plain-text fallback (newlines shown as ⏎). Default: 60. */
   maxTextChars?: number;
+  /**
+   * Columns holding p-values, printed as `formatPValue` does (`< 0.001`, `0.0123`). Default:
+   * every column named `p` or starting with `p_` (as `comparisonFrame`'s `p_bootstrap`).
+   */
+  pValueColumns?: string[];
 }
 
-function cell(v: unknown, digits: number): string {
+/** Whether a column holds p-values by the default naming rule of `pValueColumns`. */
+function isPValueColumn(name: string): boolean {
+  return name === "p" || name.startsWith("p_");
+}
+
+/**
+ * A cell as text: numbers with `digits` decimals (integers as they are), lists as `a, b`, objects
+ * as `key: value; key: value` (nested ones in parentheses) — never a JSON blob.
+ */
+function cell(v: unknown, digits: number, nested = false): string {
   if (typeof v === "number") {
     return Number.isInteger(v) ? String(v) : Number.isFinite(v) ? v.toFixed(digits) : String(v);
   }
-  if (v === null || v === undefined) return "";
-  if (typeof v === "object") return JSON.stringify(v);
+  if (v === null || v === undefined) return nested ? "null" : "";
+  if (Array.isArray(v)) {
+    const items = v.map((x) => cell(x, digits, true)).join(", ");
+    return nested ? `[${items}]` : items;
+  }
+  if (typeof v === "object") {
+    const pairs = Object.entries(v as Record<string, unknown>)
+      .map(([k, x]) => `${k}: ${cell(x, digits, true)}`)
+      .join("; ");
+    return nested ? `(${pairs})` : pairs;
+  }
   return String(v);
 }
 
@@ -302,6 +173,9 @@ export function tableBundle(
   const columns = plain ? [...new Set(plain.flatMap((r) => Object.keys(r)))] : frame.columns;
   const shown = rows.slice(0, maxRows);
   const more = total > shown.length ? total - shown.length : 0;
+  const pColumns = new Set(options.pValueColumns ?? columns.filter(isPValueColumn));
+  const text = (r: Record<string, unknown>, c: string) =>
+    pColumns.has(c) && typeof r[c] === "number" ? formatPValue(r[c] as number) : cell(r[c], digits);
   const html = [
     `<table class="tunebook-table" style="border-collapse:collapse;font-size:13px">`,
     caption
@@ -320,19 +194,20 @@ export function tableBundle(
         const v = r[c];
         const align = typeof v === "number" ? "right" : "left";
         return `<td style="text-align:${align};padding:2px 8px;white-space:pre-wrap;` +
-          `vertical-align:top">${escapeHtml(cut(cell(v, digits), maxChars))}</td>`;
+          `vertical-align:top">${escapeHtml(cut(text(r, c), maxChars))}</td>`;
       }).join("") + "</tr>"
     ),
     "</tbody></table>",
     more ? `<div style="color:#555;font-size:12px">… ${more} more row(s)</div>` : "",
   ].join("");
-  const text = textTable(
+  const plainText = textTable(
     columns,
-    shown.map((r) => columns.map((c) => cut(cell(r[c], digits).replace(/\n/g, "⏎"), maxTextChars))),
+    shown.map((r) => columns.map((c) => cut(text(r, c).replace(/\n/g, "⏎"), maxTextChars))),
   );
   return {
     "text/html": html,
-    "text/plain": (caption ? `${caption}\n` : "") + text + (more ? `\n… ${more} more row(s)` : ""),
+    "text/plain": (caption ? `${caption}\n` : "") + plainText +
+      (more ? `\n… ${more} more row(s)` : ""),
   };
 }
 

@@ -17,14 +17,15 @@
  */
 import type { LlamaBackendOptions } from "../eval/backend.ts";
 import { createOpenAIBackend, type OpenAIBackendOptions } from "../eval/openai_backend.ts";
-import { evaluateBackend, evaluateModel, requirePath } from "./notebook.ts";
 import {
   DEFAULT_REPORT,
   readQuantCard,
   type ReportManifest,
   type ReportRun,
   writeReportManifest,
-} from "./report.ts";
+} from "../plots/report.ts";
+import { evaluateBackend, evaluateModel } from "./evaluate.ts";
+import { requirePath } from "./params.ts";
 
 /** An OpenAI-compatible model to evaluate next to the GGUF models. */
 export interface ApiModel extends OpenAIBackendOptions {
