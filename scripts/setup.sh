@@ -4,14 +4,16 @@
 #   2. npm packages through `deno install` (pinned by deno.json + deno.lock).
 #   3. llama.cpp's source (gguf-py, converters) extracted from node-llama-cpp's bundled
 #      llama/gitRelease.bundle into .cache/llama.cpp (ignored by git; rebuilt on demand).
-#   4. The Deno Jupyter kernel, so nbconvert can execute the notebooks.
+#   4. The Deno Jupyter kernel ("deno"), registered at a stable path (scripts/deno_kernel.sh, via
+#      scripts/install_kernel.sh), so classic Notebook, VS Code and nbconvert run the notebooks.
 # Usage: bash scripts/setup.sh [--no-apt]   (deno task setup)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # libblas3: Debian's reference BLAS, the anchor deno task bench:train measures against.
 DEB_PACKAGES=(python3-torch libopenblas0-pthread libblas3 python3-numpy python3-sentencepiece python3-yaml
-  python3-pytest jupyter-nbconvert python3-nbclient jupyter-client python3-ipykernel chromium
+  python3-pytest jupyter-nbconvert python3-nbclient jupyter-client python3-ipykernel
+  python3-notebook jupyter-notebook chromium  # classic Notebook: `jupyter notebook notebooks/`
   python3-scipy python3-nltk python3-sklearn)  # the last three: references the test vectors are checked against
 
 usage() {
@@ -24,7 +26,8 @@ Idempotent setup; each step checks before it acts, so it is safe to run again:
      ${DEB_PACKAGES[*]}
   2. npm packages through deno install --frozen (pinned by deno.json + deno.lock)
   3. llama.cpp's source (gguf-py, converters), extracted from node-llama-cpp's bundle into .cache/llama.cpp
-  4. the Deno Jupyter kernel, so nbconvert can execute the notebooks
+  4. the Deno Jupyter kernel, registered at scripts/deno_kernel.sh (scripts/install_kernel.sh),
+     so classic Notebook, VS Code and nbconvert run the notebooks
 
 Options:
   --no-apt    skip step 1 (install nothing with apt-get)
@@ -74,8 +77,7 @@ if [[ "$want" != "$have" || ! -f "$DEST/gguf-py/gguf/__init__.py" ]]; then
   echo "$want" > "$DEST/.bundle-head"
 fi
 
-if command -v jupyter >/dev/null && ! jupyter kernelspec list 2>/dev/null | grep -q '^ *deno '; then
-  log "installing the Deno Jupyter kernel"
-  $DENO jupyter --install >/dev/null 2>&1 || $DENO jupyter --install --force
+if command -v jupyter >/dev/null; then
+  bash scripts/install_kernel.sh --if-needed
 fi
 log "ready"
