@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { aggregateTask, type Sample } from "../../lib/eval/runner.ts";
-import { findTask } from "../../lib/eval/task.ts";
+import { findTask } from "../../lib/eval/task/mod.ts";
 
 const OPTIONS = {
   split: "test",
