@@ -38,12 +38,47 @@ export interface RowError {
   file?: string;
 }
 
+/** Where a row is in its file. */
+export interface RowOrigin {
+  /** The file. */
+  file: string;
+  /** 1-based line the row starts on, or its number in `unit`s. */
+  line: number;
+  /** What `line` counts: lines (JSONL, CSV, TSV), rows (Parquet), elements (a JSON array). */
+  unit: "line" | "row" | "element";
+}
+
+/**
+ * A row's place as people look it up: `file:line` for text files, `file: row N` for Parquet
+ * and `file: element N` for a JSON array.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatOrigin } from "./load.ts";
+ * const line = formatOrigin({ file: "data/qa.jsonl", line: 7, unit: "line" });
+ * assert.equal(line, "data/qa.jsonl:7");
+ * const row = formatOrigin({ file: "data/qa.parquet", line: 7, unit: "row" });
+ * assert.equal(row, "data/qa.parquet: row 7");
+ * ```
+ */
+export function formatOrigin(origin: RowOrigin): string {
+  return origin.unit === "line"
+    ? `${origin.file}:${origin.line}`
+    : `${origin.file}: ${origin.unit} ${origin.line}`;
+}
+
 /** The rows of a dataset source, plus the rows that could not be read. */
 export interface LoadedRows {
   /** The source as given (`data/qa.jsonl`, `hf:owner/name`). */
   source: string;
   /** One plain object per row. */
   rows: Record<string, unknown>[];
+  /**
+   * Where each row of `rows` is in its file (set by `loadRows`; absent where it cannot be told,
+   * e.g. a CSV polars read differently from its line structure).
+   */
+  origins?: RowOrigin[];
   /** Rows that could not be read (malformed JSON lines, non-object lines). */
   errors: RowError[];
   /** Column names, in the order first seen. */
@@ -92,6 +127,10 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 interface FileRows {
   rows: Record<string, unknown>[];
+  /** Line (or row) of each row in its file; undefined when unknown. */
+  lines: number[] | undefined;
+  /** What `lines` counts. */
+  unit?: RowOrigin["unit"];
   errors: RowError[];
   columns?: string[];
 }
@@ -100,6 +139,7 @@ interface FileRows {
 function readJsonLines(path: string, text: string, lineOffset = 0): FileRows {
   const parsed = parseJsonl<unknown>(text);
   const rows: Record<string, unknown>[] = [];
+  const lines: number[] = [];
   const errors: RowError[] = parsed.errors.map((e) => ({
     row: e.line + lineOffset,
     message: `${path}:${
@@ -111,8 +151,10 @@ function readJsonLines(path: string, text: string, lineOffset = 0): FileRows {
   parsed.rows.forEach((value, i) => {
     const local = parsed.lines[i];
     const line = local + lineOffset;
-    if (isObject(value)) rows.push(value);
-    else {
+    if (isObject(value)) {
+      rows.push(value);
+      lines.push(line);
+    } else {
       errors.push({
         row: line,
         message: `${path}:${line}: a row must be a JSON object ({"field": value, …}), got ${
@@ -124,7 +166,7 @@ function readJsonLines(path: string, text: string, lineOffset = 0): FileRows {
     }
   });
   errors.sort((a, b) => a.row - b.row);
-  return { rows, errors };
+  return { rows, lines, errors };
 }
 
 function readJson(path: string): FileRows {
@@ -143,10 +185,13 @@ function readJson(path: string): FileRows {
     );
   }
   const rows: Record<string, unknown>[] = [];
+  const lines: number[] = [];
   const errors: RowError[] = [];
   (value as unknown[]).forEach((v, i) => {
-    if (isObject(v)) rows.push(v);
-    else {
+    if (isObject(v)) {
+      rows.push(v);
+      lines.push(i + 1);
+    } else {
       errors.push({
         row: i + 1,
         message: `${path}: element ${
@@ -157,7 +202,7 @@ function readJson(path: string): FileRows {
       });
     }
   });
-  return { rows, errors };
+  return { rows, lines, unit: "element", errors };
 }
 
 /** Rows of a polars frame as plain objects (lists → arrays, structs → objects). */
@@ -176,22 +221,57 @@ function frameRows(df: pl.DataFrame): Record<string, unknown>[] {
  * cannot break a column typed from the first rows). nodejs-polars reads `inferSchemaLength: null`
  * as "all strings", hence the line count.
  */
-function readDelimited(path: string, sep: string): pl.DataFrame {
+function readDelimited(path: string, sep: string): { df: pl.DataFrame; starts: number[] } {
   const bytes = readFileSync(path);
   let lines = 1;
   for (const b of bytes) if (b === 10) lines++;
-  return pl.readCSV(bytes, { sep, inferSchemaLength: lines });
+  return { df: pl.readCSV(bytes, { sep, inferSchemaLength: lines }), starts: recordStarts(bytes) };
+}
+
+const QUOTE = 34;
+const CR = 13;
+
+/**
+ * The line each data record of a CSV/TSV file starts on (the header and blank lines skipped),
+ * following quotes, so a quoted field with newlines stays in one record.
+ */
+function recordStarts(bytes: Uint8Array): number[] {
+  const starts: number[] = [];
+  let line = 1, inQuotes = false, recordLine = 1, empty = true, header = true;
+  const endRecord = () => {
+    if (!empty) {
+      if (header) header = false;
+      else starts.push(recordLine);
+    }
+    empty = true;
+  };
+  for (const b of bytes) {
+    if (b === QUOTE) inQuotes = !inQuotes;
+    if (b === NEWLINE) {
+      line++;
+      if (!inQuotes) {
+        endRecord();
+        recordLine = line;
+        continue;
+      }
+    }
+    if (b !== CR && b !== NEWLINE) empty = false;
+  }
+  endRecord();
+  return starts;
 }
 
 function readWithPolars(path: string, format: "csv" | "tsv" | "parquet"): FileRows {
   let df: pl.DataFrame;
+  let starts: number[] | undefined;
   try {
-    df = format === "parquet"
-      ? pl.readParquet(path)
-      : readDelimited(path, format === "tsv" ? "\t" : ",");
+    if (format === "parquet") df = pl.readParquet(path);
+    else ({ df, starts } = readDelimited(path, format === "tsv" ? "\t" : ","));
   } catch (e) {
     const msg = (e as Error).message;
-    if (format !== "parquet" && /empty/i.test(msg)) return { rows: [], errors: [], columns: [] };
+    if (format !== "parquet" && /empty/i.test(msg)) {
+      return { rows: [], lines: [], errors: [], columns: [] };
+    }
     throw new Error(
       format === "parquet"
         ? `Cannot read Parquet file ${path}: ${msg}. The file is corrupt, truncated or not Parquet; ` +
@@ -200,7 +280,19 @@ function readWithPolars(path: string, format: "csv" | "tsv" | "parquet"): FileRo
           `delimiter and the quoting (or pass format to read it as another type).`,
     );
   }
-  return { rows: frameRows(df), errors: [], columns: df.columns };
+  const rows = frameRows(df);
+  const lines = format === "parquet"
+    ? rows.map((_, i) => i + 1)
+    : starts?.length === rows.length
+    ? starts
+    : undefined;
+  return {
+    rows,
+    lines,
+    unit: format === "parquet" ? "row" : "line",
+    errors: [],
+    columns: df.columns,
+  };
 }
 
 /**
@@ -214,6 +306,7 @@ function readJsonLinesFile(path: string): FileRows {
   const bytes = readFileSync(path);
   if (bytes.length <= JSONL_CHUNK_BYTES) return readJsonLines(path, bytes.toString("utf8"));
   const rows: Record<string, unknown>[] = [];
+  const rowLines: number[] = [];
   const errors: RowError[] = [];
   let start = 0, lines = 0;
   while (start < bytes.length) {
@@ -225,11 +318,12 @@ function readJsonLinesFile(path: string): FileRows {
     const text = bytes.toString("utf8", start, end);
     const part = readJsonLines(path, text, lines);
     for (const r of part.rows) rows.push(r);
+    for (const l of part.lines!) rowLines.push(l);
     for (const e of part.errors) errors.push(e);
     for (let i = start; i < end; i++) if (bytes[i] === NEWLINE) lines++;
     start = end;
   }
-  return { rows, errors };
+  return { rows, lines: rowLines, errors };
 }
 
 function readFile(path: string, format: RowFormat): FileRows {
@@ -325,11 +419,16 @@ export async function loadRows(source: string, options: LoadOptions = {}): Promi
   }
 
   const rows: Record<string, unknown>[] = [];
+  let origins: RowOrigin[] | undefined = [];
   const errors: RowError[] = [];
   let columns: string[] | undefined;
   for (const f of files) {
     const got = readFile(f.path, f.format);
     for (const r of got.rows) rows.push(r);
+    const unit = got.unit ?? "line";
+    if (got.lines && origins) {
+      for (const line of got.lines) origins.push({ file: f.path, line, unit });
+    } else origins = undefined;
     errors.push(...got.errors);
     if (got.columns && got.rows.length) columns ??= got.columns;
   }
@@ -346,7 +445,14 @@ export async function loadRows(source: string, options: LoadOptions = {}): Promi
   }
   const seen = columnsOf(rows);
   const cols = columns ? [...columns, ...seen.filter((c) => !columns!.includes(c))] : seen;
-  return { source, rows, errors, columns: cols, files: files.map((f) => f.path) };
+  return {
+    source,
+    rows,
+    ...(origins ? { origins } : {}),
+    errors,
+    columns: cols,
+    files: files.map((f) => f.path),
+  };
 }
 
 /**

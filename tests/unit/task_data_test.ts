@@ -78,18 +78,19 @@ Deno.test("synthetic tasks load and render every row of data/synthetic", async (
   }
 });
 
-Deno.test("loadTaskDocs: rows that fail to render come back as errors with row numbers", async () => {
+Deno.test("loadTaskDocs: rows that fail to render come back as errors with their file line and field", async () => {
   const dir = taskDir({
-    "rows.jsonl": '{"q":"2+2?","a":"4"}\n{"q":"3+3?"}\n{"q":"1+1?","a":"2"}\n',
+    // line 2 is not JSON, so the row that lacks "a" is the 2nd row but the file's line 3
+    "rows.jsonl": '{"q":"2+2?","a":"4"}\n{"q":\n{"q":"3+3?"}\n{"q":"1+1?","a":"2"}\n',
     "t.yaml": minimalTask(),
   });
   const { docs, errors } = await loadTaskDocs(parseTaskFile(join(dir, "t.yaml")), "test");
   deepStrictEqual(docs.map((d) => d.id), ["test:1", "test:3"]);
-  equal(errors.length, 1);
-  equal(errors[0].row, 2);
+  deepStrictEqual(errors.map((e) => [e.row, e.field]), [[2, undefined], [3, "doc_to_target"]]);
+  match(errors[0].message, /rows\.jsonl:2: not valid JSON/);
   match(
-    errors[0].message,
-    /row 2: doc_to_target reads column "a", which this row lacks \(columns: q\)/,
+    errors[1].message,
+    /rows\.jsonl:3: task tiny: doc_to_target reads column "a", which this row lacks \(columns: q\)/,
   );
   match(
     errorOf(() => splitNameOf(parseTaskFile(join(dir, "t.yaml")), "validation")),

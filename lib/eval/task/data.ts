@@ -9,7 +9,7 @@
  */
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { loadRows, type RowError } from "../../data/load.ts";
+import { formatOrigin, loadRows, type RowError } from "../../data/load.ts";
 import { displayPath } from "./_format.ts";
 import { renderDoc, type RenderedDoc, RenderError } from "./render.ts";
 import type { TaskConfig } from "./schema.ts";
@@ -25,18 +25,25 @@ export interface LoadTaskDocsOptions {
   baseDir?: string;
 }
 
+/** A row that could not be read, or that a template of the task could not render. */
+export interface TaskRowError extends RowError {
+  /** The field whose template failed (`doc_to_text`, …); absent when the row did not parse. */
+  field?: string;
+}
+
 /** What {@linkcode loadTaskDocs} returns. */
 export interface TaskDocs {
   /** Rows rendered by the task's templates, in file order. */
   docs: RenderedDoc[];
-  /** Rows that could not be read or rendered, with their row numbers. */
-  errors: RowError[];
+  /** Rows that could not be read or rendered, with their file lines (`row`) and messages. */
+  errors: TaskRowError[];
 }
 
 /**
  * Load and render one split of a task. `split` names the role (`test`, `validation`, `train`,
  * `fewshot`); the task's config maps it to the dataset's split name. Rows that cannot be read or
- * rendered come back in `errors` with their row numbers instead of being thrown.
+ * rendered come back in `errors` instead of being thrown, each with its line in the file (`row`)
+ * and a message starting `file:line:` (and, for a template, the field that failed).
  *
  * @example
  * ```ts
@@ -58,7 +65,7 @@ export async function loadTaskDocs(
   });
   const rows = options.limit === undefined ? loaded.rows : loaded.rows.slice(0, options.limit);
   const docs: RenderedDoc[] = [];
-  const errors: RowError[] = [...loaded.errors];
+  const errors: TaskRowError[] = [...loaded.errors];
   rows.forEach((row, i) => {
     try {
       const doc = renderDoc(task, row, i);
@@ -68,9 +75,20 @@ export async function loadTaskDocs(
       docs.push(doc);
     } catch (e) {
       if (!(e instanceof RenderError)) throw e;
-      errors.push({ row: e.row, message: e.message, file: source });
+      const origin = loaded.origins?.[i];
+      // The render message names the row by its place in the split; the file's line is what a
+      // user can look up, so it replaces that prefix.
+      const detail = e.message.replace(/^(task [^,]+, )?row \d+: /, "");
+      errors.push({
+        row: origin?.line ?? e.row,
+        message: `${origin ? formatOrigin(origin) : `${displayPath(source)}: row ${e.row}`}: ` +
+          `task ${task.name}: ${detail}`,
+        file: source,
+        field: e.field,
+      });
     }
   });
+  errors.sort((a, b) => a.row - b.row);
   return { docs, errors };
 }
 

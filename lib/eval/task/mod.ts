@@ -106,5 +106,6 @@ export {
   type LoadTaskDocsOptions,
   splitNameOf,
   type TaskDocs,
+  type TaskRowError,
   type TaskSplit,
 } from "./data.ts";
