@@ -9,13 +9,18 @@
  *                  --price-in 0.00015 --price-out 0.0006 --tasks synth_qa   # key: OPENAI_API_KEY
  *   deno task eval --list                            # task names and tags
  *
- * Results go to results/eval/<run>/{results.json,samples.jsonl}; an interrupted run resumes.
+ * Results go to results/eval/<run>/{run.json,results.json,samples.jsonl}; an interrupted run
+ * resumes when the folder holds the same run (lib/eval/run_folder.ts has the rules).
+ * Exit status: 0 done; 1 a failure, or a task that scored no item (results are kept); 2 usage.
  * @module
  */
 import { type Backend, createLlamaBackend } from "../eval/backend.ts";
 import { createOpenAIBackend } from "../eval/openai_backend.ts";
+import { checkRunName, EVAL_RESULTS_ROOT, RunNameError } from "../eval/run_folder.ts";
+import { formatRowErrors, formatRunLine, unscoredTasks } from "../eval/run_summary.ts";
 import { DEFAULT_SUITE, runEval } from "../eval/runner.ts";
 import { formatResultsTable } from "../eval/table.ts";
+import { join } from "node:path";
 import { findTask, formatTaskIssues, formatTaskList, taskRegistry } from "../eval/task/mod.ts";
 import { checkLoraFile, LoraSpecError, parseLoraSpec } from "../llm/lora_spec.ts";
 import { DEFAULT_MODEL } from "../llm/model.ts";
@@ -97,11 +102,17 @@ const flags = {
     placeholder: "K",
     defaultText: "each task's own",
   }),
-  run: stringFlag("run name: results go to results/eval/NAME/", {
-    placeholder: "NAME",
-    defaultText: "the model file's name, +adapter names",
-  }),
-  "no-resume": booleanFlag("start over instead of reusing the items already in samples.jsonl"),
+  run: stringFlag(
+    "run name: results go to results/eval/NAME/ (a folder holding another run is an error)",
+    {
+      placeholder: "NAME",
+      defaultText: "the model file's name, +adapter names; NAME-2, NAME-3, … when that folder " +
+        "holds another run",
+    },
+  ),
+  "no-resume": booleanFlag(
+    "start the run folder over instead of reusing the items already in samples.jsonl",
+  ),
   list: booleanFlag("print the task names and tags, and exit"),
 };
 
@@ -111,6 +122,8 @@ export const command = defineCommand({
   summary: "Evaluate a GGUF model (optionally with LoRA adapters), or a model behind an\n" +
     "OpenAI-compatible API, on tasks; print a table and write results/eval/<run>/\n" +
     "{results.json,samples.jsonl}. An interrupted run resumes.",
+  exitStatus: "Exit status: 0 done; 1 a failure, or a task that scored no item (results are " +
+    "kept); 2 a usage error.",
   usage: [
     "[--model FILE.gguf] [--lora FILE.gguf[:SCALE]]... [--tasks A,B] [options]",
     "--endpoint URL --api-model NAME [--chat] [--tasks A,B] [--limit N] [options]",
@@ -121,7 +134,7 @@ export const command = defineCommand({
     "  deno task eval --model m.gguf --lora a.gguf:0.5 --tasks synth_qa,synth_facts --limit 50\n" +
     "  deno task eval --endpoint https://api.openai.com/v1 --api-model gpt-4o-mini --chat \\\n" +
     "                 --price-in 0.00015 --price-out 0.0006 --tasks synth_qa",
-  usageErrors: [LoraSpecError],
+  usageErrors: [LoraSpecError, RunNameError],
   run: async ({ values, given }) => {
     if (values.list) {
       const registry = taskRegistry();
@@ -129,6 +142,7 @@ export const command = defineCommand({
       if (registry.issues.length) console.error(`\n${formatTaskIssues(registry)}`);
       return 0;
     }
+    if (values.run !== undefined) checkRunName(values.run); // before a model loads
     let backend: Backend;
     if (values.endpoint !== undefined || values["api-model"] !== undefined) {
       backend = apiBackend(values, given);
@@ -158,14 +172,22 @@ export const command = defineCommand({
         resume: !values["no-resume"],
       });
       console.log(formatResultsTable(results));
-      console.log(
-        `\n${results.itemsPerSecond} items/s, ${results.tokensPerSecond} tokens/s, ${results.wallSeconds}s ` +
-          `-> results/eval/${results.run}/`,
-      );
+      const rowErrors = formatRowErrors(results);
+      if (rowErrors) console.error(`\n${rowErrors}`);
+      console.log(`\n${formatRunLine(results, join(EVAL_RESULTS_ROOT, results.run))}`);
       if (results.usage) {
         const { promptTokens, completionTokens, costUsd } = results.usage;
         const cost = costUsd === undefined ? "" : `, estimated cost $${costUsd.toFixed(4)}`;
         console.log(`usage: ${promptTokens} prompt + ${completionTokens} completion tokens${cost}`);
+      }
+      const unscored = unscoredTasks(results);
+      if (unscored.length) {
+        console.error(
+          `eval: ${unscored.join(", ")} scored no item (every row failed to load or every item ` +
+            `was skipped), so there is no result for ${unscored.length > 1 ? "them" : "it"}; ` +
+            `fix the rows listed above (results so far are in results/eval/${results.run}/)`,
+        );
+        return 1;
       }
     } finally {
       await backend.dispose();

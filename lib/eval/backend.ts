@@ -11,11 +11,18 @@ import {
   type LoraAdapter,
 } from "../llm/engine.ts";
 import { DEFAULT_MODEL, loadModel } from "../llm/model.ts";
+import { fileSha256 } from "../util/file_hash.ts";
 
 /** A model the evaluation runner can query. */
 export interface Backend {
   /** What identifies the model in results (path, hash, quantization, adapters, endpoint…). */
   identity: Record<string, unknown>;
+  /**
+   * What decides this backend's outputs, for the run identity (`run_identity.ts`): two backends
+   * with equal values give the same samples. Leave out what does not change outputs (file
+   * paths, parallelism, prices). Default: `identity`.
+   */
+  runIdentity?: Record<string, unknown>;
   /** How many requests the runner should keep in flight. */
   concurrency: number;
   /** Log-likelihood of each choice after a context; absent when the backend cannot score prompts. */
@@ -74,6 +81,10 @@ export async function createLlamaBackend(
   const { lora = [], sequences = 8, threads = 0, gpu = "auto" } = options;
   const loaded = await loadModel(modelPath, { gpu });
   const engine = await LlmEngine.create(loaded, { sequences, threads, lora });
+  const adapters = [];
+  for (const a of lora) {
+    adapters.push({ path: a.path, sha256: await fileSha256(a.path), scale: a.scale ?? 1 });
+  }
   return {
     identity: {
       backend: "node-llama-cpp",
@@ -83,10 +94,17 @@ export async function createLlamaBackend(
       quantization: loaded.info.quantization,
       architecture: loaded.info.architecture,
       parameters: loaded.info.parameters,
-      lora: lora.map((a) => ({ path: a.path, scale: a.scale ?? 1 })),
+      lora: adapters,
       contextSize: engine.contextSize,
       sequences,
       scorer: engine.scorer,
+    },
+    runIdentity: {
+      backend: "node-llama-cpp",
+      model_sha256: loaded.info.sha256,
+      adapters: adapters.map((a) => ({ sha256: a.sha256, scale: a.scale })),
+      scorer: engine.scorer,
+      context_size: engine.contextSize,
     },
     // The batched scorer packs many questions into each decode: keep enough of them in flight.
     concurrency: engine.scorer === "batched" ? Math.max(sequences, BATCHED_CONCURRENCY) : sequences,

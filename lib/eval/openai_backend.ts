@@ -240,6 +240,7 @@ export function createOpenAIBackend(options: OpenAIBackendOptions): OpenAIBacken
         ? { inputPer1k: pricePer1kInput ?? 0, outputPer1k: pricePer1kOutput ?? 0, currency: "USD" }
         : null,
     },
+    runIdentity: { backend: "openai-compatible", baseUrl, model, chat },
     concurrency,
     generate,
     countTokens: approxTokens,

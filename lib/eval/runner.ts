@@ -3,11 +3,19 @@
  * per-task metrics with standard errors and 95% confidence intervals.
  *
  * Output (in `results/eval/<run>/`):
+ * - `run.json`: the run's identity ({@linkcode RunIdentity}), written before the first item.
  * - `samples.jsonl`: one line per item, appended as each item finishes (prompt, choices and
  *   log-likelihoods or the generation, per-item metric values). An interrupted run resumes:
- *   items already in the file are not evaluated again.
+ *   items already in the file are not evaluated again — only when the folder's identity equals
+ *   this run's (`run_folder.ts` decides; a mismatch is an error naming what differs).
  * - `results.json`: config, model identity, per-task metrics (value, stderr, 95% CI),
- *   accuracy by input-length bucket, skipped items, timings and tokens/s. Written atomically.
+ *   accuracy by input-length bucket, skipped items, row errors, items evaluated and reused,
+ *   timings and tokens/s. Written atomically.
+ * - `run.lock` while the run writes the folder (`run_lock.ts`).
+ *
+ * A run goes through three steps: prepare every task (load and render its items and few-shot
+ * pool: {@linkcode prepareTask}), open the run folder with the identity those give, then
+ * evaluate the items the folder does not hold yet and aggregate each task.
  *
  * @example
  * ```ts ignore
@@ -19,26 +27,23 @@
  * ```
  * @module
  */
-import {
-  appendFileSync,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  renameSync,
-  writeFileSync,
-} from "node:fs";
+import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ContextOverflowError } from "../llm/engine.ts";
 import type { Backend, BackendUsage } from "./backend.ts";
 import { getMetric } from "./metrics/mod.ts";
+import { defaultRunName, openRunFolder, RUN_FILES } from "./run_folder.ts";
+import { buildRunIdentity, type RunIdentity } from "./run_identity.ts";
 import { bootstrapEstimate, type Estimate, meanEstimate, wilsonEstimate } from "./stats.ts";
 import {
   buildPrompt,
+  evalSplit,
   loadTaskDocs,
   type RenderedDoc,
   resolveTasks,
   sampleFewshot,
   type TaskConfig,
+  type TaskRowError,
 } from "./task/mod.ts";
 import { parseJsonl } from "../data/jsonl.ts";
 import { Progress } from "../util/progress.ts";
@@ -54,11 +59,20 @@ export interface EvalOptions {
   limit?: number;
   /** Override every task's `num_fewshot`. Default: the task's own. */
   numFewshot?: number;
-  /** Run name (folder under `results/eval`). Default: model file name + date. */
+  /**
+   * Run name: a folder under `results/eval` (never outside it). Default: the model file's name
+   * plus `+<adapter>` per LoRA adapter; when that folder holds another run, the first of
+   * `<name>-2`, `<name>-3`, … that is free or holds this same run (see `run_folder.ts`).
+   */
   run?: string;
-  /** Output folder. Default: `results/eval/<run>`. */
+  /** Output folder, instead of `<resultsDir>/<run>`. Default: none. */
   outDir?: string;
-  /** Reuse items already in `samples.jsonl`. Default: true. */
+  /** The folder run names live in. Default: `results/eval`. */
+  resultsDir?: string;
+  /**
+   * Reuse the items already in `samples.jsonl` when the folder holds this same run (a named
+   * folder holding another run is then an error); off: start the folder over. Default: true.
+   */
   resume?: boolean;
   /** Folder with task YAML files. Default: `data/tasks`. */
   tasksDir?: string;
@@ -73,6 +87,8 @@ export interface EvalOptions {
   lengthBuckets?: number;
   /** Show a progress line on stderr. Default: true. */
   progress?: boolean;
+  /** Where notes go (another folder chosen, a stale lock taken over). Default: `console.error`. */
+  onNote?: (line: string) => void;
 }
 
 /** One evaluated item, as written to samples.jsonl. */
@@ -110,9 +126,11 @@ export interface TaskResult {
   version: number | string;
   outputType: string;
   split: string;
+  /** Items scored (skipped items excluded). */
   n: number;
   skipped: Record<string, number>;
-  rowErrors: { row: number; message: string }[];
+  /** Rows that could not be read or rendered: not evaluated, not in `n`. */
+  rowErrors: TaskRowError[];
   metrics: Record<string, MetricResult>;
   byLength: LengthBucket[];
   wallSeconds: number;
@@ -126,6 +144,10 @@ export interface EvalResults {
   complete: boolean;
   config: Record<string, unknown>;
   model: Record<string, unknown>;
+  /** What identifies the run (also in run.json). */
+  identity: RunIdentity;
+  /** Items evaluated by this invocation, and reused from the folder's samples.jsonl. */
+  items: { evaluated: number; reused: number };
   tasks: Record<string, TaskResult>;
   wallSeconds: number;
   tokensPerSecond: number;
@@ -139,7 +161,11 @@ const DEFAULT_SEED = 1234;
 const DEFAULT_RESAMPLES = 1000;
 const DEFAULT_BUCKETS = 4;
 
-/** Evaluate a backend on tasks; writes samples.jsonl incrementally and results.json at the end. */
+/**
+ * Evaluate a backend on tasks: writes run.json first, samples.jsonl as items finish, and
+ * results.json after each task. Throws before evaluating anything when the run folder holds
+ * another run, or another process writes it.
+ */
 export async function runEval(backend: Backend, options: EvalOptions = {}): Promise<EvalResults> {
   const {
     tasks: taskNames = DEFAULT_SUITE,
@@ -163,75 +189,131 @@ export async function runEval(backend: Backend, options: EvalOptions = {}): Prom
         `them with a GGUF model (--model).`,
     );
   }
-  const run = options.run ?? defaultRunName(backend);
-  const outDir = options.outDir ?? join("results", "eval", run);
-  mkdirSync(outDir, { recursive: true });
-  const samplesPath = join(outDir, "samples.jsonl");
-  const resultsPath = join(outDir, "results.json");
-  const config = {
-    tasks: tasks.map((t) => t.name),
-    limit: limit ?? null,
-    numFewshot: numFewshot ?? null,
-    seed,
-  };
-  const done = resume
-    ? readDoneSamples(samplesPath, resultsPath, backend, config)
-    : new Map<string, Sample>();
-  if (!resume) writeFileSync(samplesPath, "");
-
-  const started = performance.now();
-  const results: EvalResults = {
-    tunebook: VERSION,
-    run,
-    created: new Date().toISOString(),
-    complete: false,
-    config,
-    model: backend.identity,
-    tasks: {},
-    wallSeconds: 0,
-    tokensPerSecond: 0,
-    itemsPerSecond: 0,
-  };
-  let evaluated = 0;
-  for (const task of tasks) {
-    const t0 = performance.now();
-    const split = task.splits.test ? "test" : "validation";
-    const { docs, errors } = await loadTaskDocs(task, split, { limit });
-    const fewshotN = numFewshot ?? task.numFewshot;
-    const pool = fewshotN > 0 ? (await loadTaskDocs(task, "fewshot")).docs : [];
-    const todo = docs.filter((d) => !done.has(key(task.name, d.id)));
-    const bar = progress
-      ? new Progress(task.name, docs.length, docs.length - todo.length)
-      : undefined;
-    await pool_(todo, backend.concurrency, async (doc) => {
-      const fewshot = fewshotN > 0 ? sampleFewshot(task, pool, fewshotN, doc.id) : [];
-      const sample = await evaluateDoc(backend, task, doc, fewshot);
-      appendFileSync(samplesPath, JSON.stringify(sample) + "\n");
-      done.set(key(task.name, doc.id), sample);
-      evaluated++;
-      bar?.tick();
-    });
-    bar?.finish();
-    const samples = docs.map((d) => done.get(key(task.name, d.id))!).filter(Boolean);
-    results.tasks[task.name] = aggregateTask(task, samples, {
-      split: task.splits[split] ?? split,
-      rowErrors: errors.map((e) => ({ row: e.row, message: e.message })),
-      seed,
-      resamples,
-      lengthBuckets,
-      wallSeconds: (performance.now() - t0) / 1000,
-    });
+  const prepared: PreparedTask[] = [];
+  for (const task of tasks) prepared.push(await prepareTask(task, { limit, numFewshot }));
+  const identity = buildRunIdentity(backend, prepared, { limit, numFewshot });
+  const created = new Date().toISOString();
+  const folder = openRunFolder(identity, {
+    run: options.run,
+    outDir: options.outDir,
+    defaultName: defaultRunName(backend),
+    root: options.resultsDir,
+    resume,
+    info: { created },
+    onNote: options.onNote,
+  });
+  try {
+    const samplesPath = join(folder.dir, RUN_FILES.samples);
+    const resultsPath = join(folder.dir, RUN_FILES.results);
+    const done = folder.resume ? readSamples(samplesPath) : new Map<string, Sample>();
+    const started = performance.now();
+    const results: EvalResults = {
+      tunebook: VERSION,
+      run: folder.run,
+      created,
+      complete: false,
+      config: {
+        tasks: tasks.map((t) => t.name),
+        limit: limit ?? null,
+        numFewshot: numFewshot ?? null,
+        seed,
+      },
+      model: backend.identity,
+      identity,
+      items: { evaluated: 0, reused: 0 },
+      tasks: {},
+      wallSeconds: 0,
+      tokensPerSecond: 0,
+      itemsPerSecond: 0,
+    };
+    for (const p of prepared) {
+      const { task, docs, pool } = p;
+      const t0 = performance.now();
+      const todo = docs.filter((d) => !done.has(key(task.name, d.id)));
+      results.items.reused += docs.length - todo.length;
+      const bar = progress
+        ? new Progress(task.name, docs.length, docs.length - todo.length)
+        : undefined;
+      await pool_(todo, backend.concurrency, async (doc) => {
+        const fewshot = p.numFewshot > 0 ? sampleFewshot(task, pool, p.numFewshot, doc.id) : [];
+        const sample = await evaluateDoc(backend, task, doc, fewshot);
+        appendFileSync(samplesPath, JSON.stringify(sample) + "\n");
+        done.set(key(task.name, doc.id), sample);
+        results.items.evaluated++;
+        bar?.tick();
+      });
+      bar?.finish();
+      const samples = docs.map((d) => done.get(key(task.name, d.id))!).filter(Boolean);
+      results.tasks[task.name] = aggregateTask(task, samples, {
+        split: p.split,
+        rowErrors: p.errors.map(({ raw: _raw, ...e }) => e),
+        seed,
+        resamples,
+        lengthBuckets,
+        wallSeconds: (performance.now() - t0) / 1000,
+      });
+      if (backend.usage) results.usage = backend.usage();
+      writeAtomic(resultsPath, results);
+    }
+    const wall = (performance.now() - started) / 1000;
+    results.complete = true;
+    results.wallSeconds = round(wall, 2);
+    results.tokensPerSecond = round(backend.tokensProcessed() / wall, 1);
+    results.itemsPerSecond = round(results.items.evaluated / wall, 2);
     if (backend.usage) results.usage = backend.usage();
     writeAtomic(resultsPath, results);
+    return results;
+  } finally {
+    folder.lock.release();
   }
-  const wall = (performance.now() - started) / 1000;
-  results.complete = true;
-  results.wallSeconds = round(wall, 2);
-  results.tokensPerSecond = round(backend.tokensProcessed() / wall, 1);
-  results.itemsPerSecond = round(evaluated / wall, 2);
-  if (backend.usage) results.usage = backend.usage();
-  writeAtomic(resultsPath, results);
-  return results;
+}
+
+/** A task with the items it evaluates, loaded and rendered before the run starts. */
+export interface PreparedTask {
+  /** The task. */
+  task: TaskConfig;
+  /** The dataset split evaluated (as the dataset names it). */
+  split: string;
+  /** Its items, after `limit`. */
+  docs: RenderedDoc[];
+  /** Rows that could not be read or rendered. */
+  errors: TaskRowError[];
+  /** Few-shot examples per item. */
+  numFewshot: number;
+  /** The few-shot pool (empty at zero shots). */
+  pool: RenderedDoc[];
+}
+
+/** Options for {@linkcode prepareTask}. */
+export interface PrepareTaskOptions {
+  /** Items per task (the first ones). Default: all. */
+  limit?: number;
+  /** Few-shot override. Default: the task's own. */
+  numFewshot?: number;
+}
+
+/**
+ * Load and render a task's evaluation split and few-shot pool.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { prepareTask } from "./runner.ts";
+ * import { findTask } from "./task/mod.ts";
+ * const p = await prepareTask(findTask("synth_qa"), { limit: 3, numFewshot: 1 });
+ * assert.equal(p.docs.length, 3);
+ * assert.ok(p.pool.length > 0);
+ * ```
+ */
+export async function prepareTask(
+  task: TaskConfig,
+  options: PrepareTaskOptions = {},
+): Promise<PreparedTask> {
+  const split = evalSplit(task);
+  const { docs, errors } = await loadTaskDocs(task, split, { limit: options.limit });
+  const numFewshot = options.numFewshot ?? task.numFewshot;
+  const pool = numFewshot > 0 ? (await loadTaskDocs(task, "fewshot")).docs : [];
+  return { task, split: task.splits[split] ?? split, docs, errors, numFewshot, pool };
 }
 
 /** Evaluate one item. Items that do not fit the context are returned as skipped, not thrown. */
@@ -308,7 +390,7 @@ function itemMetrics(
 
 interface AggregateOptions {
   split: string;
-  rowErrors: { row: number; message: string }[];
+  rowErrors: TaskRowError[];
   seed: number;
   resamples: number;
   lengthBuckets: number;
@@ -414,46 +496,23 @@ function estimate(values: number[]): Estimate {
     : meanEstimate(values);
 }
 
-function readDoneSamples(
-  samplesPath: string,
-  resultsPath: string,
-  backend: Backend,
-  config: Record<string, unknown>,
-): Map<string, Sample> {
+/**
+ * The samples already in a run's samples.jsonl, by task and item. A last line cut short by an
+ * interruption (invalid JSON, or complete but without its newline) is dropped or completed, and
+ * the file rewritten atomically, so the next append starts on a line of its own.
+ */
+function readSamples(samplesPath: string): Map<string, Sample> {
   const done = new Map<string, Sample>();
-  if (existsSync(resultsPath)) {
-    const previous = JSON.parse(readFileSync(resultsPath, "utf8")) as EvalResults;
-    const prevHash = previous.model?.sha256 ?? previous.model?.model;
-    const hash = backend.identity.sha256 ?? backend.identity.model;
-    const sameConfig = previous.config?.numFewshot === config.numFewshot &&
-      previous.config?.seed === config.seed;
-    if (prevHash !== hash || !sameConfig) {
-      throw new Error(
-        `${resultsPath}: this run folder holds results of a different model or config; ` +
-          `choose another --run name, or pass --no-resume to overwrite it.`,
-      );
-    }
-  }
   if (!existsSync(samplesPath)) return done;
-  const { rows, errors } = parseJsonl<Sample>(readFileSync(samplesPath, "utf8"));
+  const text = readFileSync(samplesPath, "utf8");
+  const { rows, errors } = parseJsonl<Sample>(text);
   for (const s of rows) done.set(key(s.task, s.doc_id), s);
-  if (errors.length) {
-    // A line cut short by an interruption: keep every complete line, drop the partial one.
-    writeFileSync(
-      samplesPath,
-      rows.map((r) => JSON.stringify(r)).join("\n") + (rows.length ? "\n" : ""),
-    );
+  if (errors.length || (text.length > 0 && !text.endsWith("\n"))) {
+    const tmp = `${samplesPath}.tmp`;
+    writeFileSync(tmp, rows.map((r) => JSON.stringify(r) + "\n").join(""));
+    renameSync(tmp, samplesPath);
   }
   return done;
-}
-
-function defaultRunName(backend: Backend): string {
-  const model = String(backend.identity.model ?? "model").split("/").pop()!.replace(/\.gguf$/, "");
-  const adapters = (backend.identity.lora as { path: string }[] | undefined) ?? [];
-  const suffix = adapters.map((a) => "+" + a.path.split("/").pop()!.replace(/\.gguf$/, "")).join(
-    "",
-  );
-  return `${model}${suffix}`;
 }
 
 async function pool_<T>(

@@ -71,7 +71,11 @@ Deno.test("runEval writes results and samples; too-long items are skipped and co
   assert.deepEqual(mini.skipped, { too_long: 1 });
   assert.equal(mini.rowErrors.length, 1);
   assert.equal(mini.rowErrors[0].row, 4);
-  assert.match(mini.rowErrors[0].message, /question/);
+  assert.equal(mini.rowErrors[0].field, "doc_to_text");
+  assert.match(
+    mini.rowErrors[0].message,
+    /test\.jsonl:4: task mini: doc_to_text reads column "question"/,
+  );
   assert.ok(mini.metrics.exact_match && mini.metrics.f1);
   const onDisk: EvalResults = JSON.parse(readFileSync(join(out, "results.json"), "utf8"));
   assert.equal(onDisk.complete, true);
@@ -83,13 +87,21 @@ Deno.test("runEval writes results and samples; too-long items are skipped and co
 
 Deno.test("runEval resumes: an interrupted run loses nothing and re-evaluates nothing", async () => {
   const out = mkdtempSync(join(tmpdir(), "tunebook-resume-"));
-  const opts = { tasks: ["synth_facts", "synth_arithmetic"], outDir: out, progress: false };
-  await runEval(backend, { ...opts, limit: 6 });
-  // Simulate a crash mid-write: a cut-off last line.
-  assert.equal(samples(out).length, 12);
-  const text = readFileSync(join(out, "samples.jsonl"), "utf8");
-  writeFileSync(join(out, "samples.jsonl"), text + '{"task":"synth_facts","doc_id":"facts-9","pro');
-  const full = await runEval(backend, { ...opts, limit: 10 });
+  const opts = {
+    tasks: ["synth_facts", "synth_arithmetic"],
+    outDir: out,
+    progress: false,
+    limit: 10,
+  };
+  await runEval(backend, opts);
+  // Simulate a crash mid-write: 12 complete lines, then a cut-off one.
+  const text = readFileSync(join(out, "samples.jsonl"), "utf8").split("\n").slice(0, 12);
+  writeFileSync(
+    join(out, "samples.jsonl"),
+    text.join("\n") + '\n{"task":"synth_facts","doc_id":"facts-9","pro',
+  );
+  const full = await runEval(backend, opts);
+  assert.deepEqual(full.items, { evaluated: 8, reused: 12 });
   const after = samples(out);
   assert.equal(after.length, 20, "each item once");
   assert.equal(new Set(after.map((s) => `${s.task}/${s.doc_id}`)).size, 20);
@@ -97,7 +109,6 @@ Deno.test("runEval resumes: an interrupted run loses nothing and re-evaluates no
   // Same model, same items: a fresh run gives the same per-item results.
   const fresh = await runEval(backend, {
     ...opts,
-    limit: 10,
     outDir: mkdtempSync(join(tmpdir(), "tunebook-fresh-")),
   });
   assert.deepEqual(
@@ -117,7 +128,7 @@ Deno.test("runEval refuses to resume a folder made by another model or config", 
       numFewshot: 2,
       progress: false,
     }),
-    /different model or config.*--no-resume/,
+    /holds another run[\s\S]*num_fewshot: null → 2[\s\S]*--no-resume/,
   );
 });
 
