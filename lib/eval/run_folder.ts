@@ -106,6 +106,11 @@ export interface OpenRunFolderOptions {
   defaultName?: string;
   /** Reuse the samples of a folder holding this same run; off: start it over. Default: true. */
   resume?: boolean;
+  /**
+   * A named folder (`run`, `outDir`) holding another run: `"error"` throws
+   * {@linkcode RunMismatchError}, `"replace"` starts it over. Default: `"error"`.
+   */
+  otherRun?: "error" | "replace";
   /** The folder run names live in. Default: {@linkcode EVAL_RESULTS_ROOT}. */
   root?: string;
   /** Fields written beside the identity in run.json (run name, start time). Default: none. */
@@ -136,8 +141,9 @@ export function openRunFolder(
   options: OpenRunFolderOptions = {},
 ): OpenedRun {
   const { resume = true, root = EVAL_RESULTS_ROOT, onNote = console.error } = options;
+  const replace = options.otherRun === "replace";
   const claim = (run: string, dir: string, explicit: boolean) =>
-    claimFolder(dir, identity, { run, resume, explicit, info: options.info, onNote });
+    claimFolder(dir, identity, { run, resume, explicit, replace, info: options.info, onNote });
   if (options.outDir !== undefined) {
     const run = options.run ?? (options.outDir.split(/[\\/]/).filter(Boolean).pop() ?? "run");
     return claim(run, options.outDir, true)!;
@@ -171,6 +177,7 @@ interface ClaimOptions {
   run: string;
   resume: boolean;
   explicit: boolean;
+  replace: boolean;
   info?: Record<string, unknown>;
   onNote: (line: string) => void;
 }
@@ -195,7 +202,9 @@ function claimFolder(
         lock.release();
         return undefined;
       }
-      if (o.resume) throw new RunMismatchError(mismatchMessage(dir, stored, identity));
+      if (o.resume && !o.replace) {
+        throw new RunMismatchError(mismatchMessage(dir, stored, identity));
+      }
     }
     const resume = same && o.resume;
     if (!resume) {

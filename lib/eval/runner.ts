@@ -85,6 +85,16 @@ export interface EvalOptions {
    * bucket, so there can be fewer). Default: 4.
    */
   lengthBuckets?: number;
+  /**
+   * A named folder holding another run: `"error"` refuses (naming what differs), `"replace"`
+   * starts it over (notebooks re-running a step after its model changed). Default: `"error"`.
+   */
+  otherRun?: "error" | "replace";
+  /**
+   * Return the folder's complete results.json as it is when it holds this same run with the
+   * same statistics settings (its throughput stands; nothing is evaluated). Default: false.
+   */
+  reuseComplete?: boolean;
   /** Show a progress line on stderr. Default: true. */
   progress?: boolean;
   /** Where notes go (another folder chosen, a stale lock taken over). Default: `console.error`. */
@@ -199,12 +209,23 @@ export async function runEval(backend: Backend, options: EvalOptions = {}): Prom
     defaultName: defaultRunName(backend),
     root: options.resultsDir,
     resume,
+    otherRun: options.otherRun,
     info: { created },
     onNote: options.onNote,
   });
   try {
     const samplesPath = join(folder.dir, RUN_FILES.samples);
     const resultsPath = join(folder.dir, RUN_FILES.results);
+    const config = {
+      tasks: tasks.map((t) => t.name),
+      limit: limit ?? null,
+      numFewshot: numFewshot ?? null,
+      seed,
+    };
+    if (folder.resume && options.reuseComplete) {
+      const previous = completeResults(resultsPath, config);
+      if (previous) return previous;
+    }
     const done = folder.resume ? readSamples(samplesPath) : new Map<string, Sample>();
     const started = performance.now();
     const results: EvalResults = {
@@ -212,12 +233,7 @@ export async function runEval(backend: Backend, options: EvalOptions = {}): Prom
       run: folder.run,
       created,
       complete: false,
-      config: {
-        tasks: tasks.map((t) => t.name),
-        limit: limit ?? null,
-        numFewshot: numFewshot ?? null,
-        seed,
-      },
+      config,
       model: backend.identity,
       identity,
       items: { evaluated: 0, reused: 0 },
@@ -494,6 +510,17 @@ function estimate(values: number[]): Estimate {
   return values.every((v) => v === 0 || v === 1)
     ? wilsonEstimate(values as (0 | 1)[])
     : meanEstimate(values);
+}
+
+/** A complete results.json of the folder's run computed with `config`, if there is one. */
+function completeResults(path: string, config: Record<string, unknown>): EvalResults | undefined {
+  if (!existsSync(path)) return undefined;
+  try {
+    const r = JSON.parse(readFileSync(path, "utf8")) as EvalResults;
+    return r.complete && JSON.stringify(r.config) === JSON.stringify(config) ? r : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

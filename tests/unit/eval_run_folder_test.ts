@@ -146,3 +146,23 @@ Deno.test("--run stays inside results/eval", async () => {
     ),
   );
 });
+
+Deno.test("notebook mode: a named folder holding another run is started over; a complete same run is returned as it is", async () => {
+  const outDir = mkdtempSync(join(tmpdir(), "tunebook-nb-"));
+  const opts = {
+    outDir,
+    limit: 3,
+    progress: false,
+    otherRun: "replace" as const,
+    reuseComplete: true,
+  };
+  const first = await runEval(fakeBackend(), { ...opts, tasks: TASKS });
+  const same = await runEval(fakeBackend(), { ...opts, tasks: TASKS });
+  assert.deepEqual(same, first, "the stored results, throughput included");
+  const other = await runEval(fakeBackend({ runIdentity: { model_sha256: "e".repeat(64) } }), {
+    ...opts,
+    tasks: TASKS,
+  });
+  assert.deepEqual(other.items, { evaluated: 6, reused: 0 });
+  assert.equal(samples(outDir).length, 6, "the other model's samples replaced, never mixed");
+});
