@@ -7,7 +7,8 @@
  * recorded, {@linkcode compareRuns} gives the two means, the difference B − A with a paired
  * bootstrap confidence interval and p-value ({@linkcode pairedBootstrap}), and, for 0/1 metrics
  * (accuracy, exact match), McNemar's test ({@linkcode mcnemar}). Corpus-level metrics (BLEU,
- * macro F1…) have no per-item values and are not compared here.
+ * macro F1…) have no per-item values and are not compared here. {@linkcode changedItems} lists
+ * the items behind McNemar's b and c: those B broke and those it fixed.
  *
  * @example
  * ```ts
@@ -221,25 +222,7 @@ function compareTask(
   b: LoadedRun,
   stats: { seed: number; resamples: number; confidence: number },
 ): TaskComparison {
-  const itemsA = a.tasks.get(task)!;
-  const itemsB = b.tasks.get(task)!;
-  const excluded = { onlyInA: 0, onlyInB: 0, skipped: 0 };
-  const pairs: [Sample, Sample][] = [];
-  for (const [id, sa] of itemsA) {
-    const sb = itemsB.get(id);
-    if (!sb) excluded.onlyInA++;
-    else if (sa.skipped || sb.skipped) excluded.skipped++;
-    else pairs.push([sa, sb]);
-  }
-  for (const id of itemsB.keys()) if (!itemsA.has(id)) excluded.onlyInB++;
-  if (!pairs.length) {
-    throw new CompareInputError(
-      `task ${task}: no item was evaluated in both runs (${itemsA.size} items in ${a.samplesPath}, ` +
-        `${itemsB.size} in ${b.samplesPath}; only in A ${excluded.onlyInA}, only in B ` +
-        `${excluded.onlyInB}, skipped in either ${excluded.skipped}). Were they run on other ` +
-        `splits or --limit ranges? Re-run one with the other's settings, or leave the task out.`,
-    );
-  }
+  const { pairs, excluded } = pairItems(task, a, b);
   const names = [
     ...new Set(
       pairs.flatMap(([sa, sb]) => [...Object.keys(sa.metrics), ...Object.keys(sb.metrics)]),
@@ -281,6 +264,165 @@ function compareTask(
     metrics,
     metricsNotShared,
   };
+}
+
+/** The items of `task` evaluated in both runs, in A's order, and what was left out. */
+function pairItems(
+  task: string,
+  a: LoadedRun,
+  b: LoadedRun,
+): { pairs: [Sample, Sample][]; excluded: TaskComparison["excluded"] } {
+  const itemsA = a.tasks.get(task)!;
+  const itemsB = b.tasks.get(task)!;
+  const excluded = { onlyInA: 0, onlyInB: 0, skipped: 0 };
+  const pairs: [Sample, Sample][] = [];
+  for (const [id, sa] of itemsA) {
+    const sb = itemsB.get(id);
+    if (!sb) excluded.onlyInA++;
+    else if (sa.skipped || sb.skipped) excluded.skipped++;
+    else pairs.push([sa, sb]);
+  }
+  for (const id of itemsB.keys()) if (!itemsA.has(id)) excluded.onlyInB++;
+  if (!pairs.length) {
+    throw new CompareInputError(
+      `task ${task}: no item was evaluated in both runs (${itemsA.size} items in ${a.samplesPath}, ` +
+        `${itemsB.size} in ${b.samplesPath}; only in A ${excluded.onlyInA}, only in B ` +
+        `${excluded.onlyInB}, skipped in either ${excluded.skipped}). Were they run on other ` +
+        `splits or --limit ranges? Re-run one with the other's settings, or leave the task out.`,
+    );
+  }
+  return { pairs, excluded };
+}
+
+/** Options for {@linkcode changedItems}. */
+export interface ChangedItemsOptions {
+  /** Only these tasks (each must be in both runs). Default: every task in both runs. */
+  tasks?: string[];
+  /**
+   * The 0/1 metric that decides right or wrong: one name for every task, or per task. Default:
+   * per task, the first of acc, exact_match, em that is 0/1 on every shared item, else the first
+   * other such metric; a task with none is left out.
+   */
+  metric?: string | Record<string, string>;
+}
+
+/** One shared item whose 0/1 score differs between the runs. */
+export interface ChangedItem {
+  task: string;
+  doc_id: string;
+  /** "fixed": wrong in A, right in B; "broken": right in A, wrong in B. */
+  change: "fixed" | "broken";
+  /** The item as each run recorded it (prompt, references, choices, prediction, metrics). */
+  a: Sample;
+  b: Sample;
+}
+
+/** The fixed and broken items of one task. */
+export interface TaskChanges {
+  /** The 0/1 metric compared. */
+  metric: string;
+  /** Shared items (those `compareRuns` compares). */
+  n: number;
+  /** Wrong in A, right in B: McNemar's c. */
+  fixed: ChangedItem[];
+  /** Right in A, wrong in B: McNemar's b. */
+  broken: ChangedItem[];
+}
+
+/** What {@linkcode changedItems} returns. */
+export interface RunChanges {
+  a: RunInfo;
+  b: RunInfo;
+  /** Tasks with a 0/1 metric, by name. */
+  tasks: Record<string, TaskChanges>;
+  /** Tasks in both runs left out because no per-item metric is 0/1 on every shared item. */
+  tasksWithoutBinaryMetric: string[];
+}
+
+/** Metrics preferred as a task's right/wrong verdict, in order. */
+const VERDICT_METRICS = ["acc", "exact_match", "em"];
+
+/**
+ * The items run B fixed and broke relative to run A: shared, non-skipped items (as
+ * {@linkcode compareRuns} pairs them) whose 0/1 score differs. The counts are McNemar's b
+ * (broken) and c (fixed) for that metric. Throws a {@linkcode CompareInputError} as
+ * `compareRuns` does, and for a `metric` that is not 0/1 on every shared item.
+ *
+ * @example
+ * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
+ * import { join } from "node:path";
+ * import { changedItems } from "./compare.ts";
+ * const root = Deno.makeTempDirSync();
+ * const write = (run: string, scores: number[]) => {
+ *   Deno.mkdirSync(join(root, run));
+ *   const lines = scores.map((s, i) =>
+ *     JSON.stringify({ task: "t", doc_id: `d${i}`, prompt: `q${i}`, metrics: { acc: s } })
+ *   );
+ *   Deno.writeTextFileSync(join(root, run, "samples.jsonl"), lines.join("\n") + "\n");
+ * };
+ * write("base", [0, 1, 0, 1]);
+ * write("tuned", [1, 1, 0, 0]);
+ * const { tasks } = changedItems(join(root, "base"), join(root, "tuned"));
+ * deepStrictEqual(tasks.t.fixed.map((i) => i.doc_id), ["d0"]);
+ * deepStrictEqual(tasks.t.broken.map((i) => i.doc_id), ["d3"]);
+ * Deno.removeSync(root, { recursive: true });
+ * ```
+ */
+export function changedItems(
+  dirA: string,
+  dirB: string,
+  options: ChangedItemsOptions = {},
+): RunChanges {
+  const a = loadRun(dirA);
+  const b = loadRun(dirB);
+  const names = options.tasks ?? [...a.tasks.keys()].filter((t) => b.tasks.has(t));
+  const missing = names.filter((t) => !a.tasks.has(t) || !b.tasks.has(t));
+  if (missing.length) {
+    throw new CompareInputError(
+      `task(s) ${missing.join(", ")} not in both runs (${a.info.dir}, ${b.info.dir}); pick ` +
+        `tasks both runs evaluated`,
+    );
+  }
+  const tasks: Record<string, TaskChanges> = {};
+  const tasksWithoutBinaryMetric: string[] = [];
+  for (const task of names) {
+    const { pairs } = pairItems(task, a, b);
+    const binary = (name: string) =>
+      pairs.every(([sa, sb]) => isBinary(sa.metrics[name]) && isBinary(sb.metrics[name]));
+    const chosen = typeof options.metric === "string" ? options.metric : options.metric?.[task];
+    let metric = chosen;
+    if (chosen !== undefined && !binary(chosen)) {
+      throw new CompareInputError(
+        `task ${task}: metric ${chosen} is not 0 or 1 on every item both runs share, so ` +
+          `items are not simply right or wrong; pick a 0/1 metric (acc, exact_match, em)`,
+      );
+    }
+    if (metric === undefined) {
+      const seen = [...new Set(pairs.flatMap(([sa]) => Object.keys(sa.metrics)))];
+      const order = [...VERDICT_METRICS.filter((m) => seen.includes(m)), ...seen];
+      metric = order.find(binary);
+    }
+    if (metric === undefined) {
+      tasksWithoutBinaryMetric.push(task);
+      continue;
+    }
+    const fixed: ChangedItem[] = [];
+    const broken: ChangedItem[] = [];
+    for (const [sa, sb] of pairs) {
+      const [x, y] = [sa.metrics[metric], sb.metrics[metric]];
+      if (x === y) continue;
+      const item = { task, doc_id: String(sa.doc_id), a: sa, b: sb };
+      if (y === 1) fixed.push({ ...item, change: "fixed" });
+      else broken.push({ ...item, change: "broken" });
+    }
+    tasks[task] = { metric, n: pairs.length, fixed, broken };
+  }
+  return { a: a.info, b: b.info, tasks, tasksWithoutBinaryMetric };
+}
+
+function isBinary(v: unknown): boolean {
+  return v === 0 || v === 1;
 }
 
 function loadRun(dir: string): LoadedRun {

@@ -7,6 +7,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
+  changedItems,
   CompareInputError,
   compareRuns,
   formatComparisonTable,
@@ -278,3 +279,37 @@ Deno.test(
     assert.ok(!existsSync(join(root, "c.json")));
   }),
 );
+
+Deno.test("changedItems: the fixed and broken items are McNemar's c and b, item by item", () => {
+  const fixture = "tests/unit/fixtures/plots";
+  const counts: Record<string, number[]> = {};
+  for (const [a, b] of [["base", "tuned"], ["tuned", "tuned-q4_k_m"]]) {
+    const changes = changedItems(join(fixture, a), join(fixture, b));
+    const cmp = compareRuns(join(fixture, a), join(fixture, b), { resamples: 50 });
+    assert.deepEqual(Object.keys(changes.tasks), ["synth_arithmetic", "synth_facts", "synth_qa"]);
+    assert.deepEqual(changes.tasksWithoutBinaryMetric, []);
+    assert.deepEqual(
+      Object.values(changes.tasks).map((t) => t.metric),
+      ["exact_match", "acc", "em"], // em, not the graded f1
+    );
+    for (const [task, t] of Object.entries(changes.tasks)) {
+      const m = cmp.tasks[task].metrics[t.metric].mcnemar!;
+      assert.equal(t.fixed.length, m.c, `${task}: fixed = c`);
+      assert.equal(t.broken.length, m.b, `${task}: broken = b`);
+      for (const item of t.fixed) {
+        assert.deepEqual([item.a.metrics[t.metric], item.b.metrics[t.metric]], [0, 1]);
+      }
+      for (const item of t.broken) {
+        assert.deepEqual([item.a.metrics[t.metric], item.b.metrics[t.metric]], [1, 0]);
+        assert.equal(item.b.doc_id, item.doc_id);
+      }
+      counts[`${b} vs ${a}: ${task}`] = [t.fixed.length, t.broken.length];
+    }
+  }
+  assert.deepEqual(counts["tuned-q4_k_m vs tuned: synth_facts"], [5, 10]);
+  assert.deepEqual(counts["tuned vs base: synth_arithmetic"], [16, 0]);
+  assert.throws(
+    () => changedItems(join(fixture, "base"), join(fixture, "tuned"), { metric: "f1" }),
+    /synth_arithmetic: metric f1 is not 0 or 1/,
+  );
+});
