@@ -2,7 +2,8 @@
  * What the notebooks call so that they stay thin: the setup cell ({@link ./setup.ts}), the
  * parameters cell and input checks ({@link ./params.ts}), display of figures, tables and
  * markdown in Jupyter ({@link ./display.ts}) with plotly.js loaded once per notebook
- * ({@link ./plotly_loader.ts}), result tables as polars DataFrames ({@link ./tables.ts}), live
+ * ({@link ./plotly_loader.ts}), result tables as polars DataFrames ({@link ./tables.ts}), the items a comparison fixed and
+ * broke ({@link ./changed_items.ts}), live
  * training progress ({@link ./live_training.ts}), evaluation with run reuse
  * ({@link ./evaluate.ts}), the evaluation suite behind notebook 04 ({@link ./suite.ts}), run
  * folders and task rows ({@link ./run_dir.ts}, {@link ./task_rows.ts}), and the headless run
@@ -26,6 +27,7 @@ export * from "./params.ts";
 export * from "./display.ts";
 export * from "./plotly_loader.ts";
 export * from "./tables.ts";
+export * from "./changed_items.ts";
 export * from "./live_training.ts";
 export * from "./evaluate.ts";
 export * from "./suite.ts";

@@ -95,6 +95,11 @@ Deno.test({
       const errors = again.flatMap((c) => c.outputs ?? []).filter((o) => o.output_type === "error");
       assert.deepEqual(errors, [], "the second run of every cell succeeds");
       assert.ok(again.filter((c) => c.outputs?.length).length >= REPORT_FIGURES);
+      // The cell listing the items the fine-tune fixed and broke (the fixture's base → tuned).
+      assert.match(
+        readFileSync(run.executed!, "utf8"),
+        /tuned vs base: 48 fixed, 0 broken of 120 shared items/,
+      );
 
       // plotly.js is a file beside the outputs, not inside them.
       assert.ok(existsSync(join(dir, "out", PLOTLY_SIDECAR)));
