@@ -9,7 +9,13 @@ import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Command, type FlagSet, parseCommandLine } from "../../lib/cli/_command.ts";
+import {
+  type Command,
+  executeCommand,
+  type FlagSet,
+  formatHelp,
+  parseCommandLine,
+} from "../../lib/cli/_command.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const TASKS: Record<string, string> = JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8"))
@@ -149,4 +155,45 @@ Deno.test("synth and plots write nothing without an explicit output flag", async
   assert.equal(plots.code, 2, plots.stderr);
   assert.match(plots.stderr, /--out is required/);
   assert.equal(await gitStatus(), before);
+});
+
+Deno.test("finetune --help lists every config key --set takes, with its default", async () => {
+  const { command } = await import("../../lib/cli/finetune.ts");
+  const { resolveTrainConfig } = await import("../../lib/train/config.ts");
+  const help = formatHelp(command as Command<FlagSet>);
+  // Every key of a resolved config (nested ones as lora.KEY), found independently of the help.
+  const config = resolveTrainConfig({
+    preset: "tiny-cpu",
+    overrides: { train_file: "t.jsonl", output_dir: "o" },
+  }) as unknown as Record<string, unknown>;
+  const keys = Object.entries(config).flatMap(([k, v]) =>
+    v && typeof v === "object" && !Array.isArray(v) ? Object.keys(v).map((n) => `${k}.${n}`) : [k]
+  );
+  assert.ok(keys.length > 20 && keys.includes("lora.r"));
+  for (const key of keys) {
+    assert.match(
+      help,
+      new RegExp(`^  ${key.replace(".", "\\.")}\\s+\\S`, "m"),
+      `--help lists ${key}`,
+    );
+  }
+  assert.match(help, /^  lora\.r\s+integer > 0\s+8\b/m, "with its type and default");
+});
+
+Deno.test("every deno task's .ts entry point: an unknown flag is a usage error, exit 2", async () => {
+  const entries = [...new Set(Object.keys(TASKS).map(entryPoint).filter((e) => e !== undefined))];
+  const quiet = console.error;
+  const messages: string[] = [];
+  console.error = (...args: unknown[]) => messages.push(args.join(" "));
+  try {
+    for (const file of entries) {
+      const { command } = await import(`file://${join(ROOT, file)}`);
+      messages.length = 0;
+      const status = await executeCommand(command as Command<FlagSet>, ["--no-such-flag"]);
+      assert.equal(status, 2, `${file}: exit ${status} for an unknown flag`);
+      assert.match(messages.join("\n"), /unknown .*--no-such-flag|--no-such-flag/, file);
+    }
+  } finally {
+    console.error = quiet;
+  }
 });
