@@ -58,3 +58,4 @@ export * from "./gguf/quantize.ts";
 export * from "./plots/mod.ts";
 export * from "./notebook/mod.ts";
 export * from "./serve/mod.ts";
+export * from "./view/mod.ts";

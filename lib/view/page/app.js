@@ -753,7 +753,6 @@ async function compareView(params) {
         "McNemar b = items the run broke (right → wrong), c = items it fixed (wrong → right).",
     ),
     pairTables,
-    figure(cmp.figure, "fig-delta"),
     h("h2", {}, "Items, side by side"),
     h(
       "div",
@@ -826,6 +825,9 @@ async function compareView(params) {
     ),
     pager(page, itemParams, go),
     h("div", { id: "compared" }, page.items.map((item) => compareItemCard(item, against))),
+    page.items.length > 5 ? pager(page, itemParams, go) : "",
+    h("h2", {}, "Per-task difference"),
+    figure(cmp.figure, "fig-delta"),
   ];
 }
 
