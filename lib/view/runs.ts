@@ -26,6 +26,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import type { EvalResults, TaskResult } from "../eval/runner.ts";
+import { RUN_LOCK_FILE } from "../eval/run_lock.ts";
 import type { TrainEvent } from "../train/bridge.ts";
 import { primaryMetric } from "../plots/figures.ts";
 
@@ -66,6 +67,8 @@ export interface EvalRunSummary {
   scores: HeadlineScore[];
   /** Whether samples.jsonl exists. */
   hasSamples: boolean;
+  /** An evaluation holds the folder's lock (run.lock) now: the run is being written. */
+  running: boolean;
   /** What could not be read, if anything. */
   error?: string;
 }
@@ -223,6 +226,7 @@ export function evalRunSummary(root: string, id: string): EvalRunSummary {
       return { task, metric, estimate: isEstimate(est) ? est : null };
     }),
     hasSamples: existsSync(join(dir, "samples.jsonl")),
+    running: existsSync(join(dir, RUN_LOCK_FILE)),
     ...(error && existsSync(join(dir, "results.json")) ? { error } : {}),
   };
 }

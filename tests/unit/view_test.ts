@@ -79,6 +79,9 @@ Deno.test(
     assert.match(byId.broken.error!, /results\.json: not valid JSON/);
     assert.equal(byId.running.error, undefined); // not finished yet is not an error
     assert.equal(byId.running.complete, false);
+    writeFileSync(join(root, "eval", "running", "run.lock"), "{}");
+    assert.equal(listRuns(root).eval.find((r) => r.id === "running")?.running, true);
+    assert.equal(base.running, false);
     assert.deepEqual(runs.train.map((r) => [r.id, r.status, r.step, r.steps, r.base]), [
       ["tiny", "done", 30, 30, "tiny"],
     ]);

@@ -262,6 +262,8 @@ async function runsView() {
     ),
     r.error
       ? h("span", { class: "error" }, r.error)
+      : r.running
+      ? "running"
       : r.complete
       ? "done"
       : r.scores.length
@@ -351,7 +353,7 @@ async function evalView(id) {
     ])
   );
   const rowErrors = run.tasks.flatMap((t) =>
-    t.rowErrors.map((e) => [t.task, e.row ?? e.line ?? "", e.message ?? JSON.stringify(e)])
+    t.rowErrors.map((e) => [t.task, e.row ?? "", e.field ?? "", e.message ?? JSON.stringify(e)])
   );
   const verdicts = run.tasks.map((t) => [
     t.task,
@@ -374,7 +376,14 @@ async function evalView(id) {
       ["quantization", s.quantization ?? "–"],
       ["adapters", s.adapters.map((a) => `${a.name} ×${a.scale}`).join(", ") || "none"],
       ["created", date(s.created)],
-      ["status", s.complete ? "complete" : "in progress (or interrupted)"],
+      [
+        "status",
+        s.running
+          ? "running (run.lock held)"
+          : s.complete
+          ? "complete"
+          : "in progress (or interrupted)",
+      ],
       ["wall time", info.wallSeconds !== undefined ? `${info.wallSeconds} s` : "–"],
       ["tokens/s", info.tokensPerSecond ?? "–"],
       ["config", flatten(info.config).map(([k, v]) => `${k}=${v}`).join("  ")],
@@ -421,7 +430,7 @@ async function evalView(id) {
       : h("p", { class: "muted" }, "none"),
     h("h2", {}, "Row errors"),
     rowErrors.length
-      ? table(["task", "row", "message"], rowErrors)
+      ? table(["task", "row", "field", "message"], rowErrors)
       : h("p", { class: "muted" }, "none"),
     run.samples.badLineCount
       ? [
