@@ -260,7 +260,11 @@ export function parseEvents(text: string): { events: TrainEvent[]; badLines: num
  * A training run's status from its events: done, error, running (written within
  * {@linkcode RUNNING_WINDOW_MS}), stopped, or empty.
  */
-export function trainStatus(events: TrainEvent[], modifiedMs: number, now = Date.now()): string {
+export function trainStatus(
+  events: TrainEvent[],
+  modifiedMs: number,
+  now: number = Date.now(),
+): string {
   if (!events.length) return "empty";
   const last = events.findLast((e) => e.event === "done" || e.event === "error");
   if (last?.event === "done") return "done";

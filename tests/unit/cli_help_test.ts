@@ -177,7 +177,7 @@ Deno.test("finetune --help lists every config key --set takes, with its default"
       `--help lists ${key}`,
     );
   }
-  assert.match(help, /^  lora\.r\s+integer > 0\s+8\b/m, "with its type and default");
+  assert.match(help, /^ {2}lora\.r\s+integer > 0\s+8\b/m, "with its type and default");
 });
 
 Deno.test("every deno task's .ts entry point: an unknown flag is a usage error, exit 2", async () => {

@@ -371,3 +371,14 @@ Deno.test(
     assert.match(lone.stderr, /--compare goes with --export/);
   }),
 );
+
+Deno.test("query.d.ts declares exactly what query.js exports", async () => {
+  const page = fileURLToPath(new URL("../../lib/view/page/", import.meta.url));
+  const exported = Object.keys(await import("../../lib/view/page/query.js")).sort();
+  const declared = [
+    ...readFileSync(join(page, "query.d.ts"), "utf8").matchAll(
+      /^export declare (?:const|function) (\w+)/gm,
+    ),
+  ].map((m) => m[1]).sort();
+  assert.deepEqual(declared, exported);
+});

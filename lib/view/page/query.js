@@ -1,4 +1,5 @@
 // @ts-check
+// @ts-self-types="./query.d.ts"
 /**
  * How the viewer filters items, shared by the server (lib/view/sample_index.ts and
  * lib/view/compare_view.ts import it) and the page of a static export (which filters the data
