@@ -9,6 +9,8 @@ import {
   type Generation,
   LlmEngine,
   type LoraAdapter,
+  type RollingScore,
+  type ScoreChoicesOptions,
 } from "../llm/engine.ts";
 import { DEFAULT_MODEL, loadModel } from "../llm/model.ts";
 import { fileSha256 } from "../util/file_hash.ts";
@@ -25,8 +27,20 @@ export interface Backend {
   runIdentity?: Record<string, unknown>;
   /** How many requests the runner should keep in flight. */
   concurrency: number;
-  /** Log-likelihood of each choice after a context; absent when the backend cannot score prompts. */
-  scoreChoices?: (context: string, choices: string[]) => Promise<ChoiceScores>;
+  /**
+   * Log-likelihood of each choice after a context (`multiple_choice`, and `loglikelihood` with
+   * one choice); absent when the backend cannot score prompts.
+   */
+  scoreChoices?: (
+    context: string,
+    choices: string[],
+    options?: ScoreChoicesOptions,
+  ) => Promise<ChoiceScores>;
+  /**
+   * Log-likelihood of a whole text in lm-eval's rolling windows of the model's context
+   * (`loglikelihood_rolling`); absent when the backend cannot score text.
+   */
+  scoreRolling?: (text: string) => Promise<RollingScore>;
   /** Greedy generation. */
   generate: (prompt: string, options: GenerateOptions) => Promise<Generation>;
   /** Token count of a text (for length buckets); approximate for HTTP backends. */
@@ -108,7 +122,8 @@ export async function createLlamaBackend(
     },
     // The batched scorer packs many questions into each decode: keep enough of them in flight.
     concurrency: engine.scorer === "batched" ? Math.max(sequences, BATCHED_CONCURRENCY) : sequences,
-    scoreChoices: (context, choices) => engine.scoreChoices(context, choices),
+    scoreChoices: (context, choices, opts) => engine.scoreChoices(context, choices, opts),
+    scoreRolling: (text) => engine.scoreRolling(text),
     generate: (prompt, opts) => engine.generate(prompt, opts),
     countTokens: (text) => engine.tokenize(text).length,
     tokensProcessed: () => engine.tokensEvaluated,

@@ -5,8 +5,11 @@
  *
  * What it can and cannot do:
  * - Generation tasks only. Such APIs do not return log-probabilities of a given prompt, so
- *   `scoreChoices` is absent and the runner refuses multiple-choice tasks with a clear error
- *   instead of faking scores.
+ *   `scoreChoices` and `scoreRolling` are absent and the runner refuses `multiple_choice`,
+ *   `loglikelihood` and `loglikelihood_rolling` tasks with a clear error instead of faking
+ *   scores (log-likelihoods over HTTP are a later issue).
+ * - A prompt is sent whole: the server's tokenizer is not known here, so it cannot be cut to
+ *   the window; one the server rejects as too long is skipped (below).
  * - `countTokens` is an estimate (about {@linkcode APPROX_CHARS_PER_TOKEN} characters per
  *   token); it only sorts items into input-length buckets. Token counts in generations and in
  *   {@linkcode OpenAIBackendUsage} come from the server's `usage`.
@@ -227,6 +230,8 @@ export function createOpenAIBackend(options: OpenAIBackendOptions): OpenAIBacken
       tokens,
       promptTokens,
       stoppedBy: stoppedBy(cut >= 0, choice?.finish_reason, choice, stops.length),
+      // The server tokenizes; a prompt too long for it is an error (skipped), never cut here.
+      truncatedTokens: 0,
     };
   }
 

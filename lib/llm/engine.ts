@@ -5,6 +5,11 @@
  * - {@linkcode LlmEngine.scoreChoices} evaluates a question's context once and then each
  *   choice on top of it, erasing the choice's tokens between choices, so the context's
  *   KV cache is reused rather than recomputed (llama-perplexity's multiple-choice scheme).
+ *   A context too long for the window is cut from the left as lm-evaluation-harness cuts it,
+ *   when asked (`overflow: "truncate"`).
+ * - {@linkcode LlmEngine.scoreTokens} scores the tokens after a prefix of a token sequence, and
+ *   {@linkcode LlmEngine.scoreRolling} a whole text in lm-eval's rolling windows of the
+ *   context (`./rolling_windows.ts`).
  * - Many calls run at once, one per sequence; their prompt tokens share decodes.
  * - Probabilities are requested only at positions whose next token is scored.
  *
@@ -22,6 +27,7 @@ import type { LlamaContext, LlamaContextSequence, Token } from "node-llama-cpp";
 import { createSequencesContext, defaultContextSize } from "./batching.ts";
 import { BatchScorer } from "./batch_scorer.ts";
 import type { LoadedModel } from "./model.ts";
+import { disjointWindow, rollingWindows } from "./rolling_windows.ts";
 
 /** A LoRA adapter (GGUF) applied on top of the base model. */
 export interface LoraAdapter {
@@ -67,6 +73,21 @@ export interface EngineOptions {
   scorer?: "auto" | "batched" | "sequences";
 }
 
+/** What to do with a prompt longer than the context window. */
+export type Overflow = "error" | "truncate";
+
+/** Options for {@linkcode LlmEngine.scoreChoices}. */
+export interface ScoreChoicesOptions {
+  /**
+   * A context that does not fit the window with a choice: `"error"` throws
+   * {@linkcode ContextOverflowError}; `"truncate"` drops tokens from the context's left as
+   * lm-evaluation-harness does (`_loglikelihood_tokens`): for each choice, context + choice is
+   * cut to its last `contextSize + 1` tokens (the last one is only scored, never read), so the
+   * choice is kept whole. Default: `"error"`.
+   */
+  overflow?: Overflow;
+}
+
 /** The log-likelihood of each choice after a shared context. */
 export interface ChoiceScores {
   /** Sum of log-probabilities of each choice's tokens. */
@@ -75,8 +96,30 @@ export interface ChoiceScores {
   tokenCounts: number[];
   /** Whether each choice is the greedy continuation, token by token. */
   isGreedy: boolean[];
-  /** Context tokens (BOS included). */
+  /** Context tokens (BOS included), before any truncation. */
   contextTokens: number;
+  /** Most context tokens dropped from the left for any choice (0 when nothing was cut). */
+  truncatedTokens: number;
+}
+
+/** The log-likelihood of the tokens after a prefix ({@linkcode LlmEngine.scoreTokens}). */
+export interface TokenScore {
+  /** Sum of the log-probabilities of the scored tokens. */
+  logprob: number;
+  /** Whether each scored token is the arg-max after the tokens before it. */
+  isGreedy: boolean;
+  /** Tokens scored. */
+  tokens: number;
+}
+
+/** A whole text scored in rolling windows ({@linkcode LlmEngine.scoreRolling}). */
+export interface RollingScore {
+  /** Sum of the log-probabilities of every token of the text. */
+  logprob: number;
+  /** Tokens of the text (each scored once). */
+  tokens: number;
+  /** Windows it took. */
+  windows: number;
 }
 
 /** A greedy generation. */
@@ -89,6 +132,8 @@ export interface Generation {
   promptTokens: number;
   /** Why generation ended. */
   stoppedBy: "stop" | "eos" | "max_tokens" | "context";
+  /** Prompt tokens dropped from the left to make room (0 when nothing was cut). */
+  truncatedTokens: number;
 }
 
 /** Options for {@linkcode LlmEngine.generate}. */
@@ -97,6 +142,13 @@ export interface GenerateOptions {
   until?: string[];
   /** Maximum new tokens. Default: 64. */
   maxTokens?: number;
+  /**
+   * A prompt longer than the window: `"error"` throws {@linkcode ContextOverflowError} when the
+   * prompt alone does not fit (one that fits generates until the window is full);
+   * `"truncate"` keeps its last `contextSize - maxTokens` tokens whenever it is longer, as
+   * lm-evaluation-harness's `generate_until` does, so `maxTokens` always fit. Default: `"error"`.
+   */
+  overflow?: Overflow;
 }
 
 /** Thrown when an item does not fit the context window. */
@@ -214,21 +266,112 @@ export class LlmEngine {
   /**
    * Log-likelihood of each choice after the context, tokenized as lm-evaluation-harness does:
    * trailing spaces of the context move to the continuation, and a choice's tokens are those
-   * of `context + choice` past the tokens of `context`.
+   * of `context + choice` past the tokens of `context`. The model reads context + choice but
+   * the choice's last token, which must fit the window; see {@linkcode ScoreChoicesOptions.overflow}
+   * for a context that does not.
    */
-  async scoreChoices(context: string, choices: string[]): Promise<ChoiceScores> {
+  async scoreChoices(
+    context: string,
+    choices: string[],
+    options: ScoreChoicesOptions = {},
+  ): Promise<ChoiceScores> {
     const trimmed = context.replace(/\s+$/, "");
     const moved = context.slice(trimmed.length);
     const ctx = this.tokenize(trimmed);
     const conts = choices.map((c) => this.tokenize(trimmed + moved + c).slice(ctx.length));
-    const longest = Math.max(...conts.map((c) => c.length));
-    if (ctx.length + longest > this.contextSize) {
-      throw new ContextOverflowError(ctx.length + longest, this.contextSize);
+    const tokenCounts = conts.map((c) => c.length);
+    const window = this.contextSize;
+    const longest = Math.max(0, ...tokenCounts);
+    if (ctx.length + longest - 1 <= window) {
+      const s = await this.#score(ctx, conts);
+      return { ...s, tokenCounts, contextTokens: ctx.length, truncatedTokens: 0 };
     }
-    if (this.#batch?.fits(ctx, conts)) {
-      const s = await this.#batch.score(ctx, conts);
-      return { ...s, tokenCounts: conts.map((c) => c.length), contextTokens: ctx.length };
+    if (options.overflow !== "truncate") {
+      throw new ContextOverflowError(ctx.length + longest - 1, window);
     }
+    // lm-eval cuts each request (context + one choice) to its last window + 1 tokens.
+    const parts = conts.map((cont) => {
+      if (cont.length > window) throw new ContextOverflowError(cont.length, window);
+      const keep = Math.min(ctx.length, window + 1 - cont.length);
+      return { ctx: ctx.slice(ctx.length - keep), cont, dropped: ctx.length - keep };
+    });
+    const scored = await Promise.all(parts.map((p) => this.#score(p.ctx, [p.cont])));
+    return {
+      logprobs: scored.map((s) => s.logprobs[0]),
+      isGreedy: scored.map((s) => s.isGreedy[0]),
+      tokenCounts,
+      contextTokens: ctx.length,
+      truncatedTokens: Math.max(...parts.map((p) => p.dropped)),
+    };
+  }
+
+  /**
+   * Log-likelihood of `tokens[prefixLength…]` after the tokens before them (token ids as given:
+   * nothing is added). The model reads every token but the last, which must fit the window
+   * (else {@linkcode ContextOverflowError}); `prefixLength` is at least 1.
+   */
+  async scoreTokens(tokens: readonly Token[], prefixLength: number): Promise<TokenScore> {
+    if (!(Number.isInteger(prefixLength) && prefixLength >= 1 && prefixLength < tokens.length)) {
+      throw new RangeError(
+        `scoreTokens: prefixLength must be an integer in [1, ${tokens.length - 1}], got ` +
+          `${prefixLength}`,
+      );
+    }
+    if (tokens.length - 1 > this.contextSize) {
+      throw new ContextOverflowError(tokens.length - 1, this.contextSize);
+    }
+    const s = await this.#score(tokens.slice(0, prefixLength), [tokens.slice(prefixLength)]);
+    return {
+      logprob: s.logprobs[0],
+      isGreedy: s.isGreedy[0],
+      tokens: tokens.length - prefixLength,
+    };
+  }
+
+  /**
+   * The token lm-eval puts before a document scored in rolling windows (`prefix_token_id`):
+   * the model's BOS, else its EOS.
+   */
+  get prefixToken(): Token {
+    const { bos, eos } = this.loaded.model.tokens;
+    const token = bos ?? eos;
+    if (token === null) {
+      throw new Error(
+        `${this.loaded.info.path}: the model has neither a BOS nor an EOS token to start a ` +
+          `rolling window with`,
+      );
+    }
+    return token;
+  }
+
+  /**
+   * Log-likelihood of a whole text, as lm-evaluation-harness's `loglikelihood_rolling` scores it:
+   * the text's tokens (no BOS added) in disjoint rolling windows of the context
+   * (`rollingWindows(tokens, prefixToken, contextSize, 1)`), each token predicted once, the
+   * first after {@linkcode LlmEngine.prefixToken}, every later window after the token before it
+   * and as much of the text before that as fits. An empty text scores 0 in no windows.
+   */
+  async scoreRolling(text: string): Promise<RollingScore> {
+    const tokens = this.tokenize(text, false);
+    if (tokens.length === 0) return { logprob: 0, tokens: 0, windows: 0 };
+    const windows = rollingWindows(tokens, this.prefixToken, this.contextSize, 1)
+      .map(disjointWindow);
+    const scores = await Promise.all(
+      windows.map((w) =>
+        this.scoreTokens([...w.context, ...w.predicted] as Token[], w.context.length)
+      ),
+    );
+    let logprob = 0;
+    for (const s of scores) logprob += s.logprob;
+    return { logprob, tokens: tokens.length, windows: windows.length };
+  }
+
+  /** Sum of log-probabilities (and greediness) of each continuation after a token context. */
+  async #score(
+    ctx: readonly Token[],
+    conts: readonly (readonly Token[])[],
+  ): Promise<{ logprobs: number[]; isGreedy: boolean[] }> {
+    if (this.#batch?.fits(ctx, conts)) return await this.#batch.score(ctx, conts);
     const seq = await this.#acquire();
     try {
       const last = ctx.length - 1;
@@ -274,12 +417,7 @@ export class LlmEngine {
         logprobs.push(sum);
         isGreedy.push(greedy);
       }
-      return {
-        logprobs,
-        tokenCounts: conts.map((c) => c.length),
-        isGreedy,
-        contextTokens: ctx.length,
-      };
+      return { logprobs, isGreedy };
     } finally {
       await this.#release(seq);
     }
@@ -287,9 +425,24 @@ export class LlmEngine {
 
   /** Greedy generation until a stop sequence, end of sequence, `maxTokens` or the window's end. */
   async generate(prompt: string, options: GenerateOptions = {}): Promise<Generation> {
-    const { until = [], maxTokens = DEFAULT_MAX_TOKENS } = options;
+    const { until = [], maxTokens = DEFAULT_MAX_TOKENS, overflow = "error" } = options;
     const model = this.loaded.model;
-    const tokens = this.tokenize(prompt);
+    let tokens = this.tokenize(prompt);
+    let truncatedTokens = 0;
+    if (overflow === "truncate") {
+      const room = this.contextSize - maxTokens;
+      if (room <= 0) {
+        throw new Error(
+          `generation asks for up to ${maxTokens} new tokens but the context window holds ` +
+            `${this.contextSize}, leaving no room for the prompt; lower max_gen_toks ` +
+            `(generation_kwargs.max_gen_toks in the task file)`,
+        );
+      }
+      if (tokens.length > room) {
+        truncatedTokens = tokens.length - room;
+        tokens = tokens.slice(truncatedTokens);
+      }
+    }
     if (tokens.length >= this.contextSize) {
       throw new ContextOverflowError(tokens.length + 1, this.contextSize);
     }
@@ -320,7 +473,7 @@ export class LlmEngine {
     } finally {
       await this.#release(seq);
     }
-    return { text, tokens: out.length, promptTokens: tokens.length, stoppedBy };
+    return { text, tokens: out.length, promptTokens: tokens.length, stoppedBy, truncatedTokens };
   }
 
   /** Free the context (and the batched scorer's). */

@@ -3,7 +3,7 @@
  *
  * | name                 | kind   | scale | what                                                                 |
  * | -------------------- | ------ | ----- | -------------------------------------------------------------------- |
- * | `exact_match`        | item   | 0–1   | strict equality after trimming (lm-eval's `exact_match` defaults)    |
+ * | `exact_match`        | item   | 0–1   | HF evaluate's exact match, as lm-eval runs it (options: see module)  |
  * | `em`                 | item   | 0–1   | SQuAD v1.1 exact match after `normalize_answer`                      |
  * | `f1`                 | item   | 0–1   | SQuAD v1.1 token F1 after `normalize_answer`                         |
  * | `rouge1` … `rougeLsum` | item | 0–1   | rouge-score F-measures, no stemming                                  |
@@ -14,10 +14,15 @@
  *
  * Item metrics take the best score over an item's references (BLEU instead scores all references
  * together, as its reference script does) and are averaged over items; corpus metrics need the
- * whole split. `exact_match` and `em` differ on purpose: `exact_match` is lm-eval's strict
- * comparison (what task files mean by it), `em` is the SQuAD script's forgiving one. The
- * `deno task score` CLI follows the SQuAD script's output names instead and maps its
- * `exact_match` to `em` (see `lib/eval/score_file.ts`).
+ * whole split. `exact_match` and `em` differ on purpose: `exact_match` is lm-eval's comparison
+ * (Hugging Face evaluate's, untrimmed; what task files and `deno task score` mean by it), `em` is
+ * the SQuAD script's forgiving one. An item metric may take options from a task's `metric_list`
+ * entry ({@linkcode ItemMetric.options}: `exact_match`'s `ignore_case` …).
+ *
+ * The log-likelihood metrics of lm-eval's `loglikelihood` / `loglikelihood_rolling` tasks
+ * (`perplexity`, `word_perplexity`, `byte_perplexity`, `bits_per_byte`) are computed from
+ * log-likelihoods, not from predicted text, and live in `./perplexity.ts`
+ * ({@linkcode listLoglikelihoodMetrics}).
  *
  * @example
  * ```ts
@@ -41,6 +46,20 @@ import { exactMatch } from "./exact_match.ts";
 import { rouge1, rouge2, rougeL, rougeLsum } from "./rouge.ts";
 import { em, f1 } from "./squad.ts";
 
+export {
+  bitsPerByte,
+  bytePerplexity,
+  countBytes,
+  countWords,
+  getLoglikelihoodMetric,
+  listLoglikelihoodMetrics,
+  type LoglikelihoodItem,
+  type LoglikelihoodMetric,
+  perplexity,
+  wordPerplexity,
+} from "./perplexity.ts";
+export { type ExactMatchOptions, exactMatchScore, parseExactMatchOptions } from "./exact_match.ts";
+
 /** A metric scored per item and averaged (mean) over the corpus. */
 export interface ItemMetric {
   /** Discriminant: `"item"`. */
@@ -53,7 +72,21 @@ export interface ItemMetric {
   higherIsBetter: boolean;
   /** The score of one prediction given its references (at least one). */
   score(prediction: string, references: string[]): number;
+  /**
+   * Options a task's `metric_list` entry may set for this metric (lm-eval passes the entry's
+   * other keys to the metric as keyword arguments), by name, with the type each takes. Default:
+   * none.
+   */
+  options?: Readonly<Record<string, MetricOptionType>>;
+  /**
+   * This metric with options applied (names from {@linkcode ItemMetric.options}, values of their
+   * types). Throws an `Error` saying which option is wrong.
+   */
+  withOptions?(options: Readonly<Record<string, unknown>>): ItemMetric;
 }
+
+/** The type of a metric option: a boolean, or a list of Python regular expressions. */
+export type MetricOptionType = "boolean" | "regex_list";
 
 /** A metric that needs the whole corpus (e.g. macro-F1); may return several named values. */
 export interface CorpusMetric {

@@ -32,7 +32,7 @@
  * | ----------------------- | ------------------------------------------------------------------------- |
  * | `schema.ts`             | output types, defaults, known keys, metric names, {@linkcode TaskConfig}  |
  * | `source.ts`             | YAML with positions, `include:` merging, custom YAML tags (`!function`)   |
- * | `validate.ts`           | one validator per section; `validate_metrics.ts`, `validate_generation.ts` |
+ * | `validate.ts`           | one validator per section; `validate_metrics.ts`, `validate_generation.ts`, `validate_filters.ts` |
  * | `parse.ts`              | one file → one {@linkcode TaskConfig}                                     |
  * | `registry.ts`           | the cached index of a tasks folder: names, tags, skipped files            |
  * | `render.ts`             | one row → prompt, choices, gold, references; the full few-shot prompt    |
@@ -45,13 +45,14 @@
  *
  * ## Where lm-eval compatibility work goes
  *
- * - A new output type (`loglikelihood`, `loglikelihood_rolling`): `OUTPUT_TYPE_SPECS` and the
- *   metric tables in `schema.ts` (it leaves `UNSUPPORTED_OUTPUT_TYPES`), then the runner.
+ * - Output types (lm-eval's four run here): `OUTPUT_TYPE_SPECS` and the metric tables in
+ *   `schema.ts`, then the runner (`lib/eval/runner.ts`).
  * - `!function` hooks: detected in `source.ts` (`customTagIssues`); a `doc_to_*` hook is applied
  *   in `render.ts` (`applyField`, the one place every template field goes through), a
  *   `process_docs` hook in `data.ts` between reading and rendering rows.
- * - `filter_list`, `process_results`, `class:`: a key in `schema.ts` (out of `UNSUPPORTED_KEYS`)
- *   with a section validator in `validate.ts`; filters run between generation and metrics.
+ * - `filter_list` (validated in `validate_filters.ts`, run by `lib/eval/filters/` between
+ *   generation and metrics) and `repeats` are supported; `process_results`, `class:`: a key in
+ *   `schema.ts` (out of `UNSUPPORTED_KEYS`) with a section validator in `validate.ts`.
  *
  * @example
  * ```ts
@@ -72,6 +73,7 @@
 export {
   AGGREGATIONS,
   CORPUS_METRICS,
+  FILTER_KEYS,
   type GenerationKwargs,
   KNOWN_METRICS,
   METRIC_OUTPUT_TYPES,
@@ -85,7 +87,6 @@ export {
   type TaskConfig,
   type TaskDataset,
   type TaskSplits,
-  UNSUPPORTED_OUTPUT_TYPES,
 } from "./schema.ts";
 export { formatIssue, TaskFileError, type TaskIssue } from "./issues.ts";
 export { parseTaskFile, type ParseTaskOptions } from "./parse.ts";

@@ -6,7 +6,8 @@
  * Everything here is data; `validate.ts` checks a file against it.
  * @module
  */
-import { listMetrics } from "../metrics/mod.ts";
+import { listLoglikelihoodMetrics, listMetrics } from "../metrics/mod.ts";
+import type { FilterSpec } from "../filters/mod.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Output types
@@ -19,18 +20,18 @@ export interface OutputTypeSpec {
   /** Whether `doc_to_choice` is required. */
   needsChoices: boolean;
   /**
-   * What the backend must offer: log-likelihoods of given continuations (`score`) or free
+   * What the backend must offer: log-likelihoods of given continuations after a prompt
+   * (`score`), of a whole text in windows of the model's context (`rolling`), or free
    * generation (`generate`).
    */
-  backend: "score" | "generate";
+  backend: "score" | "rolling" | "generate";
 }
 
 /**
- * The output types tunebook runs, by the name written in `output_type`, in the order error
- * messages list them. A new output type (lm-eval's `loglikelihood`, `loglikelihood_rolling`)
- * is added here, given default metrics in {@linkcode TASK_DEFAULTS}`.metrics` and its metrics in
- * {@linkcode METRIC_OUTPUT_TYPES}, and scored by the runner; until then it is listed in
- * {@linkcode UNSUPPORTED_OUTPUT_TYPES}.
+ * The output types tunebook runs (lm-evaluation-harness's four), by the name written in
+ * `output_type`, in the order error messages list them. A new output type is added here, given
+ * default metrics in {@linkcode TASK_DEFAULTS}`.metrics` and its metrics in
+ * {@linkcode METRIC_OUTPUT_TYPES}, and scored by the runner (`lib/eval/runner.ts`).
  */
 export const OUTPUT_TYPE_SPECS = {
   multiple_choice: {
@@ -42,6 +43,20 @@ export const OUTPUT_TYPE_SPECS = {
     description: "generate greedily until a stop string; compare the text with the references",
     needsChoices: false,
     backend: "generate",
+  },
+  loglikelihood: {
+    description:
+      "score doc_to_target's log-likelihood after the prompt (no target_delimiter added); acc: " +
+      "whether it is the greedy continuation",
+    needsChoices: false,
+    backend: "score",
+  },
+  loglikelihood_rolling: {
+    description:
+      "score the whole of doc_to_target (the prompt is not used) in windows of the model's " +
+      "context, as lm-eval's rolling log-likelihood; perplexities per word and byte",
+    needsChoices: false,
+    backend: "rolling",
   },
 } as const satisfies Record<string, OutputTypeSpec>;
 
@@ -55,12 +70,6 @@ export const OUTPUT_TYPES: readonly OutputType[] = Object.keys(OUTPUT_TYPE_SPECS
 export const OUTPUT_TYPE_ALIASES: Readonly<Record<string, OutputType>> = {
   generate: "generate_until",
   greedy_until: "generate_until",
-};
-
-/** lm-eval output types that tunebook does not run yet, and what to use instead. */
-export const UNSUPPORTED_OUTPUT_TYPES: Readonly<Record<string, string>> = {
-  loglikelihood: "use generate_until (with exact_match) or multiple_choice",
-  loglikelihood_rolling: "use generate_until (with exact_match) or multiple_choice",
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -90,16 +99,20 @@ export const TASK_DEFAULTS = {
   temperature: 0,
   /** `generation_kwargs.do_sample`. */
   doSample: false,
+  /** `repeats`: responses generated per document (filters such as majority_vote use several). */
+  repeats: 1,
   /** `metadata.version`. */
   version: 0 as number | string,
   /** `metric_list[].aggregation` for per-item metrics. */
   aggregation: "mean" as const,
-  /** `metric_list[].higher_is_better`. */
+  /** `metric_list[].higher_is_better`, for a metric that does not say (the perplexities: false). */
   higherIsBetter: true,
-  /** `metric_list` when absent, by output type (lm-eval's defaults). */
+  /** `metric_list` when absent, by output type (lm-eval's `DEFAULT_METRIC_REGISTRY`). */
   metrics: {
     multiple_choice: ["acc", "acc_norm"],
     generate_until: ["exact_match"],
+    loglikelihood: ["perplexity", "acc"],
+    loglikelihood_rolling: ["word_perplexity", "byte_perplexity", "bits_per_byte"],
   } as Readonly<Record<OutputType, readonly string[]>>,
 } as const;
 
@@ -109,24 +122,33 @@ export const TASK_DEFAULTS = {
 
 /**
  * Metric names a task may list: the metric registry's ({@linkcode listMetrics}), plus `acc_norm`,
- * which the runner computes from multiple-choice log-likelihoods. A task naming any other metric
- * is rejected with this list in the message.
+ * which the runner computes from multiple-choice log-likelihoods, plus the log-likelihood
+ * metrics ({@linkcode listLoglikelihoodMetrics}). A task naming any other metric is rejected
+ * with this list in the message.
  */
-export const KNOWN_METRICS: readonly string[] = listMetrics().flatMap((m) =>
-  m.name === "acc" ? ["acc", "acc_norm"] : [m.name]
-);
+export const KNOWN_METRICS: readonly string[] = [
+  ...listMetrics().flatMap((m) => m.name === "acc" ? ["acc", "acc_norm"] : [m.name]),
+  ...listLoglikelihoodMetrics().map((m) => m.name),
+];
 
-/** Metrics computed over a whole split rather than averaged over items. */
-export const CORPUS_METRICS: readonly string[] = listMetrics()
-  .filter((m) => m.kind === "corpus").map((m) => m.name);
+/**
+ * Metrics computed over a whole split rather than averaged over items: the registry's corpus
+ * metrics and the log-likelihood metrics (perplexities are not means of per-item values).
+ */
+export const CORPUS_METRICS: readonly string[] = [
+  ...listMetrics().filter((m) => m.kind === "corpus").map((m) => m.name),
+  ...listLoglikelihoodMetrics().map((m) => m.name),
+];
 
 /**
  * Which output types each known metric applies to. Multiple-choice tasks are scored from
- * log-likelihoods (the predicted label is the arg-max choice); generation tasks compare the
- * generated text with the references. A metric missing here applies to every output type.
+ * log-likelihoods (the predicted label is the arg-max choice; `exact_match` there is lm-eval's:
+ * whether the gold choice is the greedy continuation); generation tasks compare the generated
+ * text with the references; `loglikelihood` tasks have `acc` (the target is the greedy
+ * continuation) and `perplexity`. A metric missing here applies to every output type.
  */
 export const METRIC_OUTPUT_TYPES: Readonly<Record<string, readonly OutputType[]>> = {
-  exact_match: ["generate_until"],
+  exact_match: ["generate_until", "multiple_choice"],
   em: ["generate_until"],
   f1: ["generate_until"],
   rouge1: ["generate_until"],
@@ -134,13 +156,17 @@ export const METRIC_OUTPUT_TYPES: Readonly<Record<string, readonly OutputType[]>
   rougeL: ["generate_until"],
   rougeLsum: ["generate_until"],
   bleu4: ["generate_until"],
-  acc: ["multiple_choice", "generate_until"],
+  acc: ["multiple_choice", "generate_until", "loglikelihood"],
   acc_norm: ["multiple_choice"],
   per_class_accuracy: ["multiple_choice", "generate_until"],
   macro_f1: ["multiple_choice", "generate_until"],
+  ...Object.fromEntries(listLoglikelihoodMetrics().map((m) => [m.name, [m.outputType]])),
 };
 
-/** Aggregations a per-item metric may name (corpus metrics aggregate themselves). */
+/**
+ * Aggregations a per-item metric may name (corpus metrics aggregate themselves; a log-likelihood
+ * metric may name its own, lm-eval's `perplexity`, `weighted_perplexity` or `bits_per_byte`).
+ */
 export const AGGREGATIONS: readonly string[] = ["mean", "median"];
 
 // ---------------------------------------------------------------------------------------------
@@ -170,6 +196,8 @@ export const TOP_LEVEL_KEYS = [
   "fewshot_delimiter",
   "description",
   "generation_kwargs",
+  "filter_list",
+  "repeats",
   "metric_list",
   "metadata",
   "should_decontaminate",
@@ -180,17 +208,13 @@ export const TOP_LEVEL_KEYS = [
  * lm-eval keys that tunebook knows but does not support, and what to do instead. Supporting one
  * means moving it to {@linkcode TOP_LEVEL_KEYS} and giving it a section validator in
  * `validate.ts`: `process_docs` then runs in `data.ts` between reading rows and rendering them,
- * `filter_list` between generation and metrics in the runner, `process_results` in place of
- * the metrics.
+ * `process_results` in place of the metrics.
  */
 export const UNSUPPORTED_KEYS: Readonly<Record<string, string>> = {
   process_docs: "it runs Python code; preprocess the data into the columns the templates read",
   process_results: "it runs Python code; list registered metrics in metric_list instead",
-  filter_list:
-    "answer-extraction filters are not supported; metrics compare the trimmed generation",
   dataset_kwargs: "it passes options to Hugging Face `datasets`; point dataset_path at the files",
   fewshot_config: "use fewshot_split, num_fewshot and fewshot_seed",
-  repeats: "each document is generated once",
   use_prompt: "promptsource prompts are not supported; write doc_to_text as a Jinja template",
   doc_to_image: "multimodal tasks are not supported",
   doc_to_audio: "multimodal tasks are not supported",
@@ -212,8 +236,14 @@ export const UNSUPPORTED_GENERATION_KEYS: Readonly<Record<string, string>> = {
   top_k: "sampling parameters are not supported (decoding is greedy)",
 };
 
-/** Keys of one `metric_list` entry. */
+/**
+ * Keys of one `metric_list` entry; a metric's own options (`exact_match`'s `ignore_case` …, see
+ * `ItemMetric.options`) may be added.
+ */
 export const METRIC_KEYS = ["metric", "aggregation", "higher_is_better"] as const;
+
+/** Keys of one `filter_list` entry, and of each of its `filter` steps (plus the step's options). */
+export const FILTER_KEYS = ["name", "filter"] as const;
 
 // ---------------------------------------------------------------------------------------------
 // The validated task
@@ -225,8 +255,10 @@ export interface MetricSpec {
   metric: string;
   /** `mean` or `median` over items; `corpus` for metrics computed over the whole split. Default: `mean`. */
   aggregation: "mean" | "median" | "corpus";
-  /** Default: true. */
+  /** Default: the metric's own direction (true; false for the perplexities). */
   higherIsBetter: boolean;
+  /** The entry's metric options (`ignore_case: true` …), as written. Default: none (`{}`). */
+  options: Record<string, unknown>;
 }
 
 /** Settings for `generate_until` tasks. */
@@ -302,6 +334,14 @@ export interface TaskConfig {
   description: string;
   /** `generation_kwargs`. */
   generationKwargs: GenerationKwargs;
+  /**
+   * `filter_list`: answer-extraction pipelines run on each generation before the metrics; each
+   * metric is then reported per pipeline as `<metric>,<name>`. Default: none (`[]`: the
+   * generation is the prediction and metrics keep their names).
+   */
+  filters: FilterSpec[];
+  /** `repeats`: responses generated per document. Default: 1. */
+  repeats: number;
   /** `metric_list`. Default: acc + acc_norm (multiple choice) or exact_match (generation). */
   metrics: MetricSpec[];
   /** `metadata.version`. Default: 0. */

@@ -32,9 +32,9 @@ import {
   type TaskSplits,
   TOP_LEVEL_KEYS,
   UNSUPPORTED_KEYS,
-  UNSUPPORTED_OUTPUT_TYPES,
 } from "./schema.ts";
 import type { MergedTask } from "./source.ts";
+import { validateFilters, validateRepeats } from "./validate_filters.ts";
 import { validateGeneration } from "./validate_generation.ts";
 import { validateMetrics } from "./validate_metrics.ts";
 
@@ -69,6 +69,8 @@ export function validateTask(
   const generationKwargs = validateGeneration(check, data.generation_kwargs, {
     fewshotDelimiter: prompts.fewshotDelimiter,
   });
+  const repeats = validateRepeats(check, data);
+  const filters = validateFilters(check, data.filter_list, { outputType, repeats });
   const metrics = validateMetrics(check, data.metric_list, { outputType, knownMetrics });
   const metadata = validateMetadata(check, data);
   const decontamination = validateDecontamination(check, data);
@@ -95,6 +97,8 @@ export function validateTask(
     fewshotDelimiter: prompt.fewshotDelimiter,
     description: prompt.description,
     generationKwargs,
+    filters,
+    repeats,
     metrics,
     version: meta.version,
     tags: meta.tags,
@@ -210,16 +214,12 @@ function validateOutputType(check: Checker, data: Data): OutputType {
   if (typeof normalized === "string" && Object.hasOwn(OUTPUT_TYPE_SPECS, normalized)) {
     return normalized as OutputType;
   }
-  if (typeof raw === "string" && Object.hasOwn(UNSUPPORTED_OUTPUT_TYPES, raw)) {
-    check.at(["output_type"], `"${raw}" is not supported; ${UNSUPPORTED_OUTPUT_TYPES[raw]}`);
-  } else {
-    check.at(
-      ["output_type"],
-      `unknown output type ${JSON.stringify(raw)}; use one of ${
-        OUTPUT_TYPES.join(", ")
-      } (generate is accepted for generate_until)`,
-    );
-  }
+  check.at(
+    ["output_type"],
+    `unknown output type ${JSON.stringify(raw)}; use one of ${
+      OUTPUT_TYPES.join(", ")
+    } (generate is accepted for generate_until)`,
+  );
   return TASK_DEFAULTS.outputType;
 }
 

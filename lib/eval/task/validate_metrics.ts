@@ -1,9 +1,11 @@
 /**
  * Validation of a task file's `metric_list`: registered metric names that fit the output type,
- * with their aggregation and direction.
+ * with their aggregation, direction and options (`exact_match`'s `ignore_case` …).
  * @module
  */
 import { closestName } from "../../util/suggest.ts";
+import { compilePyRegex, PyRegexError } from "../../util/py_regex.ts";
+import { getLoglikelihoodMetric, getMetric, type MetricOptionType } from "../metrics/mod.ts";
 import { describe } from "./_format.ts";
 import { type Checker, isPlainObject, unknownKeyMessage } from "./_checker.ts";
 import {
@@ -30,7 +32,8 @@ export function validateMetrics(
     return TASK_DEFAULTS.metrics[outputType].map((metric) => ({
       metric,
       aggregation: CORPUS_METRICS.includes(metric) ? "corpus" : TASK_DEFAULTS.aggregation,
-      higherIsBetter: TASK_DEFAULTS.higherIsBetter,
+      higherIsBetter: directionOf(metric),
+      options: {},
     }));
   }
   if (!Array.isArray(raw) || raw.length === 0) {
@@ -76,12 +79,14 @@ function validateMetricEntry(
     check.at(path, `expected a mapping like {metric: acc}, got ${describe(entry)}`);
     return undefined;
   }
+  const metric = entry.metric;
+  const optionTypes = typeof metric === "string" ? metricOptions(metric) : {};
   for (const key of Object.keys(entry)) {
-    if (!(METRIC_KEYS as readonly string[]).includes(key)) {
-      check.at([...path, key], unknownKeyMessage(key, METRIC_KEYS), true);
+    if (!(METRIC_KEYS as readonly string[]).includes(key) && !Object.hasOwn(optionTypes, key)) {
+      const keys = [...METRIC_KEYS, ...Object.keys(optionTypes)];
+      check.at([...path, key], unknownKeyMessage(key, keys), true);
     }
   }
-  const metric = entry.metric;
   if (typeof metric !== "string") {
     check.at(
       metric === undefined ? path : [...path, "metric"],
@@ -118,9 +123,10 @@ function validateMetricEntry(
   const corpus = CORPUS_METRICS.includes(metric);
   let aggregation: MetricSpec["aggregation"] = corpus ? "corpus" : TASK_DEFAULTS.aggregation;
   const agg = entry.aggregation;
+  const own = getLoglikelihoodMetric(metric)?.aggregation;
   if (agg !== undefined) {
     if (corpus) {
-      if (agg !== metric && agg !== "corpus") {
+      if (agg !== metric && agg !== "corpus" && agg !== own) {
         check.at(
           [...path, "aggregation"],
           `"${metric}" is computed over the whole split; remove aggregation`,
@@ -135,7 +141,7 @@ function validateMetricEntry(
       );
     }
   }
-  let higherIsBetter: boolean = TASK_DEFAULTS.higherIsBetter;
+  let higherIsBetter = directionOf(metric);
   if (entry.higher_is_better !== undefined) {
     if (typeof entry.higher_is_better === "boolean") higherIsBetter = entry.higher_is_better;
     else {
@@ -145,5 +151,64 @@ function validateMetricEntry(
       );
     }
   }
-  return { metric, aggregation, higherIsBetter };
+  const options: Record<string, unknown> = {};
+  for (const [key, type] of Object.entries(optionTypes)) {
+    if (entry[key] === undefined) continue;
+    if (checkOption(check, [...path, key], entry[key], type)) options[key] = entry[key];
+  }
+  return { metric, aggregation, higherIsBetter, options };
+}
+
+/** The options a metric takes in its `metric_list` entry (none for most). */
+function metricOptions(metric: string): Readonly<Record<string, MetricOptionType>> {
+  try {
+    const m = getMetric(metric);
+    return (m.kind === "item" && m.options) || {};
+  } catch {
+    return {};
+  }
+}
+
+/** Whether higher is better for a metric the entry does not say it for. */
+function directionOf(metric: string): boolean {
+  const ll = getLoglikelihoodMetric(metric);
+  if (ll) return ll.higherIsBetter;
+  try {
+    return getMetric(metric).higherIsBetter;
+  } catch {
+    return TASK_DEFAULTS.higherIsBetter; // acc_norm, or a name the caller added
+  }
+}
+
+/** One metric option's value: its type, and regexes that compile as Python's would. */
+function checkOption(
+  check: Checker,
+  path: (string | number)[],
+  value: unknown,
+  type: MetricOptionType,
+): boolean {
+  if (type === "boolean") {
+    if (typeof value === "boolean") return true;
+    check.at(path, `expected true or false, got ${describe(value)}`);
+    return false;
+  }
+  if (!Array.isArray(value) || !value.every((v) => typeof v === "string")) {
+    check.at(
+      path,
+      `expected a list of regular expressions, got ${describe(value)}; write e.g. ` +
+        `regexes_to_ignore: [",", "\\$"]`,
+    );
+    return false;
+  }
+  let ok = true;
+  value.forEach((pattern, i) => {
+    try {
+      compilePyRegex(pattern);
+    } catch (e) {
+      if (!(e instanceof PyRegexError)) throw e;
+      check.at([...path, i], `${e.message}; fix the pattern`);
+      ok = false;
+    }
+  });
+  return ok;
 }
