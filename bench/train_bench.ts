@@ -127,7 +127,7 @@ async function main(): Promise<number> {
         outDir: mkdtempSync(join(dir, "eval-")),
         progress: false,
       });
-      accuracy[name] = r.tasks[TASK].metrics.exact_match;
+      accuracy[name] = r.tasks[TASK].metrics["exact_match,remove_whitespace"];
     } finally {
       await backend.dispose();
     }

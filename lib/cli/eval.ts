@@ -21,12 +21,19 @@ import { formatRowErrors, formatRunLine, unscoredTasks } from "../eval/run_summa
 import { DEFAULT_SUITE, runEval } from "../eval/runner.ts";
 import { formatResultsTable } from "../eval/table.ts";
 import { join } from "node:path";
-import { findTask, formatTaskIssues, formatTaskList, taskRegistry } from "../eval/task/mod.ts";
+import {
+  findTask,
+  formatTaskIssues,
+  formatTaskList,
+  OUTPUT_TYPE_SPECS,
+  taskRegistry,
+} from "../eval/task/mod.ts";
 import { checkLoraFile, LoraSpecError, parseLoraSpec } from "../llm/lora_spec.ts";
 import { DEFAULT_MODEL } from "../llm/model.ts";
 import {
   booleanFlag,
   defineCommand,
+  enumFlag,
   type FlagValues,
   integerFlag,
   listFlag,
@@ -110,6 +117,12 @@ const flags = {
         "holds another run",
     },
   ),
+  overflow: enumFlag(
+    "a prompt longer than the model's window: cut it from the left as lm-eval does (the\n" +
+      "answer kept; counted per task as truncated), or skip the item (counted as skipped)",
+    ["truncate", "skip"],
+    { default: "truncate" },
+  ),
   "no-resume": booleanFlag(
     "start the run folder over instead of reusing the items already in samples.jsonl",
   ),
@@ -170,6 +183,7 @@ export const command = defineCommand({
         numFewshot: values["num-fewshot"],
         run: values.run,
         resume: !values["no-resume"],
+        overflow: values.overflow,
       });
       console.log(formatResultsTable(results));
       const rowErrors = formatRowErrors(results);
@@ -196,14 +210,17 @@ export const command = defineCommand({
   },
 });
 
-/** The default suite without its multiple-choice tasks, for backends that cannot score choices. */
+/**
+ * The default suite without the tasks that need log-likelihoods (multiple choice, loglikelihood),
+ * for backends that cannot score given text.
+ */
 function generationSuite(): string[] {
   const [keep, drop] = [[] as string[], [] as string[]];
   for (const name of DEFAULT_SUITE) {
-    (findTask(name).outputType === "multiple_choice" ? drop : keep).push(name);
+    (OUTPUT_TYPE_SPECS[findTask(name).outputType].backend === "generate" ? keep : drop).push(name);
   }
   if (drop.length) {
-    console.error(`note: leaving out ${drop.join(", ")} (multiple_choice needs a GGUF model)`);
+    console.error(`note: leaving out ${drop.join(", ")} (they need log-likelihoods: a GGUF model)`);
   }
   return keep;
 }

@@ -59,7 +59,11 @@ export const command = defineCommand({
       files,
       hfCheck: existsSync(hfPath) ? JSON.parse(readFileSync(hfPath, "utf8")) : undefined,
       chance: {
-        synth_arithmetic: { metric: "exact_match", value: 0, note: "open answer" },
+        synth_arithmetic: {
+          metric: "exact_match,remove_whitespace",
+          value: 0,
+          note: "open answer",
+        },
         synth_entailment: { metric: "acc", value: 0.5, note: "2 choices" },
         synth_qa: { metric: "f1", value: 0, note: "open answer" },
         synth_facts: { metric: "acc", value: 0.25, note: "4 choices" },

@@ -1,7 +1,7 @@
 /**
  * Score a predictions file and print one JSON object of corpus-level metric values on stdout.
  *
- *   deno task score <predictions.jsonl> [--metrics exact_match,f1,rouge1,rouge2,rougeL,rougeLsum,bleu4] [--rouge-stemmer]
+ *   deno task score <predictions.jsonl> [--metrics exact_match,em,f1,rouge1,rouge2,rougeL,rougeLsum,bleu4] [--rouge-stemmer]
  *
  * The logic lives in `lib/eval/score_file.ts`; this file only parses arguments and reports.
  * @module
@@ -20,7 +20,7 @@ export const command = defineCommand({
   summary: `Reads one JSON object per line, {"prediction": "...", "references": ["...", ...]}
 (or "reference": "..." for a single reference), and prints ONE JSON object on stdout
 mapping each metric name to its corpus-level value, e.g.
-  {"exact_match":0.61,"f1":0.72,"rouge1":0.55,...,"bleu4":18.3}`,
+  {"exact_match":0.52,"em":0.61,"f1":0.72,"rouge1":0.55,...,"bleu4":18.3}`,
   positionals: {
     usage: "<predictions.jsonl>",
     expected: "exactly one predictions file",
@@ -35,11 +35,11 @@ mapping each metric name to its corpus-level value, e.g.
     "rouge-stemmer": booleanFlag("Porter-stem tokens for rouge* (rouge-score use_stemmer=True)"),
   },
   epilog: `Metrics (item metrics are averaged over lines; all 0-1 except bleu4, 0-100):
-  exact_match         SQuAD v1.1 exact match (lowercase, strip punctuation and a/an/the,
-                      collapse whitespace), max over references  [= the library's "em"]
+  exact_match         lm-eval's exact match (Hugging Face evaluate): the strings equal as
+                      they are, max over references  [= a task's exact_match]
+  em                  SQuAD v1.1 exact match (lowercase, strip punctuation and a/an/the,
+                      collapse whitespace), max over references
   f1                  SQuAD v1.1 token F1, max over references
-  em                  same as exact_match
-  exact_match_strict  string equality after trimming whitespace (lm-eval's exact_match)
   rouge1, rouge2, rougeL, rougeLsum
                       rouge-score F-measures, max over references; rougeLsum splits
                       sentences on newlines

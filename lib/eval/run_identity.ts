@@ -13,7 +13,7 @@
  *   metrics, generation settings…), a hash of the data it evaluates (the rendered items and the
  *   rows that failed to load) and of its few-shot pool, its effective `num_fewshot`, its
  *   few-shot seed and its generation settings.
- * - `limit` and the `num_fewshot` override of the command line.
+ * - `limit`, the `num_fewshot` override and the `overflow` setting of the command line.
  *
  * A new field (a filter chain, an endpoint setting) goes into {@linkcode buildRunIdentity} or a
  * backend's `runIdentity`; {@linkcode diffRunIdentities} compares whatever is there, field by
@@ -23,7 +23,7 @@
  * ```ts
  * import assert from "node:assert/strict";
  * import { diffRunIdentities, formatIdentityDifferences, type RunIdentity } from "./run_identity.ts";
- * const a: RunIdentity = { format: 1, backend: { model_sha256: "aa" }, tasks: [], limit: null, num_fewshot: null };
+ * const a: RunIdentity = { format: 1, backend: { model_sha256: "aa" }, tasks: [], limit: null, num_fewshot: null, overflow: "truncate" };
  * const b: RunIdentity = { ...a, num_fewshot: 2 };
  * const diffs = diffRunIdentities(a, b);
  * assert.deepEqual(diffs.map((d) => d.path), ["num_fewshot"]);
@@ -60,7 +60,7 @@ export interface TaskIdentity {
   num_fewshot: number;
   /** `fewshot_seed`. */
   fewshot_seed: number;
-  /** `generation_kwargs` for generation tasks; null for multiple choice. */
+  /** `generation_kwargs` for generation tasks; null for the log-likelihood output types. */
   generation: Record<string, unknown> | null;
 }
 
@@ -76,6 +76,8 @@ export interface RunIdentity {
   limit: number | null;
   /** The `--num-fewshot` override; null: each task's own. */
   num_fewshot: number | null;
+  /** What is done with a prompt longer than the model's window (`--overflow`). */
+  overflow: "truncate" | "skip";
 }
 
 /** A task with what it will evaluate, as {@linkcode buildRunIdentity} needs it. */
@@ -98,6 +100,8 @@ export interface RunIdentityOptions {
   limit?: number | null;
   /** The few-shot override. Default: null (each task's own). */
   numFewshot?: number | null;
+  /** A prompt longer than the window: cut from the left, or the item skipped. Default: "truncate". */
+  overflow?: "truncate" | "skip";
 }
 
 /**
@@ -119,6 +123,7 @@ export function buildRunIdentity(
     tasks: tasks.map(taskIdentity),
     limit: options.limit ?? null,
     num_fewshot: options.numFewshot ?? null,
+    overflow: options.overflow ?? "truncate",
   };
 }
 
@@ -136,7 +141,7 @@ function taskIdentity(input: TaskIdentityInput): TaskIdentity {
     fewshot_sha256: input.numFewshot > 0 ? sha256(canonicalJson(input.pool)) : null,
     num_fewshot: input.numFewshot,
     fewshot_seed: task.fewshotSeed,
-    generation: task.outputType === "multiple_choice" ? null : {
+    generation: task.outputType !== "generate_until" ? null : {
       until: g.until,
       max_gen_toks: g.maxGenToks,
       temperature: g.temperature,

@@ -9,8 +9,27 @@
  *   items already in the file are not evaluated again — only when the folder's identity equals
  *   this run's (`run_folder.ts` decides; a mismatch is an error naming what differs).
  * - `results.json`: config, model identity, per-task metrics (value, stderr, 95% CI),
- *   accuracy by input-length bucket, skipped items, row errors, items evaluated and reused,
- *   timings and tokens/s. Written atomically.
+ *   accuracy by input-length bucket, skipped and truncated items, row errors, items evaluated
+ *   and reused, timings and tokens/s. Written atomically.
+ *
+ * Each of lm-evaluation-harness's output types is scored as it scores it:
+ * - `multiple_choice`: log-likelihood of `target_delimiter + choice` for each choice after the
+ *   prompt; `acc` (arg-max is gold), `acc_norm` (arg-max of log-likelihood per character),
+ *   `exact_match` (the gold choice is the greedy continuation) — each only when `metric_list`
+ *   asks for it.
+ * - `loglikelihood`: log-likelihood of `doc_to_target` after the prompt (nothing put between);
+ *   `acc` (it is the greedy continuation) and `perplexity` over the split.
+ * - `loglikelihood_rolling`: log-likelihood of the whole `doc_to_target` in rolling windows of
+ *   the model's context (the prompt is not used); `word_perplexity`, `byte_perplexity`,
+ *   `bits_per_byte` over the split.
+ * - `generate_until`: greedy generation, then each `filter_list` pipeline (metrics reported as
+ *   `<metric>,<pipeline>`), or the generation itself when there is none.
+ *
+ * A prompt longer than the model's window is cut from the left as lm-eval cuts it (the
+ * continuation kept whole; for generation, room left for `max_gen_toks`), and counted per task
+ * (`truncated`, and each such sample's `truncated` tokens); with `overflow: "skip"` such an item
+ * is skipped instead ("too_long"), as is one that cannot be cut (a continuation longer than the
+ * window, or a backend that cannot cut it).
  * - `run.lock` while the run writes the folder (`run_lock.ts`).
  *
  * A run goes through three steps: prepare every task (load and render its items and few-shot
@@ -31,7 +50,15 @@ import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } f
 import { join } from "node:path";
 import { ContextOverflowError } from "../llm/engine.ts";
 import type { Backend, BackendUsage } from "./backend.ts";
-import { getMetric } from "./metrics/mod.ts";
+import { compileFilter, type FilterPipeline } from "./filters/mod.ts";
+import {
+  countBytes,
+  countWords,
+  getLoglikelihoodMetric,
+  getMetric,
+  type ItemMetric,
+  type LoglikelihoodItem,
+} from "./metrics/mod.ts";
 import { defaultRunName, openRunFolder, RUN_FILES } from "./run_folder.ts";
 import { buildRunIdentity, type RunIdentity } from "./run_identity.ts";
 import { bootstrapEstimate, type Estimate, meanEstimate, wilsonEstimate } from "./stats.ts";
@@ -39,6 +66,8 @@ import {
   buildPrompt,
   evalSplit,
   loadTaskDocs,
+  type MetricSpec,
+  OUTPUT_TYPE_SPECS,
   type RenderedDoc,
   resolveTasks,
   sampleFewshot,
@@ -95,6 +124,12 @@ export interface EvalOptions {
    * same statistics settings (its throughput stands; nothing is evaluated). Default: false.
    */
   reuseComplete?: boolean;
+  /**
+   * A prompt longer than the model's window: `"truncate"` cuts it from the left as
+   * lm-evaluation-harness does (the continuation kept), counting it per task; `"skip"` leaves
+   * the item out, counted as skipped ("too_long"). Default: `"truncate"`.
+   */
+  overflow?: "truncate" | "skip";
   /** Show a progress line on stderr. Default: true. */
   progress?: boolean;
   /** Where notes go (another folder chosen, a stale lock taken over). Default: `console.error`. */
@@ -113,7 +148,24 @@ export interface Sample {
   logprobs?: number[];
   is_greedy?: boolean[];
   prediction: string;
+  /**
+   * Per-item metric values; with a `filter_list`, one per metric and pipeline, as
+   * `<metric>,<pipeline>` (lm-eval's keys).
+   */
   metrics: Record<string, number>;
+  /** The prediction each `filter_list` pipeline kept, by pipeline name; absent without one. */
+  filtered?: Record<string, string>;
+  /** `loglikelihood` and `loglikelihood_rolling`: the scored text's log-likelihood (nats). */
+  loglikelihood?: number;
+  /** `loglikelihood_rolling`: words of the document (lm-eval's `count_words`). */
+  words?: number;
+  /** `loglikelihood_rolling`: UTF-8 bytes of the document. */
+  bytes?: number;
+  /** `loglikelihood_rolling`: tokens of the document, and the windows that scored them. */
+  tokens?: number;
+  windows?: number;
+  /** Prompt tokens cut from the left to fit the window; absent when nothing was cut. */
+  truncated?: number;
   /** Why the item was not evaluated (e.g. "too_long"); absent when it was. */
   skipped?: string;
   skip_detail?: string;
@@ -139,6 +191,8 @@ export interface TaskResult {
   /** Items scored (skipped items excluded). */
   n: number;
   skipped: Record<string, number>;
+  /** Items whose prompt was cut from the left to fit the window (they are in `n`). */
+  truncated: number;
   /** Rows that could not be read or rendered: not evaluated, not in `n`. */
   rowErrors: TaskRowError[];
   metrics: Record<string, MetricResult>;
@@ -186,22 +240,14 @@ export async function runEval(backend: Backend, options: EvalOptions = {}): Prom
     seed = DEFAULT_SEED,
     resamples = DEFAULT_RESAMPLES,
     lengthBuckets = DEFAULT_BUCKETS,
+    overflow = "truncate",
     progress = true,
   } = options;
   const tasks = resolveTasks(taskNames, { tasksDir });
-  const unscorable = tasks.filter((t) => t.outputType === "multiple_choice");
-  if (unscorable.length && !backend.scoreChoices) {
-    // Checked before any item runs, so no (possibly paid) request is wasted on other tasks.
-    throw new Error(
-      `task(s) ${unscorable.map((t) => t.name).join(", ")}: multiple_choice scoring needs ` +
-        `log-probabilities of given text, which backend ${String(backend.identity.backend)} ` +
-        `cannot give. Leave those tasks out, use a generate_until variant, or evaluate ` +
-        `them with a GGUF model (--model).`,
-    );
-  }
+  checkBackendScores(backend, tasks);
   const prepared: PreparedTask[] = [];
   for (const task of tasks) prepared.push(await prepareTask(task, { limit, numFewshot }));
-  const identity = buildRunIdentity(backend, prepared, { limit, numFewshot });
+  const identity = buildRunIdentity(backend, prepared, { limit, numFewshot, overflow });
   const created = new Date().toISOString();
   const folder = openRunFolder(identity, {
     run: options.run,
@@ -221,6 +267,7 @@ export async function runEval(backend: Backend, options: EvalOptions = {}): Prom
       limit: limit ?? null,
       numFewshot: numFewshot ?? null,
       seed,
+      overflow,
     };
     if (folder.resume && options.reuseComplete) {
       const previous = completeResults(resultsPath, config);
@@ -252,7 +299,7 @@ export async function runEval(backend: Backend, options: EvalOptions = {}): Prom
         : undefined;
       await pool_(todo, backend.concurrency, async (doc) => {
         const fewshot = p.numFewshot > 0 ? sampleFewshot(task, pool, p.numFewshot, doc.id) : [];
-        const sample = await evaluateDoc(backend, task, doc, fewshot);
+        const sample = await evaluateDoc(backend, task, doc, fewshot, { overflow });
         appendFileSync(samplesPath, JSON.stringify(sample) + "\n");
         done.set(key(task.name, doc.id), sample);
         results.items.evaluated++;
@@ -332,55 +379,143 @@ export async function prepareTask(
   return { task, split: task.splits[split] ?? split, docs, errors, numFewshot, pool };
 }
 
-/** Evaluate one item. Items that do not fit the context are returned as skipped, not thrown. */
+/**
+ * Refuse, before any item runs (so no paid request is wasted), tasks whose output type needs
+ * log-likelihoods the backend cannot give.
+ */
+function checkBackendScores(backend: Backend, tasks: TaskConfig[]): void {
+  const needs = (t: TaskConfig) => OUTPUT_TYPE_SPECS[t.outputType].backend;
+  const unscorable = tasks.filter((t) =>
+    (needs(t) === "score" && !backend.scoreChoices) ||
+    (needs(t) === "rolling" && !backend.scoreRolling)
+  );
+  if (!unscorable.length) return;
+  const types = [...new Set(unscorable.map((t) => t.outputType))].join(", ");
+  throw new Error(
+    `task(s) ${unscorable.map((t) => `${t.name} (${t.outputType})`).join(", ")}: ${types} ` +
+      `scoring needs log-probabilities of given text, which backend ` +
+      `${String(backend.identity.backend)} cannot give. Leave those tasks out, use a ` +
+      `generate_until variant, or evaluate them with a GGUF model (--model).`,
+  );
+}
+
+/** Options for {@linkcode evaluateDoc}. */
+export interface EvaluateDocOptions {
+  /** A prompt longer than the window: cut from the left, or the item skipped. Default: "truncate". */
+  overflow?: "truncate" | "skip";
+}
+
+/**
+ * Evaluate one item. Items that do not fit the context (and cannot be cut, or with
+ * `overflow: "skip"`) are returned as skipped, not thrown.
+ */
 export async function evaluateDoc(
   backend: Backend,
   task: TaskConfig,
   doc: RenderedDoc,
   fewshot: RenderedDoc[],
+  options: EvaluateDocOptions = {},
 ): Promise<Sample> {
-  const prompt = buildPrompt(task, doc, fewshot);
+  const overflow = (options.overflow ?? "truncate") === "truncate" ? "truncate" : "error";
+  const rolling = task.outputType === "loglikelihood_rolling";
+  // lm-eval scores a rolling document alone: no description, few-shot examples or doc_to_text.
+  const prompt = rolling ? "" : buildPrompt(task, doc, fewshot);
   const base: Sample = {
     task: task.name,
     doc_id: doc.id,
     prompt,
-    prompt_tokens: backend.countTokens(prompt),
+    prompt_tokens: backend.countTokens(rolling ? doc.target : prompt),
     references: doc.references,
     prediction: "",
     metrics: {},
   };
+  const cut = (tokens: number) => (tokens > 0 ? { truncated: tokens } : {});
   try {
-    if (task.outputType === "multiple_choice") {
-      const choices = doc.choices ?? [];
-      const scores = await backend.scoreChoices!(
-        prompt,
-        choices.map((c) => task.targetDelimiter + c),
-      );
-      const pred = argmax(scores.logprobs);
-      const predNorm = argmax(scores.logprobs.map((l, i) => l / Math.max(1, choices[i].length)));
-      const metrics: Record<string, number> = {
-        acc: pred === doc.gold ? 1 : 0,
-        acc_norm: predNorm === doc.gold ? 1 : 0,
-      };
-      return {
-        ...base,
-        choices,
-        gold: doc.gold,
-        logprobs: scores.logprobs.map((l) => round(l, 6)),
-        is_greedy: scores.isGreedy,
-        prediction: choices[pred],
-        metrics: itemMetrics(task, choices[pred], doc.references, metrics),
-      };
+    switch (task.outputType) {
+      case "multiple_choice": {
+        const choices = doc.choices ?? [];
+        const scores = await backend.scoreChoices!(
+          prompt,
+          choices.map((c) => task.targetDelimiter + c),
+          { overflow },
+        );
+        const pred = argmax(scores.logprobs);
+        // lm-eval's acc_norm: log-likelihood per character (code point) of the choice.
+        const predNorm = argmax(
+          scores.logprobs.map((l, i) => l / Math.max(1, [...choices[i]].length)),
+        );
+        const gold = doc.gold ?? -1;
+        const known: Record<string, number> = {
+          acc: pred === gold ? 1 : 0,
+          acc_norm: predNorm === gold ? 1 : 0,
+          exact_match: scores.isGreedy[gold] ? 1 : 0,
+        };
+        return {
+          ...base,
+          choices,
+          gold: doc.gold,
+          logprobs: scores.logprobs.map((l) => round(l, 6)),
+          is_greedy: scores.isGreedy,
+          prediction: choices[pred],
+          metrics: itemMetrics(task, choices[pred], doc.references, known),
+          ...cut(scores.truncatedTokens),
+        };
+      }
+      case "loglikelihood": {
+        // lm-eval: the continuation is doc_to_target as rendered, with no delimiter added.
+        const scores = await backend.scoreChoices!(prompt, [doc.target], { overflow });
+        const ll = scores.logprobs[0];
+        return {
+          ...base,
+          references: [doc.target],
+          logprobs: [round(ll, 6)],
+          is_greedy: scores.isGreedy,
+          loglikelihood: ll,
+          metrics: itemMetrics(task, "", [doc.target], { acc: scores.isGreedy[0] ? 1 : 0 }),
+          ...cut(scores.truncatedTokens),
+        };
+      }
+      case "loglikelihood_rolling": {
+        const text = doc.target;
+        const r = await backend.scoreRolling!(text);
+        return {
+          ...base,
+          references: [text],
+          loglikelihood: r.logprob,
+          words: countWords(text),
+          bytes: countBytes(text),
+          tokens: r.tokens,
+          windows: r.windows,
+        };
+      }
+      case "generate_until": {
+        const gen = await backend.generate(prompt, {
+          until: task.generationKwargs.until,
+          maxTokens: task.generationKwargs.maxGenToks,
+          overflow,
+        });
+        const truncated = cut(gen.truncatedTokens);
+        if (!task.filters.length) {
+          return {
+            ...base,
+            prediction: gen.text,
+            metrics: itemMetrics(task, gen.text, doc.references, {}),
+            ...truncated,
+          };
+        }
+        // Decoding is greedy, so every one of the `repeats` responses is this same text.
+        const responses = Array.from({ length: task.repeats }, () => gen.text);
+        const filtered: Record<string, string> = {};
+        const metrics: Record<string, number> = {};
+        for (const pipeline of filterPipelines(task)) {
+          const kept = pipeline.apply(responses);
+          filtered[pipeline.name] = kept;
+          const values = itemMetrics(task, kept, doc.references, {});
+          for (const [k, v] of Object.entries(values)) metrics[`${k},${pipeline.name}`] = v;
+        }
+        return { ...base, prediction: gen.text, filtered, metrics, ...truncated };
+      }
     }
-    const gen = await backend.generate(prompt, {
-      until: task.generationKwargs.until,
-      maxTokens: task.generationKwargs.maxGenToks,
-    });
-    return {
-      ...base,
-      prediction: gen.text,
-      metrics: itemMetrics(task, gen.text, doc.references, {}),
-    };
   } catch (e) {
     if (e instanceof ContextOverflowError) {
       return { ...base, skipped: "too_long", skip_detail: e.message };
@@ -389,17 +524,57 @@ export async function evaluateDoc(
   }
 }
 
+/** Compiled `filter_list` pipelines, per task (compiled once; tasks are immutable). */
+const PIPELINES = new WeakMap<TaskConfig, FilterPipeline[]>();
+
+function filterPipelines(task: TaskConfig): FilterPipeline[] {
+  let out = PIPELINES.get(task);
+  if (!out) {
+    out = task.filters.map((f) => compileFilter(f, task.repeats));
+    PIPELINES.set(task, out);
+  }
+  return out;
+}
+
+/** Item metrics with a metric_list entry's options applied, per task and entry. */
+const CONFIGURED = new WeakMap<MetricSpec, ItemMetric | null>();
+
+function itemMetricOf(spec: MetricSpec): ItemMetric | null {
+  if (CONFIGURED.has(spec)) return CONFIGURED.get(spec)!;
+  let out: ItemMetric | null = null;
+  if (!getLoglikelihoodMetric(spec.metric)) {
+    const metric = getMetric(spec.metric);
+    if (metric.kind === "item") {
+      out = Object.keys(spec.options).length && metric.withOptions
+        ? metric.withOptions(spec.options)
+        : metric;
+    }
+  }
+  CONFIGURED.set(spec, out);
+  return out;
+}
+
+/**
+ * The per-item values of the metrics the task lists (only those: lm-eval reports a metric only
+ * when `metric_list` asks for it): `known` ones computed by the caller from log-likelihoods,
+ * item metrics of the registry from the prediction; corpus and log-likelihood metrics are
+ * computed over the split by {@linkcode aggregateTask}.
+ */
 function itemMetrics(
   task: TaskConfig,
   prediction: string,
   references: string[],
   known: Record<string, number>,
 ): Record<string, number> {
-  const out = { ...known };
+  const out: Record<string, number> = {};
   for (const spec of task.metrics) {
-    if (spec.metric in out) continue;
-    const metric = getMetric(spec.metric);
-    if (metric.kind === "item") out[spec.metric] = metric.score(prediction, references);
+    if (spec.metric in known) {
+      out[spec.metric] = known[spec.metric];
+      continue;
+    }
+    if (spec.metric === "acc_norm") continue; // multiple choice only; known there
+    const metric = itemMetricOf(spec);
+    if (metric) out[spec.metric] = metric.score(prediction, references);
   }
   return out;
 }
@@ -413,6 +588,17 @@ interface AggregateOptions {
   wallSeconds: number;
 }
 
+/**
+ * The result keys of a task's metrics: each metric's name, or, with a `filter_list`, one key per
+ * metric and pipeline (`exact_match,strict-match`), pipelines in file order.
+ */
+export function metricKeys(task: TaskConfig): { key: string; spec: MetricSpec; filter?: string }[] {
+  if (!task.filters.length) return task.metrics.map((spec) => ({ key: spec.metric, spec }));
+  return task.filters.flatMap((f) =>
+    task.metrics.map((spec) => ({ key: `${spec.metric},${f.name}`, spec, filter: f.name }))
+  );
+}
+
 /** Per-task metrics with uncertainty, from its samples. */
 export function aggregateTask(
   task: TaskConfig,
@@ -423,31 +609,39 @@ export function aggregateTask(
   const skipped: Record<string, number> = {};
   for (const s of samples) if (s.skipped) skipped[s.skipped] = (skipped[s.skipped] ?? 0) + 1;
   const metrics: Record<string, MetricResult> = {};
-  const names = task.outputType === "multiple_choice"
-    ? ["acc", "acc_norm", ...task.metrics.map((m) => m.metric)]
-    : task.metrics.map((m) => m.metric);
-  for (const name of [...new Set(names)]) {
+  const boot = { seed: options.seed, resamples: options.resamples };
+  for (const { key, spec, filter } of metricKeys(task)) {
     if (!scored.length) continue;
-    if (scored[0].metrics[name] !== undefined) {
-      metrics[name] = estimate(scored.map((s) => s.metrics[name]));
+    if (scored[0].metrics[key] !== undefined) {
+      metrics[key] = estimate(scored.map((s) => s.metrics[key]));
       continue;
     }
-    const metric = getMetric(name);
+    const ll = getLoglikelihoodMetric(spec.metric);
+    if (ll) {
+      if (scored.some((s) => s.loglikelihood === undefined)) continue;
+      const items = (xs: Sample[]): LoglikelihoodItem[] =>
+        xs.map((s) => ({ loglikelihood: s.loglikelihood!, words: s.words, bytes: s.bytes }));
+      metrics[key] = bootstrapEstimate(scored, (xs) => ll.aggregate(items(xs)), boot);
+      continue;
+    }
+    const metric = getMetric(spec.metric);
     if (metric.kind !== "corpus") continue;
+    const predictionOf = (s: Sample) => (filter ? s.filtered?.[filter] ?? "" : s.prediction);
+    const suffix = filter ? `,${filter}` : "";
     const keys = Object.keys(
-      metric.compute(scored.map((s) => s.prediction), scored.map((s) => s.references)),
+      metric.compute(scored.map(predictionOf), scored.map((s) => s.references)),
     );
     // A value computed from part of the items (acc_<label>: that label's items) reports their n.
     const support = metric.support?.(
-      scored.map((s) => s.prediction),
+      scored.map(predictionOf),
       scored.map((s) => s.references),
     ) ?? {};
     for (const k of keys) {
       const est = bootstrapEstimate(scored, (xs) => {
-        const v = metric.compute(xs.map((s) => s.prediction), xs.map((s) => s.references))[k];
+        const v = metric.compute(xs.map(predictionOf), xs.map((s) => s.references))[k];
         return Number.isFinite(v) ? v : 0;
-      }, { seed: options.seed, resamples: options.resamples });
-      metrics[k] = { ...est, n: support[k] ?? est.n };
+      }, boot);
+      metrics[k + suffix] = { ...est, n: support[k] ?? est.n };
     }
   }
   return {
@@ -456,6 +650,7 @@ export function aggregateTask(
     split: options.split,
     n: scored.length,
     skipped,
+    truncated: scored.filter((s) => (s.truncated ?? 0) > 0).length,
     rowErrors: options.rowErrors,
     metrics: roundEstimates(metrics),
     byLength: lengthBuckets(scored, task, options.lengthBuckets),
@@ -464,7 +659,8 @@ export function aggregateTask(
 }
 
 function lengthBuckets(samples: Sample[], task: TaskConfig, buckets: number): LengthBucket[] {
-  const metric = task.outputType === "multiple_choice" ? "acc" : task.metrics[0]?.metric;
+  const keys = metricKeys(task).map((k) => k.key);
+  const metric = keys.includes("acc") ? "acc" : keys[0];
   if (!metric || samples.length < buckets * 2 || samples[0].metrics[metric] === undefined) {
     return [];
   }

@@ -6,35 +6,33 @@
  * fields are ignored and blank lines skipped. Every bad line is reported at once (`file:line`
  * plus what is wrong and which fields the line has) in a {@linkcode ScoreInputError}.
  *
- * Metric names are the registry's (`lib/eval/metrics/mod.ts`) with one deliberate difference,
- * from the issue that specified this command: here `exact_match` and `f1` are the SQuAD v1.1
- * script's two outputs, so **`exact_match` means SQuAD-normalised exact match** (the registry's
- * `em`), with the maximum over references. The registry's strict, trim-only `exact_match` is
- * available here as `exact_match_strict`. Output keys are the names as given.
+ * Metric names are the registry's (`lib/eval/metrics/mod.ts`), meaning what they mean in a task's
+ * `metric_list`: **`exact_match` is lm-eval's (Hugging Face evaluate's) exact match**, the strings
+ * compared as they are, and **`em` is the SQuAD v1.1 script's** normalised one (with `f1`, the
+ * script's two outputs). Each takes the maximum over references. Output keys are the names as
+ * given.
  *
  * @example
  * ```ts
  * import { deepStrictEqual } from "node:assert/strict";
  * import { parseScoreRows, scoreRows } from "./score_file.ts";
  * const text = '{"prediction": "The Cat", "references": ["cat", "a cat"]}\n' +
- *   '{"prediction": "dog", "reference": "a dog barks"}\n';
+ *   '{"prediction": "dog", "reference": "dog"}\n';
  * const rows = parseScoreRows(text, "preds.jsonl");
- * deepStrictEqual(scoreRows(rows, ["exact_match", "f1", "exact_match_strict"]), {
- *   exact_match: 0.5,
- *   f1: 0.8333333333333333,
- *   exact_match_strict: 0,
- * });
+ * deepStrictEqual(scoreRows(rows, ["exact_match", "em", "f1"]), { exact_match: 0.5, em: 1, f1: 1 });
  * ```
  * @module
  */
 import { readFileSync } from "node:fs";
 import { parseJsonl } from "../data/jsonl.ts";
+import { closestName } from "../util/suggest.ts";
 import { getMetric, listMetrics, type Metric, scoreCorpus } from "./metrics/mod.ts";
 import { rougeMetric, type RougeType } from "./metrics/rouge.ts";
 
 /** Metrics `deno task score` computes when `--metrics` is not given. */
 export const DEFAULT_SCORE_METRICS: readonly string[] = [
   "exact_match",
+  "em",
   "f1",
   "rouge1",
   "rouge2",
@@ -42,14 +40,6 @@ export const DEFAULT_SCORE_METRICS: readonly string[] = [
   "rougeLsum",
   "bleu4",
 ];
-
-/** Score-file metric names that stand for a different registry metric (name → registry name). */
-export const SCORE_METRIC_ALIASES: Readonly<Record<string, string>> = {
-  /** The SQuAD v1.1 script's `exact_match` output. */
-  exact_match: "em",
-  /** lm-eval's strict `exact_match` (the registry's `exact_match`). */
-  exact_match_strict: "exact_match",
-};
 
 const ROUGE_TYPES: readonly string[] = ["rouge1", "rouge2", "rougeL", "rougeLsum"];
 
@@ -96,36 +86,36 @@ export class ScoreInputError extends Error {
   }
 }
 
-/** Every metric name a score file may ask for, registry names and aliases. */
-function scoreMetricNames(): string[] {
-  const names = listMetrics().map((m) => m.name).filter((n) => !(n in SCORE_METRIC_ALIASES));
-  return [...Object.keys(SCORE_METRIC_ALIASES), ...names];
-}
-
 /**
- * The metric a score-file name stands for: aliases first (`exact_match` → SQuAD `em`), then the
- * registry; ROUGE types honour `rougeStemmer`. Throws a {@linkcode ScoreInputError} listing the
- * known names for an unknown one.
+ * The registry metric a score-file name stands for; ROUGE types honour `rougeStemmer`. Throws a
+ * {@linkcode ScoreInputError} listing the known names for an unknown one (and saying where the
+ * SQuAD-normalised exact match went for the old `exact_match_strict`).
  *
  * @example
  * ```ts
  * import { strictEqual } from "node:assert/strict";
  * import { resolveScoreMetric } from "./score_file.ts";
- * strictEqual(resolveScoreMetric("exact_match").name, "em");
+ * import { getMetric } from "./metrics/mod.ts";
+ * strictEqual(resolveScoreMetric("exact_match"), getMetric("exact_match")); // a task's exact_match
+ * strictEqual(resolveScoreMetric("em").name, "em"); // SQuAD's
  * ```
  */
 export function resolveScoreMetric(name: string, options: ScoreOptions = {}): Metric {
-  const registryName = SCORE_METRIC_ALIASES[name] ?? name;
-  if (options.rougeStemmer && ROUGE_TYPES.includes(registryName)) {
-    return rougeMetric(registryName as RougeType, { useStemmer: true });
+  if (options.rougeStemmer && ROUGE_TYPES.includes(name)) {
+    return rougeMetric(name as RougeType, { useStemmer: true });
   }
   try {
-    return getMetric(registryName);
+    return getMetric(name);
   } catch {
+    const hint = name === "exact_match_strict"
+      ? " (exact_match_strict is gone: exact_match is now lm-eval's exact match, strings " +
+        "compared as they are; em is SQuAD's normalised one)"
+      : "";
+    const names = listMetrics().map((m) => m.name);
+    const close = closestName(name, names);
     throw new ScoreInputError(
-      `unknown metric "${name}"; known metrics: ${
-        scoreMetricNames().join(", ")
-      } (exact_match is SQuAD v1.1 exact match here; exact_match_strict is the trim-only one)`,
+      `unknown metric "${name}"${close && !hint ? ` (did you mean "${close}"?)` : ""}${hint}; ` +
+        `known metrics: ${names.join(", ")}`,
     );
   }
 }
@@ -298,7 +288,7 @@ export function scoreRows(
  * import { scoreFile } from "./score_file.ts";
  * const path = Deno.makeTempFileSync({ suffix: ".jsonl" });
  * Deno.writeTextFileSync(path, '{"prediction": "Paris.", "references": ["paris"]}\n');
- * deepStrictEqual(scoreFile(path, ["exact_match", "exact_match_strict"]), { exact_match: 1, exact_match_strict: 0 });
+ * deepStrictEqual(scoreFile(path, ["exact_match", "em"]), { exact_match: 0, em: 1 });
  * Deno.removeSync(path);
  * ```
  */

@@ -5,7 +5,9 @@
 import type { EvalResults } from "./runner.ts";
 
 /**
- * One row per task and metric: value, ± stderr, 95% CI, n.
+ * One row per task and metric: value, ± stderr, 95% CI, n, and the task's skipped items and
+ * items whose prompt was cut to fit the window (`truncated`). A metric of a `filter_list`
+ * pipeline is named as lm-eval names it, `<metric>,<pipeline>`.
  *
  * @example
  * ```ts
@@ -15,7 +17,9 @@ import type { EvalResults } from "./runner.ts";
  * ```
  */
 export function formatResultsTable(results: Pick<EvalResults, "tasks">): string {
-  const rows: string[][] = [["task", "metric", "value", "± stderr", "95% CI", "n", "skipped"]];
+  const rows: string[][] = [
+    ["task", "metric", "value", "± stderr", "95% CI", "n", "skipped", "truncated"],
+  ];
   for (const [name, t] of Object.entries(results.tasks)) {
     const skipped = Object.values(t.skipped).reduce((a, b) => a + b, 0);
     for (const [metric, e] of Object.entries(t.metrics)) {
@@ -27,6 +31,7 @@ export function formatResultsTable(results: Pick<EvalResults, "tasks">): string 
         Number.isFinite(e.ci[0]) ? `[${fmt(e.ci[0])}, ${fmt(e.ci[1])}]` : "-",
         String(e.n),
         String(skipped),
+        String(t.truncated ?? 0),
       ]);
     }
   }

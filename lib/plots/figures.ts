@@ -88,6 +88,18 @@ export interface MetricChoiceOptions {
 const PREFERRED_METRICS = ["acc", "exact_match", "em", "f1", "rougeL", "rouge1", "bleu4"];
 
 /**
+ * The first preferred metric among `names`, else the first name. A filter pipeline's metric
+ * (`exact_match,strict-match`) counts as its metric (the first pipeline's, in order).
+ */
+function preferredMetric(names: readonly string[]): string | undefined {
+  for (const m of PREFERRED_METRICS) {
+    const hit = names.find((n) => n === m) ?? names.find((n) => n.split(",")[0] === m);
+    if (hit) return hit;
+  }
+  return names[0];
+}
+
+/**
  * The metric a task is summarised by: `acc` for multiple choice, else the first present of
  * exact_match, em, acc, f1, rougeL, rouge1, bleu4, else the task's first metric.
  *
@@ -100,8 +112,7 @@ const PREFERRED_METRICS = ["acc", "exact_match", "em", "f1", "rougeL", "rouge1",
  */
 export function primaryMetric(task: TaskResultLike): string {
   if (task.outputType === "multiple_choice" && task.metrics.acc) return "acc";
-  const names = Object.keys(task.metrics);
-  return PREFERRED_METRICS.find((m) => names.includes(m)) ?? names[0] ?? "acc";
+  return preferredMetric(Object.keys(task.metrics)) ?? "acc";
 }
 
 function metricOf(task: string, result: TaskResultLike, choice: MetricChoiceOptions["metric"]) {
@@ -254,7 +265,7 @@ export function deltaFigure(
     if (typeof options.metric === "string") return options.metric;
     if (options.metric?.[task]) return options.metric[task];
     const names = comparisons.flatMap((c) => Object.keys(c.comparison.tasks[task]?.metrics ?? {}));
-    return PREFERRED_METRICS.find((m) => names.includes(m)) ?? names[0] ?? "acc";
+    return preferredMetric(names) ?? "acc";
   };
   const labels = tasks.map((t) => `${t}<br>(${metricFor(t)})`);
   const data: Trace[] = comparisons.map((c, i) => {

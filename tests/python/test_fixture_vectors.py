@@ -1,5 +1,5 @@
 """The committed test vectors are exactly what their generators compute from the reference
-implementations: tests/unit/fixtures/{stats,metric}_vectors.json are regenerated here and compared
+implementations: tests/unit/fixtures/{stats,metric,filter}_vectors.json are regenerated here and compared
 value for value (floats bit for bit) with the committed files.
 
 A section whose reference is not installed is skipped, saying what is missing and how to get it:
@@ -59,3 +59,14 @@ def test_metric_vectors_are_what_the_reference_gives(section):
         f"metric_vectors.json section {section!r} differs from what its reference computes "
         f"here; regenerate it with {committed['generator']['command']}")
 
+
+def test_filter_vectors_are_what_python_re_gives():
+    fresh = _generator("make_filter_vectors").build()
+    committed = _committed("filter_vectors.json")
+    assert list(fresh) == list(committed)
+    for section in fresh:
+        if section == "generator":
+            continue
+        assert fresh[section] == committed[section], (
+            f"filter_vectors.json section {section!r} differs from what make_filter_vectors.py "
+            f"computes here; regenerate it with {committed['generator']['command']}")

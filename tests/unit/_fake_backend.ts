@@ -21,8 +21,9 @@ export interface FakeBackendOptions {
 export class FakeCrash extends Error {}
 
 /**
- * A backend whose choice scores prefer the shortest choice and whose generation echoes the
- * prompt's last word; `answered()` counts the items it answered.
+ * A backend whose choice scores prefer the shortest choice (each choice greedy when it is the
+ * shortest), whose rolling score of a text is minus its length in characters, and whose
+ * generation echoes the prompt's last word; `answered()` counts the items it answered.
  */
 export function fakeBackend(
   options: FakeBackendOptions = {},
@@ -46,18 +47,30 @@ export function fakeBackend(
     concurrency,
     scoreChoices: async (_context: string, choices: string[]) => {
       await step();
+      const shortest = Math.min(...choices.map((c) => c.length));
       return {
         logprobs: choices.map((c) => -c.length),
         tokenCounts: choices.map(() => 1),
-        isGreedy: choices.map(() => false),
+        isGreedy: choices.map((c) => c.length === shortest),
         contextTokens: 1,
+        truncatedTokens: 0,
       };
+    },
+    scoreRolling: async (text: string) => {
+      await step();
+      return { logprob: -text.length, tokens: text.length, windows: 1 };
     },
     generate: async (prompt: string) => {
       await step();
       const words = prompt.trim().split(/\s+/);
       const stoppedBy = "stop" as const;
-      return { text: ` ${words[words.length - 1]}`, tokens: 1, promptTokens: 1, stoppedBy };
+      return {
+        text: ` ${words[words.length - 1]}`,
+        tokens: 1,
+        promptTokens: 1,
+        stoppedBy,
+        truncatedTokens: 0,
+      };
     },
     countTokens: (text: string) => text.split(/\s+/).length,
     tokensProcessed: () => answered,

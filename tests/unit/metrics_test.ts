@@ -7,6 +7,9 @@
  */
 import assert from "node:assert/strict";
 import {
+  countBytes,
+  countWords,
+  getLoglikelihoodMetric,
   getMetric,
   type ItemMetric,
   listMetrics,
@@ -52,12 +55,47 @@ function show(value: unknown): string {
   return JSON.stringify(value);
 }
 
-Deno.test("exact_match matches lm-eval's exact_match on stripped strings", () => {
+Deno.test("exact_match is lm-eval's exact_match_hf_evaluate: untrimmed, with its four options", () => {
   const metric = itemMetric("exact_match");
-  assert.ok(vectors.exact_match.cases.length >= 8);
-  for (const { prediction, references, expected } of vectors.exact_match.cases) {
-    assert.equal(metric.score(prediction, references), expected, show({ prediction, references }));
+  const cases = vectors.exact_match.cases;
+  assert.ok(cases.length >= 25);
+  assert.ok(cases.some((c) => Object.keys(c.options).length === 0 && c.expected === 0));
+  for (const { prediction, references, options, expected } of cases) {
+    // A task's metric_list entry gives the options, as lm-eval passes them (snake_case keys).
+    const configured = Object.keys(options).length ? metric.withOptions!(options) : metric;
+    assert.equal(
+      configured.score(prediction, references),
+      expected,
+      show({ prediction, references, options }),
+    );
   }
+  // Trimming is a filter's job now (remove_whitespace), not the metric's.
+  assert.equal(metric.score(" 42", ["42"]), 0);
+  assert.throws(() => metric.withOptions!({ ignore_cas: true }), /no option "ignore_cas"/);
+});
+
+Deno.test("perplexity metrics match lm-eval's aggregations and word/byte counts", () => {
+  const { rolling, loglikelihood, count_words } = vectors.perplexity;
+  for (const item of rolling.items) {
+    assert.equal(countWords(item.text), item.words, show(item.text));
+    assert.equal(countBytes(item.text), item.bytes, show(item.text));
+  }
+  for (const [text, words] of Object.entries(count_words)) {
+    assert.equal(countWords(text), words, show(text));
+  }
+  for (const name of ["word_perplexity", "byte_perplexity", "bits_per_byte"] as const) {
+    const metric = getLoglikelihoodMetric(name)!;
+    assert.equal(metric.higherIsBetter, false);
+    assertRelClose(metric.aggregate(rolling.items), rolling[name], 1e-12, name);
+  }
+  assertRelClose(
+    getLoglikelihoodMetric("perplexity")!.aggregate(
+      loglikelihood.items.map((ll) => ({ loglikelihood: ll })),
+    ),
+    loglikelihood.perplexity,
+    1e-12,
+    "perplexity",
+  );
 });
 
 Deno.test("em and f1 match the SQuAD v1.1 script, item by item and over the corpus", () => {

@@ -151,14 +151,15 @@ Deno.test("runEval over the OpenAI backend: synth_arithmetic results, samples, u
       });
       const task = onDisk.tasks.synth_arithmetic;
       assert.equal(task.n, LIMIT);
-      assert.equal(task.metrics.exact_match.value, (LIMIT - 1) / LIMIT);
+      assert.equal(task.metrics["exact_match,remove_whitespace"].value, (LIMIT - 1) / LIMIT);
 
       const samples = readSamples(outDir);
       assert.equal(samples.length, LIMIT);
       for (const s of samples) {
         const wrong = s.prompt.includes(WRONG_QUESTION);
         assert.equal(s.prediction.trim(), wrong ? String(WRONG_ANSWER) : s.references[0]);
-        assert.equal(s.metrics.exact_match, wrong ? 0 : 1, s.doc_id);
+        assert.equal(s.metrics["exact_match,remove_whitespace"], wrong ? 0 : 1, s.doc_id);
+        assert.equal(s.filtered?.remove_whitespace, s.prediction.trimStart());
         assert.ok(!s.prediction.includes("\n"), "stop sequence cut the generation");
       }
       assert.equal(samples.filter((s) => s.prompt.includes(WRONG_QUESTION)).length, 1);
@@ -216,7 +217,13 @@ Deno.test("generate: >4 stop sequences are sent as 4 and all applied here; max_t
       assert.equal(gen.promptTokens, "Say hello".length);
 
       const short = await backend.generate("Say hello", { maxTokens: 3 });
-      assert.deepEqual(short, { text: "hel", tokens: 3, promptTokens: 9, stoppedBy: "max_tokens" });
+      assert.deepEqual(short, {
+        text: "hel",
+        tokens: 3,
+        promptTokens: 9,
+        stoppedBy: "max_tokens",
+        truncatedTokens: 0,
+      });
       assert.equal(seen[1].body.stop, undefined);
     },
   );

@@ -56,7 +56,7 @@ function assertClose(actual: number, expected: number, tol: number, label: strin
   );
 }
 
-Deno.test("score CLI prints one JSON object: SQuAD exact_match/f1 as the v1.1 script", async () => {
+Deno.test("score CLI prints one JSON object: em/f1 as the SQuAD v1.1 script, exact_match as a task's", async () => {
   const dir = Deno.makeTempDirSync();
   try {
     const { cases, corpus } = vectors.squad;
@@ -69,25 +69,34 @@ Deno.test("score CLI prints one JSON object: SQuAD exact_match/f1 as the v1.1 sc
           : { id: i, prediction: c.prediction, references: c.references }
       ),
     );
-    const result = await runScore([path, "--metrics", "exact_match,f1,em,exact_match_strict"]);
+    const result = await runScore([path, "--metrics", "em,f1,exact_match"]);
     assert.equal(result.code, 0, result.stderr);
     const lines = result.stdout.trim().split("\n");
     assert.equal(lines.length, 1, "exactly one line on stdout");
     const out = JSON.parse(lines[0]);
-    assert.deepEqual(Object.keys(out), ["exact_match", "f1", "em", "exact_match_strict"]);
-    assertClose(out.exact_match, corpus.em, TOL, "exact_match = SQuAD EM");
+    assert.deepEqual(Object.keys(out), ["em", "f1", "exact_match"]);
+    assertClose(out.em, corpus.em, TOL, "em = SQuAD EM");
     assertClose(out.f1, corpus.f1, TOL, "f1 = SQuAD F1");
-    assert.equal(out.em, out.exact_match);
-    const strict = vectors.squad.cases.filter((c) =>
-      c.references.some((r) => r.trim() === c.prediction.trim())
-    ).length / cases.length;
-    assertClose(out.exact_match_strict, strict, TOL, "exact_match_strict");
+
+    // exact_match means what a task's metric_list means: lm-eval's, on lm-eval's vectors.
+    const em = vectors.exact_match.cases.filter((c) => Object.keys(c.options).length === 0);
+    const emPath = writeJsonl(
+      dir,
+      "em.jsonl",
+      em.map((c) => ({ prediction: c.prediction, references: c.references })),
+    );
+    const exact = await runScore([emPath, "--metrics", "exact_match,em"]);
+    assert.equal(exact.code, 0, exact.stderr);
+    const emOut = JSON.parse(exact.stdout);
+    const expected = em.reduce((a, c) => a + c.expected, 0) / em.length;
+    assertClose(emOut.exact_match, expected, TOL, "exact_match = lm-eval's exact_match");
+    assert.ok(emOut.em > emOut.exact_match, "SQuAD's em forgives what exact_match does not");
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
 });
 
-Deno.test("score CLI default metrics: exact_match, f1, rouge*, bleu4 with reference values", async () => {
+Deno.test("score CLI default metrics: exact_match, em, f1, rouge*, bleu4 with reference values", async () => {
   const dir = Deno.makeTempDirSync();
   try {
     const bleuCases = vectors.bleu4.cases;
@@ -101,6 +110,7 @@ Deno.test("score CLI default metrics: exact_match, f1, rouge*, bleu4 with refere
     const out = JSON.parse(result.stdout);
     assert.deepEqual(Object.keys(out), [
       "exact_match",
+      "em",
       "f1",
       "rouge1",
       "rouge2",
@@ -200,10 +210,13 @@ Deno.test("score CLI: missing file, unknown metric, bad arguments exit 2 with a 
     assert.equal(unknown.code, USAGE_ERROR);
     assert.match(unknown.stderr, /unknown metric "bleu"/);
     for (
-      const name of ["exact_match", "exact_match_strict", "f1", "rougeLsum", "bleu4", "macro_f1"]
+      const name of ["exact_match", "em", "f1", "rougeLsum", "bleu4", "macro_f1"]
     ) {
       assert.ok(unknown.stderr.includes(name), `lists ${name}`);
     }
+    const gone = await runScore([path, "--metrics", "exact_match_strict"]);
+    assert.equal(gone.code, USAGE_ERROR);
+    assert.match(gone.stderr, /exact_match_strict is gone: exact_match is now lm-eval's/);
 
     const noFile = await runScore(["--metrics", "f1"]);
     assert.equal(noFile.code, USAGE_ERROR);
@@ -220,7 +233,8 @@ Deno.test("score CLI: missing file, unknown metric, bad arguments exit 2 with a 
 
     const help = await runScore(["--help"]);
     assert.equal(help.code, 0);
-    assert.match(help.stdout, /exact_match\s+SQuAD v1\.1 exact match/);
+    assert.match(help.stdout, /exact_match\s+lm-eval's exact match/);
+    assert.match(help.stdout, /em\s+SQuAD v1\.1 exact match/);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
@@ -257,10 +271,7 @@ Deno.test("parseScoreRows / scoreRows / scoreFile work in-process", () => {
     { line: 1, prediction: "The Cat", references: ["cat"] },
     { line: 3, prediction: "x", references: ["y"] },
   ]);
-  assert.deepEqual(scoreRows(rows, ["exact_match", "exact_match_strict"]), {
-    exact_match: 0.5,
-    exact_match_strict: 0,
-  });
+  assert.deepEqual(scoreRows(rows, ["exact_match", "em"]), { exact_match: 0, em: 0.5 });
   assert.throws(
     () => parseScoreRows('{"prediction": "a", "references": ["a"], "reference": "a"}', "m.jsonl"),
     (e: unknown) => {

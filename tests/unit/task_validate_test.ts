@@ -68,7 +68,7 @@ Deno.test("a metric that does not fit the output type is rejected with the ones 
   });
   match(
     errorOf(() => parseTaskFile(join(dir, "t.yaml"))),
-    /metric_list\.0\.metric: metric "em" does not apply to multiple_choice tasks; use one of acc, acc_norm, per_class_accuracy, macro_f1/,
+    /metric_list\.0\.metric: metric "em" does not apply to multiple_choice tasks; use one of exact_match, acc, acc_norm, per_class_accuracy, macro_f1/,
   );
 });
 
@@ -79,7 +79,7 @@ Deno.test("wrong types, missing fields, unknown output types, !function: one lin
       "dataset_path: ./rows.jsonl",
       "test_split: test",
       "num_fewshot: five",
-      "output_type: loglikelihood",
+      "output_type: loglikelihood_rolling",
       "doc_to_text: !function utils.doc_to_text",
       "doc_to_target: '{{a}}'",
     ].join("\n"),
@@ -100,13 +100,13 @@ Deno.test("wrong types, missing fields, unknown output types, !function: one lin
   const msg = errorOf(() => parseTaskFile(join(dir, "u.yaml")));
   match(
     msg,
-    /u\.yaml:6:14: output_type: unknown output type "generate_text"; use one of multiple_choice, generate_until/,
+    /u\.yaml:6:14: output_type: unknown output type "generate_text"; use one of multiple_choice, generate_until, loglikelihood, loglikelihood_rolling/,
   );
   match(msg, /u\.yaml:7:14: num_fewshot: expected an integer >= 0, got number -1/);
   const dir2 = taskDir({
     "rows.jsonl": ROWS,
     "v.yaml":
-      "dataset_path: ./rows.jsonl\ntest_split: test\nnum_fewshot: five\noutput_type: loglikelihood\n",
+      "dataset_path: ./rows.jsonl\ntest_split: test\nnum_fewshot: five\noutput_type: loglikelyhood\n",
   });
   const msg2 = errorOf(() => parseTaskFile(join(dir2, "v.yaml")));
   match(msg2, /v\.yaml:1:1: task: required field is missing; add e\.g\. task: my_task/);
@@ -114,7 +114,138 @@ Deno.test("wrong types, missing fields, unknown output types, !function: one lin
   match(msg2, /v\.yaml:3:14: num_fewshot: expected an integer >= 0, got string "five"/);
   match(
     msg2,
-    /v\.yaml:4:14: output_type: "loglikelihood" is not supported; use generate_until \(with exact_match\) or multiple_choice/,
+    /v\.yaml:4:14: output_type: unknown output type "loglikelyhood"; use one of multiple_choice, generate_until, loglikelihood, loglikelihood_rolling/,
+  );
+});
+
+// --- lm-eval's output types, metric options and filters ----------------------------------------
+
+Deno.test("loglikelihood and loglikelihood_rolling load with lm-eval's default metrics", () => {
+  const dir = taskDir({
+    "rows.jsonl": ROWS,
+    "ll.yaml": minimalTask("output_type: loglikelihood\n"),
+    "roll.yaml": minimalTask("output_type: loglikelihood_rolling\n").replace(
+      "task: tiny",
+      "task: roll",
+    ),
+    "bad.yaml": minimalTask(
+      "output_type: loglikelihood_rolling\nmetric_list:\n  - metric: acc\n  - metric: bits_per_byte\n" +
+        "    aggregation: bits_per_byte\n  - metric: word_perplexity\n    aggregation: mean\n",
+    ).replace("task: tiny", "task: bad"),
+  });
+  const ll = parseTaskFile(join(dir, "ll.yaml"));
+  deepStrictEqual(ll.metrics.map((m) => [m.metric, m.aggregation, m.higherIsBetter]), [
+    ["perplexity", "corpus", false],
+    ["acc", "mean", true],
+  ]);
+  const roll = parseTaskFile(join(dir, "roll.yaml"));
+  deepStrictEqual(roll.metrics.map((m) => m.metric), [
+    "word_perplexity",
+    "byte_perplexity",
+    "bits_per_byte",
+  ]);
+  ok(roll.metrics.every((m) => !m.higherIsBetter));
+  const msg = errorOf(() => parseTaskFile(join(dir, "bad.yaml")));
+  match(msg, /metric_list\.0\.metric: metric "acc" does not apply to loglikelihood_rolling tasks/);
+  match(msg, /metric_list\.2\.aggregation: "word_perplexity" is computed over the whole split/);
+  ok(!msg.includes("metric_list.1"), "bits_per_byte's own aggregation is accepted");
+});
+
+Deno.test("exact_match options as lm-eval writes them; wrong ones are placed at their key", () => {
+  const good = [
+    "metric_list:",
+    "  - metric: exact_match",
+    "    aggregation: mean",
+    "    higher_is_better: true",
+    "    ignore_case: true",
+    "    ignore_punctuation: false",
+    "    regexes_to_ignore:",
+    '      - ","',
+    '      - "\\\\$"',
+    '      - "(?s).*#### "',
+  ].join("\n") + "\n";
+  const dir = taskDir({
+    "rows.jsonl": ROWS,
+    "t.yaml": minimalTask(good),
+    "b.yaml": minimalTask(
+      "metric_list:\n  - metric: exact_match\n    ignore_cases: true\n    ignore_numbers: yes\n" +
+        "    regexes_to_ignore: ['(a']\n  - metric: f1\n    ignore_case: true\n",
+    ).replace("task: tiny", "task: b"),
+  });
+  deepStrictEqual(parseTaskFile(join(dir, "t.yaml")).metrics[0].options, {
+    ignore_case: true,
+    ignore_punctuation: false,
+    regexes_to_ignore: [",", "\\$", "(?s).*#### "],
+  });
+  const msg = errorOf(() => parseTaskFile(join(dir, "b.yaml")));
+  match(
+    msg,
+    /b\.yaml:8:5: metric_list\.0\.ignore_cases: unknown key "ignore_cases"; did you mean "ignore_case"\?/,
+  );
+  match(msg, /metric_list\.0\.ignore_numbers: expected true or false, got string "yes"/);
+  match(
+    msg,
+    /metric_list\.0\.regexes_to_ignore\.0: regular expression "\(a" at position \d+: missing \)/,
+  );
+  match(msg, /metric_list\.1\.ignore_case: unknown key "ignore_case"/);
+});
+
+Deno.test("filter_list and repeats load as lm-eval writes them; a broken step is placed at its key", () => {
+  const gsm8k = [
+    "repeats: 1",
+    "filter_list:",
+    '  - name: "strict-match"',
+    "    filter:",
+    '      - function: "regex"',
+    '        regex_pattern: "#### (\\\\-?[0-9\\\\.\\\\,]+)"',
+    '      - function: "take_first"',
+    '  - name: "flexible-extract"',
+    "    filter:",
+    '      - function: "regex"',
+    "        group_select: -1",
+    '        regex_pattern: "(-?[$0-9.,]{2,})|(-?[0-9]+)"',
+    '      - function: "take_first"',
+  ].join("\n") + "\n";
+  const dir = taskDir({
+    "rows.jsonl": ROWS,
+    "g.yaml": minimalTask(gsm8k),
+    "b.yaml": minimalTask(
+      "filter_list:\n  - name: x\n    filter:\n      - function: regex\n        regex_patern: a\n" +
+        "  - name: x\n    filter: [{function: take_first}]\n  - name: y\n    filter:\n" +
+        "      - function: regex\n        regex_pattern: '(a'\n",
+    ).replace("task: tiny", "task: b"),
+    "mc.yaml": minimalTask(
+      "output_type: multiple_choice\ndoc_to_choice: ['3', '4']\nfilter_list:\n  - name: x\n" +
+        "    filter: [{function: take_first}]\n",
+    ).replace("task: tiny", "task: mc"),
+    "r.yaml": minimalTask(
+      "repeats: 3\nfilter_list:\n  - name: x\n    filter: [{function: lowercase}]\n",
+    ).replace("task: tiny", "task: r"),
+  });
+  const g = parseTaskFile(join(dir, "g.yaml"));
+  equal(g.repeats, 1);
+  deepStrictEqual(g.filters.map((f) => [f.name, f.steps.map((s) => s.function)]), [
+    ["strict-match", ["regex", "take_first"]],
+    ["flexible-extract", ["regex", "take_first"]],
+  ]);
+  deepStrictEqual(g.filters[1].steps[0].options, {
+    group_select: -1,
+    regex_pattern: "(-?[$0-9.,]{2,})|(-?[0-9]+)",
+  });
+  const msg = errorOf(() => parseTaskFile(join(dir, "b.yaml")));
+  match(
+    msg,
+    /b\.yaml:10:9: filter_list\.0\.filter\.0\.regex_patern: filter regex has no option "regex_patern"/,
+  );
+  match(msg, /filter_list\.1\.name: pipeline name "x" is used twice/);
+  match(msg, /filter_list\.2\.filter\.0\.regex_pattern: .*missing \)/);
+  match(
+    errorOf(() => parseTaskFile(join(dir, "mc.yaml"))),
+    /filter_list: filters extract answers from generated text; multiple_choice tasks have none/,
+  );
+  match(
+    errorOf(() => parseTaskFile(join(dir, "r.yaml"))),
+    /filter_list\.0\.filter\.0: pipeline "x" leaves 3 responses per document; .*take_first/,
   );
 });
 

@@ -118,8 +118,16 @@ export interface FilterPipeline {
 
 /** A problem with one step or option of a pipeline, for the task validator to place. */
 export class FilterSpecError extends Error {
-  /** `step`: 0-based step index; `option`: the option's key, when one is at fault. */
-  constructor(message: string, readonly step: number, readonly option?: string) {
+  /**
+   * `step`: 0-based step index; `option`: the option's key, when one is at fault; `unknownKey`:
+   * the key itself is wrong (not its value).
+   */
+  constructor(
+    message: string,
+    readonly step: number,
+    readonly option?: string,
+    readonly unknownKey = false,
+  ) {
     super(message);
     this.name = "FilterSpecError";
   }
@@ -189,6 +197,7 @@ function stepOptions(
         }`,
         index,
         key,
+        true,
       );
     }
   }

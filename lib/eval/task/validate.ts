@@ -235,12 +235,11 @@ interface Prompts {
 
 /** `doc_to_text`, `doc_to_target`, `doc_to_choice`, the delimiters and `description`; templates parse. */
 function validatePrompts(check: Checker, data: Data, outputType: OutputType): Prompts {
-  const docToText = requireString(
-    check,
-    data,
-    "doc_to_text",
-    'doc_to_text: "Question: {{question}}\\nAnswer:"',
-  );
+  // lm-eval allows an empty doc_to_text (wikitext's loglikelihood_rolling task has one).
+  let docToText: string | undefined;
+  if (data.doc_to_text === undefined || data.doc_to_text === null) {
+    check.missing("doc_to_text", 'doc_to_text: "Question: {{question}}\\nAnswer:"');
+  } else docToText = optionalString(check, data, "doc_to_text", true);
   let docToTarget: string | number | undefined;
   if (data.doc_to_target === undefined) {
     check.missing("doc_to_target", 'doc_to_target: "{{answer}}" (or a choice index such as 3)');

@@ -105,7 +105,7 @@ export function validateFilters(
     } catch (e) {
       if (!(e instanceof FilterSpecError)) throw e;
       const at = [...path, "filter", e.step];
-      check.at(e.option !== undefined ? [...at, e.option] : at, e.message);
+      check.at(e.option !== undefined ? [...at, e.option] : at, e.message, e.unknownKey);
       return;
     }
     out.push(spec);
