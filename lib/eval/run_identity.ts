@@ -295,7 +295,7 @@ export interface WriteRunIdentityOptions {
  * import assert from "node:assert/strict";
  * import { readRunIdentity, type RunIdentity, writeRunIdentity } from "./run_identity.ts";
  * const dir = Deno.makeTempDirSync();
- * const id: RunIdentity = { format: 1, backend: {}, tasks: [], limit: 5, num_fewshot: null };
+ * const id: RunIdentity = { format: 1, backend: {}, tasks: [], limit: 5, num_fewshot: null, overflow: "skip" };
  * writeRunIdentity(dir, id, { info: { run: "demo" } });
  * assert.deepEqual(readRunIdentity(dir), { state: "ok", identity: id });
  * ```
@@ -318,7 +318,7 @@ export function writeRunIdentity(
  * ```ts
  * import assert from "node:assert/strict";
  * import { type RunIdentity, sameRunIdentity } from "./run_identity.ts";
- * const a: RunIdentity = { format: 1, backend: { x: 1, y: 2 }, tasks: [], limit: null, num_fewshot: null };
+ * const a: RunIdentity = { format: 1, backend: { x: 1, y: 2 }, tasks: [], limit: null, num_fewshot: null, overflow: "truncate" };
  * assert.ok(sameRunIdentity(a, { ...a, backend: { y: 2, x: 1 } }));
  * ```
  */

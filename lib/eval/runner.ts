@@ -621,7 +621,13 @@ export function aggregateTask(
       if (scored.some((s) => s.loglikelihood === undefined)) continue;
       const items = (xs: Sample[]): LoglikelihoodItem[] =>
         xs.map((s) => ({ loglikelihood: s.loglikelihood!, words: s.words, bytes: s.bytes }));
-      metrics[key] = bootstrapEstimate(scored, (xs) => ll.aggregate(items(xs)), boot);
+      const value = ll.aggregate(items(scored));
+      if (Number.isNaN(value)) continue; // e.g. bits per byte of documents that are all empty
+      // A resample of only empty documents has no bytes: it counts as the full sample's value.
+      metrics[key] = bootstrapEstimate(scored, (xs) => {
+        const v = ll.aggregate(items(xs));
+        return Number.isNaN(v) ? value : v;
+      }, boot);
       continue;
     }
     const metric = getMetric(spec.metric);

@@ -82,7 +82,7 @@ export interface ScoreChoicesOptions {
    * A context that does not fit the window with a choice: `"error"` throws
    * {@linkcode ContextOverflowError}; `"truncate"` drops tokens from the context's left as
    * lm-evaluation-harness does (`_loglikelihood_tokens`): for each choice, context + choice is
-   * cut to its last `contextSize + 1` tokens (the last one is only scored, never read), so the
+   * cut to its last `maxLength + 1` tokens (the last one is only scored, never read), so the
    * choice is kept whole. Default: `"error"`.
    */
   overflow?: Overflow;
@@ -145,8 +145,9 @@ export interface GenerateOptions {
   /**
    * A prompt longer than the window: `"error"` throws {@linkcode ContextOverflowError} when the
    * prompt alone does not fit (one that fits generates until the window is full);
-   * `"truncate"` keeps its last `contextSize - maxTokens` tokens whenever it is longer, as
-   * lm-evaluation-harness's `generate_until` does, so `maxTokens` always fit. Default: `"error"`.
+   * `"truncate"` keeps its last `maxLength - maxTokens` tokens whenever it is longer, as
+   * lm-evaluation-harness's `generate_until` does (`max_length - max_gen_toks`), so `maxTokens`
+   * always fit. Default: `"error"`.
    */
   overflow?: Overflow;
 }
@@ -192,6 +193,16 @@ export class LlmEngine {
     for (let i = 0; i < context.totalSequences; i++) this.#free.push(context.getSequence());
     this.contextSize = context.contextSize;
     this.#batch = batch;
+  }
+
+  /**
+   * Tokens one evaluation reads at most: lm-evaluation-harness's `max_length` for this engine,
+   * the window its truncation and rolling windows are cut to. It is `contextSize - 1`, since
+   * node-llama-cpp keeps one cell of every sequence free (a sequence holding `contextSize`
+   * tokens shifts its context, which would change the scores).
+   */
+  get maxLength(): number {
+    return this.contextSize - 1;
   }
 
   /** Tokens evaluated (prompt and generated), for throughput reports. */
@@ -280,7 +291,7 @@ export class LlmEngine {
     const ctx = this.tokenize(trimmed);
     const conts = choices.map((c) => this.tokenize(trimmed + moved + c).slice(ctx.length));
     const tokenCounts = conts.map((c) => c.length);
-    const window = this.contextSize;
+    const window = this.maxLength;
     const longest = Math.max(0, ...tokenCounts);
     if (ctx.length + longest - 1 <= window) {
       const s = await this.#score(ctx, conts);
@@ -307,8 +318,9 @@ export class LlmEngine {
 
   /**
    * Log-likelihood of `tokens[prefixLength…]` after the tokens before them (token ids as given:
-   * nothing is added). The model reads every token but the last, which must fit the window
-   * (else {@linkcode ContextOverflowError}); `prefixLength` is at least 1.
+   * nothing is added). The model reads every token but the last, at most
+   * {@linkcode LlmEngine.maxLength} (else {@linkcode ContextOverflowError}); `prefixLength` is
+   * at least 1.
    */
   async scoreTokens(tokens: readonly Token[], prefixLength: number): Promise<TokenScore> {
     if (!(Number.isInteger(prefixLength) && prefixLength >= 1 && prefixLength < tokens.length)) {
@@ -317,8 +329,8 @@ export class LlmEngine {
           `${prefixLength}`,
       );
     }
-    if (tokens.length - 1 > this.contextSize) {
-      throw new ContextOverflowError(tokens.length - 1, this.contextSize);
+    if (tokens.length - 1 > this.maxLength) {
+      throw new ContextOverflowError(tokens.length - 1, this.maxLength);
     }
     const s = await this.#score(tokens.slice(0, prefixLength), [tokens.slice(prefixLength)]);
     return {
@@ -347,14 +359,14 @@ export class LlmEngine {
   /**
    * Log-likelihood of a whole text, as lm-evaluation-harness's `loglikelihood_rolling` scores it:
    * the text's tokens (no BOS added) in disjoint rolling windows of the context
-   * (`rollingWindows(tokens, prefixToken, contextSize, 1)`), each token predicted once, the
+   * (`rollingWindows(tokens, prefixToken, maxLength, 1)`), each token predicted once, the
    * first after {@linkcode LlmEngine.prefixToken}, every later window after the token before it
    * and as much of the text before that as fits. An empty text scores 0 in no windows.
    */
   async scoreRolling(text: string): Promise<RollingScore> {
     const tokens = this.tokenize(text, false);
     if (tokens.length === 0) return { logprob: 0, tokens: 0, windows: 0 };
-    const windows = rollingWindows(tokens, this.prefixToken, this.contextSize, 1)
+    const windows = rollingWindows(tokens, this.prefixToken, this.maxLength, 1)
       .map(disjointWindow);
     const scores = await Promise.all(
       windows.map((w) =>
@@ -430,11 +442,11 @@ export class LlmEngine {
     let tokens = this.tokenize(prompt);
     let truncatedTokens = 0;
     if (overflow === "truncate") {
-      const room = this.contextSize - maxTokens;
+      const room = this.maxLength - maxTokens;
       if (room <= 0) {
         throw new Error(
-          `generation asks for up to ${maxTokens} new tokens but the context window holds ` +
-            `${this.contextSize}, leaving no room for the prompt; lower max_gen_toks ` +
+          `generation asks for up to ${maxTokens} new tokens but the context window reads ` +
+            `${this.maxLength}, leaving no room for the prompt; lower max_gen_toks ` +
             `(generation_kwargs.max_gen_toks in the task file)`,
         );
       }

@@ -8,12 +8,13 @@ import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
-import type { Token } from "node-llama-cpp";
+import type { LlamaContextSequence, Token } from "node-llama-cpp";
 import { readJsonl } from "../../lib/data/jsonl.ts";
-import { type ChoiceScores, LlmEngine } from "../../lib/llm/engine.ts";
+import { type ChoiceScores, ContextOverflowError, LlmEngine } from "../../lib/llm/engine.ts";
 import { loadModel } from "../../lib/llm/model.ts";
 import { singleLogitItemStrategy } from "../../lib/llm/batching.ts";
 import { BatchScorer, BatchTooSmallError } from "../../lib/llm/batch_scorer.ts";
+import { disjointWindow, rollingWindows } from "../../lib/llm/rolling_windows.ts";
 import { TEST_THREADS, TINY_GGUF } from "./_tiny.ts";
 import { writeRandomLora } from "./_serve_lora.ts";
 
@@ -139,6 +140,123 @@ async function fromScratch(scorer: "batched" | "sequences") {
     await ctx.dispose();
     await e.dispose();
   }
+}
+
+/** Sum of log-probabilities of `tokens[prefix…]`, each evaluated from scratch in a fresh sequence. */
+async function scratchLogprob(
+  seq: LlamaContextSequence,
+  tokens: readonly Token[],
+  prefix: number,
+): Promise<number> {
+  await seq.clearHistory();
+  const input = tokens.slice(0, -1);
+  const out = await seq.controlledEvaluate(
+    input.map((t, k) =>
+      k >= prefix - 1 ? [t, { generateNext: { probabilities: true } }] as [Token, object] : t
+    ),
+  );
+  let sum = 0;
+  for (let k = prefix; k < tokens.length; k++) {
+    sum += Math.log(out[k - 1]!.next!.probabilities!.get(tokens[k]) ?? 0);
+  }
+  return sum;
+}
+
+for (const scorer of ["batched", "sequences"] as const) {
+  Deno.test(`scoreTokens and scoreRolling (${scorer}) equal a from-scratch evaluation of each window`, async () => {
+    // node-llama-cpp's smallest window (it rounds contexts up to 256), so a few synthetic
+    // passages take several rolling windows.
+    const window = 256;
+    const e = await LlmEngine.create(loaded, {
+      sequences: 2,
+      threads: TEST_THREADS,
+      scorer,
+      contextSize: window,
+    });
+    const ctx = await loaded.model.createContext({ contextSize: 512, threads: TEST_THREADS });
+    const seq = ctx.getSequence();
+    try {
+      assert.equal(e.contextSize, window);
+      const text = readJsonl<{ context: string }>("data/synthetic/qa/test.jsonl").slice(0, 30)
+        .map((d) => d.context).join(" ");
+      const tokens = e.tokenize(text, false);
+      assert.ok(tokens.length > 2 * window, `${tokens.length} tokens`);
+      // Window sums over ~256 tokens decoded in other chunks than the scratch evaluation.
+      const max = e.maxLength; // lm-eval's max_length: window - 1 in node-llama-cpp
+      assert.equal(max, window - 1);
+      const windows = rollingWindows(tokens, e.prefixToken, max, 1).map(disjointWindow);
+      let expected = 0;
+      for (const w of windows) {
+        const all = [...w.context, ...w.predicted] as Token[];
+        assert.ok(all.length - 1 <= max, "each window fits the context");
+        const s = await e.scoreTokens(all, w.context.length);
+        const scratch = await scratchLogprob(seq, all, w.context.length);
+        assert.ok(
+          Math.abs(s.logprob - scratch) < CHUNKING_TOLERANCE,
+          `window: ${s.logprob} vs ${scratch}`,
+        );
+        assert.equal(s.tokens, w.predicted.length);
+        expected += scratch;
+      }
+      // Every token predicted once, the first after BOS (lm-eval's prefix token).
+      assert.deepEqual(windows.flatMap((w) => w.predicted), tokens);
+      assert.equal(windows[0].context[0], loaded.model.tokens.bos);
+      const rolling = await e.scoreRolling(text);
+      assert.equal(rolling.tokens, tokens.length);
+      assert.equal(rolling.windows, Math.ceil(tokens.length / max));
+      assert.ok(
+        Math.abs(rolling.logprob - expected) < CHUNKING_TOLERANCE * windows.length,
+        `rolling ${rolling.logprob} vs ${expected}`,
+      );
+      await assert.rejects(e.scoreTokens(tokens.slice(0, max + 2), 1), ContextOverflowError);
+    } finally {
+      await ctx.dispose();
+      await e.dispose();
+    }
+  });
+
+  Deno.test(`scoreChoices (${scorer}) truncates a long context from the left as lm-eval does`, async () => {
+    const window = 256;
+    const e = await LlmEngine.create(loaded, {
+      sequences: 2,
+      threads: TEST_THREADS,
+      scorer,
+      contextSize: window,
+    });
+    const ctx = await loaded.model.createContext({ contextSize: 512, threads: TEST_THREADS });
+    const seq = ctx.getSequence();
+    try {
+      const q = questions(2)[0];
+      const context = "Volesa is the capital of Nisel. ".repeat(40) + q.context;
+      await assert.rejects(e.scoreChoices(context, q.choices), ContextOverflowError);
+      const s = await e.scoreChoices(context, q.choices, { overflow: "truncate" });
+      const ctxTokens = e.tokenize(context);
+      let most = 0;
+      for (let i = 0; i < q.choices.length; i++) {
+        const cont = e.tokenize(context + q.choices[i]).slice(ctxTokens.length);
+        // lm-eval: (context + continuation)[-(max_length + 1):], the continuation kept whole.
+        const kept = [...ctxTokens, ...cont].slice(-(e.maxLength + 1));
+        most = Math.max(most, ctxTokens.length + cont.length - kept.length);
+        const scratch = await scratchLogprob(seq, kept, kept.length - cont.length);
+        assert.ok(
+          Math.abs(s.logprobs[i] - scratch) < CHUNKING_TOLERANCE,
+          `choice ${i}: ${s.logprobs[i]} vs ${scratch}`,
+        );
+      }
+      assert.ok(most > 0);
+      assert.equal(s.truncatedTokens, most);
+      // A prompt that fits is not cut.
+      const fits = await e.scoreChoices(q.context, q.choices, { overflow: "truncate" });
+      assert.equal(fits.truncatedTokens, 0);
+      // Generation keeps the last (window - max tokens) prompt tokens.
+      const gen = await e.generate(context, { maxTokens: 6, overflow: "truncate" });
+      assert.equal(gen.promptTokens, e.maxLength - 6);
+      assert.equal(gen.truncatedTokens, ctxTokens.length - (e.maxLength - 6));
+    } finally {
+      await ctx.dispose();
+      await e.dispose();
+    }
+  });
 }
 
 Deno.test("the batched scorer gives the sequences scorer's predictions, with and without LoRA", async () => {

@@ -1,7 +1,8 @@
 /**
- * The eval runner on the tiny model: results and samples files, items too long for the context
- * window skipped and counted, rows missing fields reported by number, and resuming after an
- * interruption without re-evaluating or losing items.
+ * The eval runner on the tiny model: results and samples files, prompts too long for the context
+ * window cut from the left and counted (or, with overflow "skip", skipped and counted), rows
+ * missing fields reported by number, lm-eval's loglikelihood and loglikelihood_rolling types
+ * end to end, and resuming after an interruption without re-evaluating or losing items.
  */
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -58,17 +59,19 @@ function tasksDir(): string {
   return dir;
 }
 
-Deno.test("runEval writes results and samples; too-long items are skipped and counted; bad rows reported", async () => {
+Deno.test("runEval writes results and samples; too-long prompts are cut from the left and counted; bad rows reported", async () => {
   const out = mkdtempSync(join(tmpdir(), "tunebook-run-"));
+  const dir = tasksDir();
   const results = await runEval(backend, {
     tasks: ["mini"],
-    tasksDir: tasksDir(),
+    tasksDir: dir,
     outDir: out,
     progress: false,
   });
   const mini = results.tasks.mini;
-  assert.equal(mini.n, 2);
-  assert.deepEqual(mini.skipped, { too_long: 1 });
+  assert.equal(mini.n, 3);
+  assert.deepEqual(mini.skipped, {});
+  assert.equal(mini.truncated, 1);
   assert.equal(mini.rowErrors.length, 1);
   assert.equal(mini.rowErrors[0].row, 4);
   assert.equal(mini.rowErrors[0].field, "doc_to_text");
@@ -82,7 +85,136 @@ Deno.test("runEval writes results and samples; too-long items are skipped and co
   assert.equal(onDisk.model.sha256, backend.identity.sha256);
   const lines = samples(out);
   assert.equal(lines.length, 3);
-  assert.equal(lines.find((s) => s.doc_id === "c")?.skipped, "too_long");
+  // lm-eval's generate_until keeps the last (max_length - max_gen_toks) prompt tokens; max_length
+  // is the window less the cell node-llama-cpp keeps free.
+  const c = lines.find((s) => s.doc_id === "c")!;
+  assert.equal(c.skipped, undefined);
+  assert.equal(c.truncated, c.prompt_tokens - (Number(backend.identity.contextSize) - 1 - 8));
+  assert.equal(lines.filter((s) => s.truncated).length, 1);
+
+  // Skipping is still there: the same item is then skipped and counted as before.
+  const skipped = await runEval(backend, {
+    tasks: ["mini"],
+    tasksDir: dir,
+    outDir: mkdtempSync(join(tmpdir(), "tunebook-run-skip-")),
+    progress: false,
+    overflow: "skip",
+  });
+  assert.equal(skipped.tasks.mini.n, 2);
+  assert.deepEqual(skipped.tasks.mini.skipped, { too_long: 1 });
+  assert.equal(skipped.tasks.mini.truncated, 0);
+});
+
+Deno.test("multiple choice and loglikelihood prompts longer than the window are cut, the answer kept", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "tunebook-long-"));
+  mkdirSync(join(dir, "data"));
+  const long = "Context: " + "Volesa is the capital of Nisel. ".repeat(90);
+  const rows = [
+    {
+      id: "long",
+      text: long + "\nQuestion: What is the capital of Nisel?\nAnswer:",
+      c: ["Kinli", "Volesa"],
+      g: 1,
+    },
+    {
+      id: "short",
+      text: "Question: What is the capital of Nisel?\nAnswer:",
+      c: ["Kinli", "Volesa"],
+      g: 1,
+    },
+  ];
+  writeFileSync(
+    join(dir, "data", "test.jsonl"),
+    rows.map((r) => JSON.stringify(r)).join("\n") + "\n",
+  );
+  const base = ["dataset_path: data", "test_split: test", 'doc_to_text: "{{text}}"'];
+  writeFileSync(
+    join(dir, "mc.yaml"),
+    [
+      "task: mc",
+      ...base,
+      "output_type: multiple_choice",
+      'doc_to_choice: "{{c}}"',
+      "doc_to_target: g",
+    ]
+      .join("\n") + "\n",
+  );
+  writeFileSync(
+    join(dir, "ll.yaml"),
+    ["task: ll", ...base, "output_type: loglikelihood", 'doc_to_target: " {{c[g]}}"'].join("\n") +
+      "\n",
+  );
+  const results = await runEval(backend, {
+    tasks: ["mc", "ll"],
+    tasksDir: dir,
+    outDir: mkdtempSync(join(tmpdir(), "tunebook-long-run-")),
+    progress: false,
+  });
+  for (const t of ["mc", "ll"]) {
+    assert.equal(results.tasks[t].n, 2, t);
+    assert.equal(results.tasks[t].truncated, 1, t);
+    assert.deepEqual(results.tasks[t].skipped, {}, t);
+  }
+  // Defaults as lm-eval's: acc + acc_norm for multiple choice, perplexity + acc for loglikelihood.
+  assert.deepEqual(Object.keys(results.tasks.mc.metrics), ["acc", "acc_norm"]);
+  assert.deepEqual(Object.keys(results.tasks.ll.metrics), ["perplexity", "acc"]);
+  assert.ok(results.tasks.ll.metrics.perplexity.value > 1);
+});
+
+Deno.test("loglikelihood_rolling on the tiny model: documents longer than the window take several windows", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "tunebook-rolling-"));
+  mkdirSync(join(dir, "data"));
+  const facts = readFileSync("data/synthetic/facts/test.jsonl", "utf8").trim().split("\n")
+    .map((l) => JSON.parse(l).support as string);
+  const pages = [facts.slice(0, 150).join(" "), facts[150], ""];
+  writeFileSync(
+    join(dir, "data", "test.jsonl"),
+    pages.map((page, i) => JSON.stringify({ id: `p${i}`, page })).join("\n") + "\n",
+  );
+  writeFileSync(
+    join(dir, "wiki.yaml"),
+    [
+      "task: wiki",
+      "dataset_path: data",
+      "test_split: test",
+      "output_type: loglikelihood_rolling",
+      'doc_to_text: ""',
+      'doc_to_target: "{{page}}"',
+    ].join("\n") + "\n",
+  );
+  const out = mkdtempSync(join(tmpdir(), "tunebook-rolling-run-"));
+  const results = await runEval(backend, {
+    tasks: ["wiki"],
+    tasksDir: dir,
+    outDir: out,
+    progress: false,
+  });
+  const lines = samples(out);
+  const window = Number(backend.identity.contextSize) - 1; // lm-eval's max_length here
+  const long = lines.find((s) => s.doc_id === "p0")!;
+  assert.ok(
+    long.tokens! > window,
+    `${long.tokens} tokens should exceed the ${window}-token window`,
+  );
+  assert.equal(long.windows, Math.ceil(long.tokens! / window));
+  assert.equal(lines.find((s) => s.doc_id === "p1")!.windows, 1);
+  assert.deepEqual(
+    [
+      lines.find((s) => s.doc_id === "p2")!.loglikelihood,
+      lines.find((s) => s.doc_id === "p2")!.windows,
+    ],
+    [0, 0],
+  );
+  const ll = lines.reduce((a, s) => a + s.loglikelihood!, 0);
+  const words = lines.reduce((a, s) => a + s.words!, 0);
+  const bytes = lines.reduce((a, s) => a + s.bytes!, 0);
+  const m = results.tasks.wiki.metrics;
+  const close = (a: number, b: number) => Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(b));
+  assert.ok(close(m.word_perplexity.value, Math.exp(-ll / words)), "word_perplexity");
+  assert.ok(close(m.byte_perplexity.value, Math.exp(-ll / bytes)), "byte_perplexity");
+  assert.ok(close(m.bits_per_byte.value, -ll / bytes / Math.LN2), "bits_per_byte");
+  // A model trained on this kind of text is far better than uniform over its 2048 tokens.
+  assert.ok(m.bits_per_byte.value < Math.log2(2048), `bits_per_byte ${m.bits_per_byte.value}`);
 });
 
 Deno.test("runEval resumes: an interrupted run loses nothing and re-evaluates nothing", async () => {

@@ -225,6 +225,10 @@ Deno.test("resume refuses another task list", async () => {
   );
 });
 
+Deno.test("resume refuses another overflow setting (skipped items would not be truncated)", async () => {
+  await assertRefused((f) => f.run({ overflow: "skip" }), /overflow: "truncate" → "skip"/);
+});
+
 Deno.test("resume refuses another few-shot count", async () => {
   await assertRefused((f) => f.run({ numFewshot: 1 }), /tasks\.gen\.num_fewshot: 0 → 1/);
 });
