@@ -81,7 +81,8 @@ Deno.test("include: the including file's keys override the base's; the rest is i
   const a2 = findTask("arithmetic_2da");
   equal(a2.dataset.config, "arithmetic_2da");
   equal(a2.dataset.source, "hf:EleutherAI/arithmetic");
-  deepStrictEqual(a2.generationKwargs.until, ["\n"]);
+  equal(a2.outputType, "loglikelihood");
+  deepStrictEqual(a2.metrics.map((m) => m.metric), ["acc"]);
 });
 
 Deno.test("include: chains resolve relative to each file, nearest file wins", () => {

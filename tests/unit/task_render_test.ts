@@ -61,23 +61,24 @@ Deno.test("sciq renders exactly as lm-eval's sciq.yaml: lstrip'd support, questi
   );
 });
 
-Deno.test("arithmetic renders the row's context unchanged; the reference is the trimmed completion", () => {
+Deno.test("arithmetic renders the row's context unchanged; lm-eval's target keeps the completion's space", () => {
   const doc = { context: "Question: What is 98 plus 45?\nAnswer:", completion: " 143" };
-  for (const name of ["arithmetic_2da", "synth_arithmetic"]) {
+  const shot = { context: "Question: What is 1 plus 1?\nAnswer:", completion: " 2" };
+  // [task, reference, few-shot prompt]: arithmetic_* is lm-eval's file (loglikelihood, target
+  // "{{completion}}", so a shot reads "Answer:" + " " + " 2"); synth_arithmetic strips it.
+  const cases: [string, string, string][] = [
+    ["arithmetic_2da", " 143", "Question: What is 1 plus 1?\nAnswer:  2\n\n"],
+    ["synth_arithmetic", "143", "Question: What is 1 plus 1?\nAnswer: 2\n\n"],
+  ];
+  for (const [name, reference, shotText] of cases) {
     const task = findTask(name);
     const r = renderDoc(task, doc, 0);
     equal(r.text, "Question: What is 98 plus 45?\nAnswer:");
-    deepStrictEqual(r.references, ["143"]);
+    deepStrictEqual(r.references, [reference]);
     equal(buildPrompt(task, r, []), doc.context);
-    const shot = renderDoc(task, {
-      context: "Question: What is 1 plus 1?\nAnswer:",
-      completion: " 2",
-    }, 1);
-    equal(
-      buildPrompt(task, r, [shot]),
-      "Question: What is 1 plus 1?\nAnswer: 2\n\nQuestion: What is 98 plus 45?\nAnswer:",
-    );
+    equal(buildPrompt(task, r, [renderDoc(task, shot, 1)]), shotText + doc.context);
   }
+  equal(findTask("arithmetic_2da").outputType, "loglikelihood");
 });
 
 Deno.test("logiqa's Jinja prompt equals lm-eval's utils_logiqa.doc_to_text/doc_to_target", () => {
