@@ -5,13 +5,15 @@
  *   deno task finetune --preset tiny-cpu --train rows.jsonl --val val.jsonl --set max_steps=100
  *   deno task finetune --preset colab-t4 --base mistralai/Mistral-7B-v0.1 --train rows.jsonl --colab
  *
- * Writes results/train/<run>/: config.json, events.jsonl, data/, adapter/ (PEFT), lora.gguf and
- * merged/ (Hugging Face checkpoint + merged.gguf). With --colab it writes colab.ipynb instead of training.
+ * Writes results/train/<run>/: config.json, run.json, events.jsonl, data/, checkpoints/, adapter/
+ * (PEFT), lora.gguf and merged/ (Hugging Face checkpoint + merged.gguf). Rerunning the same command
+ * resumes the run; other settings or data are refused (use another --run, or --no-resume). With
+ * --colab it writes colab.ipynb instead of training.
  * @module
  */
-import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { exportAdapter, runTrainer } from "../train/bridge.ts";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { exportAdapter, runTrainer, type TrainEvent } from "../train/bridge.ts";
 import { colabNotebook } from "../train/colab.ts";
 import { PRESETS, resolveTrainConfig, TrainConfigError, trainConfigKeys } from "../train/config.ts";
 import { taskTrainRows, writeTrainRows } from "../train/data.ts";
@@ -39,9 +41,10 @@ const FILLED_IN: Record<string, string> = {
 export const command = defineCommand({
   name: "finetune",
   summary: "LoRA fine-tuning through the Python bridge, then GGUF export. Writes " +
-    "results/train/<run>/: config.json, events.jsonl, data/, adapter/ (PEFT), lora.gguf and " +
-    "merged/ (Hugging Face checkpoint + merged.gguf). With --colab it writes colab.ipynb instead " +
-    "of training.",
+    "results/train/<run>/: config.json, run.json, events.jsonl, data/, checkpoints/, adapter/ " +
+    "(PEFT), lora.gguf and merged/ (Hugging Face checkpoint + merged.gguf). Running the same " +
+    "command again resumes the run from its latest checkpoint; other settings or data are refused " +
+    "(use another --run, or --no-resume). With --colab it writes colab.ipynb instead of training.",
   usage: [
     "(--task NAME | --train FILE.jsonl [--val FILE.jsonl]) [--preset NAME] [--set KEY=VALUE]... [options]",
   ],
@@ -69,6 +72,9 @@ export const command = defineCommand({
       parseKeyValue,
       { placeholder: "KEY=VALUE" },
     ),
+    "no-resume": booleanFlag(
+      "start the run over: discard its checkpoints instead of resuming from them",
+    ),
     "no-export": booleanFlag("skip the GGUF export after training"),
     colab: booleanFlag("write colab.ipynb (to run on a Colab T4) instead of training"),
     "push-to": stringFlag("with --colab: the Hub repo the notebook pushes the run to", {
@@ -91,8 +97,15 @@ export const command = defineCommand({
     }
     const run = values.run ?? `${values.preset}-${values.task ?? "data"}`;
     const dir = join("results", "train", run);
-    const trainFile = join(dir, "data", "train.jsonl");
-    const valFile = values.task || values.val ? join(dir, "data", "val.jsonl") : null;
+    // --train/--val: the trainer reads the user's own files (so a bad row is named by its own
+    // file:line) and keeps a copy in data/ once it has accepted the run. --task: the task's rows,
+    // rendered here, are staged in data/task-*.jsonl and copied the same way.
+    const trainFile = values.task ? join(dir, "data", "task-train.jsonl") : resolve(values.train!);
+    const valFile = values.task
+      ? join(dir, "data", "task-validation.jsonl")
+      : values.val
+      ? resolve(values.val)
+      : null;
     const overrides: Record<string, unknown> = {
       train_file: trainFile,
       val_file: valFile,
@@ -105,39 +118,45 @@ export const command = defineCommand({
       target[name] = value;
     }
     if (Object.keys(lora).length) overrides.lora = lora;
+    if (values["no-resume"]) overrides.resume = false;
     const config = resolveTrainConfig({ preset: values.preset, overrides }); // before any write
-    mkdirSync(join(dir, "data"), { recursive: true });
-    const hashes: Record<string, string> = {};
-    if (values.task) {
-      hashes.train = writeTrainRows(
-        trainFile,
-        await taskTrainRows(values.task, { split: "train" }),
-      );
-      hashes.val = writeTrainRows(
-        valFile!,
-        await taskTrainRows(values.task, { split: "validation" }),
-      );
-    } else {
-      copyFileSync(values.train!, trainFile);
-      if (values.val) copyFileSync(values.val, valFile!);
+    for (const [flag, path] of [["--train", values.train], ["--val", values.val]]) {
+      if (path && !existsSync(path)) throw new UsageError(`${flag} ${path}: file not found`);
     }
-    writeFileSync(
-      join(dir, "run.json"),
-      JSON.stringify(
-        { preset: values.preset, task: values.task ?? null, data_sha256: hashes },
-        null,
-        2,
-      ) + "\n",
-    );
+    if (values.task) {
+      mkdirSync(join(dir, "data"), { recursive: true });
+      writeTrainRows(trainFile, await taskTrainRows(values.task, { split: "train" }));
+      writeTrainRows(valFile!, await taskTrainRows(values.task, { split: "validation" }));
+    }
     if (values.colab) {
+      mkdirSync(dir, { recursive: true });
       const nb = colabNotebook(config, { pushTo: values["push-to"] ?? "" });
       writeFileSync(join(dir, "colab.ipynb"), JSON.stringify(nb, null, 1) + "\n");
       console.log(
-        `wrote ${join(dir, "colab.ipynb")}: open it in Colab (T4 GPU) and upload ${trainFile}`,
+        `wrote ${join(dir, "colab.ipynb")}: open it in Colab (T4 GPU) and upload ${trainFile}` +
+          (valFile ? ` and ${valFile}` : ""),
       );
       return 0;
     }
-    const result = await runTrainer(config);
+    const onEvent = (event: TrainEvent) => {
+      if (event.event !== "start") return;
+      // Accepted by the trainer: record how the run was asked for, and drop the exports of a
+      // run this one replaces (it starts from step 0 in a folder that had one).
+      writeFileSync(
+        join(dir, "run.json"),
+        JSON.stringify(
+          { preset: values.preset, task: values.task ?? null, data_sha256: event.data_sha256 },
+          null,
+          2,
+        ) + "\n",
+      );
+      const stale = ["lora.gguf", "merged"].filter((f) => existsSync(join(dir, f)));
+      if (event.start_step === 0 && stale.length) {
+        for (const f of stale) rmSync(join(dir, f), { recursive: true, force: true });
+        console.error(`note: removed ${stale.join(", ")} of the run this one starts over`);
+      }
+    };
+    const result = await runTrainer(config, { onEvent });
     console.log(
       `adapter: ${result.adapterDir} (${result.done.tokens_per_s} tokens/s, ${result.done.train_seconds}s)`,
     );

@@ -3,19 +3,33 @@
  * validated config, streams its JSON-line events into a progress bar and `events.jsonl`, and turns
  * Python failures into messages a user can act on.
  *
- * `results/train/<run>/` gets: config.json (resolved), events.jsonl, stderr.log, data/ (the
- * training rows and their SHA-256 in run.json), adapter/ (PEFT) and checkpoints/.
+ * `results/train/<run>/` gets, once the trainer has accepted the run: config.json (resolved),
+ * data/ (the rows it trains on), events.jsonl (this run's events only: see event_log.ts),
+ * checkpoints/ (python/tunebook/checkpoint.py) and adapter/ (PEFT); stderr.log keeps the trainer's
+ * stderr of every attempt. A resume that does not match the run's checkpoint is refused by the
+ * trainer before any of these change.
  * @module
  */
-import { appendFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Progress } from "../util/progress.ts";
 import type { TrainConfig } from "./config.ts";
+import { TrainEventLog } from "./event_log.ts";
 import { findPython, PYTHON_DIR, runPython } from "./python.ts";
 
 /** One event from the trainer (see ARCHITECTURE.md's bridge protocol). */
 export interface TrainEvent {
-  event: "start" | "resume" | "step" | "eval" | "checkpoint" | "done" | "error" | "warning";
+  event:
+    | "start"
+    | "resume"
+    | "step"
+    | "eval"
+    | "checkpoint"
+    | "done"
+    | "error"
+    | "warning"
+    | "note";
   step?: number;
   loss?: number;
   val_loss?: number;
@@ -31,6 +45,8 @@ export interface RunTrainerOptions {
   onEvent?: (event: TrainEvent) => void;
   /** Show a progress bar on stderr. Default: true. */
   progress?: boolean;
+  /** Print the trainer's warnings and notes (cleaned-up leftovers, a changed run length) on stderr. Default: true. */
+  notes?: boolean;
   /** Python modules the backend needs. Default: torch, numpy, sentencepiece (+ transformers, peft for "hf"). */
   modules?: string[];
   /** Extra environment variables for the trainer process. Default: none. */
@@ -50,8 +66,10 @@ export interface TrainResult {
 }
 
 /**
- * Train with `config` (already validated by resolveTrainConfig); resumes from the newest checkpoint
- * in `config.output_dir` when `config.resume` is true.
+ * Train with `config` (already validated by resolveTrainConfig); resumes from the newest complete
+ * checkpoint in `config.output_dir` when `config.resume` is true — bit for bit, and only when the
+ * checkpoint was trained with the same settings and data (otherwise the error names what differs);
+ * with `resume: false` the run starts over, discarding that folder's checkpoints.
  *
  * @example
  * ```ts ignore
@@ -63,14 +81,13 @@ export async function runTrainer(
   config: TrainConfig,
   options: RunTrainerOptions = {},
 ): Promise<TrainResult> {
-  const { onEvent, progress = true } = options;
+  const { onEvent, progress = true, notes = true } = options;
   const modules = options.modules ??
     (config.backend === "hf"
       ? ["torch", "transformers", "peft"]
       : ["torch", "numpy", "sentencepiece"]);
   const python = await findPython({ modules });
   const dir = resolve(config.output_dir);
-  mkdirSync(dir, { recursive: true });
   const absolute = {
     ...config,
     base_model: existsSync(config.base_model) ? resolve(config.base_model) : config.base_model,
@@ -86,62 +103,81 @@ export async function runTrainer(
   ) {
     if (path && !existsSync(path)) throw new Error(`${field}: ${path} not found`);
   }
-  const configPath = join(dir, "config.json");
+  mkdirSync(dir, { recursive: true });
+  // The trainer records config.json in the run folder itself, once it has accepted the run.
+  const staging = mkdtempSync(join(tmpdir(), "tunebook-train-"));
+  const configPath = join(staging, "config.json");
   writeFileSync(configPath, JSON.stringify(absolute, null, 2) + "\n");
-  const eventsPath = join(dir, "events.jsonl");
-  const child = new Deno.Command(python, {
-    args: ["-u", "-m", "tunebook.finetune", configPath],
-    cwd: PYTHON_DIR,
-    env: options.env,
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const stderrDone = child.stderr.pipeTo(
-    new WritableStream({
-      write(chunk) {
-        appendFileSync(join(dir, "stderr.log"), chunk);
-      },
-    }),
-  );
+  const log = new TrainEventLog(join(dir, "events.jsonl"));
   const events: TrainEvent[] = [];
+  let status: Deno.CommandStatus;
   let bar: Progress | undefined;
-  let buffer = "";
-  const decoder = new TextDecoder();
-  for await (const chunk of child.stdout) {
-    buffer += decoder.decode(chunk, { stream: true });
-    let nl;
-    while ((nl = buffer.indexOf("\n")) >= 0) {
-      const line = buffer.slice(0, nl).trim();
-      buffer = buffer.slice(nl + 1);
-      if (!line.startsWith("{")) continue;
-      let event: TrainEvent;
-      try {
-        event = JSON.parse(line);
-      } catch {
-        continue;
+  try {
+    const child = new Deno.Command(python, {
+      args: ["-u", "-m", "tunebook.finetune", configPath],
+      cwd: PYTHON_DIR,
+      env: options.env,
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const stderrDone = child.stderr.pipeTo(
+      new WritableStream({
+        write(chunk) {
+          appendFileSync(join(dir, "stderr.log"), chunk);
+        },
+      }),
+    );
+    let buffer = "";
+    const decoder = new TextDecoder();
+    for await (const chunk of child.stdout) {
+      buffer += decoder.decode(chunk, { stream: true });
+      let nl;
+      while ((nl = buffer.indexOf("\n")) >= 0) {
+        const line = buffer.slice(0, nl).trim();
+        buffer = buffer.slice(nl + 1);
+        if (!line.startsWith("{")) continue;
+        let event: TrainEvent;
+        try {
+          event = JSON.parse(line);
+        } catch {
+          continue;
+        }
+        events.push(event);
+        log.add(event, line);
+        if (notes && (event.event === "warning" || event.event === "note")) {
+          console.error(`${event.event}: ${event.message}`);
+        }
+        if (event.event === "start" && progress) {
+          bar = new Progress(
+            `train ${config.backend}`,
+            Number(event.steps),
+            Number(event.start_step ?? 0),
+          );
+        }
+        if (event.event === "step") bar?.tick();
+        onEvent?.(event);
       }
-      events.push(event);
-      appendFileSync(eventsPath, line + "\n");
-      if (event.event === "start" && progress) {
-        bar = new Progress(
-          `train ${config.backend}`,
-          Number(event.steps),
-          Number(event.start_step ?? 0),
-        );
-      }
-      if (event.event === "step") bar?.tick();
-      onEvent?.(event);
     }
+    status = await child.status;
+    await stderrDone;
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
   }
-  const status = await child.status;
-  await stderrDone;
   bar?.finish();
   const error = events.findLast((e) => e.event === "error");
-  if (!status.success || error) {
+  if (error) throw new Error(String(error.message));
+  if (status.signal) {
+    const last = events.findLast((e) => e.event === "checkpoint");
     throw new Error(
-      error?.message ??
-        `the trainer exited with code ${status.code}; see ${join(dir, "stderr.log")}`,
+      `the trainer was killed (${status.signal}) after step ${
+        events.findLast((e) => e.event === "step")?.step ?? 0
+      } (by kill -9 or the out-of-memory killer?); run the same command again to resume from ` +
+        (last ? `its checkpoint at step ${last.step}` : "the run's latest complete checkpoint") +
+        `; see ${join(dir, "stderr.log")}`,
     );
+  }
+  if (!status.success) {
+    throw new Error(`the trainer exited with code ${status.code}; see ${join(dir, "stderr.log")}`);
   }
   const done = events.findLast((e) => e.event === "done");
   if (!done) {

@@ -20,9 +20,16 @@ export interface ColabOptions {
   dataUrl?: string;
 }
 
-const PY_FILES = [
+/** python/tunebook files the trainer needs (tests/unit/train_config_test.ts checks it has all it imports). */
+export const COLAB_PY_FILES: readonly string[] = [
   "__init__.py",
   "events.py",
+  "faults.py",
+  "atomic.py",
+  "run_lock.py",
+  "suggest.py",
+  "run_identity.py",
+  "checkpoint.py",
   "safetensors_io.py",
   "model.py",
   "tokenizer.py",
@@ -93,7 +100,7 @@ export function colabNotebook(config: TrainConfig, options: ColabOptions = {}): 
     output_dir: "out",
     backend: "hf" as const,
   };
-  const files = PY_FILES.map((f) => [f, readFileSync(join(PYTHON_DIR, "tunebook", f), "utf8")]);
+  const files = COLAB_PY_FILES.map((f) => [f, readFileSync(join(PYTHON_DIR, "tunebook", f), "utf8")]);
   const requirements = readFileSync(join(PYTHON_DIR, "requirements.txt"), "utf8");
   const cells = [
     markdown(

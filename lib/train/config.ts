@@ -18,6 +18,7 @@
  * @module
  */
 import { z } from "zod";
+import { closestName } from "../util/suggest.ts";
 
 /** LoRA settings. */
 export interface LoraConfig {
@@ -221,6 +222,69 @@ export class TrainConfigError extends Error {
   }
 }
 
+/**
+ * What other trainers call tunebook's config keys (transformers' TrainingArguments, peft's
+ * LoraConfig, Axolotl), so that "did you mean" finds a key a typo's edit distance cannot:
+ * `learning_rate` → `lr`.
+ */
+export const CONFIG_KEY_ALIASES: Readonly<Record<string, string>> = {
+  learning_rate: "lr",
+  lr_scheduler_type: "schedule",
+  scheduler: "schedule",
+  warmup: "warmup_steps",
+  num_train_epochs: "epochs",
+  num_epochs: "epochs",
+  steps: "max_steps",
+  per_device_train_batch_size: "batch_size",
+  micro_batch_size: "batch_size",
+  gradient_accumulation_steps: "grad_accum",
+  max_seq_length: "max_seq_len",
+  sequence_len: "max_seq_len",
+  train_on_inputs: "completion_only_loss",
+  eval_steps: "eval_every",
+  save_steps: "save_every",
+  save_total_limit: "max_checkpoints",
+  model_name_or_path: "base_model",
+  base_model_name_or_path: "base_model",
+  lora_r: "lora.r",
+  lora_alpha: "lora.alpha",
+  lora_dropout: "lora.dropout",
+  lora_target_modules: "lora.target_modules",
+  target_modules: "lora.target_modules",
+  "lora.rank": "lora.r",
+  "lora.lora_alpha": "lora.alpha",
+  "lora.lora_dropout": "lora.dropout",
+  num_threads: "threads",
+};
+
+/** Every key a config may have, dotted (`lr`, `lora.r`). */
+function knownKeys(): string[] {
+  return Object.keys(TrainConfigObject.shape).flatMap((k) =>
+    k === "lora" ? Object.keys(LoraObject.shape).map((l) => `lora.${l}`) : [k]
+  );
+}
+
+/** "x: unknown key; did you mean y?" for a key the schema does not have. */
+function unknownKeyIssue(key: string): string {
+  const known = knownKeys();
+  const loraKeys = known.filter((k) => k.startsWith("lora."));
+  const scope = key.startsWith("lora.") ? loraKeys : known;
+  const alias = closestName(key, Object.keys(CONFIG_KEY_ALIASES));
+  const near = CONFIG_KEY_ALIASES[key] ??
+    closestName(key, scope) ??
+    (key.startsWith("lora.") ? undefined : closestName(key, loraKeys.map((k) => k.slice(5)))) ??
+    (alias ? CONFIG_KEY_ALIASES[alias] : undefined);
+  const suggestion = near && known.includes(near)
+    ? near
+    : near && known.includes(`lora.${near}`)
+    ? `lora.${near}`
+    : undefined;
+  return `${key}: unknown key; ` +
+    (suggestion
+      ? `did you mean ${suggestion}?`
+      : `the keys are listed by \`deno task finetune --help\``);
+}
+
 /** Defaults ← preset ← overrides, validated. Paths that are still unset become "" and fail validation. */
 export function resolveTrainConfig(options: ResolveOptions = {}): TrainConfig {
   const { preset = "tiny-cpu", overrides = {} } = options;
@@ -246,12 +310,12 @@ export function resolveTrainConfig(options: ResolveOptions = {}): TrainConfig {
   };
   const parsed = TrainConfigSchema.safeParse(merged);
   if (!parsed.success) {
-    throw new TrainConfigError(parsed.error.issues.map((i) => {
-      const path = i.path.join(".") || "(config)";
-      const keys = i.code === "unrecognized_keys"
-        ? ` (${(i as { keys: string[] }).keys.join(", ")})`
-        : "";
-      return `${path}: ${i.message}${keys}`;
+    throw new TrainConfigError(parsed.error.issues.flatMap((i) => {
+      const path = i.path.join(".");
+      if (i.code === "unrecognized_keys") {
+        return i.keys.map((k) => unknownKeyIssue(path ? `${path}.${k}` : k));
+      }
+      return [`${path || "(config)"}: ${i.message}`];
     }));
   }
   return parsed.data;
