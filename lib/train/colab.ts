@@ -100,7 +100,9 @@ export function colabNotebook(config: TrainConfig, options: ColabOptions = {}): 
     output_dir: "out",
     backend: "hf" as const,
   };
-  const files = COLAB_PY_FILES.map((f) => [f, readFileSync(join(PYTHON_DIR, "tunebook", f), "utf8")]);
+  const files = COLAB_PY_FILES.map((
+    f,
+  ) => [f, readFileSync(join(PYTHON_DIR, "tunebook", f), "utf8")]);
   const requirements = readFileSync(join(PYTHON_DIR, "requirements.txt"), "utf8");
   const cells = [
     markdown(

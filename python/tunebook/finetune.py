@@ -398,6 +398,10 @@ def train(cfg: dict) -> None:
         opt.load_state_dict(state["optimizer"])
         if state["scaler"] is not None and scaler.is_enabled():
             scaler.load_state_dict(state["scaler"])
+        elif state["scaler"] is not None or scaler.is_enabled():
+            _warn("the checkpoint was trained with fp16 loss scaling " + ("on" if state["scaler"] is not None else "off") +
+                  " and this machine runs it " + ("on" if scaler.is_enabled() else "off") + " (CUDA present or not): "
+                  "the steps after the resume will not repeat the interrupted run's exactly")
         order.load_state_dict(state["data_order"])
         restore_rng(state["rng"], _warn)
         start = state["step"]

@@ -2,9 +2,10 @@ import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
-import { colabNotebook } from "../../lib/train/colab.ts";
+import { readFileSync } from "node:fs";
+import { COLAB_PY_FILES, colabNotebook } from "../../lib/train/colab.ts";
 import { PRESETS, resolveTrainConfig, TrainConfigError } from "../../lib/train/config.ts";
-import { findPython } from "../../lib/train/python.ts";
+import { findPython, PYTHON_DIR } from "../../lib/train/python.ts";
 
 const paths = { train_file: "t.jsonl", output_dir: "out" };
 
@@ -94,4 +95,63 @@ Deno.test("a missing Python or torch is reported with the fix", async () => {
     findPython({ python: fake }),
     /cannot import torch.*deno task setup.*python3-torch/s,
   );
+});
+
+Deno.test("an unknown config key names the key it is closest to (learning_rate → lr)", () => {
+  const issues = (overrides: Record<string, unknown>) => {
+    try {
+      resolveTrainConfig({ overrides: { ...paths, ...overrides } });
+    } catch (e) {
+      assert.ok(e instanceof TrainConfigError);
+      return e.issues;
+    }
+    assert.fail("accepted");
+  };
+  assert.deepEqual(issues({ learning_rate: 1e-3 }), [
+    "learning_rate: unknown key; did you mean lr?",
+  ]);
+  assert.deepEqual(issues({ max_step: 3 }), ["max_step: unknown key; did you mean max_steps?"]);
+  assert.deepEqual(issues({ lora: { rank: 4 } }), ["lora.rank: unknown key; did you mean lora.r?"]);
+  assert.deepEqual(issues({ lora_alpha: 4 }), [
+    "lora_alpha: unknown key; did you mean lora.alpha?",
+  ]);
+  assert.deepEqual(issues({ gradient_accumulation_steps: 4 }), [
+    "gradient_accumulation_steps: unknown key; did you mean grad_accum?",
+  ]);
+  assert.deepEqual(issues({ zzz: 1 }), [
+    "zzz: unknown key; the keys are listed by `deno task finetune --help`",
+  ]);
+});
+
+Deno.test("deno task finetune --set learning_rate=… is a usage error that suggests lr", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("../../lib/cli/finetune.ts", import.meta.url).pathname,
+      "--train",
+      "rows.jsonl",
+      "--set",
+      "learning_rate=0.1",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 2, stderr);
+  assert.match(stderr, /learning_rate: unknown key; did you mean lr\?/);
+});
+
+Deno.test("the Colab notebook embeds every python/tunebook module the trainer imports", () => {
+  const needed = new Set<string>();
+  const visit = (file: string) => {
+    if (needed.has(file)) return;
+    needed.add(file);
+    const source = readFileSync(join(PYTHON_DIR, "tunebook", file), "utf8");
+    // module-level and function-level relative imports: `from .x import …`
+    for (const m of source.matchAll(/^\s*from \.(\w+) import/gm)) visit(`${m[1]}.py`);
+  };
+  visit("finetune.py");
+  const missing = [...needed].filter((f) => !COLAB_PY_FILES.includes(f));
+  assert.deepEqual(missing, [], "add them to COLAB_PY_FILES in lib/train/colab.ts");
 });
