@@ -42,7 +42,15 @@ const flags = {
     required: true,
     group: INPUT,
   }),
-  out: stringFlag("output folder", { placeholder: "DIR", required: true, group: INPUT }),
+  out: stringFlag("output folder (created if missing)", {
+    placeholder: "DIR",
+    required: true,
+    group: INPUT,
+  }),
+  "input-format": enumFlag("file format of --input", ["jsonl", "json", "csv", "tsv", "parquet"], {
+    defaultText: "from the file's extension",
+    group: INPUT,
+  }),
   "hf-split": stringFlag("split of an hf: source", {
     placeholder: "NAME",
     defaultText: "train",
@@ -180,7 +188,7 @@ function toOptions(v: FlagValues<typeof flags>): CurateFileOptions {
   const list = (s: string | undefined) =>
     s === undefined ? undefined : s.split(",").map((x) => x.trim()).filter(Boolean);
   return {
-    load: defined({ split: v["hf-split"], config: v["hf-config"] }),
+    load: defined({ split: v["hf-split"], config: v["hf-config"], format: v["input-format"] }),
     columns,
     clean: defined({
       unicode: v.unicode === "none" ? false as const : v.unicode,
@@ -221,6 +229,7 @@ near dedup → split → format for the trainer. Writes to <dir>:
   run: async ({ values }) => {
     const c = await curateFile(values.input, values.out, {
       ...toOptions(values),
+      outLabel: "--out",
       benchmarkTasks: benchmarkTasks(),
     });
     const r = c.report;

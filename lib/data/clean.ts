@@ -25,6 +25,7 @@ import {
   type ColumnMapping,
   editText,
   type Example,
+  exampleWhere,
   type Reject,
   rowMessages,
   type StageResult,
@@ -150,7 +151,7 @@ export function cleanExamples(
       : ex.row;
     for (const name of hit) changed[name]++;
     const messages = rowMessages(row, mapping);
-    const cleaned: Example = { index: ex.index, row, messages };
+    const cleaned: Example = { ...ex, row, messages };
     const why = dropReason(cleaned, mapping, o);
     if (why) {
       removed[why.rule]++;
@@ -170,17 +171,17 @@ function dropReason(
     const lastAssistant = turns.findLastIndex((m) => m.role === "assistant");
     const promptTurns = lastAssistant < 0 ? turns : turns.slice(0, lastAssistant);
     if (!promptTurns.some((m) => m.content.trim() !== "")) {
-      return { rule: "empty", reason: `row ${ex.index + 1}: the prompt is empty` };
+      return { rule: "empty", reason: `${exampleWhere(ex)}: the prompt is empty` };
     }
     if (lastAssistant >= 0 && turns[lastAssistant].content.trim() === "") {
       const col = mapping.format === "alpaca" ? `column "${mapping.output}"` : "the last response";
-      return { rule: "empty", reason: `row ${ex.index + 1}: ${col} is empty` };
+      return { rule: "empty", reason: `${exampleWhere(ex)}: ${col} is empty` };
     }
   }
   if (o.dropBadEncoding && turns.some((m) => m.content.includes(REPLACEMENT_CHAR))) {
     return {
       rule: "bad_encoding",
-      reason: `row ${ex.index + 1}: contains U+FFFD (text decoded with the wrong encoding); ` +
+      reason: `${exampleWhere(ex)}: contains U+FFFD (text decoded with the wrong encoding); ` +
         `re-export the source as UTF-8`,
     };
   }
@@ -193,7 +194,7 @@ function dropReason(
     if (n < o.minChars) {
       return {
         rule: "too_short",
-        reason: `row ${ex.index + 1}: ${n} non-space characters, fewer than minChars=${o.minChars}`,
+        reason: `${exampleWhere(ex)}: ${n} non-space characters, fewer than minChars=${o.minChars}`,
       };
     }
   }

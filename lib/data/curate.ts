@@ -33,6 +33,7 @@
 import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { type LoadedRows, type LoadOptions, loadRows } from "./load.ts";
+import { prepareOutputDir } from "../util/output_dir.ts";
 import { cleanExamples, type CleanOptions, type CleanReport } from "./clean.ts";
 import {
   type ColumnMapping,
@@ -216,7 +217,7 @@ export function curateRows(loaded: LoadedRows, options: CurateOptions = {}): Cur
     matched: null,
     reason: e.message,
   }));
-  const mapped = toExamples(loaded.rows, mapping);
+  const mapped = toExamples(loaded.rows, mapping, { origins: loaded.origins });
   append(rejects, mapped.rejects);
   const charsBefore = Int32Array.from(mapped.examples, (e) => exampleText(e).length);
   lap("map");
@@ -449,6 +450,8 @@ export interface CurateFileOptions
   contaminationOptions?: ContaminationOptions;
   /** GGUF whose tokenizer and chat template are used; null for none. Default: the bundled tiny model. */
   model?: string | null;
+  /** How the output folder was given, for error messages (`--out`). Default: "output folder". */
+  outLabel?: string;
 }
 
 /** The bundled model whose tokenizer and template curation uses by default. */
@@ -476,6 +479,7 @@ export async function curateFile(
   outDir: string,
   options: CurateFileOptions = {},
 ): Promise<Curation & { files: CurationFiles }> {
+  prepareOutputDir(outDir, { label: options.outLabel }); // before any slow step
   const t0 = performance.now();
   const loaded = await loadRows(input, {
     ...(input.startsWith("hf:") ? { split: DEFAULT_HF_SPLIT } : {}),

@@ -34,7 +34,13 @@
  */
 import { fmix32, PairTable } from "./_hash.ts";
 import { janitorWords, scanWords, WordBuffer } from "./_words.ts";
-import { type Example, exampleText, type Reject, type StageResult } from "./examples.ts";
+import {
+  type Example,
+  exampleText,
+  exampleWhere,
+  type Reject,
+  type StageResult,
+} from "./examples.ts";
 
 /** One benchmark text to check training data against. */
 export interface BenchmarkItem {
@@ -306,7 +312,7 @@ export function decontaminate(
       row: ex.row,
       index: ex.index,
       matched: hit,
-      reason: `row ${ex.index + 1}: shares "${hit.ngram}" with ${hit.benchmark} item ${hit.id}`,
+      reason: `${exampleWhere(ex)}: shares "${hit.ngram}" with ${hit.benchmark} item ${hit.id}`,
     });
   }
   return {

@@ -22,6 +22,7 @@ import { hash32, PairTable } from "./_hash.ts";
 import {
   type Example,
   exampleText,
+  exampleWhere,
   outputText,
   promptText,
   type Reject,
@@ -160,7 +161,7 @@ export function dedupExact(
         row: ex.row,
         index: ex.index,
         matched: matchedRow(examples[d]),
-        reason: `row ${ex.index + 1}: same ${on} as row ${examples[d].index + 1} (kept: ${keep})`,
+        reason: `${exampleWhere(ex)}: same ${on} as ${exampleWhere(examples[d])} (kept: ${keep})`,
       });
     }
   });

@@ -20,6 +20,8 @@
  * ```
  * @module
  */
+import { basename } from "node:path";
+import { formatOrigin, type RowOrigin } from "./load.ts";
 
 /** How a dataset's rows hold their text. */
 export type ExampleFormat = "alpaca" | "sharegpt" | "openai" | "text";
@@ -54,6 +56,8 @@ export interface ColumnMapping {
 export interface Example {
   /** 0-based position of the row among the loaded rows. */
   index: number;
+  /** Where the row is in its file (when the loader could tell); see {@linkcode exampleWhere}. */
+  origin?: RowOrigin;
   /** The row, with every field it had (text fields cleaned by the clean stage). */
   row: Record<string, unknown>;
   /** The row's text as chat turns. For `text` rows: one user turn. */
@@ -344,12 +348,19 @@ export function editText(
 export function toExamples(
   rows: readonly Record<string, unknown>[],
   mapping: ColumnMapping,
+  options: ToExamplesOptions = {},
 ): { examples: Example[]; rejects: Reject[] } {
   const examples: Example[] = [];
   const rejects: Reject[] = [];
   rows.forEach((row, index) => {
+    const origin = options.origins?.[index];
     try {
-      examples.push({ index, row, messages: rowMessages(row, mapping) });
+      examples.push({
+        index,
+        ...(origin ? { origin } : {}),
+        row,
+        messages: rowMessages(row, mapping),
+      });
     } catch (e) {
       if (!(e instanceof ExampleShapeError)) throw e;
       rejects.push({
@@ -357,11 +368,36 @@ export function toExamples(
         row,
         index,
         matched: null,
-        reason: `row ${index + 1}: ${e.message}; fix the row or the column mapping`,
+        reason: `${
+          exampleWhere({ index, origin })
+        }: ${e.message}; fix the row or the column mapping`,
       });
     }
   });
   return { examples, rejects };
+}
+
+/** Options for {@linkcode toExamples}. */
+export interface ToExamplesOptions {
+  /** Where each row is in its file (`LoadedRows.origins`), for messages. Default: none. */
+  origins?: readonly RowOrigin[];
+}
+
+/**
+ * How messages name an example's row: its file and line (`rows.jsonl:4`, `rows.parquet: row 4`)
+ * when known, else its 1-based position among the loaded rows (`row 4`).
+ *
+ * @example
+ * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ * import { exampleWhere } from "./examples.ts";
+ * strictEqual(exampleWhere({ index: 2 }), "row 3");
+ * strictEqual(exampleWhere({ index: 2, origin: { file: "/d/rows.jsonl", line: 5, unit: "line" } }), "rows.jsonl:5");
+ * ```
+ */
+export function exampleWhere(ex: Pick<Example, "index" | "origin">): string {
+  if (!ex.origin) return `row ${ex.index + 1}`;
+  return formatOrigin({ ...ex.origin, file: basename(ex.origin.file) });
 }
 
 /** Index of the last assistant turn, or -1. */

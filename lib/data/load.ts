@@ -232,33 +232,28 @@ const QUOTE = 34;
 const CR = 13;
 
 /**
- * The line each data record of a CSV/TSV file starts on (the header and blank lines skipped),
- * following quotes, so a quoted field with newlines stays in one record.
+ * The line each data record of a CSV/TSV file starts on (after the header), following quotes so
+ * a quoted field with newlines stays in one record. Blank lines count as records, as polars reads
+ * them (a row of nulls), except at the end of the file.
  */
 function recordStarts(bytes: Uint8Array): number[] {
-  const starts: number[] = [];
-  let line = 1, inQuotes = false, recordLine = 1, empty = true, header = true;
-  const endRecord = () => {
-    if (!empty) {
-      if (header) header = false;
-      else starts.push(recordLine);
-    }
-    empty = true;
-  };
+  const records: { line: number; empty: boolean }[] = [];
+  let line = 1, inQuotes = false, current = { line: 1, empty: true };
   for (const b of bytes) {
     if (b === QUOTE) inQuotes = !inQuotes;
     if (b === NEWLINE) {
       line++;
       if (!inQuotes) {
-        endRecord();
-        recordLine = line;
+        records.push(current);
+        current = { line, empty: true };
         continue;
       }
     }
-    if (b !== CR && b !== NEWLINE) empty = false;
+    if (b !== CR && b !== NEWLINE) current.empty = false;
   }
-  endRecord();
-  return starts;
+  records.push(current);
+  while (records.length && records[records.length - 1].empty) records.pop();
+  return records.slice(1).map((r) => r.line);
 }
 
 function readWithPolars(path: string, format: "csv" | "tsv" | "parquet"): FileRows {
@@ -365,7 +360,9 @@ function localFile(source: string, options: LoadOptions): { path: string; format
   if (!format) {
     throw new Error(
       `Cannot tell the format of ${path} from its extension "${extname(path)}". Rename it to ` +
-        `.jsonl, .json, .csv, .tsv or .parquet, or pass format ("jsonl" | "csv" | "tsv" | "parquet").`,
+        `.jsonl, .json, .csv, .tsv or .parquet, or name its format (\`deno task curate ` +
+        `--input-format jsonl\`; in code, loadRows' format option: "jsonl", "json", "csv", "tsv" ` +
+        `or "parquet").`,
     );
   }
   return { path, format };

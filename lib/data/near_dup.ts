@@ -38,7 +38,7 @@ import {
   type KeepRule,
   matchedRow,
 } from "./dedup.ts";
-import type { Example, Reject, StageResult } from "./examples.ts";
+import { type Example, exampleWhere, type Reject, type StageResult } from "./examples.ts";
 import {
   jaccard,
   lshParams,
@@ -262,8 +262,8 @@ export function dedupNear(
       row: ex.row,
       index: ex.index,
       matched: matchedRow(examples[d], sim),
-      reason: `row ${ex.index + 1}: Jaccard ${sim.toFixed(3)} ≥ ${o.threshold} with row ${
-        examples[d].index + 1
+      reason: `${exampleWhere(ex)}: Jaccard ${sim.toFixed(3)} ≥ ${o.threshold} with ${
+        exampleWhere(examples[d])
       } (${o.shingle} ${o.shingleSize}-shingles of the ${o.on}; kept: ${o.keep})`,
     });
     const list = members.get(d);

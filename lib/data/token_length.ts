@@ -14,7 +14,7 @@
  */
 import type { ChatTemplate } from "../llm/chat.ts";
 import { loadTokenizer, type Tokenizer, VocabularyLoadError } from "../llm/tokenizer.ts";
-import type { Example, Reject, StageResult } from "./examples.ts";
+import { type Example, exampleWhere, type Reject, type StageResult } from "./examples.ts";
 import type { SpecialTokenTexts, TrainerRow } from "./trainer_format.ts";
 
 /** Counts tokens the way the trainer encodes a row. */
@@ -128,7 +128,7 @@ export function filterTokenLength(
       row: ex.row,
       index: ex.index,
       matched: { tokens: counts[i], max_tokens: maxTokens },
-      reason: `row ${ex.index + 1}: ${counts[i]} tokens > maxTokens=${maxTokens}`,
+      reason: `${exampleWhere(ex)}: ${counts[i]} tokens > maxTokens=${maxTokens}`,
     });
   });
   return { kept, rejects };

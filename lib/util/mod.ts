@@ -1,7 +1,7 @@
 /**
  * Small helpers every module may use (the bottom layer: it imports nothing else in lib/):
  * a seeded random source, a terminal progress line, a file's SHA-256, GGUF file-type names,
- * "did you mean …" suggestions, and the nearest-rank quantile.
+ * "did you mean …" suggestions, the nearest-rank quantile, and output folder checks.
  * @module
  */
 export * from "./rng.ts";
@@ -10,3 +10,4 @@ export * from "./file_hash.ts";
 export * from "./file_type.ts";
 export * from "./suggest.ts";
 export * from "./nearest_rank.ts";
+export * from "./output_dir.ts";

@@ -164,3 +164,28 @@ Deno.test("requireColumns: names the missing columns and those present", () => {
       "Rename the columns in the data or map them in the task definition.",
   );
 });
+
+Deno.test("loadRows: each row's origin is its line in the file (after bad and blank lines, across quoted CSV newlines)", async () => {
+  using tmp = tempDir();
+  const jsonl = join(tmp.dir, "a.jsonl");
+  writeFileSync(jsonl, '{"q":1}\n{bad\n\n{"q":2}\n[1]\n{"q":3}\n');
+  const j = await loadRows(jsonl);
+  assertEquals(j.origins?.map((o) => [o.line, o.unit]), [[1, "line"], [4, "line"], [6, "line"]]);
+  const csv = join(tmp.dir, "a.csv");
+  writeFileSync(csv, 'q,a\n1,"two\nlines"\n\n2,x\n"3 ""quoted""",y\n');
+  const c = await loadRows(csv);
+  assertEquals(c.rows.length, 4, "polars reads the blank line as a row of nulls");
+  assertEquals(c.origins?.map((o) => o.line), [2, 4, 5, 6]);
+  const arr = join(tmp.dir, "a.json");
+  writeFileSync(arr, '[{"q":1}, 5, {"q":2}]');
+  assertEquals((await loadRows(arr)).origins?.map((o) => [o.line, o.unit]), [[1, "element"], [
+    3,
+    "element",
+  ]]);
+  const pq = join(tmp.dir, "a.parquet");
+  pl.DataFrame({ q: [1, 2] }).writeParquet(pq);
+  assertEquals((await loadRows(pq)).origins?.map((o) => [o.line, o.unit]), [[1, "row"], [
+    2,
+    "row",
+  ]]);
+});
