@@ -10,6 +10,8 @@
  * @module
  */
 import { existsSync } from "node:fs";
+import { dirname } from "node:path";
+import { OutputDirError, prepareOutputDir } from "../util/output_dir.ts";
 import {
   DEFAULT_QUANT_DIR,
   formatQuantizeTable,
@@ -62,14 +64,18 @@ export const command = defineCommand({
     verbose: booleanFlag("print llama.cpp's log on stderr"),
     json: booleanFlag("print the cards as JSON instead of a table"),
   },
-  usageErrors: [QuantizeInputError],
+  usageErrors: [QuantizeInputError, OutputDirError],
   run: async ({ values, positionals }) => {
     const input = positionals[0] ?? DEFAULT_MODEL;
     const types = values.type;
     if (values.out !== undefined && types.length > 1) {
       throw new UsageError(`--out names one file but --type lists ${types.length}; use --out-dir`);
     }
-    // Check every output first, so a run never stops halfway on an existing file.
+    // Check the folder and every output first, so a run never stops halfway.
+    const outDir = values.out !== undefined
+      ? dirname(values.out)
+      : dirname(quantizedPath(input, types[0], { outDir: values["out-dir"] }));
+    prepareOutputDir(outDir, { label: values.out ? "the folder of --out" : "--out-dir" });
     if (!values.force) {
       for (const type of types) {
         const out = values.out ?? quantizedPath(input, type, { outDir: values["out-dir"] });

@@ -16,10 +16,11 @@
  * ```
  * @module
  */
-import { existsSync, mkdirSync, realpathSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, realpathSync, renameSync, writeFileSync } from "node:fs";
 import { basename, dirname, extname, isAbsolute, join, relative, resolve } from "node:path";
 import { LlamaQuantizeError, quantizeGguf } from "../llm/quantize_gguf.ts";
 import { DEFAULT_HASH_CACHE, fileSha256 } from "../util/file_hash.ts";
+import { prepareOutputDir } from "../util/output_dir.ts";
 import { type GgufTypeTotals, inspectGguf } from "./inspect.ts";
 
 /**
@@ -315,7 +316,8 @@ async function quantizeOne(
       `${out}: already exists. Pass --force (force: true) to replace it.`,
     );
   }
-  mkdirSync(dirname(out), { recursive: true });
+  // A folder that is a file or read-only fails here, naming it, not as llama.cpp's error on the input.
+  prepareOutputDir(dirname(out), { label: options.out ? "the folder of --out" : "--out-dir" });
 
   const partial = `${out}.part`;
   const fallbacks: QuantizeFallback[] = [];
