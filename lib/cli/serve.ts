@@ -6,7 +6,11 @@
  *   deno task serve --config serve.yaml --port 9000 --api-key secret
  *
  * The logic lives in `lib/serve/`; this file only parses arguments and handles signals.
- * Exit codes: 0 stopped by SIGINT/SIGTERM; 2 bad arguments or config; 1 models failed to load.
+ * Exit codes: 0 stopped by SIGINT/SIGTERM; 2 bad arguments or config (a --host that is not an
+ * address of this machine included); 1 models failed to load, or the port is in use.
+ * On SIGTERM/SIGINT it stops accepting connections, lets in-flight requests finish for
+ * --shutdown-grace seconds, then ends the rest (a stream gets an error event); a second signal
+ * ends them at once.
  * @module
  */
 import {
@@ -19,7 +23,7 @@ import {
   type ServeConfig,
 } from "../serve/config.ts";
 import { jsonLineLogger } from "../serve/log.ts";
-import { startServer } from "../serve/server.ts";
+import { ListenError, type RunningServer, startServer } from "../serve/server.ts";
 import { checkLoraFile, LoraSpecError } from "../llm/lora_spec.ts";
 import { DEFAULT_MODEL } from "../llm/model.ts";
 import {
@@ -29,6 +33,7 @@ import {
   FAILURE,
   type FlagValues,
   integerFlag,
+  numberFlag,
   repeatedFlag,
   runCommand,
   stringFlag,
@@ -36,6 +41,8 @@ import {
 } from "./_command.ts";
 
 const MAX_PORT = 65535;
+/** Signals this close together are one (see the signal listener). */
+const SAME_SIGNAL_MS = 1000;
 
 const flags = {
   model: stringFlag("base GGUF, served as NAME", {
@@ -95,6 +102,15 @@ const flags = {
     min: 1,
     defaultText: String(SERVE_DEFAULTS.maxBodyBytes),
   }),
+  "body-timeout": numberFlag("seconds a request body may send nothing before 408", {
+    min: 0,
+    placeholder: "S",
+    defaultText: String(SERVE_DEFAULTS.bodyTimeoutSeconds),
+  }),
+  "shutdown-grace": numberFlag(
+    "on SIGTERM/SIGINT, seconds in-flight requests may finish before they are ended",
+    { min: 0, placeholder: "S", defaultText: String(SERVE_DEFAULTS.shutdownGraceSeconds) },
+  ),
   "log-level": enumFlag("least severe log line written", ["debug", "info", "warn", "error"], {
     default: "info",
   }),
@@ -110,8 +126,9 @@ export const command = defineCommand({
     "--config FILE.yaml [options]",
   ],
   flags,
-  exitStatus: "Exit status: 0 stopped by SIGINT/SIGTERM; 2 bad arguments or config; " +
-    "1 models failed to load.",
+  exitStatus: "Exit status: 0 stopped by SIGINT/SIGTERM; 2 bad arguments or config (a --host " +
+    "that is not an address of this machine included); 1 models failed to load, or the port is " +
+    "in use.",
   usageErrors: [LoraSpecError],
   run: async ({ values }) => {
     let config: ServeConfig;
@@ -124,10 +141,34 @@ export const command = defineCommand({
     for (const model of Object.values(config.models)) {
       for (const adapter of model.adapters) checkLoraFile(adapter.path);
     }
-    const server = startServer(config, { log: jsonLineLogger({ level: values["log-level"] }) });
+    let server: RunningServer;
+    try {
+      server = startServer(config, { log: jsonLineLogger({ level: values["log-level"] }) });
+    } catch (e) {
+      if (!(e instanceof ListenError)) throw e;
+      console.error(`serve: ${e.message}`);
+      return e.badAddress ? USAGE_ERROR : FAILURE;
+    }
     let stopped!: () => void;
     const done = new Promise<void>((resolve) => (stopped = resolve));
-    const stop = () => void server.shutdown().then(stopped);
+    let firstSignal: number | undefined;
+    const stop = () => {
+      // Deno 2.9.6 calls this listener twice for one SIGTERM once the models are loaded
+      // (measured; a bare script gets one call): repeats within a second are that one signal.
+      const now = performance.now();
+      if (firstSignal !== undefined && now - firstSignal < SAME_SIGNAL_MS) return;
+      if (firstSignal !== undefined) {
+        console.error("tunebook serve: ending the in-flight requests now");
+        void server.shutdown({ graceSeconds: 0 });
+        return;
+      }
+      firstSignal = now;
+      console.error(
+        `tunebook serve: shutting down; in-flight requests have ${config.shutdownGraceSeconds} s ` +
+          "to finish (signal again to end them now)",
+      );
+      void server.shutdown().then(stopped);
+    };
     Deno.addSignalListener("SIGINT", stop);
     Deno.addSignalListener("SIGTERM", stop);
     try {
@@ -159,6 +200,8 @@ function buildConfig(values: FlagValues<typeof flags>): ServeConfig {
     maxQueue: values["max-queue"],
     maxTokens: values["max-tokens"],
     maxBodyBytes: values["max-body-bytes"],
+    bodyTimeoutSeconds: values["body-timeout"],
+    shutdownGraceSeconds: values["shutdown-grace"],
   };
   if (values.model || values.name) {
     const model = values.model ?? DEFAULT_MODEL;

@@ -67,6 +67,16 @@ export interface ServeConfig {
   defaultCompletionTokens: number;
   /** Most stop sequences per request (400 above). Default: 16. */
   maxStop: number;
+  /**
+   * Seconds a request body may go without sending a byte before the server answers 408 and
+   * closes the connection. Default: 30.
+   */
+  bodyTimeoutSeconds: number;
+  /**
+   * On shutdown (SIGTERM, SIGINT): seconds in-flight requests may still run, with no new ones
+   * accepted, before those left are ended (a stream with an `error` event). Default: 10.
+   */
+  shutdownGraceSeconds: number;
 }
 
 /** Every default, in one place. */
@@ -86,6 +96,8 @@ export const SERVE_DEFAULTS: Readonly<ServeConfig> = Object.freeze({
   maxTokens: 2048,
   defaultCompletionTokens: 16,
   maxStop: 16,
+  bodyTimeoutSeconds: 30,
+  shutdownGraceSeconds: 10,
 });
 
 /** Characters allowed in a model name (it appears in URLs and logs). */
@@ -124,6 +136,8 @@ const ServeConfigSchema = z.object({
   maxTokens: z.number().int().positive(),
   defaultCompletionTokens: z.number().int().positive(),
   maxStop: z.number().int().min(0),
+  bodyTimeoutSeconds: z.number().positive(),
+  shutdownGraceSeconds: z.number().min(0),
 }).strict();
 
 /** A config as a file or caller writes it: every field optional. */

@@ -31,6 +31,7 @@ export const HTTP = {
   unauthorized: 401,
   notFound: 404,
   methodNotAllowed: 405,
+  requestTimeout: 408,
   payloadTooLarge: 413,
   tooManyRequests: 429,
   /** Not an HTTP status: logged (as nginx does) when the client went away first. */
@@ -136,7 +137,8 @@ export function toApiError(e: unknown): ApiError {
 }
 
 /**
- * A JSON error reply (with `Retry-After` on 429 and 503).
+ * A JSON error reply (with `Retry-After` on 429 and 503, and `Connection: close` on 408: the rest
+ * of a stalled body is never read, so the connection cannot carry another request).
  *
  * @example
  * ```ts
@@ -152,5 +154,6 @@ export function errorResponse(error: ApiError, headers: HeadersInit = {}): Respo
   if (error.status === HTTP.tooManyRequests || error.status === HTTP.unavailable) {
     h.set("retry-after", String(RETRY_AFTER_SECONDS));
   }
+  if (error.status === HTTP.requestTimeout) h.set("connection", "close");
   return new Response(JSON.stringify(error.toJSON()), { status: error.status, headers: h });
 }

@@ -46,8 +46,25 @@ export interface GenerationContext {
   log: Logger;
   /** The request's id (logs, `x-request-id`, response ids). */
   requestId: string;
-  /** Aborted when the server shuts down. Default: never. */
+  /**
+   * Aborted when the server ends its in-flight requests (after the shutdown grace period): a
+   * stream then ends with an `error` event, a waiting or non-streamed request with a 503.
+   * Default: never.
+   */
   shutdown?: AbortSignal;
+}
+
+/** The abort reason of requests ended by a server shutdown. */
+export const SHUTDOWN_REASON = "server shutting down";
+
+function shuttingDown(): ApiError {
+  return new ApiError(
+    HTTP.unavailable,
+    "The server is shutting down and ended this request before it finished (the shutdown " +
+      "grace period ran out). Retry against a running server.",
+    "server_error",
+    "server_shutdown",
+  );
 }
 
 const MS_PER_SECOND = 1000;
@@ -91,11 +108,13 @@ export async function handleGeneration(
   let sequence: PoolSequence | undefined;
   const abort = new AbortController();
   const onClientGone = () => abort.abort(new DOMException("client disconnected", "AbortError"));
+  const onShutdown = () => abort.abort(new DOMException(SHUTDOWN_REASON, "AbortError"));
   req.signal.addEventListener("abort", onClientGone, { once: true });
-  ctx.shutdown?.addEventListener("abort", onClientGone, { once: true });
+  if (ctx.shutdown?.aborted) onShutdown();
+  ctx.shutdown?.addEventListener("abort", onShutdown, { once: true });
   const release = async () => {
     req.signal.removeEventListener("abort", onClientGone);
-    ctx.shutdown?.removeEventListener("abort", onClientGone);
+    ctx.shutdown?.removeEventListener("abort", onShutdown);
     try {
       if (sequence && lease) await lease.pool.release(sequence);
     } catch { /* the context is gone (shutdown): nothing to give back */ }
@@ -103,7 +122,10 @@ export async function handleGeneration(
     lease?.done();
   };
   try {
-    const body = await readJsonBody(req, { maxBytes: ctx.config.maxBodyBytes });
+    const body = await readJsonBody(req, {
+      maxBytes: ctx.config.maxBodyBytes,
+      idleTimeoutMs: ctx.config.bodyTimeoutSeconds * MS_PER_SECOND,
+    });
     const request = parseGenerationRequest(ctx.endpoint, body, ctx.config);
     trace.model = request.model;
     trace.stream = request.stream;
@@ -147,6 +169,7 @@ export async function handleGeneration(
       }
     }
     await release();
+    if (aborted && endedByShutdown(abort.signal)) throw shuttingDown();
     if (aborted) {
       logRequest(ctx, trace, HTTP.clientClosed, { error: "client disconnected" });
       return new Response(null, { status: HTTP.clientClosed, headers });
@@ -157,7 +180,9 @@ export async function handleGeneration(
   } catch (e) {
     await release();
     const error = abort.signal.aborted && !(e instanceof ApiError)
-      ? new ApiError(HTTP.clientClosed, "client disconnected", "invalid_request_error")
+      ? (endedByShutdown(abort.signal)
+        ? shuttingDown()
+        : new ApiError(HTTP.clientClosed, "client disconnected", "invalid_request_error"))
       : toApiError(e);
     logRequest(ctx, trace, error.status, { error: error.message, code: error.code });
     return errorResponse(error, headers);
@@ -242,6 +267,14 @@ function streamResponse(
         } else {
           trace.finishReason = ev.finishReason;
           trace.completionTokens = ev.completionTokens;
+          if (ev.aborted && endedByShutdown(s.abort.signal)) {
+            // An error event: OpenAI clients raise it (the openai npm client: an APIError).
+            const error = shuttingDown();
+            status = error.status;
+            extra = { error: error.message, code: error.code };
+            send(error.toJSON());
+            break;
+          }
           if (ev.aborted) {
             status = HTTP.clientClosed;
             extra = { error: "client disconnected" };
@@ -287,6 +320,10 @@ function streamResponse(
     },
   });
   return new Response(body, { status: HTTP.ok, headers: { ...SSE_HEADERS, ...s.headers } });
+}
+
+function endedByShutdown(signal: AbortSignal): boolean {
+  return signal.reason instanceof DOMException && signal.reason.message === SHUTDOWN_REASON;
 }
 
 function logRequest(

@@ -81,10 +81,13 @@ export function checkApiKey(req: Request, apiKey: string | null): void {
 export interface ReadJsonBodyOptions {
   /** Largest body accepted, in bytes (413 above). Required. */
   maxBytes: number;
+  /** Longest wait for the next bytes of the body, in ms (408 after it). Default: no limit. */
+  idleTimeoutMs?: number;
 }
 
 /**
- * Read and parse a JSON body: 413 when it is larger than `maxBytes`, 400 when it is not
+ * Read and parse a JSON body: 413 when it is larger than `maxBytes`, 408 when it stalls (no
+ * bytes for `idleTimeoutMs`; the body is cancelled, so the connection closes), 400 when it is not
  * UTF-8 JSON.
  *
  * @example
@@ -96,7 +99,7 @@ export interface ReadJsonBodyOptions {
  * ```
  */
 export async function readJsonBody(req: Request, options: ReadJsonBodyOptions): Promise<unknown> {
-  const { maxBytes } = options;
+  const { maxBytes, idleTimeoutMs } = options;
   const tooLarge = (size: string) =>
     new ApiError(
       HTTP.payloadTooLarge,
@@ -115,7 +118,7 @@ export async function readJsonBody(req: Request, options: ReadJsonBodyOptions): 
   if (req.body) {
     const reader = req.body.getReader();
     while (true) {
-      const { done, value } = await reader.read();
+      const { done, value } = await readWithin(reader, idleTimeoutMs, total);
       if (done) break;
       total += value.length;
       if (total > maxBytes) {
@@ -148,6 +151,36 @@ export async function readJsonBody(req: Request, options: ReadJsonBodyOptions): 
       "invalid_json",
     );
   }
+}
+
+const MS_PER_SECOND = 1000;
+
+/** The next chunk, or a 408 {@linkcode ApiError} (body cancelled) when none comes in time. */
+async function readWithin(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  timeoutMs: number | undefined,
+  received: number,
+): Promise<ReadableStreamReadResult<Uint8Array>> {
+  if (timeoutMs === undefined) return await reader.read();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const stalled = new Promise<"stalled">((
+    r,
+  ) => (timer = setTimeout(() => r("stalled"), timeoutMs)));
+  try {
+    const got = await Promise.race([reader.read(), stalled]);
+    if (got !== "stalled") return got;
+  } finally {
+    clearTimeout(timer);
+  }
+  await reader.cancel().catch(() => {});
+  throw new ApiError(
+    HTTP.requestTimeout,
+    `The request body stalled: no bytes for ${timeoutMs / MS_PER_SECOND} s after ${received} ` +
+      `bytes, so the server closed the request. Send the whole body at once (check ` +
+      `Content-Length).`,
+    "invalid_request_error",
+    "request_timeout",
+  );
 }
 
 /** Read and discard the rest of a body, up to {@linkcode MAX_DRAIN_BYTES}. */

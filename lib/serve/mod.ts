@@ -26,7 +26,13 @@ export { ApiError, type ApiErrorBody } from "./errors.ts";
 export { jsonLineLogger, type JsonLineLoggerOptions, type Logger, type LogRecord } from "./log.ts";
 export { type Endpoint, type GenerationRequest, parseGenerationRequest } from "./protocol.ts";
 export { ModelRegistry, type PoolLease, type RegistryState } from "./registry.ts";
-export { type RunningServer, startServer, type StartServerOptions } from "./server.ts";
+export {
+  ListenError,
+  type RunningServer,
+  type ShutdownOptions,
+  startServer,
+  type StartServerOptions,
+} from "./server.ts";
 export {
   type Percentiles,
   runStreamingLoad,

@@ -45,11 +45,23 @@ export interface RunningServer {
   registry: ModelRegistry;
   /** Requests being handled (a stream counts until its headers are sent). */
   inFlight: () => number;
-  /** Stop: abort running generations, close the listener, free the models. */
-  shutdown: () => Promise<void>;
+  /**
+   * Stop: accept no new connection, let in-flight requests finish for the grace period, then
+   * end those left (a stream gets an `error` event, others a 503), and free the models. Calling
+   * it again with `graceSeconds: 0` ends the grace period at once.
+   */
+  shutdown: (options?: ShutdownOptions) => Promise<void>;
+}
+
+/** Options for {@linkcode RunningServer.shutdown}. */
+export interface ShutdownOptions {
+  /** Seconds in-flight requests may still run. Default: the config's `shutdownGraceSeconds`. */
+  graceSeconds?: number;
 }
 
 const MS_PER_SECOND = 1000;
+/** After the grace period, how long ended requests may take to close their connections. */
+const CLOSE_WAIT_MS = 2000;
 const OWNER = "tunebook";
 
 /**
@@ -152,12 +164,16 @@ export function startServer(config: ServeConfig, options: StartServerOptions = {
 
   let resolveListening!: (port: number) => void;
   const listening = new Promise<number>((r) => (resolveListening = r));
-  const server = Deno.serve({
-    hostname: config.host,
-    port: config.port,
-    signal: closing.signal,
-    onListen: ({ port }) => resolveListening(port),
-  }, handler);
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve({
+      hostname: config.host,
+      port: config.port,
+      onListen: ({ port }) => resolveListening(port),
+    }, handler);
+  } catch (e) {
+    throw listenError(e as Error, config);
+  }
   const addr = server.addr as Deno.NetAddr;
   const url = `http://${
     addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname
@@ -181,10 +197,48 @@ export function startServer(config: ServeConfig, options: StartServerOptions = {
   ready.catch(() => {}); // observed through `ready` by the caller
 
   let stopped: Promise<void> | undefined;
-  const shutdown = () => {
-    stopped ??= (async () => {
-      closing.abort();
-      await server.finished;
+  let endGrace: (() => void) | undefined;
+  const endInFlight = () => {
+    if (closing.signal.aborted) return;
+    log({ level: "warn", event: "shutdown_ending_requests", in_flight: inFlight });
+    closing.abort();
+  };
+  const shutdown = (opts: ShutdownOptions = {}) => {
+    const graceMs = (opts.graceSeconds ?? config.shutdownGraceSeconds) * MS_PER_SECOND;
+    if (stopped) {
+      if (graceMs === 0) endGrace?.();
+      return stopped;
+    }
+    stopped = (async () => {
+      log({ level: "info", event: "shutting_down", in_flight: inFlight, grace_ms: graceMs });
+      // Closes the listener at once; resolves when every in-flight response has finished.
+      const drained = server.shutdown();
+      const grace = new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, graceMs);
+        endGrace = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      let drainedNow = false;
+      void drained.then(() => {
+        drainedNow = true;
+        endGrace?.();
+      });
+      await grace;
+      if (!drainedNow) endInFlight();
+      // Ended streams finish at their next token. A connection whose request body stalled stays
+      // open as long as its client holds it (Deno 2.9's HTTP server cannot drop a connection
+      // while a body read is pending; it was answered 408): stop waiting for it.
+      const closed = await Promise.race([
+        drained.then(() => true),
+        new Promise<false>((r) => setTimeout(() => r(false), CLOSE_WAIT_MS)),
+      ]);
+      if (closed) await server.finished;
+      else {
+        log({ level: "warn", event: "shutdown_connections_left_open" });
+        server.unref();
+      }
       await ready.catch(() => {});
       await registry.close();
       log({ level: "info", event: "stopped" });
@@ -193,6 +247,48 @@ export function startServer(config: ServeConfig, options: StartServerOptions = {
   };
 
   return { url, port: addr.port, ready, registry, inFlight: () => inFlight, shutdown };
+}
+
+/** The server could not listen where it was told to; `badAddress`: the host is the problem. */
+export class ListenError extends Error {
+  /** True when `host` is not an address of this machine or not a name that resolves. */
+  badAddress: boolean;
+  /** Create the error. */
+  constructor(message: string, badAddress: boolean) {
+    super(message);
+    this.name = "ListenError";
+    this.badAddress = badAddress;
+  }
+}
+
+function listenError(e: Error, config: ServeConfig): ListenError {
+  const where = `${config.host}:${config.port}`;
+  if (e instanceof Deno.errors.AddrInUse) {
+    return new ListenError(
+      `cannot listen on ${where}: port ${config.port} is already in use (another server, or an ` +
+        `earlier tunebook serve still running); stop it, or choose another port with --port ` +
+        `(0: any free port)`,
+      false,
+    );
+  }
+  if (e instanceof Deno.errors.AddrNotAvailable || /lookup address/i.test(e.message)) {
+    const why = e instanceof Deno.errors.AddrNotAvailable
+      ? "not an address of this machine"
+      : "neither an IP address nor a host name that resolves";
+    return new ListenError(
+      `cannot listen on ${where}: --host ${config.host} is ${why}; use 127.0.0.1 (this machine ` +
+        `only), 0.0.0.0 (every interface) or one of this machine's addresses`,
+      true,
+    );
+  }
+  if (e instanceof Deno.errors.PermissionDenied) {
+    return new ListenError(
+      `cannot listen on ${where}: permission denied (ports below 1024 need privileges); choose ` +
+        `a port above 1024 with --port`,
+      false,
+    );
+  }
+  return new ListenError(`cannot listen on ${where}: ${e.message}`, false);
 }
 
 function modelObject(name: string, created: number): Record<string, unknown> {

@@ -99,7 +99,7 @@ Deno.test({
     const events = log.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l).event);
     assert.deepEqual(
       events.filter((e) => e !== "request"),
-      ["listening", "models_loaded", "stopped"],
+      ["listening", "models_loaded", "shutting_down", "stopped"],
     );
     assert.ok(events.includes("request"));
     await Deno.remove(dir, { recursive: true });
