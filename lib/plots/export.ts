@@ -6,10 +6,11 @@
  *
  * @example
  * ```ts ignore
+ * import assert from "node:assert/strict";
  * import { accuracyFigure } from "./figures.ts";
  * import { exportFigures } from "./export.ts";
  * const written = await exportFigures({ accuracy: accuracyFigure(runs) }, "images");
- * console.log(written); // ["images/accuracy.png", "images/accuracy.svg"]
+ * assert.deepEqual(written, ["images/accuracy.png", "images/accuracy.svg"]);
  * ```
  * @module
  */
@@ -57,7 +58,7 @@ export interface ExportOptions {
  * @example
  * ```ts ignore
  * import { findChromium } from "./export.ts";
- * console.log(findChromium()); // "/usr/bin/chromium"
+ * const chromium = findChromium(); // $TUNEBOOK_CHROMIUM, else e.g. "/usr/bin/chromium"
  * ```
  */
 export function findChromium(explicit?: string): string {
@@ -147,8 +148,10 @@ export async function exportFigures(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeDataUrl } from "./export.ts";
- * console.log(new TextDecoder().decode(decodeDataUrl("data:image/svg+xml,%3Csvg%3E"))); // "<svg>"
+ * assert.equal(new TextDecoder().decode(decodeDataUrl("data:image/svg+xml,%3Csvg%3E")), "<svg>");
+ * assert.deepEqual(decodeDataUrl("data:image/png;base64,AAE="), new Uint8Array([0, 1]));
  * ```
  */
 export function decodeDataUrl(url: string): Uint8Array {

@@ -9,6 +9,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { accuracyFigure } from "./figures.ts";
  * const est = (value: number) => ({ value, stderr: 0.05, ci: [value - 0.1, value + 0.1] as [number, number], n: 100, method: "wilson" as const });
  * const task = (acc: number) => ({ outputType: "multiple_choice", metrics: { acc: est(acc) }, byLength: [] });
@@ -16,7 +17,7 @@
  *   { label: "base", results: { tasks: { sciq: task(0.4) } } },
  *   { label: "tuned", results: { tasks: { sciq: task(0.7) } } },
  * ]);
- * console.log(fig.data.map((t) => t.name)); // ["base", "tuned"]
+ * assert.deepEqual(fig.data.map((t) => t.name), ["base", "tuned"]);
  * ```
  * @module
  */
@@ -105,9 +106,11 @@ function preferredMetric(names: readonly string[]): string | undefined {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { primaryMetric } from "./figures.ts";
  * const e = { value: 1, stderr: 0, ci: [1, 1] as [number, number], n: 1, method: "wilson" as const };
- * console.log(primaryMetric({ outputType: "generate_until", metrics: { f1: e, em: e }, byLength: [] })); // "em"
+ * assert.equal(primaryMetric({ outputType: "generate_until", metrics: { f1: e, em: e }, byLength: [] }), "em");
+ * assert.equal(primaryMetric({ outputType: "multiple_choice", metrics: { f1: e, acc: e }, byLength: [] }), "acc");
  * ```
  */
 export function primaryMetric(task: TaskResultLike): string {
@@ -228,8 +231,10 @@ const SIGNIFICANT = 0.05;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { significanceMark } from "./figures.ts";
- * console.log(significanceMark(0.003), significanceMark(0.2)); // "**" "n.s."
+ * assert.equal(significanceMark(0.003), "**");
+ * assert.equal(significanceMark(0.2), "n.s.");
  * ```
  */
 export function significanceMark(p: number): string {
@@ -344,13 +349,18 @@ export interface LabeledEvents {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { lossFigure } from "./figures.ts";
  * const events = [
  *   { event: "step" as const, step: 1, loss: 2.0 },
  *   { event: "step" as const, step: 2, loss: 1.5 },
  *   { event: "eval" as const, step: 2, val_loss: 1.7 },
  * ];
- * console.log(lossFigure([{ label: "run", events }]).data.map((t) => t.name)); // ["run: training", "run: training (smoothed)", "run: validation"]
+ * assert.deepEqual(lossFigure([{ label: "run", events }]).data.map((t) => t.name), [
+ *   "run: training",
+ *   "run: training (smoothed)",
+ *   "run: validation",
+ * ]);
  * ```
  */
 export function lossFigure(runs: LabeledEvents[]): Figure {
@@ -422,6 +432,7 @@ const MIN_SUBPLOTS_HEIGHT = 460;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { lengthFigure } from "./figures.ts";
  * const e = (v: number) => ({ value: v, stderr: 0.1, ci: [v - 0.2, v + 0.2] as [number, number], n: 10, method: "wilson" as const });
  * const byLength = [
@@ -429,7 +440,7 @@ const MIN_SUBPLOTS_HEIGHT = 460;
  *   { minTokens: 10, maxTokens: 20, metric: "acc", estimate: e(0.4) },
  * ];
  * const fig = lengthFigure([{ label: "base", results: { tasks: { t: { outputType: "multiple_choice", metrics: {}, byLength } } } }]);
- * console.log(fig.data.length); // 1
+ * assert.equal(fig.data.length, 1); // one trace per run
  * ```
  */
 export function lengthFigure(
@@ -565,10 +576,12 @@ const Z95 = 1.959964;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { meanScore } from "./figures.ts";
  * const e = (v: number) => ({ value: v, stderr: 0.03, ci: [v - 0.06, v + 0.06] as [number, number], n: 200, method: "wilson" as const });
  * const m = meanScore({ tasks: { a: { outputType: "multiple_choice", metrics: { acc: e(0.4) }, byLength: [] }, b: { outputType: "multiple_choice", metrics: { acc: e(0.6) }, byLength: [] } } });
- * console.log(m.value.toFixed(2), m.tasks); // "0.50" 2
+ * assert.equal(m.value.toFixed(2), "0.50");
+ * assert.equal(m.tasks, 2);
  * ```
  */
 export function meanScore(results: EvalResultsLike, options: MetricChoiceOptions = {}): MeanScore {
@@ -684,6 +697,7 @@ export interface QuantPoint {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { quantFigure } from "./figures.ts";
  * const e = (v: number) => ({ value: v, stderr: 0.03, ci: [v - 0.06, v + 0.06] as [number, number], n: 200, method: "wilson" as const });
  * const point = (label: string, bpw: number, acc: number) => ({
@@ -691,7 +705,7 @@ export interface QuantPoint {
  *   results: { tokensPerSecond: 1000 / bpw, tasks: { t: { outputType: "multiple_choice", metrics: { acc: e(acc) }, byLength: [] } } },
  * });
  * const fig = quantFigure([point("f32", 32, 0.6), point("q8_0", 8.5, 0.6), point("q4_k_m", 5, 0.55)]);
- * console.log(fig.data.map((t) => t.name)); // ["mean score (left axis)", "throughput (right axis)"]
+ * assert.deepEqual(fig.data.map((t) => t.name), ["mean score (left axis)", "throughput (right axis)"]);
  * ```
  */
 export function quantFigure(points: QuantPoint[], options: MetricChoiceOptions = {}): Figure {

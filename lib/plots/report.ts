@@ -204,9 +204,14 @@ export function readEvents(dir: string): TrainEvent[] {
  * quantized types).
  *
  * @example
- * ```ts ignore
- * import { loadReport, quantPoints } from "./report.ts";
- * console.log(quantPoints(loadReport()).map((p) => p.label)); // ["f32", "q8_0", …]
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { quantPoints, type Report } from "./report.ts";
+ * type Run = Report["runs"][number];
+ * const run = (label: string, quant?: Run["entry"]["quant"]) =>
+ *   ({ label, entry: { label, dir: `results/eval/${label}`, kind: "quantized", quant }, results: {} }) as Run;
+ * const runs = [run("base"), run("merged", { type: "f32", bits_per_weight: 32, bytes: 5e6 }), run("q8", { type: "q8_0", bits_per_weight: 8.5, bytes: 1.4e6 })];
+ * assert.deepEqual(quantPoints({ runs }).map((p) => [p.label, p.card.bits_per_weight]), [["f32", 32], ["q8_0", 8.5]]);
  * ```
  */
 export function quantPoints(report: Pick<Report, "runs">): QuantPoint[] {
