@@ -81,8 +81,10 @@ export const GGML_TYPES: Readonly<Record<number, GgmlTypeTraits>> = Object.freez
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ggmlTypeName } from "./inspect.ts";
- * console.log(ggmlTypeName(12)); // "q4_K"
+ * assert.equal(ggmlTypeName(12), "q4_K");
+ * assert.equal(ggmlTypeName(999), "type-999");
  * ```
  */
 export function ggmlTypeName(type: number): string {
@@ -95,8 +97,10 @@ export function ggmlTypeName(type: number): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ggmlTensorBytes } from "./inspect.ts";
- * console.log(ggmlTensorBytes(8, [128, 2048])); // q8_0: 2048 rows × 4 blocks × 34 bytes = 278528
+ * assert.equal(ggmlTensorBytes(8, [128, 2048]), 278528); // q8_0: 2048 rows × 4 blocks × 34 bytes
+ * assert.throws(() => ggmlTensorBytes(8, [100, 1]), /whole blocks|block/);
  * ```
  */
 export function ggmlTensorBytes(type: number, dims: readonly number[]): number {

@@ -59,12 +59,9 @@ const UNQUANTIZED_FTYPES = new Set<number>([QUANT_TYPES.f32, QUANT_TYPES.f16, QU
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseQuantTypes, QuantizeInputError } from "./quantize.ts";
- * try {
- *   parseQuantTypes("q4_k_x");
- * } catch (e) {
- *   console.log(e instanceof QuantizeInputError); // true
- * }
+ * assert.throws(() => parseQuantTypes("q4_k_x"), QuantizeInputError);
  * ```
  */
 export class QuantizeInputError extends Error {
@@ -91,8 +88,9 @@ const BPW_DECIMALS = 4;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseQuantTypes } from "./quantize.ts";
- * console.log(parseQuantTypes("q8_0,Q4_K_M")); // ["q8_0", "q4_k_m"]
+ * assert.deepEqual(parseQuantTypes("q8_0,Q4_K_M"), ["q8_0", "q4_k_m"]);
  * ```
  */
 export function parseQuantTypes(spec: string): QuantType[] {
@@ -128,9 +126,9 @@ export interface QuantizedPathOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { quantizedPath } from "./quantize.ts";
- * console.log(quantizedPath("data/models/tiny/tiny-f32.gguf", "q4_k_m", { outDir: "out" }));
- * // "out/tiny-q4_k_m.gguf"
+ * assert.equal(quantizedPath("data/models/tiny/tiny-f32.gguf", "q4_k_m", { outDir: "out" }), "out/tiny-q4_k_m.gguf");
  * ```
  */
 export function quantizedPath(
