@@ -129,12 +129,13 @@ export function valueText(v: unknown): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { fileBenchmark } from "./benchmarks.ts";
  * import { join } from "node:path";
  * const dir = Deno.makeTempDirSync();
  * Deno.writeTextFileSync(join(dir, "gsm.jsonl"), '{"id":"g1","text":"Natalia sold clips to 48 of her friends"}\n');
  * const { items } = await fileBenchmark(join(dir, "gsm.jsonl"));
- * console.log(items[0]); // { benchmark: "gsm", id: "g1", text: "Natalia sold clips …" }
+ * assert.deepEqual(items[0], { benchmark: "gsm", id: "g1", text: "Natalia sold clips to 48 of her friends" });
  * ```
  */
 export async function fileBenchmark(

@@ -74,9 +74,11 @@ export async function loadModelTokenizer(path: string): Promise<ModelTokenizer> 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tokenCounts } from "./token_length.ts";
  * const words = { count: (t: string) => t.split(/\s+/).filter(Boolean).length, specialTokens: 2 };
- * console.log(tokenCounts([{ id: "1", prompt: "Q: a b ", completion: "c" }], words)); // Int32Array [ 6 ]
+ * const counts = tokenCounts([{ id: "1", prompt: "Q: a b ", completion: "c" }], words);
+ * assert.deepEqual(counts, Int32Array.of(6)); // 4 words + BOS + EOS
  * ```
  */
 export function tokenCounts(rows: readonly TrainerRow[], counter: TokenCounter): Int32Array {
@@ -98,10 +100,12 @@ export interface TokenLengthOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { filterTokenLength } from "./token_length.ts";
  * const ex = (i: number) => ({ index: i, row: { i }, messages: [{ role: "user" as const, content: "x" }] });
  * const out = filterTokenLength([ex(0), ex(1)], Int32Array.of(10, 900), { maxTokens: 512 });
- * console.log(out.kept.length, out.rejects[0].matched); // 1 { tokens: 900, max_tokens: 512 }
+ * assert.equal(out.kept.length, 1);
+ * assert.deepEqual(out.rejects[0].matched, { tokens: 900, max_tokens: 512 });
  * ```
  */
 export function filterTokenLength(
