@@ -47,8 +47,9 @@ export const PLOTLY_MIME = "application/vnd.plotly.v1+json";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { displayable, JUPYTER_DISPLAY } from "./display.ts";
- * console.log(displayable({ "text/plain": "hi" })[JUPYTER_DISPLAY]()); // { "text/plain": "hi" }
+ * assert.deepEqual(displayable({ "text/plain": "hi" })[JUPYTER_DISPLAY](), { "text/plain": "hi" });
  * ```
  */
 export function displayable(bundle: MimeBundle): Displayable {
@@ -82,9 +83,10 @@ export function figureBundle(fig: FigureLike, options: FigureHtmlOptions = {}): 
  *
  * @example
  * ```ts
- * import { figureDisplay, JUPYTER_DISPLAY } from "./display.ts";
+ * import assert from "node:assert/strict";
+ * import { figureDisplay, JUPYTER_DISPLAY, PLOTLY_MIME } from "./display.ts";
  * const d = figureDisplay({ data: [], layout: {} });
- * console.log(Object.keys(d[JUPYTER_DISPLAY]()).length); // 3
+ * assert.deepEqual(Object.keys(d[JUPYTER_DISPLAY]()), [PLOTLY_MIME, "text/html", "text/plain"]);
  * ```
  */
 export function figureDisplay(fig: FigureLike, options: FigureHtmlOptions = {}): Displayable {
@@ -272,8 +274,9 @@ function jupyter(): JupyterApi | undefined {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { inJupyter } from "./display.ts";
- * console.log(inJupyter()); // false under `deno run` and `deno test`
+ * assert.equal(inJupyter(), false); // under `deno run` and `deno test`
  * ```
  */
 export function inJupyter(): boolean {

@@ -22,8 +22,11 @@ export class NotebookInputError extends Error {
   /**
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { NotebookInputError } from "./params.ts";
-   * console.log(new NotebookInputError("x").name); // "NotebookInputError"
+   * const e = new NotebookInputError("limit must be a number");
+   * assert.equal(e.name, "NotebookInputError");
+   * assert.ok(e instanceof Error);
    * ```
    */
   constructor(message: string) {
@@ -51,9 +54,10 @@ function kind(v: unknown): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { notebookParams } from "./params.ts";
  * const p = notebookParams({ tasks: ["synth_qa"], limit: 40 }, { env: { TUNEBOOK_NB_PARAMS: '{"limit": 100}' } });
- * console.log(p.limit); // 100
+ * assert.deepEqual(p, { tasks: ["synth_qa"], limit: 100 });
  * ```
  */
 export function notebookParams<T extends Record<string, unknown>>(

@@ -157,9 +157,14 @@ export function listNotebooks(dir: string = join(REPO_ROOT, "notebooks")): strin
  * "parameters".
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { join } from "node:path";
  * import { notebookParamNames } from "./run_notebooks.ts";
- * console.log(notebookParamNames("notebooks/05_report.ipynb")); // ["report", "summary", "images_dir"]
+ * const source = 'const PARAMS = {\n  report: "results/notebooks/report.json",\n  images_dir: null,\n};';
+ * const file = join(Deno.makeTempDirSync(), "report.ipynb");
+ * Deno.writeTextFileSync(file, JSON.stringify({ cells: [{ cell_type: "code", metadata: { tags: ["parameters"] }, source }] }));
+ * assert.deepEqual(notebookParamNames(file), ["report", "images_dir"]);
  * ```
  */
 export function notebookParamNames(notebook: string): string[] {
@@ -181,9 +186,15 @@ const DISPLAY_CALL = /^(setupNotebook|figureDisplay|tableDisplay|markdownDisplay
  * a line but have no output: a result lost on the way, which would otherwise pass unnoticed.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { join } from "node:path";
  * import { silentDisplayCells } from "./run_notebooks.ts";
- * console.log(silentDisplayCells("results/notebooks/05_report.ipynb")); // []
+ * const cell = (source: string, outputs: unknown[]) => ({ cell_type: "code", source, outputs });
+ * const file = join(Deno.makeTempDirSync(), "executed.ipynb");
+ * const shown = { output_type: "display_data", data: { "text/plain": "[figure]" } };
+ * Deno.writeTextFileSync(file, JSON.stringify({ cells: [cell("figureDisplay(fig)", [shown]), cell("tableDisplay(rows)", [])] }));
+ * assert.deepEqual(silentDisplayCells(file), [1]); // the table's output was lost
  * ```
  */
 export function silentDisplayCells(executed: string): number[] {
