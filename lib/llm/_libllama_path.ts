@@ -25,8 +25,11 @@ export const LIBLLAMA_ENV = "TUNEBOOK_LIBLLAMA";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { prebuiltPackageName } from "./_libllama_path.ts";
- * console.log(prebuiltPackageName("darwin", "aarch64")); // "mac-arm64-metal"
+ * assert.equal(prebuiltPackageName("darwin", "aarch64"), "mac-arm64-metal");
+ * assert.equal(prebuiltPackageName("linux", "x86_64"), "linux-x64");
+ * assert.equal(prebuiltPackageName("freebsd", "x86_64"), undefined);
  * ```
  */
 export function prebuiltPackageName(
@@ -81,9 +84,12 @@ function libraryIn(dir: string): string | undefined {
  * version must equal node-llama-cpp's; else `node_modules/.deno/@node-llama-cpp+<platform>@<version>`.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { existsSync } from "node:fs";
  * import { findLibllama } from "./_libllama_path.ts";
- * console.log(findLibllama()); // .../@node-llama-cpp/linux-x64/bins/linux-x64/libllama.v0.4.0.so
+ * const library = findLibllama(); // e.g. …/@node-llama-cpp/linux-x64/bins/linux-x64/libllama.v0.4.0.so
+ * assert.ok(existsSync(library));
  * ```
  */
 export function findLibllama(): string {
@@ -137,9 +143,12 @@ export function findLibllama(): string {
  * (`TUNEBOOK_LIBLLAMA`).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { findLibllama, libllamaRelease } from "./_libllama_path.ts";
- * console.log(libllamaRelease(findLibllama())); // "v0.4.0"
+ * const release = libllamaRelease(findLibllama()); // "v0.4.0" in node-llama-cpp 3.21.1
+ * if (!Deno.env.get("TUNEBOOK_LIBLLAMA")) assert.match(release ?? "", /^v\d+\.\d+\.\d+$/);
+ * assert.equal(libllamaRelease("/nowhere/libllama.so"), undefined); // not a prebuilt folder
  * ```
  */
 export function libllamaRelease(library: string): string | undefined {

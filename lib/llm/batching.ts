@@ -19,6 +19,7 @@ import type { LoadedModel } from "./model.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { Token } from "node-llama-cpp";
  * import { singleLogitItemStrategy } from "./batching.ts";
  * const t = (...ids: number[]) => ids as Token[];
@@ -29,7 +30,7 @@ import type { LoadedModel } from "./model.ts";
  *     { tokens: t(4, 5, 6), logits: [undefined, true, true], evaluationPriority: 5 as const },
  *   ],
  * });
- * console.log(plan.map((p) => p.processAmount)); // [3, 1]
+ * assert.deepEqual(plan.map((p) => p.processAmount), [3, 1]); // the second item waits for its next logit
  * ```
  */
 export function singleLogitItemStrategy(

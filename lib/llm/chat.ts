@@ -7,13 +7,14 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ChatTemplate } from "./chat.ts";
  * const t = new ChatTemplate(
  *   "{% for m in messages %}{{ m.role }}: {{ m.content }}\n{% endfor %}" +
  *     "{% if add_generation_prompt %}assistant:{% endif %}",
  *   { bosToken: "<s>", eosToken: "</s>" },
  * );
- * console.log(t.render([{ role: "user", content: "hi" }])); // "user: hi\nassistant:"
+ * assert.equal(t.render([{ role: "user", content: "hi" }]), "user: hi\nassistant:");
  * ```
  * @module
  */
@@ -49,11 +50,12 @@ export interface RenderChatOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ChatTemplate } from "./chat.ts";
  * const t = new ChatTemplate("{{ bos_token }}{% for m in messages %}{{ m.content }}{% endfor %}", {
  *   bosToken: "<s>",
  * });
- * console.log(t.render([{ role: "user", content: "hi" }])); // "<s>hi"
+ * assert.equal(t.render([{ role: "user", content: "hi" }]), "<s>hi");
  * ```
  */
 export class ChatTemplate {
@@ -102,12 +104,11 @@ export class ChatTemplate {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ChatTemplate, ChatTemplateError } from "./chat.ts";
- * try {
- *   new ChatTemplate("{{ raise_exception('user first') }}").render([]);
- * } catch (e) {
- *   console.log(e instanceof ChatTemplateError, (e as Error).message); // true "user first"
- * }
+ * const template = new ChatTemplate("{{ raise_exception('user first') }}");
+ * assert.throws(() => template.render([]), ChatTemplateError);
+ * assert.throws(() => template.render([]), { message: "chat template failed on these messages: user first" });
  * ```
  */
 export class ChatTemplateError extends Error {

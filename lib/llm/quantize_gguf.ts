@@ -88,13 +88,14 @@ let queue: Promise<unknown> = Promise.resolve();
  *
  * @example
  * ```ts ignore
+ * import assert from "node:assert/strict";
  * import { quantizeGguf } from "./quantize_gguf.ts";
  * const lines: string[] = [];
  * await quantizeGguf("data/models/tiny/tiny-f32.gguf", "/tmp/tiny-q4_k_m.gguf", {
  *   ftype: 15,
  *   onLog: (line) => lines.push(line),
  * });
- * console.log(lines.filter((l) => l.includes("falling back")).length); // 29 on the tiny model
+ * assert.equal(lines.filter((l) => l.includes("falling back")).length, 29); // on the tiny model
  * ```
  */
 export function quantizeGguf(

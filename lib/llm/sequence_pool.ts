@@ -106,10 +106,11 @@ interface Waiter {
  *
  * @example
  * ```ts ignore
+ * import assert from "node:assert/strict";
  * const pool = await SequencePool.create(loaded, { sequences: 8, maxWaiting: 16 });
  * const seq = await pool.acquire(request.signal); // waits, or throws QueueFullError
  * await pool.release(seq);
- * console.log(pool.stats); // { sequences: 8, busy: 0, waiting: 0 }
+ * assert.deepEqual(pool.stats, { sequences: 8, busy: 0, waiting: 0 });
  * ```
  */
 export class SequencePool {

@@ -5,10 +5,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { StopSequenceStream } from "./stop_stream.ts";
  * const s = new StopSequenceStream(["\n\n"]);
- * console.log(s.push("12\n"));  // { text: "12", stopped: false } ("\n" may start "\n\n")
- * console.log(s.push("\nmore")); // { text: "", stopped: true }
+ * assert.deepEqual(s.push("12\n"), { text: "12", stopped: false }); // "\n" may start "\n\n"
+ * assert.deepEqual(s.push("\nmore"), { text: "", stopped: true });
  * ```
  * @module
  */
@@ -26,10 +27,12 @@ export interface StopStreamStep {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { StopSequenceStream } from "./stop_stream.ts";
  * const s = new StopSequenceStream(["###"]);
  * const parts = [s.push("4 #"), s.push("#"), s.push("# next")];
- * console.log(parts.map((p) => p.text).join("")); // "4 "
+ * assert.equal(parts.map((p) => p.text).join(""), "4 ");
+ * assert.equal(parts[2].stopped, true);
  * ```
  */
 export class StopSequenceStream {
