@@ -49,11 +49,12 @@ const MAX_CHOICES = 100;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readMultipleChoiceTasks, serializeMultipleChoiceTasks } from "./_mc_binary.ts";
  * const bytes = serializeMultipleChoiceTasks([
  *   { context: "Question: What is 2 plus 2?\nAnswer:", choices: ["4", "5"], gold: 0 },
  * ]);
- * console.log(readMultipleChoiceTasks(bytes)[0].choices); // ["4", "5"]
+ * assert.deepEqual(readMultipleChoiceTasks(bytes)[0].choices, ["4", "5"]);
  * ```
  */
 export function serializeMultipleChoiceTasks(tasks: MultipleChoiceTask[]): Uint8Array {
@@ -143,9 +144,10 @@ export function writeMultipleChoiceTasks(path: string, tasks: MultipleChoiceTask
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readMultipleChoiceTasks, serializeMultipleChoiceTasks } from "./_mc_binary.ts";
  * const t = { context: "Sky:", choices: ["blue", "green"], gold: 0, labels: [1, 0] };
- * console.log(readMultipleChoiceTasks(serializeMultipleChoiceTasks([t]))[0].gold); // 0
+ * assert.equal(readMultipleChoiceTasks(serializeMultipleChoiceTasks([t]))[0].gold, 0);
  * ```
  */
 export function readMultipleChoiceTasks(bytes: Uint8Array): MultipleChoiceTask[] {
@@ -188,9 +190,10 @@ export function readMultipleChoiceTasks(bytes: Uint8Array): MultipleChoiceTask[]
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { meanLogprobPrediction } from "./_mc_binary.ts";
  * const scores = { logprobs: [-3, -4], tokenCounts: [1, 2], isGreedy: [false, false], contextTokens: 5 };
- * console.log(meanLogprobPrediction(scores)); // 1 (-2 per token beats -3)
+ * assert.equal(meanLogprobPrediction(scores), 1); // -2 per token beats -3
  * ```
  */
 export function meanLogprobPrediction(
@@ -233,13 +236,16 @@ export interface PerplexityReport {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parsePerplexityOutput } from "./_mc_binary.ts";
  * const r = parsePerplexityOutput(
  *   "0.00.500.000 I multiple_choice_score: there are 2 tasks in prompt\n" +
  *     "task\tacc_norm\n1\t100.00000000\n2\t50.00000000\n" +
  *     "0.01.750.000 I Final result: 50.0000 +/- 50.0000\n",
  * );
- * console.log(r.correct, r.accuracy, r.scoringMs); // [true, false] 0.5 1250
+ * assert.deepEqual(r.correct, [true, false]);
+ * assert.equal(r.accuracy, 0.5);
+ * assert.equal(r.scoringMs, 1250);
  * ```
  */
 export function parsePerplexityOutput(text: string): PerplexityReport {

@@ -43,8 +43,11 @@ const SPLIT_FILE_EXTENSIONS = [".jsonl", ".json", ".parquet", ".csv", ".tsv"];
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { defaultBenchmarkTasks } from "./benchmark_items.ts";
- * console.log(defaultBenchmarkTasks().map((t) => t.name)); // ["synth_arithmetic", …]
+ * const tasks = defaultBenchmarkTasks();
+ * assert.equal(tasks[0].name, "synth_arithmetic"); // then synth_entailment, …, synth_qa_rouge
+ * assert.ok(tasks.every((t) => t.dataset.kind === "local"));
  * ```
  */
 export function defaultBenchmarkTasks(options: TaskRegistryOptions = {}): TaskConfig[] {
@@ -72,10 +75,12 @@ function splitSource(task: TaskConfig, split: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { taskBenchmark } from "./benchmark_items.ts";
  * import { findTask } from "./task/mod.ts";
  * const { items, source } = await taskBenchmark(findTask("synth_entailment"));
- * console.log(items.length, source.text); // 200 "columns premise, hypothesis"
+ * assert.equal(items.length, 200);
+ * assert.equal(source.text, "columns premise, hypothesis");
  * ```
  */
 export async function taskBenchmark(task: TaskConfig): Promise<BenchmarkPart> {

@@ -64,9 +64,11 @@ export class MissingFieldError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { compileTemplate } from "./_template.ts";
  * const t = compileTemplate("Question: {{question}}\nAnswer:");
- * console.log(t.fields); // ["question"]
+ * assert.deepEqual(t.fields, ["question"]);
+ * assert.throws(() => compileTemplate("{{ question"));
  * ```
  */
 export function compileTemplate(source: string): CompiledTemplate {
@@ -86,8 +88,9 @@ const compiledCache = new Map<string, CompiledTemplate>();
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { compiledTemplate } from "./_template.ts";
- * console.log(compiledTemplate("{{a}}") === compiledTemplate("{{a}}")); // true
+ * assert.equal(compiledTemplate("{{a}}"), compiledTemplate("{{a}}")); // the same object
  * ```
  */
 export function compiledTemplate(source: string): CompiledTemplate {

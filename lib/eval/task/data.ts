@@ -124,8 +124,9 @@ function splitFile(task: TaskConfig, dir: string, split: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { evalSplit, findTask } from "./mod.ts";
- * console.log(evalSplit(findTask("synth_qa"))); // "test"
+ * assert.equal(evalSplit(findTask("synth_qa")), "test");
  * ```
  */
 export function evalSplit(task: TaskConfig): "test" | "validation" {
@@ -137,8 +138,9 @@ export function evalSplit(task: TaskConfig): "test" | "validation" {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { findTask, splitNameOf } from "./mod.ts";
- * console.log(splitNameOf(findTask("synth_qa"), "fewshot")); // "train"
+ * assert.equal(splitNameOf(findTask("synth_qa"), "fewshot"), "train");
  * ```
  */
 export function splitNameOf(task: TaskConfig, split: TaskSplit): string {
