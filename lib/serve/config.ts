@@ -199,9 +199,10 @@ export function loadServeConfigFile(path: string): ServeConfig {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { modelNameFromPath } from "./config.ts";
- * console.log(modelNameFromPath("data/models/tiny/tiny-f32.gguf")); // "tiny"
- * console.log(modelNameFromPath("out/qwen2.5-0.5b-Q4_K_M.gguf")); // "qwen2.5-0.5b"
+ * assert.equal(modelNameFromPath("data/models/tiny/tiny-f32.gguf"), "tiny");
+ * assert.equal(modelNameFromPath("out/qwen2.5-0.5b-Q4_K_M.gguf"), "qwen2.5-0.5b");
  * ```
  */
 export function modelNameFromPath(path: string): string {
@@ -238,9 +239,10 @@ export function parseAdapterFlag(flag: string): AdapterFlag {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { addAdapter, resolveServeConfig } from "./config.ts";
  * const cfg = addAdapter(resolveServeConfig(), "tiny", { name: "arith", path: "a.gguf", scale: 1 });
- * console.log(Object.keys(cfg.models)); // ["tiny", "tiny+arith"]
+ * assert.deepEqual(Object.keys(cfg.models), ["tiny", "tiny+arith"]);
  * ```
  */
 export function addAdapter(config: ServeConfig, base: string, adapter: AdapterFlag): ServeConfig {
