@@ -112,9 +112,11 @@ export class OpenAIBackendError extends Error {
   /**
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { OpenAIBackendError } from "./openai_backend.ts";
    * const e = new OpenAIBackendError("no server", "http://127.0.0.1:1/v1/completions");
-   * console.log(e.url, e.status);
+   * assert.equal(e.url, "http://127.0.0.1:1/v1/completions");
+   * assert.equal(e.status, undefined); // no HTTP response at all
    * ```
    */
   constructor(message: string, readonly url: string, readonly status?: number) {

@@ -108,9 +108,12 @@ export function compiledTemplate(source: string): CompiledTemplate {
  *
  * @example
  * ```ts
- * import { compileTemplate, renderTemplate } from "./_template.ts";
+ * import assert from "node:assert/strict";
+ * import { compileTemplate, MissingFieldError, renderTemplate } from "./_template.ts";
  * const t = compileTemplate("{{support.lstrip()}}\nQuestion: {{question}}\nAnswer:");
- * console.log(renderTemplate(t, { support: " Heat rises.", question: "What rises?" }));
+ * const text = renderTemplate(t, { support: " Heat rises.", question: "What rises?" });
+ * assert.equal(text, "Heat rises.\nQuestion: What rises?\nAnswer:");
+ * assert.throws(() => renderTemplate(t, { support: "" }), MissingFieldError);
  * ```
  */
 export function renderTemplate(template: CompiledTemplate, doc: Record<string, unknown>): string {

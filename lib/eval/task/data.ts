@@ -47,9 +47,12 @@ export interface TaskDocs {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { findTask, loadTaskDocs } from "./mod.ts";
  * const { docs, errors } = await loadTaskDocs(findTask("synth_qa"), "test", { limit: 3 });
- * console.log(docs.length, errors.length, docs[0].references);
+ * assert.equal(docs.length, 3);
+ * assert.deepEqual(errors, []);
+ * assert.deepEqual(docs[0].references, ["nurse"]);
  * ```
  */
 export async function loadTaskDocs(

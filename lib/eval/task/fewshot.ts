@@ -21,12 +21,14 @@ const REJECTION_SAMPLING_MIN_RATIO = 2;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { findTask, sampleFewshot, type RenderedDoc } from "./mod.ts";
  * const task = findTask("synth_arithmetic");
  * const pool: RenderedDoc[] = [1, 2, 3, 4].map((i) => ({
  *   id: `a${i}`, text: `Question: What is ${i} plus 1?\nAnswer:`, target: `${i + 1}`, references: [`${i + 1}`],
  * }));
- * console.log(sampleFewshot(task, pool, 2, "a1").map((d) => d.id));
+ * assert.deepEqual(sampleFewshot(task, pool, 2, "a1").map((d) => d.id), ["a3", "a4"]); // never a1 itself
+ * assert.deepEqual(sampleFewshot(task, pool, 2, "a1"), sampleFewshot(task, pool, 2, "a1")); // every run
  * ```
  */
 export function sampleFewshot(

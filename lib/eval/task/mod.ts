@@ -56,6 +56,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { buildPrompt, findTask, renderDoc } from "./mod.ts";
  * const task = findTask("synth_facts");
  * const doc = renderDoc(task, {
@@ -66,7 +67,9 @@
  *   distractor3: "Jutordan",
  *   support: "Volesa is the capital of Nisel.",
  * }, 0);
- * console.log(buildPrompt(task, doc, []), doc.choices, doc.gold);
+ * assert.equal(buildPrompt(task, doc, []), "Question: What is the capital of Nisel?\nAnswer:");
+ * assert.deepEqual(doc.choices, ["Kinli", "Melmel", "Jutordan", "Volesa"]);
+ * assert.equal(doc.gold, 3);
  * ```
  * @module
  */

@@ -24,9 +24,12 @@ export interface ParseTaskOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseTaskFile } from "./mod.ts";
  * const task = parseTaskFile("data/tasks/synth_qa_rouge.yaml");
- * console.log(task.name, task.includes.length, task.metrics.map((m) => m.metric));
+ * assert.equal(task.name, "synth_qa_rouge");
+ * assert.equal(task.includes.length, 1); // synth_qa.yaml
+ * assert.deepEqual(task.metrics.map((m) => m.metric), ["rouge1", "rouge2", "rougeL", "rougeLsum", "bleu4"]);
  * ```
  */
 export function parseTaskFile(path: string, options: ParseTaskOptions = {}): TaskConfig {

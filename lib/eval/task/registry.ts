@@ -75,8 +75,12 @@ const parsed = new Map<string, Parsed>();
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { listTasks } from "./mod.ts";
- * console.log(listTasks().map((t) => `${t.name} (${t.outputType})`));
+ * const names = listTasks().map((t) => t.name);
+ * assert.equal(names[0], "arithmetic_1dc");
+ * assert.deepEqual(names, [...names].sort());
+ * assert.ok(!names.some((n) => n.startsWith("_")));
  * ```
  */
 export function listTasks(options: TaskRegistryOptions = {}): TaskConfig[] {
@@ -151,9 +155,12 @@ export function taskRegistry(options: TaskRegistryOptions = {}): TaskRegistry {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { findTask } from "./mod.ts";
  * const task = findTask("synth_arithmetic");
- * console.log(task.file, task.generationKwargs.until);
+ * assert.match(task.file, /data\/tasks\/synth_arithmetic\.yaml$/);
+ * assert.deepEqual(task.generationKwargs.until, ["\n"]);
+ * assert.throws(() => findTask("synth_arithmetc"), /synth_arithmetic/); // did you mean …
  * ```
  */
 export function findTask(nameOrPath: string, options: TaskRegistryOptions = {}): TaskConfig {

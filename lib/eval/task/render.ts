@@ -58,12 +58,14 @@ export class RenderError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { findTask, renderDoc } from "./mod.ts";
  * const doc = renderDoc(findTask("synth_arithmetic"), {
  *   context: "Question: What is 7 plus 5?\nAnswer:",
  *   completion: " 12",
  * }, 0);
- * console.log(JSON.stringify(doc.text), doc.references);
+ * assert.equal(doc.text, "Question: What is 7 plus 5?\nAnswer:");
+ * assert.deepEqual(doc.references, ["12"]);
  * ```
  */
 export function renderDoc(
@@ -116,11 +118,12 @@ export function renderDoc(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { buildPrompt, findTask, renderDoc } from "./mod.ts";
  * const task = findTask("synth_arithmetic");
  * const shot = renderDoc(task, { context: "Question: What is 1 plus 1?\nAnswer:", completion: " 2" }, 0);
  * const doc = renderDoc(task, { context: "Question: What is 7 plus 5?\nAnswer:", completion: " 12" }, 1);
- * console.log(buildPrompt(task, doc, [shot]));
+ * assert.equal(buildPrompt(task, doc, [shot]), "Question: What is 1 plus 1?\nAnswer: 2\n\nQuestion: What is 7 plus 5?\nAnswer:");
  * ```
  */
 export function buildPrompt(task: TaskConfig, doc: RenderedDoc, fewshot: RenderedDoc[]): string {
