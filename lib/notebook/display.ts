@@ -61,9 +61,11 @@ export function displayable(bundle: MimeBundle): Displayable {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { figureBundle, PLOTLY_MIME } from "./display.ts";
  * const b = figureBundle({ data: [{ type: "scatter", name: "loss" }], layout: {} });
- * console.log(b[PLOTLY_MIME] !== undefined, b["text/plain"]);
+ * assert.ok(b[PLOTLY_MIME] !== undefined);
+ * assert.equal(b["text/plain"], "[figure] figure — loss");
  * ```
  */
 export function figureBundle(fig: FigureLike, options: FigureHtmlOptions = {}): MimeBundle {
@@ -158,9 +160,10 @@ function cell(v: unknown, digits: number, nested = false): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tableBundle } from "./display.ts";
  * const b = tableBundle([{ task: "qa", acc: 0.51234 }]);
- * console.log(b["text/plain"]);
+ * assert.equal(b["text/plain"], "task  acc\n----  ------\nqa    0.5123");
  * ```
  */
 export function tableBundle(
@@ -232,10 +235,11 @@ function textTable(columns: string[], rows: string[][]): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import pl from "nodejs-polars";
  * import { JUPYTER_DISPLAY, tableDisplay } from "./display.ts";
  * const d = tableDisplay(pl.DataFrame({ task: ["qa"], acc: [0.5] }));
- * console.log(d[JUPYTER_DISPLAY]()["text/plain"]);
+ * assert.equal(d[JUPYTER_DISPLAY]()["text/plain"], "task  acc\n----  ------\nqa    0.5000");
  * ```
  */
 export function tableDisplay(
@@ -250,8 +254,12 @@ export function tableDisplay(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { JUPYTER_DISPLAY, markdownDisplay } from "./display.ts";
- * console.log(markdownDisplay("# Report")[JUPYTER_DISPLAY]()["text/markdown"]);
+ * assert.deepEqual(markdownDisplay("# Report")[JUPYTER_DISPLAY](), {
+ *   "text/markdown": "# Report",
+ *   "text/plain": "# Report",
+ * });
  * ```
  */
 export function markdownDisplay(markdown: string): Displayable {

@@ -111,12 +111,14 @@ export interface RequirePathOptions {
  *
  * @example
  * ```ts
- * import { requirePath } from "./params.ts";
- * try {
- *   requirePath("results/train/none", { param: "TRAIN_RUN", producer: "notebooks/02_finetune.ipynb", kind: "dir" });
- * } catch (e) {
- *   console.log((e as Error).message);
- * }
+ * import assert from "node:assert/strict";
+ * import { NotebookInputError, requirePath } from "./params.ts";
+ * const options = { param: "TRAIN_RUN", producer: "notebooks/02_finetune.ipynb", kind: "dir" as const };
+ * assert.throws(() => requirePath("results/train/none", options), NotebookInputError);
+ * assert.throws(() => requirePath("results/train/none", options), {
+ *   message: 'TRAIN_RUN = "results/train/none": no such folder. Run notebooks/02_finetune.ipynb ' +
+ *     "first (it writes it), or set TRAIN_RUN in the parameters cell to an existing folder.",
+ * });
  * ```
  */
 export function requirePath(path: string, options: RequirePathOptions): string {

@@ -4,10 +4,12 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resultsFrame } from "./tables.ts";
  * const e = { value: 0.5, stderr: 0.05, ci: [0.4, 0.6] as [number, number], n: 100, method: "wilson" as const };
  * const df = resultsFrame([{ label: "base", results: { tasks: { t: { outputType: "multiple_choice", metrics: { acc: e }, byLength: [] } } } }]);
- * console.log(df.columns, df.height);
+ * assert.deepEqual(df.columns, ["run", "task", "metric", "value", "stderr", "ci_low", "ci_high", "n"]);
+ * assert.equal(df.height, 1);
  * ```
  * @module
  */
