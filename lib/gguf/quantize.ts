@@ -395,13 +395,19 @@ function round(x: number, decimals: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatQuantizeTable, type QuantizeCard } from "./quantize.ts";
  * const card = {
  *   source: "tiny-f32.gguf", source_type: "F32", source_bytes: 5_300_000,
  *   source_bits_per_weight: 32, type: "q8_0", file_type: "Q8_0", bytes: 1_400_000,
  *   bits_per_weight: 8.5, seconds: 0.03, fallbacks: [], tensor_types: { f32: { tensors: 9 } },
  * } as unknown as QuantizeCard;
- * console.log(formatQuantizeTable([card]));
+ * assert.equal(formatQuantizeTable([card]), [
+ *   "type   file type  size MiB  bits/weight  seconds  fallbacks",
+ *   "-----  ---------  --------  -----------  -------  ---------",
+ *   "(F32)  F32            5.05        32.00",
+ *   "q8_0   Q8_0           1.34         8.50     0.03  0",
+ * ].join("\n"));
  * ```
  */
 export function formatQuantizeTable(cards: QuantizeCard[]): string {
