@@ -49,8 +49,10 @@ export function prebuiltPackageName(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isLibllamaFile } from "./_libllama_path.ts";
- * console.log(isLibllamaFile("libllama.v0.4.0.so", "linux"), isLibllamaFile("libllama-common.so", "linux"));
+ * assert.equal(isLibllamaFile("libllama.v0.4.0.so", "linux"), true);
+ * assert.equal(isLibllamaFile("libllama-common.so", "linux"), false);
  * ```
  */
 export function isLibllamaFile(name: string, os: string = Deno.build.os): boolean {

@@ -77,8 +77,12 @@ export interface SequencePoolStats {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { QueueFullError } from "./sequence_pool.ts";
- * console.log(new QueueFullError(64, 64).message);
+ * assert.equal(
+ *   new QueueFullError(64, 64).message,
+ *   "all sequences are busy and 64 requests are already waiting (limit 64); retry later or raise the queue limit",
+ * );
  * ```
  */
 export class QueueFullError extends Error {
