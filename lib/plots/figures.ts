@@ -149,10 +149,11 @@ function estimateOf(run: LabeledRun, task: string, metric: string): Estimate | n
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { accuracyFigure } from "./figures.ts";
  * const e = { value: 0.5, stderr: 0.05, ci: [0.4, 0.6] as [number, number], n: 100, method: "wilson" as const };
  * const fig = accuracyFigure([{ label: "base", results: { tasks: { t: { outputType: "multiple_choice", metrics: { acc: e }, byLength: [] } } } }]);
- * console.log((fig.layout.yaxis as { title: { text: string } }).title.text);
+ * assert.equal((fig.layout.yaxis as { title: { text: string } }).title.text, "score, 0–1 (95% CI)");
  * ```
  */
 export function accuracyFigure(runs: LabeledRun[], options: MetricChoiceOptions = {}): Figure {
@@ -617,10 +618,12 @@ export interface CostFigureOptions extends MetricChoiceOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { costFigure } from "./figures.ts";
  * const e = { value: 0.5, stderr: 0.05, ci: [0.4, 0.6] as [number, number], n: 100, method: "wilson" as const };
  * const results = { tokensPerSecond: 900, tasks: { t: { outputType: "multiple_choice", metrics: { acc: e }, byLength: [] } } };
- * console.log((costFigure([{ label: "base", results }]).layout.xaxis as { title: { text: string } }).title.text);
+ * const xaxis = costFigure([{ label: "base", results }]).layout.xaxis as { title: { text: string } };
+ * assert.equal(xaxis.title.text, "throughput (tokens/s)"); // no cost recorded
  * ```
  */
 export function costFigure(runs: LabeledRun[], options: CostFigureOptions = {}): Figure {
