@@ -8,12 +8,16 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveServeConfig } from "./config.ts";
  * const cfg = resolveServeConfig({
  *   models: { tiny: { model: "data/models/tiny/tiny-f32.gguf" } },
  *   port: 8081,
  * });
- * console.log(cfg.host, cfg.port, cfg.sequences, Object.keys(cfg.models));
+ * assert.equal(cfg.host, "127.0.0.1");
+ * assert.equal(cfg.port, 8081);
+ * assert.equal(cfg.sequences, 4);
+ * assert.deepEqual(Object.keys(cfg.models), ["tiny"]);
  * ```
  * @module
  */
@@ -150,8 +154,11 @@ export type ServeConfigInput = Partial<Omit<ServeConfig, "models">> & {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveServeConfig } from "./config.ts";
- * console.log(resolveServeConfig({ sequences: 8 }).models.tiny.model);
+ * const cfg = resolveServeConfig({ sequences: 8 });
+ * assert.equal(cfg.models.tiny.model, "data/models/tiny/tiny-f32.gguf"); // the bundled model
+ * assert.throws(() => resolveServeConfig({ sequences: 0 }), /sequences/);
  * ```
  */
 export function resolveServeConfig(input: unknown = {}, source = "serve config"): ServeConfig {
