@@ -19,8 +19,6 @@
  * ```
  * @module
  */
-import { existsSync, statSync } from "node:fs";
-import { join, resolve } from "node:path";
 import { type BenchmarkPart, type BenchmarkTasks, valueText } from "../data/benchmarks.ts";
 import type { BenchmarkItem } from "../data/decontaminate.ts";
 import { loadRows } from "../data/load.ts";
@@ -30,12 +28,10 @@ import {
   findTask,
   listTasks,
   splitNameOf,
+  splitSource,
   type TaskConfig,
   type TaskRegistryOptions,
 } from "./task/mod.ts";
-
-/** Split file extensions tried in a local dataset folder, in order (as the eval engine does). */
-const SPLIT_FILE_EXTENSIONS = [".jsonl", ".json", ".parquet", ".csv", ".tsv"];
 
 /**
  * The tasks checked when no benchmark is named: every task whose data is on disk (the bundled
@@ -52,22 +48,6 @@ const SPLIT_FILE_EXTENSIONS = [".jsonl", ".json", ".parquet", ".csv", ".tsv"];
  */
 export function defaultBenchmarkTasks(options: TaskRegistryOptions = {}): TaskConfig[] {
   return listTasks(options).filter((t) => t.dataset.kind === "local");
-}
-
-/** The source (file or `hf:`) holding a task's split. */
-function splitSource(task: TaskConfig, split: string): string {
-  if (task.dataset.kind !== "local") return task.dataset.source;
-  const path = resolve(task.dataset.baseDir, task.dataset.path);
-  if (!(existsSync(path) && statSync(path).isDirectory())) return path;
-  for (const ext of SPLIT_FILE_EXTENSIONS) {
-    const file = join(path, split + ext);
-    if (existsSync(file)) return file;
-  }
-  throw new Error(
-    `task ${task.name}: split "${split}" not found in ${path} (looked for ${split}{${
-      SPLIT_FILE_EXTENSIONS.join(",")
-    }}); add the file or fix the split name in ${task.file}`,
-  );
 }
 
 /**

@@ -95,8 +95,23 @@ export async function loadTaskDocs(
   return { docs, errors };
 }
 
-/** What `loadRows` reads for a split: the split's file in a local folder, the local file, or `hf:…`. */
-function splitSource(task: TaskConfig, splitName: string, baseDir: string): string {
+/**
+ * What `loadRows` reads for a split: the split's file in a local folder, the local file, or
+ * `hf:…`. Throws, listing the data files present, when a local folder has no file for the split.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { findTask, splitSource } from "./mod.ts";
+ * assert.match(splitSource(findTask("synth_qa"), "test"), /data\/synthetic\/qa\/test\.jsonl$/);
+ * assert.throws(() => splitSource(findTask("synth_qa"), "dev"), /split "dev" not found/);
+ * ```
+ */
+export function splitSource(
+  task: TaskConfig,
+  splitName: string,
+  baseDir: string = task.dataset.baseDir,
+): string {
   if (task.dataset.kind !== "local") return task.dataset.source;
   const path = resolve(baseDir, task.dataset.path);
   return existsSync(path) && statSync(path).isDirectory() ? splitFile(task, path, splitName) : path;

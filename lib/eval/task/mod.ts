@@ -109,6 +109,7 @@ export {
   loadTaskDocs,
   type LoadTaskDocsOptions,
   splitNameOf,
+  splitSource,
   type TaskDocs,
   type TaskRowError,
   type TaskSplit,
