@@ -30,6 +30,7 @@
  * @module
  */
 import { ContextOverflowError, type GenerateOptions, type Generation } from "../llm/engine.ts";
+import { firstStop } from "../llm/stop_stream.ts";
 import type { Backend, BackendUsage } from "./backend.ts";
 
 /** Characters per token assumed by the backend's approximate `countTokens`. */
@@ -470,15 +471,6 @@ function checkCount(name: string, v: number, min: number): void {
 
 function approxTokens(text: string): number {
   return Math.ceil(text.length / APPROX_CHARS_PER_TOKEN);
-}
-
-function firstStop(text: string, until: string[]): number {
-  let cut = -1;
-  for (const s of until) {
-    const i = text.indexOf(s);
-    if (i >= 0 && (cut < 0 || i < cut)) cut = i;
-  }
-  return cut;
 }
 
 function quote(text: string): string {

@@ -28,6 +28,7 @@ import { createSequencesContext, defaultContextSize } from "./batching.ts";
 import { BatchScorer } from "./batch_scorer.ts";
 import type { LoadedModel } from "./model.ts";
 import { disjointWindow, rollingWindows } from "./rolling_windows.ts";
+import { firstStop } from "./stop_stream.ts";
 
 /** A LoRA adapter (GGUF) applied on top of the base model. */
 export interface LoraAdapter {
@@ -505,14 +506,4 @@ function argmax(dist: Map<Token, number>): Token | undefined {
     }
   }
   return best;
-}
-
-function firstStop(text: string, until: string[]): number {
-  let cut = -1;
-  for (const s of until) {
-    if (!s) continue;
-    const i = text.indexOf(s);
-    if (i >= 0 && (cut < 0 || i < cut)) cut = i;
-  }
-  return cut;
 }
