@@ -23,6 +23,7 @@
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { roundTo } from "../lib/util/round.ts";
 import { tmpdir } from "node:os";
 import {
   meanLogprobPrediction,
@@ -330,32 +331,26 @@ export async function crosscheckTask(
         tunebook: ours[i],
         perplexity: predictions[i],
         gold: it.gold,
-        margin: round(margin(scores[i]), 6),
+        margin: roundTo(margin(scores[i]), 6),
       }]
     );
     const acc = (p: number[]) => p.filter((x, i) => x === items[i].gold).length / items.length;
     return {
       task: taskName,
       items: items.length,
-      meanChoiceTokens: round(meanChoiceTokens, 3),
+      meanChoiceTokens: roundTo(meanChoiceTokens, 3),
       agree: items.length - disagreements.length,
-      agreement: round(1 - disagreements.length / items.length, 4),
+      agreement: roundTo(1 - disagreements.length / items.length, 4),
       splitDiffers,
-      tunebookAccuracy: round(acc(ours), 4),
-      perplexityAccuracy: round(acc(predictions), 4),
+      tunebookAccuracy: roundTo(acc(ours), 4),
+      perplexityAccuracy: roundTo(acc(predictions), 4),
       perplexityReportedAccuracy: gold.accuracy,
       disagreements,
-      minMargin: round(Math.min(...scores.map(margin)), 6),
+      minMargin: roundTo(Math.min(...scores.map(margin)), 6),
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** Round to `digits` decimals. */
-export function round(x: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
 }
 
 const flags = {

@@ -27,6 +27,7 @@
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { roundTo } from "../lib/util/round.ts";
 import { tmpdir } from "node:os";
 import type { LlamaContextSequence, Token } from "node-llama-cpp";
 import { median } from "simple-statistics";
@@ -49,7 +50,6 @@ import {
   DEFAULT_PERPLEXITY,
   loadBenchItems,
   type PerplexityRun,
-  round,
   runLlamaPerplexity,
   scoreAll,
 } from "./crosscheck_perplexity.ts";
@@ -243,8 +243,8 @@ async function createRunners(
       extra: () => {
         const timed = runs.slice(1); // the first run is the warm-up
         return {
-          medianWallSeconds: round(median(timed.map((r) => r.wallSeconds)), 4),
-          medianStartupSeconds: round(median(timed.map((r) => r.startupMs! / 1000)), 4),
+          medianWallSeconds: roundTo(median(timed.map((r) => r.wallSeconds)), 4),
+          medianStartupSeconds: roundTo(median(timed.map((r) => r.startupMs! / 1000)), 4),
         };
       },
     });
@@ -266,7 +266,7 @@ function naiveCheck(task: string, runners: Runner[]): Record<string, unknown> {
   return {
     task,
     check: "naive vs tunebook summed log-probs (f16 KV: batch layouts differ slightly)",
-    maxAbsDiff: round(maxDiff, 6),
+    maxAbsDiff: roundTo(maxDiff, 6),
     samePrediction: `${samePred}/${naive.length}`,
   };
 }
@@ -281,7 +281,7 @@ function machine(): Record<string, unknown> {
     os: `${Deno.build.os} ${Deno.build.arch}`,
     deno: Deno.version.deno,
     /** 1/5/15-min load averages when the benchmark ended (other processes skew timings). */
-    loadAverage: Deno.loadavg().map((x) => round(x, 2)),
+    loadAverage: Deno.loadavg().map((x) => roundTo(x, 2)),
   };
 }
 
@@ -317,7 +317,7 @@ export const command = defineCommand({
 });
 
 async function main(values: FlagValues<typeof flags>): Promise<number> {
-  const loadAtStart = Deno.loadavg().map((x) => round(x, 2));
+  const loadAtStart = Deno.loadavg().map((x) => roundTo(x, 2));
   const repeats = values.repeats;
   const threads = values.threads;
   const loaded = await loadModel(values.model, { gpu: false });
@@ -330,11 +330,11 @@ async function main(values: FlagValues<typeof flags>): Promise<number> {
     const med = median(m.seconds);
     const full = {
       ...m,
-      medianSeconds: round(med, 4),
-      itemsPerSecond: round(m.items / med, 1),
-      itemsPerSecondBest: round(m.items / Math.min(...m.seconds), 1),
+      medianSeconds: roundTo(med, 4),
+      itemsPerSecond: roundTo(m.items / med, 1),
+      itemsPerSecondBest: roundTo(m.items / Math.min(...m.seconds), 1),
     };
-    full.seconds = full.seconds.map((s) => round(s, 4));
+    full.seconds = full.seconds.map((s) => roundTo(s, 4));
     measurements.push(full);
     console.log(
       `${m.task} ${m.method}: ${full.itemsPerSecond} items/s (median ${full.medianSeconds} s)`,
@@ -386,9 +386,9 @@ async function main(values: FlagValues<typeof flags>): Promise<number> {
     );
     const row = (method: Method) => ({
       method,
-      vsNaive: round(speed(task, method) / speed(task, "naive"), 2),
-      vsPerplexityNp4: round(speed(task, method) / speed(task, "llama_perplexity_np4"), 2),
-      vsPerplexityBest: round(speed(task, method) / best, 2),
+      vsNaive: roundTo(speed(task, method) / speed(task, "naive"), 2),
+      vsPerplexityNp4: roundTo(speed(task, method) / speed(task, "llama_perplexity_np4"), 2),
+      vsPerplexityBest: roundTo(speed(task, method) / best, 2),
     });
     return { task, rows: METHODS.map(row) };
   });

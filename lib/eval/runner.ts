@@ -76,6 +76,7 @@ import {
 } from "./task/mod.ts";
 import { parseJsonl } from "../data/jsonl.ts";
 import { Progress } from "../util/progress.ts";
+import { roundTo } from "../util/round.ts";
 
 /** The default suite: one runnable synthetic task per family. */
 export const DEFAULT_SUITE = ["synth_arithmetic", "synth_entailment", "synth_qa", "synth_facts"];
@@ -320,9 +321,9 @@ export async function runEval(backend: Backend, options: EvalOptions = {}): Prom
     }
     const wall = (performance.now() - started) / 1000;
     results.complete = true;
-    results.wallSeconds = round(wall, 2);
-    results.tokensPerSecond = round(backend.tokensProcessed() / wall, 1);
-    results.itemsPerSecond = round(results.items.evaluated / wall, 2);
+    results.wallSeconds = roundTo(wall, 2);
+    results.tokensPerSecond = roundTo(backend.tokensProcessed() / wall, 1);
+    results.itemsPerSecond = roundTo(results.items.evaluated / wall, 2);
     if (backend.usage) results.usage = backend.usage();
     writeAtomic(resultsPath, results);
     return results;
@@ -454,7 +455,7 @@ export async function evaluateDoc(
           ...base,
           choices,
           gold: doc.gold,
-          logprobs: scores.logprobs.map((l) => round(l, 6)),
+          logprobs: scores.logprobs.map((l) => roundTo(l, 6)),
           is_greedy: scores.isGreedy,
           prediction: choices[pred],
           metrics: itemMetrics(task, choices[pred], doc.references, known),
@@ -468,7 +469,7 @@ export async function evaluateDoc(
         return {
           ...base,
           references: [doc.target],
-          logprobs: [round(ll, 6)],
+          logprobs: [roundTo(ll, 6)],
           is_greedy: scores.isGreedy,
           loglikelihood: ll,
           metrics: itemMetrics(task, "", [doc.target], { acc: scores.isGreedy[0] ? 1 : 0 }),
@@ -660,7 +661,7 @@ export function aggregateTask(
     rowErrors: options.rowErrors,
     metrics: roundEstimates(metrics),
     byLength: lengthBuckets(scored, task, options.lengthBuckets),
-    wallSeconds: round(options.wallSeconds, 2),
+    wallSeconds: roundTo(options.wallSeconds, 2),
   };
 }
 
@@ -775,17 +776,12 @@ function argmax(xs: number[]): number {
   return best;
 }
 
-function round(x: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
-}
-
 function roundEstimate(e: Estimate): Estimate {
   return {
     ...e,
-    value: round(e.value, 6),
-    stderr: round(e.stderr, 6),
-    ci: [round(e.ci[0], 6), round(e.ci[1], 6)],
+    value: roundTo(e.value, 6),
+    stderr: roundTo(e.stderr, 6),
+    ci: [roundTo(e.ci[0], 6), roundTo(e.ci[1], 6)],
   };
 }
 

@@ -21,6 +21,7 @@ import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 
 import { LlamaQuantizeError, quantizeGguf } from "../llm/quantize_gguf.ts";
 import { DEFAULT_HASH_CACHE, fileSha256 } from "../util/file_hash.ts";
 import { prepareOutputDir } from "../util/output_dir.ts";
+import { roundTo } from "../util/round.ts";
 import { type GgufTypeTotals, inspectGguf } from "./inspect.ts";
 
 /**
@@ -355,16 +356,16 @@ async function quantizeOne(
     source_sha256: await fileSha256(input, hashCache),
     source_type: source.quantization,
     source_bytes: source.fileBytes,
-    source_bits_per_weight: round(source.bitsPerWeight, BPW_DECIMALS),
+    source_bits_per_weight: roundTo(source.bitsPerWeight, BPW_DECIMALS),
     type,
     file_type: result.quantization,
     path: displayPath(out),
     sha256: await fileSha256(out, hashCache),
     bytes: result.fileBytes,
     weights: result.weights,
-    bits_per_weight: round(result.bitsPerWeight, BPW_DECIMALS),
-    file_bits_per_weight: round(result.fileBitsPerWeight, BPW_DECIMALS),
-    seconds: round(quantized.seconds, SECONDS_DECIMALS),
+    bits_per_weight: roundTo(result.bitsPerWeight, BPW_DECIMALS),
+    file_bits_per_weight: roundTo(result.fileBitsPerWeight, BPW_DECIMALS),
+    seconds: roundTo(quantized.seconds, SECONDS_DECIMALS),
     threads,
     tensor_types: result.tensorTypes,
     fallbacks,
@@ -382,11 +383,6 @@ const FALLBACK_LINE =
 function displayPath(path: string): string {
   const rel = relative(Deno.cwd(), resolve(path));
   return rel.startsWith("..") || isAbsolute(rel) ? resolve(path) : rel;
-}
-
-function round(x: number, decimals: number): number {
-  const f = 10 ** decimals;
-  return Math.round(x * f) / f;
 }
 
 /**

@@ -17,13 +17,13 @@ import pl from "nodejs-polars";
 import type { QuantizeCard } from "../gguf/quantize.ts";
 import type { LabeledComparison, LabeledRun, QuantPoint } from "../plots/figures.ts";
 import { meanScore, primaryMetric, significanceMark } from "../plots/figures.ts";
+import { roundTo } from "../util/round.ts";
 
 const MIB = 2 ** 20;
 
 function round(x: number | null | undefined, digits = 4): number | null {
   if (typeof x !== "number" || !Number.isFinite(x)) return null;
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
+  return roundTo(x, digits);
 }
 
 function finite(x: number | null | undefined): number | null {

@@ -11,3 +11,4 @@ export * from "./file_type.ts";
 export * from "./suggest.ts";
 export * from "./nearest_rank.ts";
 export * from "./output_dir.ts";
+export * from "./round.ts";
