@@ -40,6 +40,7 @@ import { mean } from "simple-statistics";
 import { parseJsonl } from "../data/jsonl.ts";
 import type { EvalResults, Sample } from "./runner.ts";
 import { formatPValue } from "./p_value.ts";
+import { formatMetricValue as fmt } from "./table.ts";
 import {
   DEFAULT_CONFIDENCE,
   DEFAULT_RESAMPLES,
@@ -585,10 +586,6 @@ const PERCENT = 100;
 function describe(run: RunInfo): string {
   const model = run.model?.model;
   return `${run.run} (${run.dir})${model ? ` — ${String(model)}` : ""}`;
-}
-
-function fmt(x: number): string {
-  return Math.abs(x) >= 10 ? x.toFixed(2) : x.toFixed(4);
 }
 
 function signed(x: number): string {

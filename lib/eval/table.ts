@@ -26,9 +26,11 @@ export function formatResultsTable(results: Pick<EvalResults, "tasks">): string 
       rows.push([
         name,
         metric,
-        fmt(e.value),
-        Number.isFinite(e.stderr) ? fmt(e.stderr) : "-",
-        Number.isFinite(e.ci[0]) ? `[${fmt(e.ci[0])}, ${fmt(e.ci[1])}]` : "-",
+        formatMetricValue(e.value),
+        Number.isFinite(e.stderr) ? formatMetricValue(e.stderr) : "-",
+        Number.isFinite(e.ci[0])
+          ? `[${formatMetricValue(e.ci[0])}, ${formatMetricValue(e.ci[1])}]`
+          : "-",
         String(e.n),
         String(skipped),
         String(t.truncated ?? 0),
@@ -42,6 +44,17 @@ export function formatResultsTable(results: Pick<EvalResults, "tasks">): string 
     .join("\n");
 }
 
-function fmt(x: number): string {
+/**
+ * A metric value as the text tables show it: 4 decimals, or 2 from 10 up (BLEU's 0–100 scale).
+ *
+ * @example
+ * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ * import { formatMetricValue } from "./table.ts";
+ * strictEqual(formatMetricValue(0.51234), "0.5123");
+ * strictEqual(formatMetricValue(23.456), "23.46");
+ * ```
+ */
+export function formatMetricValue(x: number): string {
   return Math.abs(x) >= 10 ? x.toFixed(2) : x.toFixed(4);
 }
