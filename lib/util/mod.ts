@@ -1,7 +1,8 @@
 /**
  * Small helpers every module may use (the bottom layer: it imports nothing else in lib/):
  * a seeded random source, a terminal progress line, a file's SHA-256, GGUF file-type names,
- * "did you mean …" suggestions, the nearest-rank quantile, and output folder checks.
+ * "did you mean …" suggestions, the nearest-rank quantile, output folder checks and rounding to
+ * N decimals.
  * @module
  */
 export * from "./rng.ts";
