@@ -3,17 +3,22 @@
     python3 -m tunebook.finetune CONFIG.json
 
 The config (written and validated by tunebook's TypeScript side, lib/train/config.ts) names the
-base model (a Hugging Face checkpoint directory), JSONL files of {"prompt", "completion"} rows,
-the LoRA settings and the schedule. Backends:
+base model (a Hugging Face checkpoint folder, or a Hub id for backend hf), JSONL files of rows —
+{"prompt", "completion"}, or {"messages": [...]} rendered with the model's chat template
+(examples.py) — the LoRA settings and the schedule. Backends:
 
-- `torch`: the pure-torch Llama (python/tunebook/model.py) with LoRA layers; CPU, needs only torch.
-- `hf`: transformers + peft (Unsloth's FastLanguageModel when installed); the path for real models
-  on a GPU, with fp16/bf16, 4-bit bases (bitsandbytes) and gradient checkpointing.
+- `torch` (backend_torch.py): tunebook's pure-torch decoder (Llama, Mistral, Qwen2 shapes) with
+  LoRA layers, fp32; CPU, needs only torch, numpy and sentencepiece.
+- `hf` (backend_hf.py): transformers + peft, the path for real models on a GPU: fp16/bf16 bases,
+  4-bit NF4 (bitsandbytes), gradient checkpointing.
 
-Both write a PEFT adapter (adapter_config.json + adapter_model.safetensors) to `<output_dir>/adapter`,
+Both share the row encoding (examples.py), packing and batching (batches.py) and the optimizer
+step (train_step.py: the loss is token-weighted over all micro-batches of a step). Both write a
+PEFT adapter (adapter_config.json + adapter_model.safetensors) to `<output_dir>/adapter`,
 checkpoints to `<output_dir>/checkpoints/step-N` (checkpoint.py: atomic, verified, resumed from
-automatically and bit for bit), and print one JSON event per line on stdout: start, resume, step,
-eval, checkpoint, note, warning, done — or error, with a message to act on.
+automatically and bit for bit), and print one JSON event per line on stdout: plan (plan.py: dtypes,
+batch, memory estimate), start, resume, step, eval, checkpoint, note, warning, done — or error,
+with a message to act on.
 
 A run folder belongs to one run: the trainer locks it (run_lock.py), removes what an interrupted
 run left half written, and resumes only a checkpoint whose identity (run_identity.py: the config
@@ -34,16 +39,19 @@ import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from .atomic import remove_dir, write_dir_atomic, write_file_atomic
+from .batches import DataOrder, collate, pack
 from .checkpoint import (FORMAT, capture_rng, clean_leftovers, discard_checkpoints, latest_checkpoint, load_trainer_state,
                          restore_rng, save_checkpoint)
 from .events import emit, fail
+from .examples import RowError, encode_rows
 from .faults import fault_point
+from .plan import build_plan, model_config_for
 from .run_identity import identity_changes, mismatch_message, run_identity
 from .run_lock import RunLocked, lock_run_dir
 from .suggest import closest_name
+from .train_step import train_step
 
 KNOWN_KEYS = {
     "backend", "base_model", "train_file", "val_file", "output_dir", "lora", "lr", "schedule", "warmup_steps",
@@ -53,7 +61,6 @@ KNOWN_KEYS = {
 }
 LORA_KEYS = {"r", "alpha", "dropout", "target_modules"}
 ROW_FIELDS = ("prompt", "completion")
-IGNORE = -100
 
 
 def load_config(path: Path) -> dict:
@@ -90,8 +97,23 @@ def _describe(value) -> str:
     return type(value).__name__
 
 
-def read_rows(path: Path) -> tuple[list[dict], bytes]:
-    """({"prompt", "completion"} rows, the file's bytes); a bad row fails with file:line, field and what is expected."""
+def _check_messages(path: Path, n: int, messages) -> None:
+    if not isinstance(messages, list) or not messages:
+        fail(f'{path}:{n}: field "messages" is {_describe(messages) if messages != [] else "an empty list"}; expected a list '
+             'of turns, e.g. [{"role": "user", "content": "..."}, {"role": "assistant", "content": "..."}]')
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict):
+            fail(f'{path}:{n}: field "messages[{i}]" is {_describe(m)}; expected an object with string fields "role" and "content"')
+        for field in ("role", "content"):
+            if field not in m:
+                fail(f'{path}:{n}: field "messages[{i}].{field}" is missing; each turn needs string fields "role" and "content"')
+            if not isinstance(m[field], str):
+                fail(f'{path}:{n}: field "messages[{i}].{field}" is {_describe(m[field])}; expected a string')
+
+
+def read_rows(path: Path) -> tuple[list[tuple[int, dict]], bytes]:
+    """((line, row) pairs, the file's bytes); a row is {"prompt", "completion"} or {"messages": [...]}.
+    A bad row fails with file:line, field and what is expected."""
     if not path.is_file():
         fail(f"{path}: training data not found")
     raw = path.read_bytes()
@@ -109,81 +131,24 @@ def read_rows(path: Path) -> tuple[list[dict], bytes]:
         except json.JSONDecodeError as e:
             fail(f"{path}:{n}: not valid JSON ({e}); fix or remove that row")
         if not isinstance(row, dict):
-            fail(f'{path}:{n}: expected a JSON object with string fields "prompt" and "completion", got {_describe(row)}')
+            fail(f'{path}:{n}: expected a JSON object with string fields "prompt" and "completion", got {_describe(row)}; '
+                 'a conversation is {"messages": [{"role": ..., "content": ...}, ...]}')
+        if "messages" in row:
+            _check_messages(path, n, row["messages"])
+            rows.append((n, row))
+            continue
         for field in ROW_FIELDS:
             if field not in row:
                 near = [k for k in row if k not in ROW_FIELDS and closest_name(k, [field])]
                 hint = f'; it has "{near[0]}": did you mean "{field}"?' if near else f" (it has: {', '.join(sorted(row)) or 'no fields'})"
-                fail(f'{path}:{n}: field "{field}" is missing{hint}; each row needs string fields "prompt" and "completion"')
+                fail(f'{path}:{n}: field "{field}" is missing{hint}; each row needs string fields "prompt" and "completion" '
+                     '(or "messages": a list of {"role", "content"} turns)')
             if not isinstance(row[field], str):
                 fail(f'{path}:{n}: field "{field}" is {_describe(row[field])}; expected a string (e.g. "{field}": "...")')
-        rows.append(row)
+        rows.append((n, row))
     if not rows:
         fail(f"{path}: no rows; curate or export some training data first")
     return rows, raw
-
-
-def encode_rows(rows: list[dict], encode, bos: int | None, eos: int | None, max_len: int, completion_only: bool, where: str):
-    """Token ids and labels; the prompt/completion boundary is cut as lm-eval does it."""
-    out, dropped = [], 0
-    for n, r in enumerate(rows, 1):
-        prompt = encode(r["prompt"])
-        whole = encode(r["prompt"] + r["completion"])
-        ids = ([bos] if bos is not None else []) + whole + ([eos] if eos is not None else [])
-        n_prompt = len(prompt) + (1 if bos is not None else 0)
-        if len(ids) > max_len:
-            dropped += 1
-            continue
-        labels = [IGNORE] * n_prompt + ids[n_prompt:] if completion_only else list(ids)
-        out.append((ids, labels))
-    if not out:
-        fail(f"{where}: every row is longer than max_seq_len={max_len} tokens; raise max_seq_len")
-    return out, dropped
-
-
-def pack(examples, max_len: int):
-    """Concatenate examples into rows of at most max_len tokens (packing)."""
-    rows, ids, labels = [], [], []
-    for i, l in examples:
-        if len(ids) + len(i) > max_len and ids:
-            rows.append((ids, labels))
-            ids, labels = [], []
-        ids, labels = ids + i, labels + l
-    if ids:
-        rows.append((ids, labels))
-    return rows
-
-
-def collate(batch, pad_id: int):
-    width = max(len(i) for i, _ in batch)
-    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-    labels = torch.full((len(batch), width), IGNORE, dtype=torch.long)
-    for k, (i, l) in enumerate(batch):
-        ids[k, : len(i)] = torch.tensor(i)
-        labels[k, : len(l)] = torch.tensor(l)
-    return ids, labels
-
-
-class DataOrder:
-    """Which example comes next: shuffled passes over the examples (a fresh permutation per epoch,
-    from a generator seeded with the run's seed), resumable exactly from state_dict()."""
-
-    def __init__(self, n: int, seed: int):
-        self.n, self.rng, self.order = n, random.Random(seed), []
-
-    def next(self) -> int:
-        if not self.order:
-            self.order = self.rng.sample(range(self.n), self.n)
-        return self.order.pop()
-
-    def state_dict(self) -> dict:
-        return {"n": self.n, "rng": self.rng.getstate(), "order": list(self.order)}
-
-    def load_state_dict(self, state: dict) -> None:
-        if state["n"] != self.n:
-            raise ValueError(f"the checkpoint's data order is over {state['n']} examples, this run has {self.n}")
-        self.rng.setstate(state["rng"])
-        self.order = list(state["order"])
 
 
 def lr_at(step: int, total: int, cfg: dict) -> float:
@@ -198,132 +163,39 @@ def lr_at(step: int, total: int, cfg: dict) -> float:
     return lr * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-class TorchBackend:
-    """The pure-torch Llama with LoRA layers (CPU)."""
+def make_backend(cfg: dict):
+    if cfg["backend"] == "hf":
+        from .backend_hf import HfBackend
 
-    def __init__(self, cfg: dict):
-        from .lora import add_lora
-        from .model import load_checkpoint
-        from .tokenizer import load_tokenizer
+        return HfBackend(cfg)
+    from .backend_torch import TorchBackend
 
-        torch.set_num_threads(cfg.get("threads", 2))
-        self.device = cfg.get("device", "cpu")
-        self.model = load_checkpoint(cfg["base_model"]).to(self.device).train()  # train mode: LoRA dropout is on
-        self.sp = load_tokenizer(cfg["base_model"])
-        lora = cfg["lora"]
-        self.trainable = add_lora(self.model, lora["r"], lora["alpha"], lora["target_modules"], lora.get("dropout", 0.0))
-        self.total = sum(p.numel() for p in self.model.parameters())
-        self.bos, self.eos, self.pad = self.sp.bos_id(), self.sp.eos_id(), self.sp.eos_id()
-        self.encode = self.sp.encode
-
-    def loss(self, ids, labels):
-        logits = self.model(ids.to(self.device))
-        return F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]).float(), labels[:, 1:].reshape(-1).to(self.device), ignore_index=IGNORE)
-
-    def parameters(self):
-        return [p for p in self.model.parameters() if p.requires_grad]
-
-    def save_adapter(self, out: Path, cfg: dict) -> None:
-        from .lora import save_peft_adapter
-
-        lora = cfg["lora"]
-        save_peft_adapter(self.model, out, base_model=str(cfg["base_model"]), r=lora["r"], alpha=lora["alpha"],
-                          dropout=lora.get("dropout", 0.0), target_modules=lora["target_modules"])
-
-    def load_adapter(self, path: Path) -> None:
-        from .lora import PEFT_PREFIX, read_peft_adapter
-
-        _, tensors = read_peft_adapter(path)
-        own = dict(self.model.named_parameters())
-        for name, t in tensors.items():
-            mine = own.get(name[len(PEFT_PREFIX):])
-            if mine is None or mine.shape != t.shape:
-                raise ValueError(f"{path}: tensor {name} {tuple(t.shape)} does not fit this model's LoRA "
-                                 f"({tuple(mine.shape) if mine is not None else 'no such module'})")
-            mine.data.copy_(t)
-
-
-class HfBackend:
-    """transformers + peft (Unsloth when installed) for real models on a GPU."""
-
-    def __init__(self, cfg: dict):
-        try:
-            import peft
-            import transformers
-        except ImportError as e:
-            fail(f"backend 'hf' needs transformers and peft ({e}); pip install -r python/requirements.txt, or use backend 'torch'")
-        self.device = cfg.get("device") or ("cuda" if torch.cuda.is_available() else "cpu")
-        precision = cfg.get("precision", "fp32")
-        dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[precision]
-        kwargs = {"torch_dtype": torch.float32 if precision == "fp16" else dtype}
-        if cfg.get("load_in_4bit"):
-            try:
-                import bitsandbytes  # noqa: F401
-
-                kwargs["quantization_config"] = transformers.BitsAndBytesConfig(
-                    load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.float16 if precision == "fp16" else dtype)
-            except ImportError:
-                emit("warning", message="load_in_4bit requested but bitsandbytes is not installed: loading the base unquantized")
-        self.tok = transformers.AutoTokenizer.from_pretrained(cfg["base_model"])
-        self.model = transformers.AutoModelForCausalLM.from_pretrained(cfg["base_model"], **kwargs)
-        if "quantization_config" not in kwargs:
-            self.model.to(self.device)
-        if cfg.get("gradient_checkpointing"):
-            self.model.gradient_checkpointing_enable()
-            self.model.enable_input_require_grads()
-        lora = cfg["lora"]
-        self.model = peft.get_peft_model(self.model, peft.LoraConfig(
-            r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=lora.get("dropout", 0.0),
-            target_modules=lora["target_modules"], task_type="CAUSAL_LM", bias="none"))
-        if precision == "fp16":
-            for p in self.model.parameters():
-                if p.requires_grad:
-                    p.data = p.data.float()
-        self.autocast = precision in ("fp16", "bf16") and self.device == "cuda"
-        self.dtype = dtype
-        self.trainable = sum(p.numel() for p in self.model.parameters() if p.requires_grad)
-        self.total = sum(p.numel() for p in self.model.parameters())
-        self.bos, self.eos = self.tok.bos_token_id, self.tok.eos_token_id
-        self.pad = self.tok.pad_token_id if self.tok.pad_token_id is not None else self.eos
-        self.encode = lambda text: self.tok(text, add_special_tokens=False)["input_ids"]
-
-    def loss(self, ids, labels):
-        with torch.autocast("cuda", dtype=self.dtype, enabled=self.autocast):
-            logits = self.model(input_ids=ids.to(self.device)).logits
-        return F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]).float(), labels[:, 1:].reshape(-1).to(self.device), ignore_index=IGNORE)
-
-    def parameters(self):
-        return [p for p in self.model.parameters() if p.requires_grad]
-
-    def save_adapter(self, out: Path, cfg: dict) -> None:
-        self.model.save_pretrained(str(out), safe_serialization=True)
-
-    def load_adapter(self, path: Path) -> None:
-        from peft import set_peft_model_state_dict
-        from safetensors.torch import load_file
-
-        set_peft_model_state_dict(self.model, load_file(str(path / "adapter_model.safetensors")))
+    return TorchBackend(cfg)
 
 
 def evaluate(backend, examples, batch_size: int, pad: int) -> float:
     """Validation loss (token-weighted), with dropout off; draws no random numbers."""
     was_training = backend.model.training
     backend.model.eval()
-    losses, weights = [], []
+    total, n = 0.0, 0
     try:
         with torch.no_grad():
             for i in range(0, len(examples), batch_size):
-                ids, labels = collate(examples[i : i + batch_size], pad)
-                n = int((labels[:, 1:] != IGNORE).sum())
-                losses.append(backend.loss(ids, labels).item() * n)
-                weights.append(n)
+                summed, k = backend.loss_sum(collate(examples[i : i + batch_size], pad))
+                total += float(summed)
+                n += k
     finally:
         backend.model.train(was_training)
-    return sum(losses) / max(1, sum(weights))
+    return total / max(1, n)
 
 
 def _warn(message: str) -> None:
     emit("warning", message=message)
+
+
+def _lines(lines: list[int]) -> str:
+    shown = ", ".join(map(str, lines[:5]))
+    return f"line{'s' if len(lines) > 1 else ''} {shown}{', …' if len(lines) > 5 else ''}"
 
 
 def stage_data(out: Path, name: str, source: Path, raw: bytes) -> Path:
@@ -334,6 +206,28 @@ def stage_data(out: Path, name: str, source: Path, raw: bytes) -> Path:
         return target
     write_file_atomic(target, raw)
     return target
+
+
+def run_length(cfg: dict, n_examples: int) -> tuple[int, int]:
+    """(steps per epoch, total steps): max_steps, else epochs (a fraction too) rounded up to whole steps."""
+    per_epoch = math.ceil(n_examples / (cfg["batch_size"] * cfg.get("grad_accum", 1)))
+    if cfg.get("max_steps"):
+        return per_epoch, int(cfg["max_steps"])
+    return per_epoch, max(1, math.ceil(per_epoch * cfg.get("epochs", 1) - 1e-9))
+
+
+def make_scaler(enabled: bool):
+    """fp16's loss scaler (torch.amp's where torch has it, else torch.cuda.amp's)."""
+    if hasattr(torch, "amp") and hasattr(torch.amp, "GradScaler"):
+        return torch.amp.GradScaler("cuda", enabled=enabled)
+    return torch.cuda.amp.GradScaler(enabled=enabled)
+
+
+def encode_file(rows, backend, cfg: dict, where: str, split: str):
+    try:
+        return encode_rows(rows, backend.enc, cfg["max_seq_len"], cfg["completion_only_loss"], where)
+    except RowError as e:
+        fail(f"{e}; fix the row (or remove it)")
 
 
 def train(cfg: dict) -> None:
@@ -358,18 +252,36 @@ def train(cfg: dict) -> None:
         if changes:
             fail(mismatch_message(str(out), ckpt.step, changes))
 
+    mc, why = model_config_for(cfg["base_model"])
+    emit("plan", **build_plan(cfg, mc, why, _gpu_memory_gb()))
     random.seed(cfg["seed"])
     torch.manual_seed(cfg["seed"])
-    backend = (HfBackend if cfg["backend"] == "hf" else TorchBackend)(cfg)
-    examples, dropped = encode_rows(train_rows, backend.encode, backend.bos, backend.eos, cfg["max_seq_len"], cfg["completion_only_loss"], cfg["train_file"])
+    backend = make_backend(cfg)
+    train_enc = encode_file(train_rows, backend, cfg, cfg["train_file"], "train")
+    if not train_enc.examples:
+        fail(f"{cfg['train_file']}: every row is longer than max_seq_len={cfg['max_seq_len']} tokens; raise max_seq_len")
+    if train_enc.too_long:
+        _warn(f"{cfg['train_file']}: {len(train_enc.too_long)} of {len(train_rows)} rows are longer than max_seq_len="
+              f"{cfg['max_seq_len']} tokens and are left out of training ({_lines(train_enc.too_long)}); raise max_seq_len "
+              "to train on them")
+    val_enc = encode_file(val_rows, backend, cfg, cfg["val_file"], "val") if val_rows else None
+    if val_enc and val_enc.too_long:
+        _warn(f"{cfg['val_file']}: {len(val_enc.too_long)} of {len(val_rows)} validation rows are longer than max_seq_len="
+              f"{cfg['max_seq_len']} tokens and are left out of the validation loss ({_lines(val_enc.too_long)}); raise "
+              "max_seq_len to include them")
+    if val_rows and not val_enc.examples:
+        fail(f"{cfg['val_file']}: every validation row is longer than max_seq_len={cfg['max_seq_len']} tokens; raise "
+             "max_seq_len, or give no val_file")
+    merged = train_enc.boundary_merged + (val_enc.boundary_merged if val_enc else 0)
+    if merged:
+        emit("note", message=f"{merged} rows have a token spanning the prompt/completion boundary (the prompt's tokens are "
+             "not a prefix of the whole's); their loss starts at that token, so the completion is learned whole")
+    examples = train_enc.examples
     if cfg.get("packing"):
         examples = pack(examples, cfg["max_seq_len"])
-    val = []
-    if val_rows:
-        val, _ = encode_rows(val_rows, backend.encode, backend.bos, backend.eos, cfg["max_seq_len"], cfg["completion_only_loss"], cfg["val_file"])
+    val = val_enc.examples if val_enc else []
     bs, accum = cfg["batch_size"], cfg.get("grad_accum", 1)
-    steps_per_epoch = math.ceil(len(examples) / (bs * accum))
-    total = cfg.get("max_steps") or steps_per_epoch * cfg.get("epochs", 1)
+    steps_per_epoch, total = run_length(cfg, len(examples))
     if ckpt and total < ckpt.step:
         fail(f"{out}: cannot resume: its checkpoint is at step {ckpt.step}, past this config's {total} steps "
              f"(max_steps {cfg.get('max_steps')}, epochs {cfg.get('epochs', 1)}); give at least {ckpt.step} steps, "
@@ -389,7 +301,7 @@ def train(cfg: dict) -> None:
 
     params = backend.parameters()
     opt = torch.optim.AdamW(params, lr=cfg["lr"], weight_decay=0.0)
-    scaler = torch.cuda.amp.GradScaler(enabled=cfg.get("precision") == "fp16" and torch.cuda.is_available())
+    scaler = make_scaler(backend.fp16)
     order = DataOrder(len(examples), cfg["seed"])
     start = 0
     if ckpt:
@@ -402,6 +314,11 @@ def train(cfg: dict) -> None:
             _warn("the checkpoint was trained with fp16 loss scaling " + ("on" if state["scaler"] is not None else "off") +
                   " and this machine runs it " + ("on" if scaler.is_enabled() else "off") + " (CUDA present or not): "
                   "the steps after the resume will not repeat the interrupted run's exactly")
+        was = {k: v for k, v in (state.get("backend") or {}).items() if k != "name"}
+        now = {k: v for k, v in backend.state().items() if k != "name"}
+        if was and was != now:
+            _warn(f"the checkpoint was written with {was} and this run has {now}: the steps after the resume may not "
+                  "repeat the interrupted run's exactly")
         order.load_state_dict(state["data_order"])
         restore_rng(state["rng"], _warn)
         start = state["step"]
@@ -412,7 +329,9 @@ def train(cfg: dict) -> None:
                  f"schedule from here on follows {total} steps")
         elif start >= total:
             emit("note", message=f"the run was already complete at step {start}: writing its adapter from that checkpoint")
-    emit("start", backend=cfg["backend"], train_examples=len(examples), dropped_too_long=dropped, val_examples=len(val),
+    emit("start", backend=cfg["backend"], train_examples=len(train_enc.examples), train_rows=len(examples),
+         dropped_too_long=len(train_enc.too_long), val_examples=len(val),
+         val_dropped_too_long=len(val_enc.too_long) if val_enc else 0, boundary_merged=merged,
          trainable_params=backend.trainable, total_params=backend.total, steps=total, start_step=start,
          data_sha256=data_sha256, pid=os.getpid())
     if val and start == 0:
@@ -423,29 +342,21 @@ def train(cfg: dict) -> None:
     while step < total:
         for g in opt.param_groups:
             g["lr"] = lr_at(step, total, cfg)
-        t_step, step_tokens, loss_sum = time.time(), 0, 0.0
-        for _ in range(accum):
-            batch = [examples[order.next()] for _ in range(bs)]
-            ids, labels = collate(batch, backend.pad)
-            loss = backend.loss(ids, labels) / accum
-            scaler.scale(loss).backward()
-            loss_sum += loss.item()
-            step_tokens += int((ids != backend.pad).sum())
-        scaler.unscale_(opt)
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        scaler.step(opt)
-        scaler.update()
-        opt.zero_grad(set_to_none=True)
+        t_step = time.time()
+        micro = [collate([examples[order.next()] for _ in range(bs)], backend.pad) for _ in range(accum)]
+        result = train_step(backend, micro, opt, scaler, params)
         step += 1
-        tokens += step_tokens
-        emit("step", step=step, loss=round(loss_sum, 5), lr=opt.param_groups[0]["lr"],
-             tokens_per_s=round(step_tokens / max(1e-9, time.time() - t_step)), epoch=round(step / steps_per_epoch, 3))
+        tokens += result.input_tokens
+        extra = {"skipped": True} if result.skipped else {}
+        emit("step", step=step, loss=round(result.loss, 5), lr=opt.param_groups[0]["lr"],
+             tokens_per_s=round(result.input_tokens / max(1e-9, time.time() - t_step)), epoch=round(step / steps_per_epoch, 3),
+             label_tokens=result.label_tokens, grad_norm=round(result.grad_norm, 4), **extra)
         if val and (step % cfg.get("eval_every", 50) == 0 or step == total):
             emit("eval", step=step, val_loss=round(evaluate(backend, val, bs, backend.pad), 5))
         if step % cfg.get("save_every", 100) == 0 or step == total:
             state = {"format": FORMAT, "step": step, "optimizer": opt.state_dict(), "schedule": {"step": step, "total": total},
                      "scaler": scaler.state_dict() if scaler.is_enabled() else None, "rng": capture_rng(),
-                     "data_order": order.state_dict(), "backend": {}}
+                     "data_order": order.state_dict(), "backend": backend.state()}
             path = save_checkpoint(out, step, total, identity, lambda d: backend.save_adapter(d, cfg), state,
                                    cfg.get("max_checkpoints", 2))
             emit("checkpoint", step=step, path=str(path))
@@ -458,9 +369,18 @@ def train(cfg: dict) -> None:
     write_dir_atomic(adapter, write_adapter, fault="adapter")
     digest = hashlib.sha256((adapter / "adapter_model.safetensors").read_bytes()).hexdigest()
     secs = time.time() - t0
+    extra = {}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        extra["peak_memory_gb"] = round(torch.cuda.max_memory_allocated() / 1024**3, 3)
     emit("done", adapter_dir=str(adapter), adapter_sha256=digest, steps=total, train_seconds=round(secs, 2),
-         tokens_per_s=round(tokens / max(secs, 1e-9)))
+         tokens_per_s=round(tokens / max(secs, 1e-9)), **extra)
     lock.close()
+
+
+def _gpu_memory_gb() -> float | None:
+    if not torch.cuda.is_available():
+        return None
+    return torch.cuda.get_device_properties(torch.cuda.current_device()).total_memory / 1024**3
 
 
 def main() -> None:
@@ -471,7 +391,8 @@ def main() -> None:
         train(cfg)
     except torch.cuda.OutOfMemoryError:
         fail("CUDA out of memory: lower batch_size (and raise grad_accum to keep the effective batch), "
-             "lower max_seq_len, or turn on gradient_checkpointing / load_in_4bit")
+             "lower max_seq_len, or turn on gradient_checkpointing / load_in_4bit (deno task finetune --dry-run "
+             "estimates what each needs)")
     except FileNotFoundError as e:
         fail(str(e))
 

@@ -1,8 +1,12 @@
-"""A pure-torch Llama whose math and state-dict names match Hugging Face's LlamaForCausalLM.
+"""A pure-torch decoder whose math and state-dict names match Hugging Face's Llama, Mistral and Qwen2.
 
-RMSNorm, rotary embeddings (HF's rotate_half layout), SwiGLU MLP and grouped-query attention.
-Load a checkpoint written by `save_checkpoint` with `transformers.LlamaForCausalLM.from_pretrained`
-and the logits agree; export to GGUF permutes q/k rows for llama.cpp (see export_gguf.py).
+RMSNorm, rotary embeddings (HF's rotate_half layout, with Llama 3's and linear `rope_scaling`),
+SwiGLU MLP, grouped-query attention, q/k/v biases (Qwen2), tied embeddings (Qwen2.5, Llama 3.2).
+Load a checkpoint written by `save_checkpoint` with `transformers.AutoModelForCausalLM.from_pretrained`
+and the logits agree; export to GGUF permutes q/k rows for llama.cpp's Llama (see export_gguf.py).
+
+Packed rows (several examples in one row): give `positions` that restart at 0 for each example and
+`segments` (one id per example); attention then stays inside each example, as if it were alone.
 
     from tunebook.model import LlamaConfig, Llama
     model = Llama(LlamaConfig(vocab_size=2048))
@@ -21,10 +25,14 @@ from torch import nn
 
 from .safetensors_io import load_safetensors, save_safetensors
 
+# model_type -> the architectures name transformers writes for it.
+ARCHITECTURES = {"llama": "LlamaForCausalLM", "mistral": "MistralForCausalLM", "qwen2": "Qwen2ForCausalLM"}
+ROPE_TYPES = ("default", "linear", "llama3")
+
 
 @dataclass
 class LlamaConfig:
-    """Model hyper-parameters, named as in Hugging Face's LlamaConfig."""
+    """Model hyper-parameters, named as in Hugging Face's LlamaConfig (also Mistral's and Qwen2's)."""
 
     vocab_size: int = 2048
     hidden_size: int = 128
@@ -36,35 +44,91 @@ class LlamaConfig:
     rms_norm_eps: float = 1e-5
     rope_theta: float = 10000.0
     tie_word_embeddings: bool = False
-    bos_token_id: int = 1
-    eos_token_id: int = 2
+    bos_token_id: int | None = 1
+    eos_token_id: int | list[int] | None = 2
+    # Beyond the tiny model's Llama: each default is what Llama uses, so its config.json is unchanged.
+    model_type: str = "llama"
+    attention_bias: bool = False  # Llama: biases on q, k, v and o; Qwen2 always has them on q, k, v only
+    explicit_head_dim: int | None = None  # config.json's head_dim, when it is not hidden_size / heads
+    rope_scaling: dict | None = None  # {"rope_type": "llama3" | "linear", "factor": …, …}
+    sliding_window: int | None = None  # Mistral's; recorded, not applied (as llama.cpp): see from_hf
 
     @property
     def head_dim(self) -> int:
-        return self.hidden_size // self.num_attention_heads
+        return self.explicit_head_dim or self.hidden_size // self.num_attention_heads
+
+    @property
+    def qkv_bias(self) -> bool:
+        return self.model_type == "qwen2" or self.attention_bias
+
+    @property
+    def o_bias(self) -> bool:
+        return self.model_type != "qwen2" and self.attention_bias
+
+    @property
+    def eos_ids(self) -> list[int]:
+        e = self.eos_token_id
+        return [] if e is None else list(e) if isinstance(e, list) else [e]
 
     def to_hf(self) -> dict:
         """The config.json that transformers reads."""
-        return {
-            "architectures": ["LlamaForCausalLM"],
-            "model_type": "llama",
-            **asdict(self),
+        base = {k: v for k, v in asdict(self).items() if k in _HF_KEYS}
+        out = {
+            "architectures": [ARCHITECTURES[self.model_type]],
+            "model_type": self.model_type,
+            **base,
             "hidden_act": "silu",
-            "attention_bias": False,
+            "attention_bias": self.attention_bias,
             "mlp_bias": False,
             "initializer_range": 0.02,
             "torch_dtype": "float32",
             "use_cache": True,
         }
+        if self.model_type == "qwen2":
+            out.pop("attention_bias")
+            out.pop("mlp_bias")
+        if self.explicit_head_dim:
+            out["head_dim"] = self.explicit_head_dim
+        if self.rope_scaling:
+            out["rope_scaling"] = self.rope_scaling
+        if self.sliding_window is not None:
+            out["sliding_window"] = self.sliding_window
+        return out
 
     @classmethod
-    def from_hf(cls, data: dict) -> "LlamaConfig":
-        if data.get("model_type", "llama") != "llama":
-            raise ValueError(f"config.json: model_type is {data.get('model_type')!r}, expected 'llama'")
-        if data.get("rope_scaling"):
-            raise ValueError("config.json: rope_scaling is not supported by the pure-torch Llama")
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
+    def from_hf(cls, data: dict, where: str = "config.json") -> "LlamaConfig":
+        """From a checkpoint's config.json; what this model cannot compute is refused, naming the key."""
+        model_type = data.get("model_type", "llama")
+        if model_type not in ARCHITECTURES:
+            raise ValueError(f"{where}: model_type is {model_type!r}; tunebook's own model and exporter handle "
+                             f"{', '.join(ARCHITECTURES)} (use backend 'hf' and llama.cpp's convert_hf_to_gguf.py for others)")
+        if data.get("hidden_act", "silu") != "silu":
+            raise ValueError(f"{where}: hidden_act is {data['hidden_act']!r}; only 'silu' (SwiGLU) is supported")
+        if data.get("mlp_bias"):
+            raise ValueError(f"{where}: mlp_bias is true; only MLPs without biases are supported")
+        params = data.get("rope_parameters") or {}  # transformers 5 keeps rope settings here
+        theta = params.get("rope_theta", data.get("rope_theta", 10000.0))
+        scaling = data.get("rope_scaling") or ({k: v for k, v in params.items() if k != "rope_theta"} if params else None)
+        if scaling:
+            kind = scaling.get("rope_type", scaling.get("type", "default"))
+            if kind not in ROPE_TYPES:
+                raise ValueError(f"{where}: rope_scaling type {kind!r} is not supported (supported: {', '.join(ROPE_TYPES)}); "
+                                 "use backend 'hf' and llama.cpp's convert_hf_to_gguf.py for this model")
+            scaling = None if kind == "default" else {**scaling, "rope_type": kind}
+        names = set(_HF_KEYS) - {"rope_theta"}
+        heads, hidden = data.get("num_attention_heads", 4), data.get("hidden_size", 128)
+        head_dim = data.get("head_dim")
+        # Mistral's sliding window changes nothing for sequences shorter than it; llama.cpp ignores it too.
+        sliding = data.get("sliding_window") if data.get("use_sliding_window", model_type == "mistral") else None
+        return cls(**{k: v for k, v in data.items() if k in names}, model_type=model_type, rope_theta=float(theta),
+                   attention_bias=bool(data.get("attention_bias", False)),
+                   explicit_head_dim=head_dim if head_dim and head_dim * heads != hidden else None,
+                   rope_scaling=scaling, sliding_window=sliding)
+
+
+_HF_KEYS = ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
+            "num_key_value_heads", "max_position_embeddings", "rms_norm_eps", "rope_theta", "tie_word_embeddings",
+            "bos_token_id", "eos_token_id")
 
 
 class RMSNorm(nn.Module):
@@ -85,12 +149,32 @@ def rotate_half(x: torch.Tensor) -> torch.Tensor:
     return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
 
 
-def rope_cache(cfg: LlamaConfig, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """cos/sin of shape (T, head_dim), HF layout (frequencies repeated across the two halves)."""
+def inverse_frequencies(cfg: LlamaConfig) -> torch.Tensor:
+    """RoPE's inverse frequencies (head_dim / 2), with the config's rope_scaling as transformers applies it."""
     d = cfg.head_dim
     inv_freq = 1.0 / (cfg.rope_theta ** (torch.arange(0, d, 2, dtype=torch.int64).float() / d))
-    freqs = positions.float()[:, None] * inv_freq[None, :]  # (T, d/2)
-    emb = torch.cat((freqs, freqs), dim=-1)  # (T, d)
+    rs = cfg.rope_scaling
+    if not rs:
+        return inv_freq
+    if rs["rope_type"] == "linear":
+        return inv_freq / rs["factor"]
+    # Llama 3.1+ ("llama3"): long wavelengths slowed by `factor`, short ones kept, a smooth band between.
+    factor, low, high = rs["factor"], rs["low_freq_factor"], rs["high_freq_factor"]
+    old_ctx = rs["original_max_position_embeddings"]
+    low_wavelen, high_wavelen = old_ctx / low, old_ctx / high
+    wavelen = 2 * math.pi / inv_freq
+    scaled = torch.where(wavelen > low_wavelen, inv_freq / factor, inv_freq)
+    smooth = (old_ctx / wavelen - low) / (high - low)
+    smoothed = (1 - smooth) * scaled / factor + smooth * scaled
+    medium = ~(wavelen < high_wavelen) * ~(wavelen > low_wavelen)
+    return torch.where(medium, smoothed, scaled)
+
+
+def rope_cache(cfg: LlamaConfig, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """cos/sin of shape (*positions.shape, head_dim), HF layout (frequencies repeated across the two halves)."""
+    inv_freq = inverse_frequencies(cfg)
+    freqs = positions.float()[..., None] * inv_freq  # (..., T, d/2)
+    emb = torch.cat((freqs, freqs), dim=-1)  # (..., T, d)
     return emb.cos(), emb.sin()
 
 
@@ -99,12 +183,13 @@ class Attention(nn.Module):
         super().__init__()
         self.cfg = cfg
         hd = cfg.head_dim
-        self.q_proj = nn.Linear(cfg.hidden_size, cfg.num_attention_heads * hd, bias=False)
-        self.k_proj = nn.Linear(cfg.hidden_size, cfg.num_key_value_heads * hd, bias=False)
-        self.v_proj = nn.Linear(cfg.hidden_size, cfg.num_key_value_heads * hd, bias=False)
-        self.o_proj = nn.Linear(cfg.num_attention_heads * hd, cfg.hidden_size, bias=False)
+        self.q_proj = nn.Linear(cfg.hidden_size, cfg.num_attention_heads * hd, bias=cfg.qkv_bias)
+        self.k_proj = nn.Linear(cfg.hidden_size, cfg.num_key_value_heads * hd, bias=cfg.qkv_bias)
+        self.v_proj = nn.Linear(cfg.hidden_size, cfg.num_key_value_heads * hd, bias=cfg.qkv_bias)
+        self.o_proj = nn.Linear(cfg.num_attention_heads * hd, cfg.hidden_size, bias=cfg.o_bias)
 
-    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """mask: True where a query may not see a key, (T, T) or (B, 1, T, T)."""
         B, T, _ = x.shape
         cfg, hd = self.cfg, self.cfg.head_dim
         q = self.q_proj(x).view(B, T, cfg.num_attention_heads, hd).transpose(1, 2)  # (B, H, T, hd)
@@ -117,7 +202,6 @@ class Attention(nn.Module):
             k = k.repeat_interleave(rep, dim=1)
             v = v.repeat_interleave(rep, dim=1)
         att = (q @ k.transpose(-2, -1)) / math.sqrt(hd)  # (B, H, T, T)
-        mask = torch.ones(T, T, dtype=torch.bool, device=x.device).triu(1)
         att = att.masked_fill(mask, float("-inf")).softmax(-1)
         y = (att @ v).transpose(1, 2).reshape(B, T, -1)
         return self.o_proj(y)
@@ -142,8 +226,8 @@ class Block(nn.Module):
         self.post_attention_layernorm = RMSNorm(cfg.hidden_size, cfg.rms_norm_eps)
         self.mlp = MLP(cfg)
 
-    def forward(self, x, cos, sin):
-        x = x + self.self_attn(self.input_layernorm(x), cos, sin)
+    def forward(self, x, cos, sin, mask):
+        x = x + self.self_attn(self.input_layernorm(x), cos, sin, mask)
         return x + self.mlp(self.post_attention_layernorm(x))
 
 
@@ -172,14 +256,22 @@ class Llama(nn.Module):
         if isinstance(m, (nn.Linear, nn.Embedding)):
             nn.init.normal_(m.weight, mean=0.0, std=0.02)
 
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        """ids (B, T) -> logits (B, T, vocab)."""
+    def forward(self, ids: torch.Tensor, positions: torch.Tensor | None = None,
+                segments: torch.Tensor | None = None) -> torch.Tensor:
+        """ids (B, T) -> logits (B, T, vocab). Packed rows: `positions` (B, T) restarting at 0 per example and
+        `segments` (B, T), one id per example: attention stays within a segment."""
         T = ids.shape[1]
-        cos, sin = rope_cache(self.cfg, torch.arange(T))
+        causal = torch.ones(T, T, dtype=torch.bool, device=ids.device).triu(1)  # (T, T): True = hidden
+        if positions is None:
+            cos, sin = rope_cache(self.cfg, torch.arange(T))  # (T, hd)
+        else:
+            cos, sin = rope_cache(self.cfg, positions.cpu())  # (B, T, hd)
+            cos, sin = cos[:, None], sin[:, None]  # (B, 1, T, hd): one rotation per row, shared by heads
+        mask = causal if segments is None else causal | (segments[:, None, :, None] != segments[:, None, None, :])
         cos, sin = cos.to(ids.device), sin.to(ids.device)
         x = self.model.embed_tokens(ids)
         for layer in self.model.layers:
-            x = layer(x, cos, sin)
+            x = layer(x, cos, sin, mask)
         return self.lm_head(self.model.norm(x))
 
     def num_parameters(self) -> int:
@@ -198,18 +290,19 @@ def save_checkpoint(model: Llama, out_dir: str | Path) -> None:
 
 
 def load_checkpoint(model_dir: str | Path) -> Llama:
-    """Load a Hugging Face Llama checkpoint directory (config.json + model.safetensors)."""
+    """Load a Hugging Face Llama/Mistral/Qwen2 checkpoint folder (config.json + safetensors, sharded or not), in fp32."""
+    from .hf_files import read_config, weight_files
+
     d = Path(model_dir)
-    cfg_path, weights = d / "config.json", d / "model.safetensors"
-    for p in (cfg_path, weights):
-        if not p.is_file():
-            raise FileNotFoundError(f"{p}: missing; a checkpoint directory needs config.json and model.safetensors")
-    cfg = LlamaConfig.from_hf(json.loads(cfg_path.read_text()))
+    files = weight_files(d)
+    cfg = LlamaConfig.from_hf(read_config(d), str(d / "config.json"))
     model = Llama(cfg)
-    state = load_safetensors(weights)
+    state = {}
+    for f in files:
+        state.update({k: v.float() for k, v in load_safetensors(f).items()})
     if cfg.tie_word_embeddings:
-        state.setdefault("lm_head.weight", state["model.embed_tokens.weight"])
+        state.setdefault("lm_head.weight", state.get("model.embed_tokens.weight"))
     missing, unexpected = model.load_state_dict(state, strict=False)
     if missing or unexpected:
-        raise ValueError(f"{weights}: tensors do not match the config (missing {missing[:5]}, unexpected {unexpected[:5]})")
+        raise ValueError(f"{files[0]}: tensors do not match the config (missing {missing[:5]}, unexpected {unexpected[:5]})")
     return model.eval()

@@ -111,12 +111,12 @@ def test_trainer_events_resume_and_bad_rows(tmp_path):
     code, events, err = run_trainer(cfg, tmp_path)
     assert code == 0, err
     kinds = [e["event"] for e in events]
-    assert kinds[0] == "start" and kinds[-1] == "done" and kinds.count("step") == 3 and "checkpoint" in kinds
+    assert kinds[:2] == ["plan", "start"] and kinds[-1] == "done" and kinds.count("step") == 3 and "checkpoint" in kinds
     assert (tmp_path / "run" / "adapter" / "adapter_model.safetensors").is_file()
     cfg["max_steps"] = 5
     code, events, err = run_trainer(cfg, tmp_path)
     assert code == 0, err
-    assert events[0] == {**events[0], "event": "resume", "step": 3}
+    assert events[1] == {**events[1], "event": "resume", "step": 3}
     assert [e["step"] for e in events if e["event"] == "step"] == [4, 5]
     data.write_text(json.dumps(rows[0]) + "\n" + json.dumps({"prompt": "x"}) + "\n")
     cfg["output_dir"] = str(tmp_path / "run2")
