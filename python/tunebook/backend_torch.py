@@ -14,7 +14,7 @@ from .examples import IGNORE
 def token_loss_sum(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, int]:
     """(sum of the next-token losses over the label positions, in fp32; how many there are).
 
-    Only the positions with a label are upcast to fp32 (the prompt's are masked anyway), so a
+    Only the positions with a label are upcast (16-bit logits, to fp32) (the prompt's are masked anyway), so a
     completion-only batch costs a fraction of the full (B, T, vocab) copy."""
     targets = labels[:, 1:].to(logits.device)
     keep = targets != IGNORE
@@ -22,7 +22,9 @@ def token_loss_sum(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Te
     n = int(keep.sum())
     if n == 0:
         return logits.sum() * 0.0, 0
-    return F.cross_entropy(picked.float(), targets[keep], reduction="sum"), n
+    if picked.dtype in (torch.float16, torch.bfloat16):
+        picked = picked.float()
+    return F.cross_entropy(picked, targets[keep], reduction="sum"), n
 
 
 class TorchBackend:

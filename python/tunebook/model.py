@@ -139,7 +139,7 @@ class RMSNorm(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         dtype = x.dtype
-        x = x.float()
+        x = x.float() if dtype in (torch.float16, torch.bfloat16) else x  # 16-bit: normalise in fp32
         x = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps)
         return self.weight * x.to(dtype)
 
@@ -257,9 +257,10 @@ class Llama(nn.Module):
             nn.init.normal_(m.weight, mean=0.0, std=0.02)
 
     def forward(self, ids: torch.Tensor, positions: torch.Tensor | None = None,
-                segments: torch.Tensor | None = None) -> torch.Tensor:
+                segments: torch.Tensor | None = None, hidden: torch.Tensor | None = None) -> torch.Tensor:
         """ids (B, T) -> logits (B, T, vocab). Packed rows: `positions` (B, T) restarting at 0 per example and
-        `segments` (B, T), one id per example: attention stays within a segment."""
+        `segments` (B, T), one id per example: attention stays within a segment. `hidden` (B, 1, T, T), True
+        where a query may not see a key, replaces the causal/segment mask."""
         T = ids.shape[1]
         causal = torch.ones(T, T, dtype=torch.bool, device=ids.device).triu(1)  # (T, T): True = hidden
         if positions is None:
@@ -267,7 +268,12 @@ class Llama(nn.Module):
         else:
             cos, sin = rope_cache(self.cfg, positions.cpu())  # (B, T, hd)
             cos, sin = cos[:, None], sin[:, None]  # (B, 1, T, hd): one rotation per row, shared by heads
-        mask = causal if segments is None else causal | (segments[:, None, :, None] != segments[:, None, None, :])
+        if hidden is not None:
+            mask = hidden
+        elif segments is not None:
+            mask = causal | (segments[:, None, :, None] != segments[:, None, None, :])
+        else:
+            mask = causal
         cos, sin = cos.to(ids.device), sin.to(ids.device)
         x = self.model.embed_tokens(ids)
         for layer in self.model.layers:
