@@ -9,8 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from tunebook.bpe import PRE_TOKENIZERS
-from tunebook.gguf_tools import LLAMA_CPP
-from tunebook.random_model import read_metadata
+from tunebook.gguf_tools import LLAMA_CPP, import_gguf
 
 MODELS = LLAMA_CPP / "models"
 CONTROL, USER_DEFINED = 3, 4
@@ -22,7 +21,15 @@ def vocab_path(name: str) -> Path:
 
 @lru_cache(maxsize=None)
 def _meta(name: str) -> dict:
-    return read_metadata(vocab_path(name))
+    """The vocabulary file's metadata as {key: (value type, value)}; strings stay bytes."""
+    gguf = import_gguf()
+    out = {}
+    for key, field in gguf.GGUFReader(str(vocab_path(name))).fields.items():
+        kind = field.types[-1]
+        items = [field.parts[i] for i in field.data]
+        values = [bytes(x) if kind == gguf.GGUFValueType.STRING else x.tolist()[0] for x in items]
+        out[key] = (field.types[0], values if field.types[0] == gguf.GGUFValueType.ARRAY else values[0])
+    return out
 
 
 def _value(meta: dict, key: str, default=None):
