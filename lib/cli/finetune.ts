@@ -4,11 +4,14 @@
  *   deno task finetune --task synth_qa                          # tiny-cpu preset on the bundled model
  *   deno task finetune --preset tiny-cpu --train rows.jsonl --val val.jsonl --set max_steps=100
  *   deno task finetune --preset colab-t4 --base mistralai/Mistral-7B-v0.1 --train rows.jsonl --colab
+ *   deno task finetune --preset colab-t4 --base DIR --train rows.jsonl --dry-run --gpu-memory-gb 15
  *
  * Writes results/train/<run>/: config.json, run.json, events.jsonl, data/, checkpoints/, adapter/
  * (PEFT), lora.gguf and merged/ (Hugging Face checkpoint + merged.gguf). Rerunning the same command
  * resumes the run; other settings or data are refused (use another --run, or --no-resume). With
- * --colab it writes colab.ipynb instead of training.
+ * --colab it writes colab.ipynb instead of training; with --dry-run it prints the resolved plan
+ * (lib/train/plan.ts: dtype per part, 4-bit, checkpointing, micro batch × accumulation, estimated
+ * peak memory) and exits without loading or writing anything.
  * @module
  */
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
@@ -17,10 +20,12 @@ import { exportAdapter, runTrainer, type TrainEvent } from "../train/bridge.ts";
 import { colabNotebook } from "../train/colab.ts";
 import { PRESETS, resolveTrainConfig, TrainConfigError, trainConfigKeys } from "../train/config.ts";
 import { taskTrainRows, writeTrainRows } from "../train/data.ts";
+import { formatTrainPlan, planTrainRun } from "../train/plan.ts";
 import {
   booleanFlag,
   defineCommand,
   enumFlag,
+  numberFlag,
   parseKeyValue,
   repeatedFlag,
   runCommand,
@@ -81,6 +86,16 @@ export const command = defineCommand({
       placeholder: "REPO",
       defaultText: "none (no push)",
     }),
+    "dry-run": booleanFlag(
+      "print the resolved plan (dtype per part, 4-bit, checkpointing, micro batch × " +
+        "accumulation, estimated peak memory from the base's config.json) and exit; loads and " +
+        "writes nothing",
+    ),
+    "gpu-memory-gb": numberFlag("with --dry-run: compare the estimate with a GPU of this size", {
+      placeholder: "GB",
+      min: 0,
+      defaultText: "none (a T4 has 15)",
+    }),
   },
   epilog: configKeysHelp,
   usageErrors: [TrainConfigError],
@@ -94,6 +109,14 @@ export const command = defineCommand({
     if (values.val && !values.train) throw new UsageError("--val goes with --train");
     if (values["push-to"] !== undefined && !values.colab) {
       throw new UsageError("--push-to goes with --colab");
+    }
+    if (values["gpu-memory-gb"] !== undefined && !values["dry-run"]) {
+      throw new UsageError("--gpu-memory-gb goes with --dry-run");
+    }
+    if (values["dry-run"] && values.colab) {
+      throw new UsageError(
+        "--dry-run and --colab: give one (--dry-run prints the plan, --colab writes a notebook)",
+      );
     }
     const run = values.run ?? `${values.preset}-${values.task ?? "data"}`;
     const dir = join("results", "train", run);
@@ -122,6 +145,11 @@ export const command = defineCommand({
     const config = resolveTrainConfig({ preset: values.preset, overrides }); // before any write
     for (const [flag, path] of [["--train", values.train], ["--val", values.val]]) {
       if (path && !existsSync(path)) throw new UsageError(`${flag} ${path}: file not found`);
+    }
+    if (values["dry-run"]) {
+      const plan = await planTrainRun(config, { gpuMemoryGb: values["gpu-memory-gb"] });
+      console.log(formatTrainPlan(plan));
+      return 0;
     }
     if (values.task) {
       mkdirSync(join(dir, "data"), { recursive: true });

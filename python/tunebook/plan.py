@@ -26,6 +26,7 @@ off it was (when it has been run).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -161,7 +162,11 @@ def main(argv: list[str] | None = None) -> None:
         mc, note = json.loads(a.model_config.read_text()), None
     else:
         mc, note = model_config_for(cfg["base_model"])
-    print(json.dumps({"event": "plan", **build_plan(cfg, mc, note, a.gpu_memory_gb)}))
+    plan = build_plan(cfg, mc, note, a.gpu_memory_gb)
+    if plan["load_in_4bit"] and importlib.util.find_spec("bitsandbytes") is None:
+        plan["notes"].append("load_in_4bit: bitsandbytes is not installed in this Python: the run stops with an error "
+                             "before loading (pip install bitsandbytes on the GPU machine, or set load_in_4bit false)")
+    print(json.dumps({"event": "plan", **plan}))
 
 
 if __name__ == "__main__":
