@@ -197,7 +197,8 @@ export interface ExportAdapterOptions {
 }
 
 /**
- * Convert a PEFT adapter for GGUF runtimes (python/tunebook/export_lora.py).
+ * Convert a PEFT adapter for GGUF runtimes (python/tunebook/export_lora.py). `baseDir` is the
+ * base model's folder or its Hub id (looked up in the Hugging Face cache, where training put it).
  *
  * @example
  * ```ts ignore
@@ -209,7 +210,8 @@ export async function exportAdapter(
   baseDir: string,
   options: ExportAdapterOptions,
 ): Promise<Record<string, string>> {
-  const args = [resolve(adapterDir), resolve(baseDir)];
+  // A Hub id (not a folder here) goes as it is: the exporter finds it in the Hugging Face cache.
+  const args = [resolve(adapterDir), existsSync(baseDir) ? resolve(baseDir) : baseDir];
   if (options.ggufLora) args.push("--gguf-lora", resolve(options.ggufLora));
   if (options.mergedDir) args.push("--merged-dir", resolve(options.mergedDir));
   if (options.mergedGguf) args.push("--merged-gguf", resolve(options.mergedGguf));

@@ -123,13 +123,16 @@ def lora_pairs(tensors: dict[str, torch.Tensor]) -> dict[str, tuple[torch.Tensor
     return {m: (a, b) for m, (a, b) in pairs.items()}
 
 
-def merge_lora(state: dict[str, torch.Tensor], adapter_dir: str | Path) -> dict[str, torch.Tensor]:
-    """Base state dict with W + (alpha / r) · B @ A folded in (a new dict)."""
+def merge_lora(state: dict[str, torch.Tensor], adapter_dir: str | Path, only: set[str] | None = None) -> dict[str, torch.Tensor]:
+    """Base state dict with W + (alpha / r) · B @ A folded in (a new dict); `only`: merge just these
+    weight names (one shard of a sharded base)."""
     cfg, tensors = read_peft_adapter(adapter_dir)
     scaling = cfg["lora_alpha"] / cfg["r"]
     merged = dict(state)
     for module, (a, b) in lora_pairs(tensors).items():
         key = f"{module}.weight"
+        if only is not None and key not in only:
+            continue
         if key not in merged:
             raise ValueError(f"adapter module {module} is not in the base model; was it trained on another base?")
         merged[key] = (merged[key].float() + scaling * (b.float() @ a.float())).to(merged[key].dtype)

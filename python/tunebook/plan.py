@@ -20,8 +20,8 @@ The estimate is arithmetic over the model's config.json for the worst case — e
   (hidden values) and one layer is recomputed at a time;
 - logits: micro_batch × max_seq_len × vocab in the activation dtype, twice (output and its
   gradient), plus 8 bytes each for the fp32 copy the loss takes and its gradient.
-scripts/gpu_check_hf.sh compares it with the measured peak on a GPU; results/gpu/ records how far
-off it was (when it has been run).
+It has not been compared with a measured peak (`torch.cuda.max_memory_allocated`, which the
+trainer's `done` event reports on a GPU): no GPU was available when it was written.
 """
 from __future__ import annotations
 
