@@ -37,6 +37,17 @@ export const COLAB_PY_FILES: readonly string[] = [
   "lora.py",
   "export_gguf.py",
   "export_lora.py",
+  "hf_files.py",
+  "bpe.py",
+  "chat_template.py",
+  "special_tokens.py",
+  "text_encoder.py",
+  "examples.py",
+  "batches.py",
+  "train_step.py",
+  "plan.py",
+  "backend_torch.py",
+  "backend_hf.py",
   "finetune.py",
 ];
 
