@@ -240,7 +240,14 @@ export function curateRows(loaded: LoadedRows, options: CurateOptions = {}): Cur
       formattedOf.get(ex.index) ??
         { id: "", prompt: "", completion: exampleText(ex) }
     );
-    tokensBefore = tokenCounts(rows, options.tokenizer);
+    // A formatted row is a template render: its special-token text is markup (read as tokens),
+    // unless a message's own content holds some (then the row is counted literally).
+    const counter = options.tokenizer;
+    const markup = examples.map((ex) =>
+      formattedOf.has(ex.index) &&
+      !ex.messages.some((m) => counter.hasSpecialText?.(m.content) ?? false)
+    );
+    tokensBefore = tokenCounts(rows, counter, { markup });
     examples.forEach((ex, i) => tokensOf.set(ex.index, tokensBefore![i]));
     if (options.maxTokens !== undefined) {
       const filtered = filterTokenLength(examples, tokensBefore, { maxTokens: options.maxTokens });

@@ -1,7 +1,9 @@
 /**
  * Token lengths with the target model's own tokenizer (lib/llm/tokenizer.ts: vocabulary only, no
- * weights are loaded), counted exactly as the trainer counts a row — BOS + tokens of
- * `prompt + completion` + EOS — and a filter that drops rows longer than a limit.
+ * weights are loaded), counted exactly as the trainer counts a row under the model's rules
+ * (lib/llm/tokenizer_rules.ts `trainingTokens`) — BOS when the model adds one, the tokens of
+ * `prompt + completion`, and EOS when it has one — and a filter that drops rows longer than a
+ * limit.
  *
  * @example
  * ```ts ignore
@@ -17,11 +19,28 @@ import { loadTokenizer, type Tokenizer, VocabularyLoadError } from "../llm/token
 import { type Example, exampleWhere, type Reject, type StageResult } from "./examples.ts";
 import type { SpecialTokenTexts, TrainerRow } from "./trainer_format.ts";
 
+/** Options of {@linkcode TokenCounter.count}. */
+export interface CountOptions {
+  /**
+   * Read special-token text as those tokens (a chat template's markup, as the trainer's tokenizer
+   * reads a formatted row); false counts all text literally. Default: false.
+   */
+  specialTokens?: boolean;
+}
+
 /** Counts tokens the way the trainer encodes a row. */
 export interface TokenCounter {
   /** Tokens of `text` alone (no BOS/EOS). */
-  count(text: string): number;
-  /** Tokens the trainer adds around every row (BOS and EOS, when the model has them). */
+  count(text: string, options?: CountOptions): number;
+  /**
+   * Whether `text` holds special-token text of the vocabulary (then a message's content is
+   * counted literally, never as markup). Default (absent): no text does.
+   */
+  hasSpecialText?(text: string): boolean;
+  /**
+   * Tokens the trainer adds around every row: BOS when the model adds one
+   * (`TokenizerRules.addBos`), EOS when it has one (every example ends with it).
+   */
   readonly specialTokens: number;
 }
 
@@ -62,15 +81,22 @@ export async function loadModelTokenizer(path: string): Promise<ModelTokenizer> 
     path: tok.path,
     contextLength: tok.contextLength,
     ...(tok.template ? { template: tok.template } : {}),
-    tokens: { bosToken: tok.bos?.text ?? "", eosToken: tok.eos?.text ?? "" },
-    specialTokens: (tok.bos ? 1 : 0) + (tok.eos ? 1 : 0),
-    count: (text: string) => tok.count(text),
+    tokens: {
+      bosToken: tok.bos?.text ?? "",
+      eosToken: tok.eos?.text ?? "",
+      addBos: tok.rules.addBos,
+    },
+    specialTokens: (tok.rules.addBos ? 1 : 0) + (tok.eos ? 1 : 0),
+    count: (text, options = {}) =>
+      options.specialTokens ? tok.tokenize(text, { specialTokens: true }).length : tok.count(text),
+    hasSpecialText: (text) => tok.hasSpecialText(text),
     dispose: () => tok.dispose(),
   };
 }
 
 /**
- * Tokens of each trainer row: BOS + `prompt + completion` + EOS, as the trainer encodes it.
+ * Tokens of each trainer row: `prompt + completion` plus the trainer's BOS/EOS
+ * (`counter.specialTokens`), as the trainer encodes it.
  *
  * @example
  * ```ts
@@ -81,11 +107,28 @@ export async function loadModelTokenizer(path: string): Promise<ModelTokenizer> 
  * assert.deepEqual(counts, Int32Array.of(6)); // 4 words + BOS + EOS
  * ```
  */
-export function tokenCounts(rows: readonly TrainerRow[], counter: TokenCounter): Int32Array {
+export function tokenCounts(
+  rows: readonly TrainerRow[],
+  counter: TokenCounter,
+  options: TokenCountsOptions = {},
+): Int32Array {
+  const { markup = [] } = options;
   return Int32Array.from(
     rows,
-    (r) => counter.count(r.prompt + r.completion) + counter.specialTokens,
+    (r, i) =>
+      counter.count(r.prompt + r.completion, { specialTokens: markup[i] ?? false }) +
+      counter.specialTokens,
   );
+}
+
+/** Options of {@linkcode tokenCounts}. */
+export interface TokenCountsOptions {
+  /**
+   * Per row: whether its text is a chat template's render whose special-token text is the
+   * template's own markup (read as tokens, as the trainer's tokenizer does); other rows are counted
+   * literally. Default: none (every row literally).
+   */
+  markup?: readonly boolean[];
 }
 
 /** Options of {@linkcode filterTokenLength}. */

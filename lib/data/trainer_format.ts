@@ -5,8 +5,9 @@
  * - `prompt`: the template applied to every turn before the last response, with
  *   `add_generation_prompt` (so it ends where the model starts answering);
  * - `completion`: what the template puts after that for the last response, cut before the
- *   template's end-of-sequence text (the trainer appends the real EOS token itself, as it
- *   prepends BOS, so a leading `bos_token` text is removed from the prompt);
+ *   template's end-of-sequence text (the trainer appends the real EOS token itself; when the
+ *   model adds BOS the trainer prepends it too, so then a leading `bos_token` text is removed
+ *   from the prompt — never otherwise, as llama.cpp's chat rendering does);
  * - rows without a response (plain `text` rows) become `prompt: ""`, `completion: <text>`.
  *
  * Completion-only loss: with `completion_only_loss: true` (the trainer's default) the loss is
@@ -40,6 +41,11 @@ export interface SpecialTokenTexts {
   bosToken?: string;
   /** Text of the EOS token; a completion is cut before it. Default: "". */
   eosToken?: string;
+  /**
+   * Whether the model adds BOS (lib/llm/tokenizer_rules.ts `TokenizerRules.addBos`), so the
+   * trainer puts the BOS token first and a leading `bosToken` text is removed. Default: true.
+   */
+  addBos?: boolean;
 }
 
 /** One row of the trainer's input. */
@@ -55,7 +61,7 @@ export interface TrainerRow {
 /** Where a formatted row's loss is taken, as recorded in the curation summary. */
 export const COMPLETION_ONLY_NOTE =
   "completion_only_loss (trainer default true): loss on completion tokens + EOS; prompt tokens " +
-  "(and BOS) are masked. The trainer adds BOS and EOS token ids itself.";
+  "(and BOS) are masked. The trainer adds the EOS token id itself, and BOS when the model adds it.";
 
 /** Renders examples with a chat template (lib/llm/chat.ts). */
 export class ChatFormatter {
@@ -88,12 +94,12 @@ export class ChatFormatter {
       this.fallbacks++;
       completion = m[last].content;
     }
-    const { bosToken = "", eosToken = "" } = this.tokens;
+    const { bosToken = "", eosToken = "", addBos = true } = this.tokens;
     if (eosToken) {
       const cut = completion.indexOf(eosToken);
       if (cut >= 0) completion = completion.slice(0, cut);
     }
-    if (bosToken && prompt.startsWith(bosToken)) prompt = prompt.slice(bosToken.length);
+    if (addBos && bosToken && prompt.startsWith(bosToken)) prompt = prompt.slice(bosToken.length);
     return { id, prompt, completion };
   }
 }

@@ -13,7 +13,7 @@
  */
 import { findLibllama, LIBLLAMA_ENV } from "./_libllama_path.ts";
 
-/** `struct llama_model_params` (llama.h): 80 bytes; tunebook sets none of its fields. */
+/** `struct llama_model_params` (llama.h): 80 bytes; tunebook sets only `vocab_only`. */
 const MODEL_PARAMS = {
   struct: [
     "pointer", // devices
@@ -35,6 +35,9 @@ const MODEL_PARAMS = {
     "u8", // load_mtp (+2 padding)
   ],
 } as const;
+
+/** Byte offset of `bool vocab_only` in `llama_model_params` (after 2 pointers, 5 int32 + padding, 4 pointers). */
+const MODEL_VOCAB_ONLY = 72;
 
 /** `struct llama_context_params` (llama.h): 160 bytes; byte offsets of the fields set here. */
 const CTX = {
@@ -134,6 +137,16 @@ const SYMBOLS = {
   llama_model_free: { parameters: ["pointer"], result: "void" },
   llama_model_get_vocab: { parameters: ["pointer"], result: "pointer" },
   llama_vocab_n_tokens: { parameters: ["pointer"], result: "i32" },
+  llama_vocab_type: { parameters: ["pointer"], result: "i32" },
+  llama_vocab_bos: { parameters: ["pointer"], result: "i32" },
+  llama_vocab_eos: { parameters: ["pointer"], result: "i32" },
+  llama_vocab_get_add_bos: { parameters: ["pointer"], result: "bool" },
+  llama_vocab_get_add_eos: { parameters: ["pointer"], result: "bool" },
+  llama_vocab_get_add_sep: { parameters: ["pointer"], result: "bool" },
+  llama_tokenize: {
+    parameters: ["pointer", "buffer", "i32", "buffer", "i32", "bool", "bool"],
+    result: "i32",
+  },
   llama_context_default_params: { parameters: [], result: CONTEXT_PARAMS },
   llama_init_from_model: { parameters: ["pointer", CONTEXT_PARAMS], result: "pointer" },
   llama_free: { parameters: ["pointer"], result: "void" },
@@ -214,6 +227,11 @@ function checkLayouts(lib: Lib): string | undefined {
   const c = new DataView(lib.symbols.llama_context_default_params().buffer);
   if (c.getUint32(CTX.nBatch, true) !== 2048 || c.getUint32(CTX.nSeqMax, true) !== 1) {
     return "llama_context_params defaults are not where expected";
+  }
+  const m = new DataView(lib.symbols.llama_model_default_params().buffer);
+  // n_gpu_layers = -1 and use_extra_bufts = true by default: vocab_only lies two bytes before it.
+  if (m.getInt32(16, true) !== -1 || m.getUint8(MODEL_VOCAB_ONLY + 2) !== 1) {
+    return "llama_model_params defaults are not where expected";
   }
   const q = lib.symbols.llama_model_quantize_default_params();
   if (q.byteLength !== QUANTIZE_PARAMS.size) {
@@ -354,6 +372,23 @@ export function freeLlamaContext(h: LlamaHandles): void {
   h.lib.symbols.llama_free(h.ctx);
   for (const a of h.adapters) h.lib.symbols.llama_adapter_lora_free(a);
   h.lib.symbols.llama_model_free(h.model);
+}
+
+/** A model loaded with its vocabulary only (no weights), through the C API. */
+export interface LlamaVocabHandles {
+  lib: Lib;
+  model: Deno.PointerValue;
+  vocab: Deno.PointerValue;
+}
+
+/** Load `modelPath`'s vocabulary only (`vocab_only`); throws, naming the file, when it fails. */
+export function loadLlamaVocab(modelPath: string): LlamaVocabHandles {
+  const l = openLibllama().lib;
+  const params = l.symbols.llama_model_default_params() as Uint8Array<ArrayBuffer>;
+  new DataView(params.buffer, params.byteOffset).setUint8(MODEL_VOCAB_ONLY, 1);
+  const model = l.symbols.llama_model_load_from_file(cString(modelPath), params);
+  if (model === null) throw new Error(`${modelPath}: libllama could not load this vocabulary`);
+  return { lib: l, model, vocab: l.symbols.llama_model_get_vocab(model) };
 }
 
 /** A `llama_batch` from llama_batch_init, with typed views of its arrays. */

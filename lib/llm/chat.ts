@@ -2,8 +2,9 @@
  * Chat templates: turn a list of messages into the prompt a model was trained on, with the
  * Jinja template stored in its GGUF (`tokenizer.chat_template`, the same template Hugging Face
  * tokenizers apply), rendered like `transformers` does (`@huggingface/jinja`, `trim_blocks`
- * and `lstrip_blocks` on) with `messages`, `bos_token`, `eos_token`, `add_generation_prompt`
- * and `raise_exception`.
+ * and `lstrip_blocks` on) with `messages`, `bos_token`, `eos_token` (the texts of the model's own
+ * BOS and EOS tokens, as llama.cpp passes them), `add_generation_prompt` and `raise_exception`;
+ * and tokenize the render under the model's rules ({@linkcode encodeChat}).
  *
  * @example
  * ```ts
@@ -20,6 +21,7 @@
  */
 import { Template } from "@huggingface/jinja";
 import type { LlamaModel, Token } from "node-llama-cpp";
+import { addSpecialTokens, encodeText, tokenizerRules } from "./tokenizer_rules.ts";
 
 /** One chat message, as in OpenAI's chat API (text content only). */
 export interface ChatMessage {
@@ -140,36 +142,107 @@ export function modelChatTemplate(model: LlamaModel): ChatTemplate | undefined {
   });
 }
 
-/** Options for {@linkcode tokenizePrompt}. */
-export interface TokenizePromptOptions {
-  /**
-   * Read special-token text (e.g. `</s>`, `<|im_start|>`) as those tokens, as a rendered chat
-   * template needs; false treats all text literally. Default: false.
-   */
-  specialTokens?: boolean;
+/** Options for {@linkcode encodeChat}. */
+export interface EncodeChatOptions extends RenderChatOptions {}
+
+/** A rendered chat prompt and its tokens. */
+export interface ChatPrompt {
+  /** The template's output. */
+  text: string;
+  /** Its tokens: the template's markup read as special tokens, BOS/EOS as the model says. */
+  tokens: Token[];
 }
 
 /**
- * Tokenize a prompt, with the BOS token first when the model wants one and the text does not
- * already start with it.
+ * Render `messages` with `template` and tokenize the result under the model's rules
+ * (lib/llm/tokenizer_rules.ts), as llama-server does: special-token text is read as those tokens
+ * (the template's markup: `<|im_start|>`, `<|eot_id|>`), BOS goes first when the model adds one and
+ * the template did not already write it (`{{ bos_token }}`: one BOS, never two), and EOS last when
+ * the model adds one and the text does not end with it.
+ *
+ * A message whose content itself contains special-token text stays text: the render is cut around
+ * that content, which is tokenized literally (the markup around it still as special tokens). A
+ * template that changed such a content beyond trimming it, so it cannot be found in the render,
+ * throws {@linkcode ChatTemplateError}.
  *
  * @example
  * ```ts ignore
  * import { loadModel } from "./model.ts";
  * const { model } = await loadModel("data/models/tiny/tiny-f32.gguf");
- * console.log(tokenizePrompt(model, "### Instruction:\nhi</s>", { specialTokens: true }));
+ * const chat = encodeChat(model, modelChatTemplate(model)!, [{ role: "user", content: "2+2?" }]);
+ * console.log(chat.text, chat.tokens[0] === model.tokens.bos); // "### Instruction:\n2+2?…" true
  * ```
  */
-export function tokenizePrompt(
+export function encodeChat(
   model: LlamaModel,
-  text: string,
-  options: TokenizePromptOptions = {},
-): Token[] {
-  const { specialTokens = false } = options;
-  const tokens = model.tokenize(text, specialTokens);
-  const bos = model.tokens.bos;
-  if (bos !== null && model.tokens.shouldPrependBosToken && tokens[0] !== bos) {
-    return [bos, ...tokens];
+  template: ChatTemplate,
+  messages: readonly ChatMessage[],
+  options: EncodeChatOptions = {},
+): ChatPrompt {
+  const text = template.render(messages, options);
+  const literal = messages.map((m) => m.content).filter((c) => hasSpecialText(model, c));
+  if (literal.length === 0) {
+    return { text, tokens: encodeText(model, text, { specialTokens: true }) };
   }
-  return tokens;
+  const pieces: { text: string; special: boolean }[] = [];
+  let cursor = 0;
+  for (const content of literal) {
+    let at = text.indexOf(content, cursor);
+    let found = content;
+    if (at < 0) {
+      found = content.trim();
+      at = found ? text.indexOf(found, cursor) : -1;
+    }
+    if (at < 0) {
+      throw new ChatTemplateError(
+        `a message contains special-token text (${JSON.stringify(content.slice(0, 60))}) that ` +
+          "the chat template changed, so it cannot be kept as text; remove the special-token " +
+          "text from the message",
+      );
+    }
+    if (at > cursor) pieces.push({ text: text.slice(cursor, at), special: true });
+    pieces.push({ text: found, special: false });
+    cursor = at + found.length;
+  }
+  if (cursor < text.length) pieces.push({ text: text.slice(cursor), special: true });
+  const prefixes = prefixesSpace(model);
+  const tokens: Token[] = [];
+  for (const piece of pieces) {
+    // SentencePiece puts "▁" before a text's first word; llama.cpp does so at the start and after
+    // a special token only, so a piece that continues text is tokenized without it.
+    const last = tokens.at(-1);
+    const continues = prefixes && last !== undefined && !isSpecialToken(model, last);
+    tokens.push(
+      ...(continues
+        ? model.tokenize(piece.text, piece.special, "trimLeadingSpace")
+        : model.tokenize(piece.text, piece.special)),
+    );
+  }
+  return { text, tokens: addSpecialTokens(tokens, tokenizerRules(model)) };
+}
+
+/** Whether `text` holds special-token text of the model's vocabulary (e.g. `</s>`). */
+export function hasSpecialText(model: LlamaModel, text: string): boolean {
+  const parsed = model.tokenize(text, true);
+  const literal = model.tokenize(text, false);
+  return parsed.length !== literal.length || parsed.some((t, i) => t !== literal[i]);
+}
+
+function isSpecialToken(model: LlamaModel, token: Token): boolean {
+  const a = model.getTokenAttributes(token);
+  return a.control || a.userDefined || a.unknown;
+}
+
+const spacePrefix = new WeakMap<LlamaModel, boolean>();
+
+/** Whether the vocabulary puts a space before a text's first word (SentencePiece's "▁"). */
+function prefixesSpace(model: LlamaModel): boolean {
+  let v = spacePrefix.get(model);
+  if (v === undefined) {
+    const plain = model.tokenize("a", false);
+    const trimmed = model.tokenize("a", false, "trimLeadingSpace");
+    v = plain.length !== trimmed.length || plain.some((t, i) => t !== trimmed[i]);
+    spacePrefix.set(model, v);
+  }
+  return v;
 }

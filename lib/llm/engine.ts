@@ -29,6 +29,7 @@ import { BatchScorer } from "./batch_scorer.ts";
 import type { LoadedModel } from "./model.ts";
 import { disjointWindow, rollingWindows } from "./rolling_windows.ts";
 import { firstStop } from "./stop_stream.ts";
+import { type EncodeOptions, encodePrompt, encodeText, scoringTokens } from "./tokenizer_rules.ts";
 
 /** A LoRA adapter (GGUF) applied on top of the base model. */
 export interface LoraAdapter {
@@ -97,7 +98,7 @@ export interface ChoiceScores {
   tokenCounts: number[];
   /** Whether each choice is the greedy continuation, token by token. */
   isGreedy: boolean[];
-  /** Context tokens (BOS included), before any truncation. */
+  /** Context tokens (BOS included when the model adds one), before any truncation. */
   contextTokens: number;
   /** Most context tokens dropped from the left for any choice (0 when nothing was cut). */
   truncatedTokens: number;
@@ -129,7 +130,7 @@ export interface Generation {
   text: string;
   /** Tokens generated. */
   tokens: number;
-  /** Prompt tokens (BOS included). */
+  /** Prompt tokens (BOS and EOS included when the model adds them). */
   promptTokens: number;
   /** Why generation ended. */
   stoppedBy: "stop" | "eos" | "max_tokens" | "context";
@@ -254,12 +255,12 @@ export class LlmEngine {
     return new LlmEngine(loaded, context, batch);
   }
 
-  /** Tokenize text, with the model's BOS token first when `bos` is true. */
-  tokenize(text: string, bos = true): Token[] {
-    const model = this.loaded.model;
-    const tokens = model.tokenize(text, false);
-    const bosToken = model.tokens.bos;
-    return bos && bosToken !== null ? [bosToken, ...tokens] : tokens;
+  /**
+   * Tokenize text (literally) under the model's rules: BOS first and EOS last only when its
+   * vocabulary says so ({@linkcode encodeText}); `options` can turn either off.
+   */
+  tokenize(text: string, options: EncodeOptions = {}): Token[] {
+    return encodeText(this.loaded.model, text, options);
   }
 
   async #acquire(): Promise<LlamaContextSequence> {
@@ -276,9 +277,10 @@ export class LlmEngine {
   }
 
   /**
-   * Log-likelihood of each choice after the context, tokenized as lm-evaluation-harness does:
-   * trailing spaces of the context move to the continuation, and a choice's tokens are those
-   * of `context + choice` past the tokens of `context`. The model reads context + choice but
+   * Log-likelihood of each choice after the context, tokenized as lm-evaluation-harness does
+   * ({@linkcode scoringTokens}): trailing whitespace of the context moves to the continuation, a
+   * choice's tokens are those of `context + choice` past the tokens of `context`, and BOS comes
+   * first only when the model adds one. The model reads context + choice but
    * the choice's last token, which must fit the window; see {@linkcode ScoreChoicesOptions.overflow}
    * for a context that does not.
    */
@@ -287,10 +289,11 @@ export class LlmEngine {
     choices: string[],
     options: ScoreChoicesOptions = {},
   ): Promise<ChoiceScores> {
-    const trimmed = context.replace(/\s+$/, "");
-    const moved = context.slice(trimmed.length);
-    const ctx = this.tokenize(trimmed);
-    const conts = choices.map((c) => this.tokenize(trimmed + moved + c).slice(ctx.length));
+    const { context: ctx, continuations: conts } = scoringTokens(
+      this.loaded.model,
+      context,
+      choices,
+    );
     const tokenCounts = conts.map((c) => c.length);
     const window = this.maxLength;
     const longest = Math.max(0, ...tokenCounts);
@@ -365,7 +368,7 @@ export class LlmEngine {
    * and as much of the text before that as fits. An empty text scores 0 in no windows.
    */
   async scoreRolling(text: string): Promise<RollingScore> {
-    const tokens = this.tokenize(text, false);
+    const tokens = this.tokenize(text, { bos: false, eos: false });
     if (tokens.length === 0) return { logprob: 0, tokens: 0, windows: 0 };
     const windows = rollingWindows(tokens, this.prefixToken, this.maxLength, 1)
       .map(disjointWindow);
@@ -440,7 +443,7 @@ export class LlmEngine {
   async generate(prompt: string, options: GenerateOptions = {}): Promise<Generation> {
     const { until = [], maxTokens = DEFAULT_MAX_TOKENS, overflow = "error" } = options;
     const model = this.loaded.model;
-    let tokens = this.tokenize(prompt);
+    let tokens = encodePrompt(model, prompt);
     let truncatedTokens = 0;
     if (overflow === "truncate") {
       const room = this.maxLength - maxTokens;

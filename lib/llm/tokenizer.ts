@@ -1,8 +1,8 @@
 /**
  * A GGUF model's own tokenizer without its weights: node-llama-cpp loads the vocabulary only, so
  * token counts are the model's at the cost of a few MB. With its context length, its BOS/EOS tokens
- * and the chat template stored in the file — what curation needs to count and format rows
- * (lib/data/token_length.ts).
+ * and rules (lib/llm/tokenizer_rules.ts, the policy every path applies) and the chat template
+ * stored in the file — what curation needs to count and format rows (lib/data/token_length.ts).
  *
  * @example
  * ```ts ignore
@@ -14,19 +14,22 @@
  * @module
  */
 import type { LlamaModel, Token as LlamaToken } from "node-llama-cpp";
-import { type ChatTemplate, modelChatTemplate } from "./chat.ts";
+import { type ChatTemplate, hasSpecialText, modelChatTemplate } from "./chat.ts";
 import { getRuntime, inspectModelFile } from "./model.ts";
+import {
+  type EncodeOptions,
+  encodeText,
+  type SpecialToken,
+  type TokenizerRules,
+  tokenizerRules,
+  type TrainingTokens,
+  trainingTokens,
+} from "./tokenizer_rules.ts";
+
+export type { SpecialToken } from "./tokenizer_rules.ts";
 
 /** A token id of a model's vocabulary (node-llama-cpp's `Token`, a branded number). */
 export type Token = LlamaToken;
-
-/** A special token of the vocabulary: its id and its text. */
-export interface SpecialToken {
-  /** Token id. */
-  id: Token;
-  /** Its text (e.g. "<s>"); "" when the vocabulary gives none. */
-  text: string;
-}
 
 /** Options of {@linkcode Tokenizer.tokenize}. */
 export interface TokenizeOptions {
@@ -49,10 +52,18 @@ export interface Tokenizer {
   readonly bos?: SpecialToken;
   /** The EOS token, when the model has one. */
   readonly eos?: SpecialToken;
+  /** Whether the model puts BOS first / EOS last ({@linkcode tokenizerRules}). */
+  readonly rules: TokenizerRules;
   /** Token ids of `text`, without BOS or EOS. */
   tokenize(text: string, options?: TokenizeOptions): Token[];
+  /** Token ids of `text` with BOS/EOS as the model's rules say ({@linkcode encodeText}). */
+  encode(text: string, options?: EncodeOptions): Token[];
+  /** A training example's tokens, as the trainer builds them ({@linkcode trainingTokens}). */
+  encodeExample(prompt: string, completion: string, options?: TokenizeOptions): TrainingTokens;
   /** Number of tokens of `text` taken literally, without BOS or EOS. */
   count(text: string): number;
+  /** Whether `text` holds special-token text of the vocabulary (e.g. `</s>`). */
+  hasSpecialText(text: string): boolean;
   /** Free the native vocabulary. */
   dispose(): Promise<void>;
 }
@@ -103,15 +114,20 @@ export async function loadTokenizer(path: string): Promise<Tokenizer> {
     throw new VocabularyLoadError(path, (e as Error).message);
   }
   const template = modelChatTemplate(model);
-  const { bos, eos, bosString, eosString } = model.tokens;
+  const rules = tokenizerRules(model);
   return {
     path: info.path,
     contextLength: info.contextLength,
     ...(template ? { template } : {}),
-    ...(bos !== null ? { bos: { id: bos, text: bosString ?? "" } } : {}),
-    ...(eos !== null ? { eos: { id: eos, text: eosString ?? "" } } : {}),
+    ...(rules.bos ? { bos: rules.bos } : {}),
+    ...(rules.eos ? { eos: rules.eos } : {}),
+    rules,
     tokenize: (text, options = {}) => model.tokenize(text, options.specialTokens ?? false),
+    encode: (text, options) => encodeText(model, text, options),
+    encodeExample: (prompt, completion, options) =>
+      trainingTokens(model, prompt, completion, options),
     count: (text) => model.tokenize(text, false).length,
+    hasSpecialText: (text) => hasSpecialText(model, text),
     dispose: () => model.dispose(),
   };
 }

@@ -15,7 +15,8 @@
  * @module
  */
 import type { PoolSequence } from "../llm/sequence_pool.ts";
-import { tokenizePrompt } from "../llm/chat.ts";
+import { encodeChat } from "../llm/chat.ts";
+import { encodePrompt } from "../llm/tokenizer_rules.ts";
 import type { Token } from "../llm/tokenizer.ts";
 import { type FinishReason, streamSampled } from "../llm/sampled_stream.ts";
 import type { ServeConfig } from "./config.ts";
@@ -201,10 +202,11 @@ function promptTokens(lease: PoolLease, request: GenerationRequest): Token[] {
         "messages",
       );
     }
-    const text = lease.chatTemplate.render(request.messages ?? []);
-    tokens = tokenizePrompt(model, text, { specialTokens: true });
+    tokens = encodeChat(model, lease.chatTemplate, request.messages ?? [], {
+      addGenerationPrompt: request.addGenerationPrompt,
+    }).tokens;
   } else {
-    tokens = tokenizePrompt(model, request.prompt ?? "");
+    tokens = encodePrompt(model, request.prompt ?? "");
   }
   const context = lease.pool.contextSize;
   if (tokens.length >= context) {

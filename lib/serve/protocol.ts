@@ -4,8 +4,9 @@
  *
  * Supported fields: `model`, `prompt` (a string or a one-string array) or `messages` (text
  * content, or text parts), `max_tokens` (`max_completion_tokens` for chat), `temperature`,
- * `top_p`, `stop`, `seed`, `stream`, `stream_options.include_usage`, `n` (1 only), and
- * llama.cpp's `ignore_eos` extension. Values a client sets that this server cannot honour
+ * `top_p`, `stop`, `seed`, `stream`, `stream_options.include_usage`, `n` (1 only),
+ * llama.cpp's `ignore_eos` extension, and for chat vLLM's `add_generation_prompt` (default true:
+ * the render ends with the assistant's turn header; false continues the last message). Values a client sets that this server cannot honour
  * (`n` > 1, `echo`, `logprobs`, penalties, tools) are rejected with 400 rather than ignored;
  * other unknown fields are ignored, as llama.cpp's server does.
  *
@@ -45,6 +46,8 @@ export interface GenerationRequest {
   prompt?: string;
   /** The messages (chat). */
   messages?: ChatMessage[];
+  /** Chat: end the render with the assistant's turn header (vLLM's `add_generation_prompt`). */
+  addGenerationPrompt?: boolean;
   /** Token budget; undefined: the server's default for the endpoint. */
   maxTokens?: number;
   /** Sampling temperature (OpenAI's default: 1). */
@@ -164,6 +167,9 @@ const ChatSchema = z.object({
   logprobs: z.union([z.literal(false), z.null()], {
     errorMap: () => ({ message: "'logprobs' is not supported" }),
   }).optional(),
+  add_generation_prompt: z.boolean({
+    invalid_type_error: "'add_generation_prompt' must be true or false",
+  }).nullish(),
   tools: z.array(z.unknown()).max(0, "'tools' is not supported").nullish(),
   tool_choice: z.literal("none", {
     errorMap: () => ({ message: "'tool_choice' is not supported" }),
@@ -242,6 +248,7 @@ export function parseGenerationRequest(
         ? m.content
         : (m.content ?? []).map((p) => p.text).join(""),
     }));
+    req.addGenerationPrompt = d.add_generation_prompt ?? true;
   } else {
     req.prompt = typeof d.prompt === "string" ? d.prompt : d.prompt[0];
   }

@@ -28,6 +28,7 @@ export const COLAB_PY_FILES: readonly string[] = [
   "atomic.py",
   "run_lock.py",
   "suggest.py",
+  "special_tokens.py",
   "run_identity.py",
   "checkpoint.py",
   "safetensors_io.py",
