@@ -53,6 +53,7 @@ import {
   runLlamaPerplexity,
   scoreAll,
 } from "./crosscheck_perplexity.ts";
+import { encodeText } from "../lib/llm/tokenizer_rules.ts";
 
 /** Targets from the issue. */
 const TARGET_VS_NAIVE = 5;
@@ -115,10 +116,8 @@ async function naiveScore(
   item: BenchItem,
 ): Promise<number[]> {
   const model = loaded.model;
-  const tokenize = (text: string) => {
-    const t = model.tokenize(text, false);
-    return model.tokens.bos !== null ? [model.tokens.bos, ...t] : t;
-  };
+  // The model's own rule (BOS only when it adds one), as every tunebook path tokenizes.
+  const tokenize = (text: string) => encodeText(model, text, { eos: false });
   const ctx = tokenize(item.context);
   const out: number[] = [];
   for (const choice of item.choices) {
@@ -194,7 +193,7 @@ async function createRunners(
   const naiveTokens = items.reduce(
     (n, it) =>
       n + it.choices.reduce(
-        (m, c) => m + loaded.model.tokenize(it.context + " " + c, false).length + 1,
+        (m, c) => m + encodeText(loaded.model, it.context + " " + c, { eos: false }).length,
         0,
       ),
     0,

@@ -115,7 +115,22 @@ export function encodeText(model: LlamaModel, text: string, options: EncodeOptio
   });
 }
 
-/** Put BOS/EOS around `tokens` as `rules` say (once, when `dedupe` and they are already there). */
+/**
+ * Put BOS/EOS around `tokens` as `rules` say (once, when `dedupe` and they are already there).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { Token } from "node-llama-cpp";
+ * import { addSpecialTokens } from "./tokenizer_rules.ts";
+ * const t = (...ids: number[]) => ids as Token[];
+ * const llama = { bos: { id: 1 as Token, text: "<s>" }, addBos: true, addEos: false };
+ * const qwen2 = { ...llama, addBos: false };
+ * assert.deepEqual(addSpecialTokens(t(5, 6), llama), [1, 5, 6]);
+ * assert.deepEqual(addSpecialTokens(t(1, 5, 6), llama), [1, 5, 6]); // never a second BOS
+ * assert.deepEqual(addSpecialTokens(t(5, 6), qwen2), [5, 6]);
+ * ```
+ */
 export function addSpecialTokens(
   tokens: readonly Token[],
   rules: TokenizerRules,
@@ -133,8 +148,10 @@ export function addSpecialTokens(
 }
 
 /** Trailing whitespace as Python's `str.isspace` sees it (JavaScript's `\s` differs: \ufeff, \x1c–\x1f, \x85). */
-const PY_TRAILING_SPACE =
-  /[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/u;
+const PY_TRAILING_SPACE = new RegExp(
+  "[\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]+$",
+  "u",
+);
 
 /**
  * A generation prompt's tokens: {@linkcode encodeText} (literal text, BOS/EOS as the model says);

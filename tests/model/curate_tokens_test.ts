@@ -2,7 +2,8 @@
  * Curation with the tiny model's own tokenizer and chat template: token counts equal what the
  * trainer's SentencePiece encoder gives (BOS + prompt + completion + EOS), the trainer's input
  * is rendered with the GGUF's Alpaca-style template, and `--max-tokens` drops exactly the rows
- * over the limit.
+ * over the limit; and the trainer builds an example's tokens and prompt/completion boundary
+ * exactly as lib/llm's `trainingTokens` does (python/tunebook/special_tokens.py).
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -10,7 +11,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readJsonl } from "../../lib/data/jsonl.ts";
 import { loadModelTokenizer, tokenCounts } from "../../lib/data/token_length.ts";
+import { loadTokenizer } from "../../lib/llm/tokenizer.ts";
 import { ChatFormatter, type TrainerRow } from "../../lib/data/trainer_format.ts";
+import { randomModel } from "./_random_models.ts";
 import { TINY_DIR, TINY_GGUF } from "./_tiny.ts";
 
 const PYTHON = Deno.env.get("TUNEBOOK_PYTHON") ?? "/usr/bin/python3";
@@ -39,7 +42,7 @@ Deno.test("tokens: counts match the trainer's encoder; rows use the model's chat
   const tok = await loadModelTokenizer(TINY_GGUF);
   try {
     assert(tok.template, "the tiny GGUF carries a chat template");
-    assertEquals(tok.tokens, { bosToken: "<s>", eosToken: "</s>" });
+    assertEquals(tok.tokens, { bosToken: "<s>", eosToken: "</s>", addBos: true });
     assertEquals(tok.specialTokens, 2);
     assert(tok.contextLength > 0);
     const f = new ChatFormatter(tok.template, tok.tokens);
@@ -125,5 +128,85 @@ Deno.test("tokens: the CLI writes the trainer's input and drops rows over --max-
     assertEquals(s2.rows.kept + rejects.length, 300);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** The trainer's examples (python/tunebook/special_tokens.py on the checkpoint's tokenizer). */
+async function trainerExamples(rows: { prompt: string; completion: string }[]) {
+  const script = "import json,sys\nfrom pathlib import Path\n" +
+    "from tunebook.tokenizer import load_tokenizer\n" +
+    "from tunebook.special_tokens import checkpoint_adds_bos, encode_example\n" +
+    "d=Path(sys.argv[1]); sp=load_tokenizer(d); add=checkpoint_adds_bos(d)\n" +
+    "out=[encode_example(r['prompt'],r['completion'],sp.encode,sp.bos_id(),sp.eos_id(),add) " +
+    "for r in json.load(sys.stdin)]\n" +
+    "print(json.dumps([{'tokens':t,'promptTokens':n} for t,n in out]))";
+  const child = new Deno.Command(PYTHON, {
+    args: ["-c", script, TINY_DIR],
+    cwd: "python",
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const w = child.stdin.getWriter();
+  await w.write(new TextEncoder().encode(JSON.stringify(rows)));
+  await w.close();
+  const out = await child.output();
+  assert(out.success, new TextDecoder().decode(out.stderr));
+  return JSON.parse(new TextDecoder().decode(out.stdout));
+}
+
+Deno.test("tokens: the trainer's examples are lib/llm's trainingTokens (BOS rule, lm-eval's boundary)", async () => {
+  const rows = [
+    { prompt: "### Instruction:\nWhat is 12 plus 30?\n\n### Response:\n", completion: "42" },
+    { prompt: "Question: What is 2 plus 2?\nAnswer: ", completion: "4" },
+    { prompt: "Question: Capital of France?\nAnswer:", completion: " Paris" },
+    { prompt: "", completion: "Plain text,  with double  spaces." },
+    { prompt: "Über 7 Brücken? ", completion: "ja 123" },
+  ];
+  const tok = await loadTokenizer(TINY_GGUF);
+  try {
+    const mine = rows.map((r) => tok.encodeExample(r.prompt, r.completion));
+    assertEquals(mine, await trainerExamples(rows));
+    // the prompt's trailing whitespace belongs to the completion (lm-eval's split)
+    assertEquals(
+      mine[1].promptTokens,
+      1 + tok.tokenize("Question: What is 2 plus 2?\nAnswer:").length,
+    );
+    assert(mine.every((e) => e.tokens[0] === tok.bos?.id && e.tokens.at(-1) === tok.eos?.id));
+  } finally {
+    await tok.dispose();
+  }
+});
+
+Deno.test("tokens: a Qwen2 model's rows count its template markup as special tokens, no BOS", async () => {
+  const path = await randomModel({ vocab: "qwen2", arch: "qwen2" });
+  const tok = await loadModelTokenizer(path);
+  const ref = await loadTokenizer(path);
+  try {
+    assert(tok.template, "the qwen2 vocabulary carries a chat template");
+    assertEquals(tok.tokens.addBos, false);
+    assertEquals(tok.specialTokens, 1, "EOS only");
+    const f = new ChatFormatter(tok.template, tok.tokens);
+    const ex = (content: string) => ({
+      index: 0,
+      row: { id: "q" },
+      messages: [
+        { role: "user" as const, content },
+        { role: "assistant" as const, content: "42" },
+      ],
+    });
+    const row = f.format(ex("What is 12 plus 30?"));
+    assert(row.prompt.startsWith("<|im_start|>system\n"), row.prompt);
+    const [count] = tokenCounts([row], tok, { markup: [true] });
+    const example = ref.encodeExample(row.prompt, row.completion, { specialTokens: true });
+    assertEquals(count, example.tokens.length);
+    assert(count < tokenCounts([row], tok)[0], "markup read literally would be longer");
+    // Qwen2's BOS is its EOS (<|endoftext|>): one at the end, none in front
+    assertEquals(ref.bos!.id, ref.eos!.id);
+    assertEquals(example.tokens.filter((t) => t === ref.eos!.id).length, 1);
+    assertEquals(example.tokens.at(-1), ref.eos!.id);
+  } finally {
+    await ref.dispose();
+    await tok.dispose();
   }
 });

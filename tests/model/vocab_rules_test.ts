@@ -24,13 +24,7 @@ import { LibllamaVocab } from "../../lib/llm/libllama_vocab.ts";
 import { type LoadedModel, loadModel } from "../../lib/llm/model.ts";
 import { loadTokenizer } from "../../lib/llm/tokenizer.ts";
 import { scoringTokens, tokenizerRules } from "../../lib/llm/tokenizer_rules.ts";
-import {
-  randomModel,
-  TEMPLATE_DIR,
-  tokenizerVectors,
-  VOCAB_DIR,
-  vocabFile,
-} from "./_random_models.ts";
+import { randomModel, TEMPLATE_DIR, tokenizerVectors, VOCAB_DIR } from "./_random_models.ts";
 import { TEST_THREADS } from "./_tiny.ts";
 
 /**
