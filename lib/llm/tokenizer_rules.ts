@@ -147,11 +147,11 @@ export function addSpecialTokens(
   return out;
 }
 
-/** Trailing whitespace as Python's `str.isspace` sees it (JavaScript's `\s` differs: \ufeff, \x1c–\x1f, \x85). */
-const PY_TRAILING_SPACE = new RegExp(
-  "[\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]+$",
-  "u",
+/** Whitespace as Python's `str.isspace` sees it (JavaScript's `\s` differs: \ufeff, \x1c–\x1f, \x85). */
+const PY_WHITESPACE = new Set(
+  "\t\n\v\f\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000",
 );
+for (let c = 0x2000; c <= 0x200a; c++) PY_WHITESPACE.add(String.fromCharCode(c));
 
 /**
  * A generation prompt's tokens: {@linkcode encodeText} (literal text, BOS/EOS as the model says);
@@ -192,7 +192,9 @@ function prefixToken(model: LlamaModel): Token[] {
  * ```
  */
 export function splitTrailingWhitespace(context: string, continuation: string): [string, string] {
-  const trimmed = context.replace(PY_TRAILING_SPACE, "");
+  let end = context.length;
+  while (end > 0 && PY_WHITESPACE.has(context[end - 1])) end--;
+  const trimmed = context.slice(0, end);
   return [trimmed, context.slice(trimmed.length) + continuation];
 }
 
