@@ -179,7 +179,7 @@ for (const scorer of ["batched", "sequences"] as const) {
       assert.equal(e.contextSize, window);
       const text = readJsonl<{ context: string }>("data/synthetic/qa/test.jsonl").slice(0, 30)
         .map((d) => d.context).join(" ");
-      const tokens = e.tokenize(text, false);
+      const tokens = e.tokenize(text, { bos: false, eos: false });
       assert.ok(tokens.length > 2 * window, `${tokens.length} tokens`);
       // Window sums over ~256 tokens decoded in other chunks than the scratch evaluation.
       const max = e.maxLength; // lm-eval's max_length: window - 1 in node-llama-cpp
