@@ -3,7 +3,7 @@ one, one EOS after the completion, lm-eval's prompt/completion boundary — also
 where " word" is one token."""
 import json
 
-from tunebook.finetune import encode_rows
+from tunebook.examples import encode_rows
 from tunebook.special_tokens import (checkpoint_adds_bos, encode_example, split_trailing_whitespace,
                                      tokenizer_adds_bos)
 
@@ -53,10 +53,10 @@ class _Backend:
 
 
 def test_encode_rows_masks_the_prompt_and_drops_long_rows():
-    rows = [{"prompt": "Answer: ", "completion": "Paris"}, {"prompt": "Q" * 40, "completion": "\n"}]
-    out, dropped = encode_rows(rows, _Backend, max_len=8, completion_only=True, where="t.jsonl")
-    assert dropped == 1
-    assert out == [([10, 11, 12, 2], [-100, -100, 12, 2])]
+    rows = [(1, {"prompt": "Answer: ", "completion": "Paris"}), (2, {"prompt": "Q" * 40, "completion": "\n"})]
+    out = encode_rows(rows, _Backend, max_len=8, completion_only=True, where="t.jsonl")
+    assert out.too_long == [2]
+    assert out.examples == [([10, 11, 12, 2], [-100, -100, 12, 2])]
 
 
 class _HfTokenizer:
