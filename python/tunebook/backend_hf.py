@@ -34,6 +34,7 @@ from pathlib import Path
 import torch
 
 from .backend_torch import token_loss_sum
+from .distributed import DdpMixin
 from .events import emit
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
@@ -153,7 +154,7 @@ def _linear_names(model) -> list[str]:
     return sorted(names)
 
 
-class HfBackend:
+class HfBackend(DdpMixin):
     """transformers + peft, as load_plan says."""
 
     name = "hf"
@@ -226,9 +227,9 @@ class HfBackend:
         return {"input_ids": ids, "position_ids": positions,
                 "attention_mask": packed_attention_mask(batch["segments"].to(dev), mask_dtype)}
 
-    def loss_sum(self, batch: dict) -> tuple[torch.Tensor, int]:
+    def loss_sum(self, batch: dict, ddp: bool = True) -> tuple[torch.Tensor, int]:
         with torch.autocast("cuda", dtype=self.autocast or torch.float16, enabled=self.autocast is not None):
-            logits = self.model(**self._inputs(batch)).logits
+            logits = self.forward_module(ddp)(**self._inputs(batch)).logits
         return token_loss_sum(logits, batch["labels"])
 
     def parameters(self):

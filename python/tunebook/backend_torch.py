@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from .distributed import DdpMixin
 from .examples import IGNORE
 
 
@@ -27,7 +28,7 @@ def token_loss_sum(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Te
     return F.cross_entropy(picked, targets[keep], reduction="sum"), n
 
 
-class TorchBackend:
+class TorchBackend(DdpMixin):
     """The pure-torch model with LoRA layers (CPU)."""
 
     name = "torch"
@@ -47,10 +48,10 @@ class TorchBackend:
         self.total = sum(p.numel() for p in self.model.parameters())
         self.pad = self.enc.pad
 
-    def loss_sum(self, batch: dict) -> tuple[torch.Tensor, int]:
+    def loss_sum(self, batch: dict, ddp: bool = True) -> tuple[torch.Tensor, int]:
         dev = self.device
         packed = batch["segments"] is not None
-        logits = self.model(batch["input_ids"].to(dev), batch["positions"].to(dev) if packed else None,
+        logits = self.forward_module(ddp)(batch["input_ids"].to(dev), batch["positions"].to(dev) if packed else None,
                             batch["segments"].to(dev) if packed else None)
         return token_loss_sum(logits, batch["labels"])
 

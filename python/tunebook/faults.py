@@ -4,7 +4,8 @@
 
 makes the process kill itself (SIGKILL, as `kill -9` or the OOM killer would) when it reaches the
 named point, at that step (without `@STEP`: the first time it gets there). Nothing happens when the
-variable is unset. The points are listed in FAULT_POINTS, in the order a checkpoint save reaches
+variable is unset. With several processes, TUNEBOOK_FAULT_RANK=R limits it to rank R (default: every
+rank). The points are listed in FAULT_POINTS, in the order a checkpoint save reaches
 them; tests/python/test_finetune_faults.py kills the trainer at each.
 """
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import signal
 
 FAULT_POINTS = (
+    "train.step",  # an optimizer step is done; its checkpoint (if one is due) is not written yet
     "checkpoint.adapter",  # the adapter is in the temporary folder; trainer_state.pt is not
     "checkpoint.state",  # trainer_state.pt is written; checkpoint.json is not
     "checkpoint.manifest",  # checkpoint.json is written; nothing is fsynced or renamed yet
@@ -32,5 +34,8 @@ def fault_point(name: str, step: int | None = None) -> None:
         return
     if name not in FAULT_POINTS:
         raise ValueError(f"fault point {name!r} is not in FAULT_POINTS")
+    only = os.environ.get("TUNEBOOK_FAULT_RANK")
+    if only is not None and only != os.environ.get("RANK", "0"):
+        return
     if spec == name or (step is not None and spec == f"{name}@{step}"):
         os.kill(os.getpid(), signal.SIGKILL)

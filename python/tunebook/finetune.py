@@ -20,6 +20,10 @@ automatically and bit for bit), and print one JSON event per line on stdout: pla
 batch, memory estimate), start, resume, step, eval, checkpoint, note, warning, done — or error,
 with a message to act on.
 
+Several processes (torchrun or accelerate launch: `deno task finetune --nproc N`) train one run
+under DistributedDataParallel with the same global batch, so the adapter does not depend on the
+process count; rank 0 alone writes events and the run folder (distributed.py).
+
 A run folder belongs to one run: the trainer locks it (run_lock.py), removes what an interrupted
 run left half written, and resumes only a checkpoint whose identity (run_identity.py: the config
 keys that shape the weights, and the data's SHA-256) matches; otherwise it refuses, naming what
@@ -44,6 +48,7 @@ from .atomic import remove_dir, write_dir_atomic, write_file_atomic
 from .batches import DataOrder, collate, pack
 from .checkpoint import (FORMAT, capture_rng, clean_leftovers, discard_checkpoints, latest_checkpoint, load_trainer_state,
                          restore_rng, save_checkpoint)
+from .distributed import Dist, check_split
 from .events import emit, fail
 from .examples import RowError, encode_rows
 from .faults import fault_point
@@ -57,7 +62,7 @@ KNOWN_KEYS = {
     "backend", "base_model", "train_file", "val_file", "output_dir", "lora", "lr", "schedule", "warmup_steps",
     "max_steps", "epochs", "batch_size", "grad_accum", "max_seq_len", "packing", "completion_only_loss", "seed",
     "eval_every", "save_every", "precision", "load_in_4bit", "gradient_checkpointing", "threads", "resume",
-    "device", "max_checkpoints",
+    "device", "max_checkpoints", "nproc", "nnodes", "node_rank", "master_addr", "master_port", "launcher",
 }
 LORA_KEYS = {"r", "alpha", "dropout", "target_modules"}
 ROW_FIELDS = ("prompt", "completion")
@@ -173,19 +178,23 @@ def make_backend(cfg: dict):
     return TorchBackend(cfg)
 
 
-def evaluate(backend, examples, batch_size: int, pad: int) -> float:
-    """Validation loss (token-weighted), with dropout off; draws no random numbers."""
+def evaluate(backend, examples, batch_size: int, pad: int, dist: Dist | None = None) -> float:
+    """Validation loss (token-weighted), with dropout off; draws no random numbers. With several
+    processes each rank scores its share of the rows and the sums are added up."""
+    dist = dist or Dist()
     was_training = backend.model.training
     backend.model.eval()
     total, n = 0.0, 0
+    mine = examples[dist.rank::dist.world]
     try:
         with torch.no_grad():
-            for i in range(0, len(examples), batch_size):
-                summed, k = backend.loss_sum(collate(examples[i : i + batch_size], pad))
+            for i in range(0, len(mine), batch_size):
+                summed, k = backend.loss_sum(collate(mine[i : i + batch_size], pad), ddp=False)
                 total += float(summed)
                 n += k
     finally:
         backend.model.train(was_training)
+    total, n = dist.all_sum([total, n])
     return total / max(1, n)
 
 
@@ -232,13 +241,22 @@ def encode_file(rows, backend, cfg: dict, where: str, split: str):
 
 def train(cfg: dict) -> None:
     out = Path(cfg["output_dir"])
-    out.mkdir(parents=True, exist_ok=True)
-    try:
-        lock = lock_run_dir(out)  # held until the process ends
-    except RunLocked as e:
-        fail(str(e))
-    for note in clean_leftovers(out):
-        _warn(note)
+    dist = Dist.from_env(cfg.get("device"))
+    if dist.world > 1:
+        cfg = {**cfg, "device": dist.device(cfg.get("device"))}
+    why = check_split(cfg["batch_size"] * cfg.get("grad_accum", 1), dist.world, cfg["batch_size"], cfg.get("grad_accum", 1))
+    if why:
+        fail(why)
+    lock = None
+    if dist.main:
+        out.mkdir(parents=True, exist_ok=True)
+        try:
+            lock = lock_run_dir(out)  # held until the process ends
+        except RunLocked as e:
+            fail(str(e))
+        for note in clean_leftovers(out):
+            _warn(note)
+    dist.barrier()  # the other ranks read the run folder once rank 0 has cleaned it
 
     # What this run is, before anything in the run folder is written.
     train_file = Path(cfg["train_file"])
@@ -287,19 +305,23 @@ def train(cfg: dict) -> None:
              f"(max_steps {cfg.get('max_steps')}, epochs {cfg.get('epochs', 1)}); give at least {ckpt.step} steps, "
              "or start over (--no-resume; or resume: false)")
 
-    # The run is accepted: record it.
-    if not cfg.get("resume", True):
+    # The run is accepted: record it (rank 0; the others wait at the barrier below).
+    if dist.main and not cfg.get("resume", True):
         discarded = discard_checkpoints(out)
         if discarded:
             _warn(f"resume is off: discarded the checkpoints of the previous run in {out} ({', '.join(discarded)})")
         if (out / "adapter").exists():
             remove_dir(out / "adapter")
-    write_file_atomic(out / "config.json", (json.dumps(cfg, indent=2) + "\n").encode())
-    stage_data(out, "train", train_file, train_raw)
-    if val_raw is not None:
-        stage_data(out, "val", Path(cfg["val_file"]), val_raw)
+    if dist.main:
+        write_file_atomic(out / "config.json", (json.dumps(cfg, indent=2) + "\n").encode())
+        stage_data(out, "train", train_file, train_raw)
+        if val_raw is not None:
+            stage_data(out, "val", Path(cfg["val_file"]), val_raw)
+    dist.barrier()
 
     params = backend.parameters()
+    if dist.world > 1:
+        backend.wrap_ddp(dist)
     opt = torch.optim.AdamW(params, lr=cfg["lr"], weight_decay=0.0)
     scaler = make_scaler(backend.fp16)
     order = DataOrder(len(examples), cfg["seed"])
@@ -333,34 +355,50 @@ def train(cfg: dict) -> None:
          dropped_too_long=len(train_enc.too_long), val_examples=len(val),
          val_dropped_too_long=len(val_enc.too_long) if val_enc else 0, boundary_merged=merged,
          trainable_params=backend.trainable, total_params=backend.total, steps=total, start_step=start,
-         data_sha256=data_sha256, pid=os.getpid())
+         data_sha256=data_sha256, pid=os.getpid(), processes=dist.world,
+         rows_per_process=bs * accum // dist.world)
     if val and start == 0:
         # The base model's loss (LoRA B starts at zero), so the curve starts where training does.
-        emit("eval", step=0, val_loss=round(evaluate(backend, val, bs, backend.pad), 5))
+        emit("eval", step=0, val_loss=round(evaluate(backend, val, bs, backend.pad, dist), 5))
     t0, tokens = time.time(), 0
     step = start
     while step < total:
         for g in opt.param_groups:
             g["lr"] = lr_at(step, total, cfg)
         t_step = time.time()
-        micro = [collate([examples[order.next()] for _ in range(bs)], backend.pad) for _ in range(accum)]
-        result = train_step(backend, micro, opt, scaler, params)
+        rows = [examples[order.next()] for _ in range(bs * accum)]  # the step's rows: the same on every rank
+        micro = [collate(part, backend.pad) for part in dist.share(rows, bs)]  # this rank's share
+        if dist.world > 1:
+            result = train_step(backend, micro, opt, scaler, params, count_tokens=lambda n: int(dist.all_sum([n])[0]),
+                                no_sync=backend.no_sync, loss_scale=dist.world)
+            loss_sum, label_tokens, input_tokens = dist.all_sum([result.loss * result.label_tokens, result.label_tokens,
+                                                                 result.input_tokens])
+            loss, label_tokens, input_tokens = loss_sum / max(1, label_tokens), int(label_tokens), int(input_tokens)
+        else:
+            result = train_step(backend, micro, opt, scaler, params)
+            loss, label_tokens, input_tokens = result.loss, result.label_tokens, result.input_tokens
         step += 1
-        tokens += result.input_tokens
+        tokens += input_tokens
+        fault_point("train.step", step)
         extra = {"skipped": True} if result.skipped else {}
-        emit("step", step=step, loss=round(result.loss, 5), lr=opt.param_groups[0]["lr"],
-             tokens_per_s=round(result.input_tokens / max(1e-9, time.time() - t_step)), epoch=round(step / steps_per_epoch, 3),
-             label_tokens=result.label_tokens, grad_norm=round(result.grad_norm, 4), **extra)
+        emit("step", step=step, loss=round(loss, 5), lr=opt.param_groups[0]["lr"],
+             tokens_per_s=round(input_tokens / max(1e-9, time.time() - t_step)), epoch=round(step / steps_per_epoch, 3),
+             label_tokens=label_tokens, grad_norm=round(result.grad_norm, 4), **extra)
         if val and (step % cfg.get("eval_every", 50) == 0 or step == total):
-            emit("eval", step=step, val_loss=round(evaluate(backend, val, bs, backend.pad), 5))
-        if step % cfg.get("save_every", 100) == 0 or step == total:
+            emit("eval", step=step, val_loss=round(evaluate(backend, val, bs, backend.pad, dist), 5))
+        if (step % cfg.get("save_every", 100) == 0 or step == total) and dist.main:
             state = {"format": FORMAT, "step": step, "optimizer": opt.state_dict(), "schedule": {"step": step, "total": total},
                      "scaler": scaler.state_dict() if scaler.is_enabled() else None, "rng": capture_rng(),
                      "data_order": order.state_dict(), "backend": backend.state()}
             path = save_checkpoint(out, step, total, identity, lambda d: backend.save_adapter(d, cfg), state,
                                    cfg.get("max_checkpoints", 2))
             emit("checkpoint", step=step, path=str(path))
+        if step % cfg.get("save_every", 100) == 0 or step == total:
+            dist.barrier()  # no rank runs ahead of a checkpoint being written
     adapter = out / "adapter"
+    if not dist.main:
+        dist.close()
+        return
 
     def write_adapter(tmp: Path) -> None:
         backend.save_adapter(tmp, cfg)
@@ -373,8 +411,9 @@ def train(cfg: dict) -> None:
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         extra["peak_memory_gb"] = round(torch.cuda.max_memory_allocated() / 1024**3, 3)
     emit("done", adapter_dir=str(adapter), adapter_sha256=digest, steps=total, train_seconds=round(secs, 2),
-         tokens_per_s=round(tokens / max(secs, 1e-9)), **extra)
+         tokens_per_s=round(tokens / max(secs, 1e-9)), processes=dist.world, **extra)
     lock.close()
+    dist.close()
 
 
 def _gpu_memory_gb() -> float | None:

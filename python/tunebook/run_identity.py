@@ -7,7 +7,8 @@ old and new value and the two ways out, because continuing would mix two runs in
 
 May change on resume:
 - EXECUTION_KEYS: where the run lives and how it is driven (paths — the data is compared by content —,
-  threads, device, eval/checkpoint intervals, resume itself). Bit-identical resume is proven for
+  threads, device, eval/checkpoint intervals, resume itself, and how many processes run it and how
+  they are launched: the global batch is the config's whatever the process count, distributed.py). Bit-identical resume is proven for
   the same threads and device; another thread count or device can round differently.
 - LENGTH_KEYS: max_steps (or epochs when max_steps is null) — a run can be extended (or shortened
   down to the checkpoint's step); the trainer says so, and the learning-rate schedule after the
@@ -17,7 +18,8 @@ from __future__ import annotations
 
 import json
 
-EXECUTION_KEYS = ("output_dir", "train_file", "val_file", "resume", "threads", "device", "eval_every", "save_every", "max_checkpoints")
+EXECUTION_KEYS = ("output_dir", "train_file", "val_file", "resume", "threads", "device", "eval_every", "save_every", "max_checkpoints",
+                  "nproc", "nnodes", "node_rank", "master_addr", "master_port", "launcher")
 LENGTH_KEYS = ("max_steps", "epochs")
 
 
