@@ -5,6 +5,7 @@
  *   deno task finetune --preset tiny-cpu --train rows.jsonl --val val.jsonl --set max_steps=100
  *   deno task finetune --preset colab-t4 --base mistralai/Mistral-7B-v0.1 --train rows.jsonl --colab
  *   deno task finetune --preset colab-t4 --base DIR --train rows.jsonl --dry-run --gpu-memory-gb 15
+ *   deno task finetune --train rows.jsonl --nproc 2                # 2 processes (torchrun, DDP)
  *
  * Writes results/train/<run>/: config.json, run.json, events.jsonl, data/, checkpoints/, adapter/
  * (PEFT), lora.gguf and merged/ (Hugging Face checkpoint + merged.gguf). Rerunning the same command
@@ -25,6 +26,7 @@ import {
   booleanFlag,
   defineCommand,
   enumFlag,
+  integerFlag,
   numberFlag,
   parseKeyValue,
   repeatedFlag,
@@ -86,6 +88,32 @@ export const command = defineCommand({
       placeholder: "REPO",
       defaultText: "none (no push)",
     }),
+    nproc: integerFlag("trainer processes on this machine (torchrun; DDP, same global batch)", {
+      min: 1,
+      defaultText: "config nproc (1)",
+    }),
+    nnodes: integerFlag("machines taking part (each runs this command with its --node-rank)", {
+      min: 1,
+      defaultText: "config nnodes (1)",
+    }),
+    "node-rank": integerFlag("this machine's index, 0 … nnodes - 1", {
+      min: 0,
+      defaultText: "config node_rank (0)",
+    }),
+    "master-addr": stringFlag("address of the node-rank 0 machine (several machines)", {
+      placeholder: "HOST",
+      defaultText: "config master_addr (127.0.0.1)",
+    }),
+    "master-port": integerFlag("rendezvous port on --master-addr (several machines)", {
+      min: 1,
+      max: 65535,
+      defaultText: "config master_port (29500)",
+    }),
+    launcher: enumFlag(
+      "what starts the processes (accelerate: backend hf, DDP config written to the run folder)",
+      ["torchrun", "accelerate"],
+      { defaultText: "config launcher (torchrun)" },
+    ),
     "dry-run": booleanFlag(
       "print the resolved plan (dtype per part, 4-bit, checkpointing, micro batch × " +
         "accumulation, estimated peak memory from the base's config.json) and exit; loads and " +
@@ -142,6 +170,17 @@ export const command = defineCommand({
     }
     if (Object.keys(lora).length) overrides.lora = lora;
     if (values["no-resume"]) overrides.resume = false;
+    const launchFlags = [
+      ["nproc", "nproc"],
+      ["nnodes", "nnodes"],
+      ["node-rank", "node_rank"],
+      ["master-addr", "master_addr"],
+      ["master-port", "master_port"],
+      ["launcher", "launcher"],
+    ] as const;
+    for (const [flag, key] of launchFlags) {
+      if (values[flag] !== undefined) overrides[key] = values[flag];
+    }
     const config = resolveTrainConfig({ preset: values.preset, overrides }); // before any write
     for (const [flag, path] of [["--train", values.train], ["--val", values.val]]) {
       if (path && !existsSync(path)) throw new UsageError(`${flag} ${path}: file not found`);

@@ -8,6 +8,10 @@
  * checkpoints/ (python/tunebook/checkpoint.py) and adapter/ (PEFT); stderr.log keeps the trainer's
  * stderr of every attempt. A resume that does not match the run's checkpoint is refused by the
  * trainer before any of these change.
+ *
+ * With `nproc` > 1 (or several machines, or launcher accelerate) the trainer runs under torchrun
+ * or accelerate launch (launch.ts): rank 0 sends the events; a rank that dies ends the run with an
+ * error naming it, its exit code or signal and its last stderr lines (logs/ keeps each rank's).
  * @module
  */
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -16,6 +20,7 @@ import { join, resolve } from "node:path";
 import { Progress } from "../util/progress.ts";
 import type { TrainConfig } from "./config.ts";
 import { TrainEventLog } from "./event_log.ts";
+import { formatRankFailure, rankFailure, trainerLaunch } from "./launch.ts";
 import { findPython, PYTHON_DIR, runPython } from "./python.ts";
 
 /** One event from the trainer (see ARCHITECTURE.md's bridge protocol). */
@@ -87,6 +92,14 @@ export async function runTrainer(
       ? ["torch", "transformers", "peft"]
       : ["torch", "numpy", "sentencepiece"]);
   const python = await findPython({ modules });
+  if (config.launcher === "accelerate") {
+    await findPython({ python, modules: ["accelerate"] }).catch(() => {
+      throw new Error(
+        `launcher: accelerate, but ${python} cannot import accelerate: pip install accelerate ` +
+          `(on the GPU machine), or set launcher torchrun (--launcher torchrun)`,
+      );
+    });
+  }
   const dir = resolve(config.output_dir);
   const absolute = {
     ...config,
@@ -110,20 +123,27 @@ export async function runTrainer(
   writeFileSync(configPath, JSON.stringify(absolute, null, 2) + "\n");
   const log = new TrainEventLog(join(dir, "events.jsonl"));
   const events: TrainEvent[] = [];
+  const launch = trainerLaunch(absolute, { python, configPath, runDir: dir });
+  if (launch.accelerateConfig) {
+    writeFileSync(launch.accelerateConfig.path, launch.accelerateConfig.yaml);
+  }
   let status: Deno.CommandStatus;
   let bar: Progress | undefined;
+  let stderrTail = ""; // this attempt's stderr, its last 256 KB: a failed rank's report is at its end
   try {
-    const child = new Deno.Command(python, {
-      args: ["-u", "-m", "tunebook.finetune", configPath],
+    const child = new Deno.Command(launch.command, {
+      args: launch.args,
       cwd: PYTHON_DIR,
-      env: options.env,
+      env: { ...launch.env, ...options.env },
       stdout: "piped",
       stderr: "piped",
     }).spawn();
+    const errDecoder = new TextDecoder();
     const stderrDone = child.stderr.pipeTo(
       new WritableStream({
         write(chunk) {
           appendFileSync(join(dir, "stderr.log"), chunk);
+          stderrTail = (stderrTail + errDecoder.decode(chunk, { stream: true })).slice(-262144);
         },
       }),
     );
@@ -166,6 +186,22 @@ export async function runTrainer(
   bar?.finish();
   const error = events.findLast((e) => e.event === "error");
   if (error) throw new Error(String(error.message));
+  const failed = launch.launcher !== "python" && !status.success && !status.signal
+    ? rankFailure(stderrTail)
+    : undefined;
+  if (failed) {
+    const last = events.findLast((e) => e.event === "checkpoint");
+    throw new Error(
+      `the run stopped: ${formatRankFailure(failed, launch.world)}\n` +
+        `after step ${
+          events.findLast((e) => e.event === "step")?.step ?? 0
+        }; run the same command ` +
+        `again to resume from ` +
+        (last ? `its checkpoint at step ${last.step}` : "the run's latest complete checkpoint") +
+        ` (with any --nproc); each rank's stderr is in ${join(dir, "logs")}, the launcher's in ` +
+        join(dir, "stderr.log"),
+    );
+  }
   if (status.signal) {
     const last = events.findLast((e) => e.event === "checkpoint");
     throw new Error(

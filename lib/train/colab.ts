@@ -46,6 +46,7 @@ export const COLAB_PY_FILES: readonly string[] = [
   "examples.py",
   "batches.py",
   "train_step.py",
+  "distributed.py",
   "plan.py",
   "backend_torch.py",
   "backend_hf.py",

@@ -83,6 +83,18 @@ export interface TrainConfig {
   threads: number;
   /** Resume from the latest checkpoint in output_dir. */
   resume: boolean;
+  /** Trainer processes on this machine (torchrun's --nproc_per_node; with backend hf, one GPU each). More than one trains under DistributedDataParallel with the same global batch (batch_size × grad_accum rows a step, split over all processes). */
+  nproc: number;
+  /** Machines taking part (torchrun's --nnodes); each runs the same command with its own node_rank. */
+  nnodes: number;
+  /** This machine's index among nnodes (0 writes the run folder's events). */
+  node_rank: number;
+  /** Address of the node_rank 0 machine, which every machine can reach (several machines). */
+  master_addr: string;
+  /** Port on master_addr for the rendezvous (several machines; one machine picks a free port itself). */
+  master_port: number;
+  /** What starts several processes: torchrun (python3 -m torch.distributed.run), or accelerate launch with a DDP config written from this one (backend hf; needs accelerate). */
+  launcher: "torchrun" | "accelerate";
 }
 
 /** LoRA settings. */
@@ -119,6 +131,12 @@ const TrainConfigObject = z.object({
   gradient_checkpointing: z.boolean(),
   threads: z.number().int().positive(),
   resume: z.boolean(),
+  nproc: z.number().int().positive(),
+  nnodes: z.number().int().positive(),
+  node_rank: z.number().int().min(0),
+  master_addr: z.string().min(1),
+  master_port: z.number().int().min(1).max(65535),
+  launcher: z.enum(["torchrun", "accelerate"]),
 }).strict();
 const TrainConfigSchema: z.ZodType<TrainConfig> = TrainConfigObject;
 
@@ -153,6 +171,12 @@ export const TRAIN_DEFAULTS: Omit<
   gradient_checkpointing: false,
   threads: 2,
   resume: true,
+  nproc: 1,
+  nnodes: 1,
+  node_rank: 0,
+  master_addr: "127.0.0.1",
+  master_port: 29500,
+  launcher: "torchrun",
 };
 
 /** Named presets: what differs from {@linkcode TRAIN_DEFAULTS}. */
@@ -267,6 +291,12 @@ export const CONFIG_KEY_ALIASES: Readonly<Record<string, string>> = {
   "lora.lora_alpha": "lora.alpha",
   "lora.lora_dropout": "lora.dropout",
   num_threads: "threads",
+  nproc_per_node: "nproc",
+  num_processes: "nproc",
+  num_machines: "nnodes",
+  machine_rank: "node_rank",
+  main_process_ip: "master_addr",
+  main_process_port: "master_port",
 };
 
 /** Every key a config may have, dotted (`lr`, `lora.r`). */
@@ -330,7 +360,29 @@ export function resolveTrainConfig(options: ResolveOptions = {}): TrainConfig {
       return [`${path || "(config)"}: ${i.message}`];
     }));
   }
-  return parsed.data;
+  const cfg = parsed.data;
+  const issues: string[] = [];
+  if (cfg.node_rank >= cfg.nnodes) {
+    issues.push(
+      `node_rank: ${cfg.node_rank} is not below nnodes (${cfg.nnodes}); machines are numbered 0 … nnodes - 1`,
+    );
+  }
+  if (cfg.launcher === "accelerate" && cfg.backend !== "hf") {
+    issues.push(
+      `launcher: accelerate launches backend hf; backend ${cfg.backend} runs under torchrun (launcher torchrun)`,
+    );
+  }
+  const world = cfg.nproc * cfg.nnodes;
+  const rows = cfg.batch_size * cfg.grad_accum;
+  if (rows % world) {
+    issues.push(
+      `nproc: batch_size × grad_accum = ${cfg.batch_size} × ${cfg.grad_accum} = ${rows} rows a step do not split ` +
+        `evenly over ${world} processes (nproc ${cfg.nproc} × nnodes ${cfg.nnodes}); make grad_accum or ` +
+        `batch_size a multiple of ${world}, or use another process count`,
+    );
+  }
+  if (issues.length) throw new TrainConfigError(issues);
+  return cfg;
 }
 
 /** One config key, as `deno task finetune --help` lists it. */
