@@ -1,93 +1,48 @@
 /**
- * Finding and running the Python side (python/tunebook) from Deno, with errors that
- * name the fix when Python or torch is missing.
+ * The trainer's view of the Python side: {@linkcode findPython} and {@linkcode runPython} of
+ * lib/util/python.ts, requiring what the trainer imports (torch, numpy, sentencepiece) unless told
+ * otherwise.
  * @module
  */
-import { existsSync } from "node:fs";
-import { resolve } from "node:path";
+import {
+  findPython as findAnyPython,
+  type FindPythonOptions,
+  PYTHON_DIR,
+  type PythonResult,
+  runPython as runAnyPython,
+} from "../util/python.ts";
 
-/** The folder holding the `tunebook` Python package. */
-export const PYTHON_DIR: string = resolve(import.meta.dirname ?? ".", "../../python");
+export { type FindPythonOptions, PYTHON_DIR, type PythonResult };
 
-/** Options for {@linkcode findPython}. */
-export interface FindPythonOptions {
-  /** Python modules that must import. Default: ["torch", "numpy", "sentencepiece"]. */
-  modules?: string[];
-  /** Interpreter to use. Default: env TUNEBOOK_PYTHON, else /usr/bin/python3 (Debian's, where python3-torch lives), else python3. */
-  python?: string;
-}
-
+/** What the trainer imports; checked unless `modules` says otherwise. */
 const DEFAULT_MODULES = ["torch", "numpy", "sentencepiece"];
 
 /**
- * The Python interpreter to run the bridge with, checked to import `modules`.
+ * The Python interpreter to run the bridge with, checked to import `modules` (default: torch,
+ * numpy, sentencepiece).
  *
  * @example
  * ```ts ignore
  * const py = await findPython();
  * ```
  */
-export async function findPython(options: FindPythonOptions = {}): Promise<string> {
-  const { modules = DEFAULT_MODULES } = options;
-  const python = options.python ?? Deno.env.get("TUNEBOOK_PYTHON") ??
-    (existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3");
-  let out;
-  try {
-    out = await new Deno.Command(python, {
-      args: ["-c", `import ${modules.join(", ")}`],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-  } catch {
-    throw new Error(
-      `Python not found at "${python}". Install Python 3 (Debian: apt-get install python3) or set ` +
-        `TUNEBOOK_PYTHON to an interpreter; \`deno task setup\` installs everything tunebook needs.`,
-    );
-  }
-  if (!out.success) {
-    const err = new TextDecoder().decode(out.stderr);
-    const missing = err.match(/No module named '([^']+)'/)?.[1];
-    throw new Error(
-      missing
-        ? `${python} cannot import ${missing}. Run \`deno task setup\` (installs python3-${missing} with apt-get), ` +
-          `or set TUNEBOOK_PYTHON to a Python that has it.`
-        : `${python} failed to import ${modules.join(", ")}: ${err.trim().split("\n").pop()}`,
-    );
-  }
-  return python;
-}
-
-/** Result of {@linkcode runPython}. */
-export interface PythonResult {
-  stdout: string;
-  stderr: string;
+export function findPython(options: FindPythonOptions = {}): Promise<string> {
+  return findAnyPython({ ...options, modules: options.modules ?? DEFAULT_MODULES });
 }
 
 /**
- * Run `python -m tunebook.<module> args…` in python/, throwing with its stderr on failure.
+ * Run `python -m tunebook.<module> args…` in python/ with an interpreter that has the trainer's
+ * modules, throwing with its stderr on failure.
  *
  * @example
  * ```ts ignore
  * const { stdout } = await runPython("reference_logits", ["data/models/tiny", "7 plus 5 is"]);
  * ```
  */
-export async function runPython(
+export function runPython(
   module: string,
   args: string[],
   options: FindPythonOptions = {},
 ): Promise<PythonResult> {
-  const python = await findPython(options);
-  const out = await new Deno.Command(python, {
-    args: ["-m", `tunebook.${module}`, ...args],
-    cwd: PYTHON_DIR,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const stdout = new TextDecoder().decode(out.stdout);
-  const stderr = new TextDecoder().decode(out.stderr);
-  if (!out.success) {
-    const last = stderr.trim().split("\n").slice(-3).join("\n");
-    throw new Error(`python -m tunebook.${module} failed (exit ${out.code}):\n${last}`);
-  }
-  return { stdout, stderr };
+  return runAnyPython(module, args, { ...options, modules: options.modules ?? DEFAULT_MODULES });
 }

@@ -1,67 +1,196 @@
 /**
- * A parser for the list literals that templates render (private to the task module): JSON, as
- * `@huggingface/jinja` prints lists, or a Python literal, as lm-eval reads `doc_to_choice` with
- * `ast.literal_eval` — strings in single or double quotes with backslash escapes, and numbers.
+ * Python's `ast.literal_eval` for what task templates render (private to the task module): lm-eval
+ * reads a rendered `doc_to_choice` (and a rendered `doc_to_target` that looks like a list) with
+ * `ast.literal_eval`, so `{{choices.text}}` rendering `['a', "it's"]` becomes a list again.
+ *
+ * Accepted: strings in single or double quotes (also triple-quoted, with Python's escapes),
+ * adjacent strings concatenated, integers and floats (with signs, exponents, `_`), `True`,
+ * `False`, `None`, lists, tuples, dicts and sets of these. Tuples and sets come back as arrays,
+ * dicts as plain objects.
  * @module
  */
 
 /**
- * Parse a rendered list: JSON (how @huggingface/jinja prints lists) or a Python literal
- * (`['a', "b", 3]`, as lm-eval's `ast.literal_eval` accepts). Returns undefined if it is neither.
+ * Parse a rendered list literal. Returns undefined unless the text is a Python (or JSON) literal
+ * of a list or tuple.
  */
 export function parseListLiteral(text: string): unknown[] | undefined {
-  const s = text.trim();
-  if (!s.startsWith("[")) return undefined;
+  const value = literalEval(text);
+  return Array.isArray(value) ? value : undefined;
+}
+
+/** `ast.literal_eval(text)`, or undefined when it is not a literal. */
+export function literalEval(text: string): unknown {
   try {
-    const v = JSON.parse(s);
-    return Array.isArray(v) ? v : undefined;
-  } catch {
-    // not JSON; try a Python literal below
+    const p = new LiteralParser(text);
+    const v = p.value();
+    p.end();
+    return v;
+  } catch (e) {
+    if (e instanceof NotLiteral) return undefined;
+    throw e;
   }
-  const items: unknown[] = [];
-  let i = 1;
-  const skip = () => {
-    while (i < s.length && /\s/.test(s[i])) i++;
-  };
-  const escapes: Record<string, string> = {
-    n: "\n",
-    t: "\t",
-    r: "\r",
-    "\\": "\\",
-    "'": "'",
-    '"': '"',
-    "0": "\0",
-  };
-  skip();
-  if (s[i] === "]") return i === s.length - 1 ? [] : undefined;
-  while (i < s.length) {
-    skip();
-    const q = s[i];
-    if (q === "'" || q === '"') {
-      let str = "";
-      i++;
-      while (i < s.length && s[i] !== q) {
-        if (s[i] === "\\" && i + 1 < s.length) {
-          str += escapes[s[i + 1]] ?? s[i + 1];
-          i += 2;
-        } else str += s[i++];
-      }
-      if (s[i] !== q) return undefined;
-      i++;
-      items.push(str);
-    } else {
-      const m = /^-?\d+(\.\d+)?/.exec(s.slice(i));
-      if (!m) return undefined;
-      items.push(Number(m[0]));
-      i += m[0].length;
+}
+
+class NotLiteral extends Error {}
+
+const ESCAPES: Record<string, string> = {
+  "\n": "",
+  "\\": "\\",
+  "'": "'",
+  '"': '"',
+  a: "\x07",
+  b: "\b",
+  f: "\f",
+  n: "\n",
+  r: "\r",
+  t: "\t",
+  v: "\v",
+};
+
+class LiteralParser {
+  #s: string;
+  #i = 0;
+  constructor(s: string) {
+    this.#s = s;
+  }
+
+  #ws(): void {
+    while (this.#i < this.#s.length && /\s/.test(this.#s[this.#i])) this.#i++;
+  }
+
+  end(): void {
+    this.#ws();
+    if (this.#i !== this.#s.length) throw new NotLiteral();
+  }
+
+  value(): unknown {
+    this.#ws();
+    const c = this.#s[this.#i];
+    if (c === "[") return this.#seq("[", "]");
+    if (c === "(") {
+      const items = this.#seq("(", ")", true);
+      return items;
     }
-    skip();
-    if (s[i] === ",") {
-      i++;
-      skip();
-      if (s[i] === "]") return i === s.length - 1 ? items : undefined;
-    } else if (s[i] === "]") return i === s.length - 1 ? items : undefined;
-    else return undefined;
+    if (c === "{") return this.#dictOrSet();
+    if (c === "'" || c === '"') {
+      let out = this.#string();
+      for (;;) {
+        this.#ws();
+        const n = this.#s[this.#i];
+        if (n !== "'" && n !== '"') return out;
+        out += this.#string();
+      }
+    }
+    const word = /^(True|False|None|true|false|null)\b/.exec(this.#s.slice(this.#i));
+    if (word) {
+      this.#i += word[0].length;
+      return { True: true, true: true, False: false, false: false, None: null, null: null }[
+        word[1] as "True"
+      ];
+    }
+    const m = /^[+-]?(?:(?:\d[\d_]*)?\.?\d[\d_]*(?:[eE][+-]?\d+)?|\d[\d_]*\.)/.exec(
+      this.#s.slice(this.#i),
+    );
+    if (m) {
+      this.#i += m[0].length;
+      return Number(m[0].replace(/_/g, ""));
+    }
+    throw new NotLiteral();
   }
-  return undefined;
+
+  #seq(open: string, close: string, tuple = false): unknown[] {
+    this.#i++;
+    const items: unknown[] = [];
+    for (;;) {
+      this.#ws();
+      if (this.#s[this.#i] === close) {
+        this.#i++;
+        return items;
+      }
+      items.push(this.value());
+      this.#ws();
+      if (this.#s[this.#i] === ",") {
+        this.#i++;
+        continue;
+      }
+      if (this.#s[this.#i] === close) {
+        this.#i++;
+        if (tuple && items.length === 1 && this.#s[this.#i - 2] !== ",") {
+          return items[0] as unknown[]; // a parenthesized value, not a tuple
+        }
+        return items;
+      }
+      throw new NotLiteral();
+    }
+  }
+
+  #dictOrSet(): unknown {
+    this.#i++;
+    const dict: Record<string, unknown> = {};
+    const set: unknown[] = [];
+    let kind: "dict" | "set" | undefined;
+    for (;;) {
+      this.#ws();
+      if (this.#s[this.#i] === "}") {
+        this.#i++;
+        return kind === "set" ? set : dict;
+      }
+      const key = this.value();
+      this.#ws();
+      if (this.#s[this.#i] === ":") {
+        if (kind === "set") throw new NotLiteral();
+        kind = "dict";
+        this.#i++;
+        dict[String(key)] = this.value();
+      } else {
+        if (kind === "dict") throw new NotLiteral();
+        kind = "set";
+        set.push(key);
+      }
+      this.#ws();
+      if (this.#s[this.#i] === ",") this.#i++;
+      else if (this.#s[this.#i] !== "}") throw new NotLiteral();
+    }
+  }
+
+  #string(): string {
+    const s = this.#s;
+    const q = s[this.#i];
+    const triple = s.startsWith(q.repeat(3), this.#i);
+    const close = triple ? q.repeat(3) : q;
+    this.#i += close.length;
+    let out = "";
+    while (this.#i < s.length && !s.startsWith(close, this.#i)) {
+      const c = s[this.#i];
+      if (!triple && c === "\n") throw new NotLiteral();
+      if (c !== "\\") {
+        out += c;
+        this.#i++;
+        continue;
+      }
+      const e = s[this.#i + 1];
+      if (e === undefined) throw new NotLiteral();
+      if (Object.hasOwn(ESCAPES, e)) {
+        out += ESCAPES[e];
+        this.#i += 2;
+      } else if (/[0-7]/.test(e)) {
+        const m = /^[0-7]{1,3}/.exec(s.slice(this.#i + 1))![0];
+        out += String.fromCodePoint(parseInt(m, 8));
+        this.#i += 1 + m.length;
+      } else if (e === "x" || e === "u" || e === "U") {
+        const n = { x: 2, u: 4, U: 8 }[e];
+        const hex = s.slice(this.#i + 2, this.#i + 2 + n);
+        if (!new RegExp(`^[0-9a-fA-F]{${n}}$`).test(hex)) throw new NotLiteral();
+        out += String.fromCodePoint(parseInt(hex, 16));
+        this.#i += 2 + n;
+      } else {
+        out += "\\" + e;
+        this.#i += 2;
+      }
+    }
+    if (!s.startsWith(close, this.#i)) throw new NotLiteral();
+    this.#i += close.length;
+    return out;
+  }
 }

@@ -1,48 +1,49 @@
 /**
- * Jinja prompt templates for task files, rendered the way lm-evaluation-harness renders them.
+ * Jinja prompt templates for task files, rendered as lm-evaluation-harness renders them: Python's
+ * Jinja2 configured as `Environment(undefined=StrictUndefined, keep_trailing_newline=True)` with
+ * the `regex_replace` filter. tunebook's own Jinja engine (`_jinja_lexer.ts`, `_jinja_parser.ts`,
+ * `_jinja_runtime.ts`, `_jinja_filters.ts`, `_py_value.ts`) follows Jinja2's grammar and Python's
+ * value semantics: `{{ [a, b] }}` prints `['a', 'b']`, `{{ none }}` prints `None`, strings and
+ * lists have Python's methods (`choices.label.index(answerKey)`, `x.strip('.')`), whitespace
+ * control (`{%-`, `-%}`) strips as Jinja2 does, and a missing column is an error.
  *
- * lm-eval renders `doc_to_text`, `doc_to_target` and `doc_to_choice` with Python Jinja2 configured
- * as `Environment(undefined=StrictUndefined, keep_trailing_newline=True)` (no `trim_blocks`, no
- * `lstrip_blocks`). This module drives `@huggingface/jinja`'s tokenizer, parser and interpreter
- * directly with the same settings (its `Template` class turns `trim_blocks` and `lstrip_blocks`
- * on and drops a trailing newline, which would change prompts), and adds StrictUndefined's
- * behaviour by checking, before rendering, that every free variable of the template is a
- * column of the row.
- *
- * Known differences from Python Jinja2 (see data/tasks/README.md):
- * - no custom filters (lm-eval's `regex_replace` filter is unavailable; `| truncate`, `| wordcount`
- *   and other filters outside @huggingface/jinja's built-in set fail with "Unknown … filter");
- * - no list methods such as `.index()` or `.count()` (use a dict literal: `{'a': 0, 'b': 1}[x]`);
- * - lists render as JSON (`["a", "b"]`) rather than Python reprs (`['a', 'b']`), booleans as
- *   `true`/`false`, `none` as an empty string;
- * - `.strip()`, `.lstrip()`, `.rstrip()` take no argument (they strip whitespace only).
+ * Known differences from Python Jinja2 (data/tasks/README.md lists them for users):
+ * - a whole number read from data prints as an int (`3`, where Python prints a float `3.0`);
+ * - integers beyond 2^53 lose precision; `\W` and `\S` inside a regex character class are ASCII;
+ * - filters that return generators in Jinja2 (`map`, `select`, `reverse`, …) return lists, so
+ *   printing one directly shows the list rather than `<generator object …>`;
+ * - the filters `filesizeformat`, `groupby`, `urlize`, `wordwrap`, `xmlattr`, `random` and the
+ *   tags `include`, `import`, `extends`, `call` are not supported (they fail when compiled).
  * @module
  */
-import { Environment, Interpreter, parse, tokenize } from "@huggingface/jinja";
+import { TemplateSyntaxError } from "./_jinja_lexer.ts";
+import { type Expr, parseTemplate, type Stmt, type Target } from "./_jinja_parser.ts";
+import { FILTERS, TESTS, UNSUPPORTED_FILTERS } from "./_jinja_filters.ts";
+import { render } from "./_jinja_runtime.ts";
+import { PyError, UndefinedError } from "./_py_value.ts";
 
-/** The parsed template program, as `@huggingface/jinja`'s parser returns it. */
-type Program = ReturnType<typeof parse>;
+export { TemplateSyntaxError };
 
 /** Names that the template environment defines itself; never looked up in the row. */
-const TEMPLATE_GLOBALS: Readonly<Record<string, unknown>> = {
-  true: true,
-  false: false,
-  none: null,
-  True: true,
-  False: false,
-  None: null,
-  range: pythonRange,
-};
-
-/** Jinja tests that make a reference to a missing variable legal (`x is defined`). */
-const GUARD_TESTS = new Set(["defined", "undefined", "none"]);
+const TEMPLATE_GLOBALS = new Set([
+  "range",
+  "dict",
+  "namespace",
+  "cycler",
+  "joiner",
+  "lipsum",
+  "loop",
+  "varargs",
+  "kwargs",
+  "caller",
+]);
 
 /** A template parsed once and reused for every row. */
 export interface CompiledTemplate {
   /** The template text as written in the task file. */
   source: string;
   /** The parsed program. */
-  program: Program;
+  program: Stmt[];
   /** Free variables the template reads from the row, in order of first use. */
   fields: string[];
 }
@@ -60,7 +61,8 @@ export class MissingFieldError extends Error {
 }
 
 /**
- * Parse a Jinja template once. Throws with the parser's message when the template is malformed.
+ * Parse a Jinja template once. Throws with the parser's message when the template is malformed,
+ * or names a filter or test that does not exist (Jinja2 checks these when it compiles too).
  *
  * @example
  * ```ts
@@ -68,14 +70,11 @@ export class MissingFieldError extends Error {
  * import { compileTemplate } from "./_template.ts";
  * const t = compileTemplate("Question: {{question}}\nAnswer:");
  * assert.deepEqual(t.fields, ["question"]);
- * assert.throws(() => compileTemplate("{{ question"));
  * ```
  */
 export function compileTemplate(source: string): CompiledTemplate {
-  // The tokenizer drops one trailing newline (Jinja2's default); lm-eval keeps it
-  // (keep_trailing_newline=True), so give it one extra to drop.
-  const text = source.endsWith("\n") ? source + "\n" : source;
-  const program = parse(tokenize(text, { lstrip_blocks: false, trim_blocks: false }));
+  const program = parseTemplate(source);
+  checkNames(program, source);
   return { source, program, fields: freeVariables(program) };
 }
 
@@ -90,7 +89,7 @@ const compiledCache = new Map<string, CompiledTemplate>();
  * ```ts
  * import assert from "node:assert/strict";
  * import { compiledTemplate } from "./_template.ts";
- * assert.equal(compiledTemplate("{{a}}"), compiledTemplate("{{a}}")); // the same object
+ * assert.equal(compiledTemplate("{{a}}"), compiledTemplate("{{a}}"));
  * ```
  */
 export function compiledTemplate(source: string): CompiledTemplate {
@@ -103,173 +102,202 @@ export function compiledTemplate(source: string): CompiledTemplate {
 }
 
 /**
- * Render a compiled template against one row. Throws {@linkcode MissingFieldError} when the row
- * lacks a column the template reads (Jinja2's StrictUndefined).
+ * Render a compiled template against one row, as Python's Jinja2 would. Throws
+ * {@linkcode MissingFieldError} when the template uses a column the row lacks (Jinja2's
+ * StrictUndefined), and an error naming Python's exception (`TypeError: …`) for anything else
+ * that Jinja2 would raise on.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { compileTemplate, MissingFieldError, renderTemplate } from "./_template.ts";
- * const t = compileTemplate("{{support.lstrip()}}\nQuestion: {{question}}\nAnswer:");
- * const text = renderTemplate(t, { support: " Heat rises.", question: "What rises?" });
- * assert.equal(text, "Heat rises.\nQuestion: What rises?\nAnswer:");
- * assert.throws(() => renderTemplate(t, { support: "" }), MissingFieldError);
+ * import { compileTemplate, renderTemplate } from "./_template.ts";
+ * const t = compileTemplate("{{choices.label.index(answerKey)}} {{[q.strip()]}}");
+ * assert.equal(
+ *   renderTemplate(t, { choices: { label: ["A", "B"] }, answerKey: "B", q: " Why? " }),
+ *   "1 ['Why?']",
+ * );
  * ```
  */
 export function renderTemplate(template: CompiledTemplate, doc: Record<string, unknown>): string {
-  for (const field of template.fields) {
-    if (!Object.hasOwn(doc, field)) {
+  try {
+    return render(template.program, doc);
+  } catch (e) {
+    if (e instanceof UndefinedError && e.undefinedValue.isName) {
+      const field = e.undefinedValue.name;
       throw new MissingFieldError(field, `the template reads "${field}", which this row lacks`);
     }
+    if (e instanceof UndefinedError) throw new Error(`UndefinedError: ${e.message}`);
+    if (e instanceof PyError) throw e;
+    if (e instanceof RangeError) throw new Error(`the template recursed too deeply (${e.message})`);
+    throw e;
   }
-  const root = new Environment();
-  for (const [name, value] of Object.entries(TEMPLATE_GLOBALS)) root.set(name, value);
-  // Row columns live in a child scope so that they shadow the globals (as in Jinja2).
-  const env = new Environment(root);
-  for (const [name, value] of Object.entries(doc)) env.set(name, value);
-  const result = new Interpreter(env).run(template.program) as { value: unknown };
-  return String(result.value);
 }
 
-/** Python's `range()`, for templates that loop over indices. */
-function pythonRange(start: number, stop?: number, step = 1): number[] {
-  const [lo, hi] = stop === undefined ? [0, start] : [start, stop];
-  const out: number[] = [];
-  if (step > 0) { for (let i = lo; i < hi; i += step) out.push(i); }
-  else if (step < 0) { for (let i = lo; i > hi; i += step) out.push(i); }
-  return out;
+/** Unknown filters and tests are compile errors, as in Jinja2. */
+function checkNames(program: Stmt[], source: string): void {
+  walk(program, (e) => {
+    if (e.k === "filter") {
+      if (Object.hasOwn(UNSUPPORTED_FILTERS, e.name)) {
+        throw new TemplateSyntaxError(
+          `the Jinja2 filter "${e.name}" is not supported: ${UNSUPPORTED_FILTERS[e.name]}`,
+          source,
+          e.pos,
+        );
+      }
+      if (!Object.hasOwn(FILTERS, e.name)) {
+        throw new TemplateSyntaxError(`no filter named "${e.name}"`, source, e.pos);
+      }
+    } else if (e.k === "test" && !Object.hasOwn(TESTS, e.name)) {
+      throw new TemplateSyntaxError(`no test named "${e.name}"`, source, e.pos);
+    }
+  });
 }
 
-/** A node of the parsed template: every node has a `type`, the rest depends on it. */
-interface Node {
-  type: string;
-  [key: string]: unknown;
-}
-
-function isNode(value: unknown): value is Node {
-  return typeof value === "object" && value !== null &&
-    typeof (value as { type?: unknown }).type === "string";
-}
-
-/** The name of a filter node (`x | name` or `x | name(args)`). */
-function filterName(filter: unknown): string | undefined {
-  if (!isNode(filter)) return undefined;
-  if (filter.type === "Identifier") return filter.value as string;
-  const callee = filter.callee;
-  return filter.type === "CallExpression" && isNode(callee) && callee.type === "Identifier"
-    ? callee.value as string
-    : undefined;
+/** Visit every expression of the program. */
+function walk(stmts: Stmt[], visit: (e: Expr) => void): void {
+  const expr = (e: Expr | undefined | null): void => {
+    if (!e) return;
+    visit(e);
+    switch (e.k) {
+      case "list":
+      case "tuple":
+        e.items.forEach(expr);
+        break;
+      case "dict":
+        e.items.forEach(([k, v]) => (expr(k), expr(v)));
+        break;
+      case "getattr":
+        expr(e.obj);
+        break;
+      case "getitem":
+        expr(e.obj);
+        expr(e.arg);
+        break;
+      case "slice":
+        expr(e.start);
+        expr(e.stop);
+        expr(e.step);
+        break;
+      case "call":
+      case "filter":
+      case "test":
+        if (e.k === "call") expr(e.fn);
+        else expr(e.node);
+        e.args.forEach(expr);
+        e.kwargs.forEach(([, v]) => expr(v));
+        expr(e.starArgs);
+        expr(e.starKwargs);
+        break;
+      case "not":
+      case "neg":
+      case "pos":
+        expr(e.node);
+        break;
+      case "bin":
+      case "and":
+      case "or":
+        expr(e.left);
+        expr(e.right);
+        break;
+      case "concat":
+        e.nodes.forEach(expr);
+        break;
+      case "compare":
+        expr(e.first);
+        e.ops.forEach(([, x]) => expr(x));
+        break;
+      case "cond":
+        expr(e.test);
+        expr(e.then);
+        expr(e.otherwise);
+        break;
+    }
+  };
+  const stmt = (s: Stmt): void => {
+    switch (s.k) {
+      case "output":
+        expr(s.expr);
+        break;
+      case "for":
+        expr(s.iter);
+        expr(s.test);
+        s.body.forEach(stmt);
+        s.otherwise.forEach(stmt);
+        break;
+      case "if":
+        expr(s.test);
+        s.body.forEach(stmt);
+        s.otherwise.forEach(stmt);
+        break;
+      case "set":
+        expr(s.value);
+        break;
+      case "setblock":
+      case "filterblock":
+        s.filters.forEach(expr);
+        s.body.forEach(stmt);
+        break;
+      case "macro":
+        s.defaults.forEach(expr);
+        s.body.forEach(stmt);
+        break;
+      case "with":
+        s.values.forEach(expr);
+        s.body.forEach(stmt);
+        break;
+      case "block":
+        s.body.forEach(stmt);
+        break;
+    }
+  };
+  stmts.forEach(stmt);
 }
 
 /**
- * The variables a template reads from its context, minus those it binds itself
- * (loop variables, `set` targets, macro parameters), the globals, and those only
- * used under an `is defined` / `is undefined` / `is none` test.
+ * The variables a template reads from its row: names used, minus those it binds itself (loop
+ * targets, `set`, `with`, macro names and parameters), the globals, and names only used under an
+ * `is defined` / `is undefined` test or a `default` filter.
  */
-function freeVariables(program: Program): string[] {
-  const used: string[] = [];
-  const bound = new Set<string>(["loop", "caller", "varargs", "kwargs"]);
+function freeVariables(program: Stmt[]): string[] {
+  const bound = new Set<string>();
   const guarded = new Set<string>();
-
-  function bind(target: unknown): void {
-    if (!isNode(target)) return;
-    if (target.type === "Identifier") bound.add(target.value as string);
-    else if (target.type === "TupleLiteral" || target.type === "ArrayLiteral") {
-      for (const item of target.value as unknown[]) bind(item);
-    } else if (target.type === "KeywordArgumentExpression") bind(target.key);
-  }
-
-  function visit(value: unknown): void {
-    if (Array.isArray(value)) {
-      for (const item of value) visit(item);
-      return;
-    }
-    if (value instanceof Map) {
-      for (const [k, v] of value) {
-        visit(k);
-        visit(v);
+  const bind = (t: Target) => {
+    if (t.k === "name") bound.add(t.name);
+    else if (t.k === "tuple") t.items.forEach(bind);
+  };
+  const collect = (stmts: Stmt[]) => {
+    for (const s of stmts) {
+      if (s.k === "for") bind(s.target);
+      if (s.k === "set" || s.k === "setblock") bind(s.target);
+      if (s.k === "with") s.targets.forEach(bind);
+      if (s.k === "macro") {
+        bound.add(s.name);
+        s.params.forEach((p) => bound.add(p));
       }
-      return;
+      if (s.k === "for" || s.k === "if") {
+        collect(s.body);
+        collect(s.otherwise);
+      } else if ("body" in s) collect(s.body);
     }
-    if (!isNode(value)) return;
-    switch (value.type) {
-      case "Identifier":
-        used.push(value.value as string);
-        return;
-      case "MemberExpression":
-        visit(value.object);
-        if (value.computed) visit(value.property);
-        return;
-      case "FilterExpression":
-      case "FilterStatement":
-        // `x | default(...)` is legal for a missing x (as under Jinja2's StrictUndefined).
-        if (
-          filterName(value.filter) === "default" && isNode(value.operand) &&
-          value.operand.type === "Identifier"
-        ) {
-          guarded.add(value.operand.value as string);
-        } else {
-          visit(value.operand);
-        }
-        visit(value.body);
-        // The filter's name is not a variable; its arguments are expressions.
-        if (isNode(value.filter) && value.filter.type === "CallExpression") {
-          visit(value.filter.args);
-        }
-        return;
-      case "TestExpression": {
-        const test = value.test as Node;
-        const operand = value.operand;
-        if (GUARD_TESTS.has(test.value as string) && isNode(operand)) {
-          if (operand.type === "Identifier") {
-            guarded.add(operand.value as string);
-            return;
-          }
-        }
-        visit(operand);
-        return;
-      }
-      case "KeywordArgumentExpression":
-        visit(value.value);
-        return;
-      case "For":
-        bind(value.loopvar);
-        visit(value.iterable);
-        visit(value.body);
-        visit(value.defaultBlock);
-        return;
-      case "Set":
-        bind(value.assignee);
-        visit(value.value);
-        visit(value.body);
-        return;
-      case "Macro":
-        bind(value.name);
-        for (const arg of value.args as unknown[]) {
-          bind(arg);
-          if (isNode(arg) && arg.type === "KeywordArgumentExpression") visit(arg.value);
-        }
-        visit(value.body);
-        return;
-      case "BinaryExpression":
-        visit(value.left);
-        visit(value.right);
-        return;
-      case "UnaryExpression":
-        visit(value.argument);
-        return;
-      default:
-        for (const [key, child] of Object.entries(value)) {
-          if (key !== "type") visit(child);
-        }
+  };
+  collect(program);
+  const used: string[] = [];
+  walk(program, (e) => {
+    if (e.k === "name") used.push(e.name);
+    if (
+      (e.k === "test" && ["defined", "undefined"].includes(e.name) && e.node.k === "name") ||
+      (e.k === "filter" && ["default", "d"].includes(e.name) && e.node?.k === "name")
+    ) {
+      guarded.add((e.node as { name: string }).name);
     }
-  }
-
-  visit(program.body);
+  });
+  const guardedOnly = new Set(
+    [...guarded].filter((g) => used.filter((u) => u === g).length === 1),
+  );
   const seen = new Set<string>();
   return used.filter((name) => {
-    if (seen.has(name) || bound.has(name) || guarded.has(name)) return false;
-    if (Object.hasOwn(TEMPLATE_GLOBALS, name)) return false;
+    if (seen.has(name) || bound.has(name) || guardedOnly.has(name)) return false;
+    if (TEMPLATE_GLOBALS.has(name)) return false;
     seen.add(name);
     return true;
   });
