@@ -67,9 +67,9 @@ class LiteralParser {
   value(): unknown {
     this.#ws();
     const c = this.#s[this.#i];
-    if (c === "[") return this.#seq("[", "]");
+    if (c === "[") return this.#seq("]");
     if (c === "(") {
-      const items = this.#seq("(", ")", true);
+      const items = this.#seq(")", true);
       return items;
     }
     if (c === "{") return this.#dictOrSet();
@@ -99,7 +99,7 @@ class LiteralParser {
     throw new NotLiteral();
   }
 
-  #seq(open: string, close: string, tuple = false): unknown[] {
+  #seq(close: string, tuple = false): unknown[] {
     this.#i++;
     const items: unknown[] = [];
     for (;;) {
