@@ -88,7 +88,25 @@ export interface LoadedRows {
 }
 
 /** The file formats `loadRows` reads. */
-export type RowFormat = "jsonl" | "json" | "csv" | "tsv" | "parquet";
+export type RowFormat = "jsonl" | "json" | "csv" | "tsv" | "parquet" | "text";
+
+/** How to read a CSV or TSV file (the options `datasets`' csv builder passes to its reader). */
+export interface DelimitedOptions {
+  /** Field separator. Default: `,` for CSV, a tab for TSV. */
+  sep?: string;
+  /**
+   * Whether quotes delimit fields (`"a, b"`, `""` for a quote, as RFC 4180). Default: true for
+   * CSV; false for TSV, whose fields cannot hold tabs or newlines, so a quote is an ordinary
+   * character (`He said "wait` stays as written).
+   */
+  quoting?: boolean;
+  /** The quote character. Default: `"`. */
+  quoteChar?: string;
+  /** Whether the first line names the columns. Default: true (false when `columnNames` is given). */
+  hasHeader?: boolean;
+  /** Column names for a file without a header line. Default: `column_1`, `column_2`, … */
+  columnNames?: string[];
+}
 
 /** How to find and read a source. */
 export interface LoadOptions {
@@ -105,6 +123,10 @@ export interface LoadOptions {
   format?: RowFormat;
   /** How to reach the Hub for `hf:` sources. Default: {@linkcode HubOptions}' defaults (env HF_*). */
   hub?: HubOptions;
+  /** How to read CSV and TSV files. Default: {@linkcode DelimitedOptions}' defaults. */
+  delimited?: DelimitedOptions;
+  /** For a JSON file holding an object: the key whose value is the list of rows. Default: none. */
+  jsonField?: string;
 }
 
 const EXTENSIONS: Record<string, RowFormat> = {
@@ -114,6 +136,7 @@ const EXTENSIONS: Record<string, RowFormat> = {
   ".csv": "csv",
   ".tsv": "tsv",
   ".parquet": "parquet",
+  ".txt": "text",
 };
 
 /** Which format a path is in, by extension; undefined when unknown. */
@@ -169,10 +192,11 @@ function readJsonLines(path: string, text: string, lineOffset = 0): FileRows {
   return { rows, lines, errors };
 }
 
-function readJson(path: string): FileRows {
+function readJson(path: string, field?: string): FileRows {
   const text = readFileSync(path, "utf8");
   const trimmed = text.trimStart();
-  if (!trimmed.startsWith("[")) return readJsonLines(path, text); // JSON Lines named .json
+  // JSON Lines named .json
+  if (!trimmed.startsWith("[") && field === undefined) return readJsonLines(path, text);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -183,6 +207,16 @@ function readJson(path: string): FileRows {
       }). Expected an array of row objects or JSON Lines; ` +
         `fix the file (a JSON Lines file reports bad lines one by one).`,
     );
+  }
+  if (field !== undefined) {
+    const holder = value as Record<string, unknown>;
+    if (!isObject(holder) || !Array.isArray(holder[field])) {
+      throw new Error(
+        `${path}: expected a JSON object with a list under "${field}" (the json builder's field); ` +
+          `found ${isObject(holder) ? `keys ${Object.keys(holder).join(", ")}` : "no object"}`,
+      );
+    }
+    value = holder[field];
   }
   const rows: Record<string, unknown>[] = [];
   const lines: number[] = [];
@@ -221,14 +255,51 @@ function frameRows(df: pl.DataFrame): Record<string, unknown>[] {
  * cannot break a column typed from the first rows). nodejs-polars reads `inferSchemaLength: null`
  * as "all strings", hence the line count.
  */
-function readDelimited(path: string, sep: string): { df: pl.DataFrame; starts: number[] } {
+function readDelimited(
+  path: string,
+  tsv: boolean,
+  options: DelimitedOptions,
+): { df: pl.DataFrame; starts: number[] } {
   const bytes = readFileSync(path);
   let lines = 1;
   for (const b of bytes) if (b === 10) lines++;
-  return { df: pl.readCSV(bytes, { sep, inferSchemaLength: lines }), starts: recordStarts(bytes) };
+  const sep = options.sep ?? (tsv ? "\t" : ",");
+  const quoting = options.quoting ?? !tsv;
+  const hasHeader = options.hasHeader ?? options.columnNames === undefined;
+  let df = pl.readCSV(bytes, {
+    sep,
+    inferSchemaLength: lines,
+    hasHeader,
+    quoteChar: quoting ? options.quoteChar ?? '"' : "",
+  });
+  const names = options.columnNames;
+  if (names) {
+    if (names.length !== df.width) {
+      throw new Error(
+        `${names.length} column names given (${
+          names.join(", ")
+        }) but the file has ${df.width} columns`,
+      );
+    }
+    df = df.rename(Object.fromEntries(df.columns.map((c, i) => [c, names[i]])));
+  }
+  const quote = quoting ? (options.quoteChar ?? '"').charCodeAt(0) : -1;
+  return { df, starts: recordStarts(bytes, quote, hasHeader) };
 }
 
-const QUOTE = 34;
+/** A text file: one row per line, `{"text": line}` (the `datasets` text builder). */
+function readText(path: string): FileRows {
+  const text = readFileSync(path, "utf8");
+  const lines = text.split(/\r?\n/);
+  if (lines.at(-1) === "") lines.pop();
+  return {
+    rows: lines.map((line) => ({ text: line })),
+    lines: lines.map((_, i) => i + 1),
+    errors: [],
+    columns: ["text"],
+  };
+}
+
 const CR = 13;
 
 /**
@@ -236,11 +307,11 @@ const CR = 13;
  * a quoted field with newlines stays in one record. Blank lines count as records, as polars reads
  * them (a row of nulls), except at the end of the file.
  */
-function recordStarts(bytes: Uint8Array): number[] {
+function recordStarts(bytes: Uint8Array, quote: number, hasHeader: boolean): number[] {
   const records: { line: number; empty: boolean }[] = [];
   let line = 1, inQuotes = false, current = { line: 1, empty: true };
   for (const b of bytes) {
-    if (b === QUOTE) inQuotes = !inQuotes;
+    if (b === quote) inQuotes = !inQuotes;
     if (b === NEWLINE) {
       line++;
       if (!inQuotes) {
@@ -253,15 +324,19 @@ function recordStarts(bytes: Uint8Array): number[] {
   }
   records.push(current);
   while (records.length && records[records.length - 1].empty) records.pop();
-  return records.slice(1).map((r) => r.line);
+  return records.slice(hasHeader ? 1 : 0).map((r) => r.line);
 }
 
-function readWithPolars(path: string, format: "csv" | "tsv" | "parquet"): FileRows {
+function readWithPolars(
+  path: string,
+  format: "csv" | "tsv" | "parquet",
+  options: LoadOptions,
+): FileRows {
   let df: pl.DataFrame;
   let starts: number[] | undefined;
   try {
     if (format === "parquet") df = pl.readParquet(path);
-    else ({ df, starts } = readDelimited(path, format === "tsv" ? "\t" : ","));
+    else ({ df, starts } = readDelimited(path, format === "tsv", options.delimited ?? {}));
   } catch (e) {
     const msg = (e as Error).message;
     if (format !== "parquet" && /empty/i.test(msg)) {
@@ -321,14 +396,16 @@ function readJsonLinesFile(path: string): FileRows {
   return { rows, lines: rowLines, errors };
 }
 
-function readFile(path: string, format: RowFormat): FileRows {
+function readFile(path: string, format: RowFormat, options: LoadOptions): FileRows {
   switch (format) {
     case "jsonl":
       return readJsonLinesFile(path);
     case "json":
-      return readJson(path);
+      return readJson(path, options.jsonField);
+    case "text":
+      return readText(path);
     default:
-      return readWithPolars(path, format);
+      return readWithPolars(path, format, options);
   }
 }
 
@@ -360,9 +437,9 @@ function localFile(source: string, options: LoadOptions): { path: string; format
   if (!format) {
     throw new Error(
       `Cannot tell the format of ${path} from its extension "${extname(path)}". Rename it to ` +
-        `.jsonl, .json, .csv, .tsv or .parquet, or name its format (\`deno task curate ` +
-        `--input-format jsonl\`; in code, loadRows' format option: "jsonl", "json", "csv", "tsv" ` +
-        `or "parquet").`,
+        `.jsonl, .json, .csv, .tsv, .parquet or .txt, or name its format (\`deno task curate ` +
+        `--input-format jsonl\`; in code, loadRows' format option: "jsonl", "json", "csv", "tsv", ` +
+        `"parquet" or "text").`,
     );
   }
   return { path, format };
@@ -420,7 +497,7 @@ export async function loadRows(source: string, options: LoadOptions = {}): Promi
   const errors: RowError[] = [];
   let columns: string[] | undefined;
   for (const f of files) {
-    const got = readFile(f.path, f.format);
+    const got = readFile(f.path, f.format, options);
     for (const r of got.rows) rows.push(r);
     const unit = got.unit ?? "line";
     if (got.lines && origins) {

@@ -21,12 +21,14 @@
  */
 import { type BenchmarkPart, type BenchmarkTasks, valueText } from "../data/benchmarks.ts";
 import type { BenchmarkItem } from "../data/decontaminate.ts";
-import { loadRows } from "../data/load.ts";
 import { compileTemplate, renderTemplate } from "./task/_template.ts";
 import {
   evalSplit,
   findTask,
+  isFunctionRef,
   listTasks,
+  loadTaskDocs,
+  loadTaskRows,
   splitNameOf,
   splitSource,
   type TaskConfig,
@@ -64,21 +66,36 @@ export function defaultBenchmarkTasks(options: TaskRegistryOptions = {}): TaskCo
  * ```
  */
 export async function taskBenchmark(task: TaskConfig): Promise<BenchmarkPart> {
-  const split = splitNameOf(task, evalSplit(task));
-  const file = splitSource(task, split);
-  const loaded = await loadRows(file, {
-    split,
-    ...(task.dataset.config !== undefined ? { config: task.dataset.config } : {}),
-  });
+  const role = evalSplit(task);
+  const split = splitNameOf(task, role);
   const query = task.docToDecontaminationQuery;
-  const template = compileTemplate(query ?? task.docToText);
-  const columns = /[{}]/.test(task.docToText) || query !== undefined
-    ? template.fields.filter((f) => loaded.columns.includes(f))
-    : [task.docToText];
+  if (query === undefined && isFunctionRef(task.docToText)) {
+    // the prompt is computed by a Python hook: check the prompts themselves
+    const { docs, errors } = await loadTaskDocs(task, role);
+    return {
+      items: docs.map((d) => ({ benchmark: task.name, id: d.id, text: d.text })),
+      source: {
+        name: task.name,
+        kind: "task",
+        source: task.dataset.source,
+        split,
+        text: `doc_to_text (!function ${task.docToText.spec})`,
+        items: docs.length,
+        errors: errors.length,
+      },
+    };
+  }
+  const loaded = await loadTaskRows(task, role);
+  const present = new Set(loaded.rows.flatMap((r) => Object.keys(r)));
+  const docToText = task.docToText as string;
+  const template = compileTemplate(query ?? docToText);
+  const columns = /[{}]/.test(docToText) || query !== undefined
+    ? template.fields.filter((f) => present.has(f))
+    : [docToText];
   if (!query && !columns.length) {
     throw new Error(
-      `task ${task.name}: doc_to_text reads no column of ${file} (columns: ${
-        loaded.columns.join(", ")
+      `task ${task.name}: doc_to_text reads no column of ${loaded.source} (columns: ${
+        [...present].join(", ")
       }); set doc_to_decontamination_query in ${task.file} to say which text to check`,
     );
   }
@@ -90,7 +107,9 @@ export async function taskBenchmark(task: TaskConfig): Promise<BenchmarkPart> {
       : `${split}:${i + 1}`;
     try {
       const text = query !== undefined
-        ? renderTemplate(template, row)
+        ? (!/[{}]/.test(query) && Object.hasOwn(row, query)
+          ? valueText(row[query])
+          : renderTemplate(template, row))
         : columns.map((c) => valueText(row[c])).filter((s) => s !== "").join(" ");
       items.push({ benchmark: task.name, id, text });
     } catch {
@@ -102,7 +121,7 @@ export async function taskBenchmark(task: TaskConfig): Promise<BenchmarkPart> {
     source: {
       name: task.name,
       kind: "task",
-      source: file,
+      source: loaded.source,
       split,
       text: query !== undefined
         ? `doc_to_decontamination_query ${query}`

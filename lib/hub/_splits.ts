@@ -15,6 +15,9 @@
  * @module
  */
 import { parse as parseYaml } from "yaml";
+import { globToRegExp } from "../util/glob.ts";
+
+export { globToRegExp };
 
 /** File extensions `loadRows` can read; other files are never picked as data. */
 export const DATA_EXTENSIONS = [".parquet", ".jsonl", ".ndjson", ".json", ".csv", ".tsv"];
@@ -61,36 +64,6 @@ function isDataFile(path: string): boolean {
   if (parts.some((p) => p.startsWith(".") || p.startsWith("__"))) return false;
   const lower = base.toLowerCase();
   return DATA_EXTENSIONS.some((ext) => lower.endsWith(ext));
-}
-
-/** Translate a `datasets`-style glob (`*` within a folder, `**` across folders) to a RegExp. */
-export function globToRegExp(glob: string): RegExp {
-  let re = "";
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i];
-    if (c === "*") {
-      if (glob[i + 1] === "*") {
-        // `**/` may match no folder at all; `**` elsewhere matches anything.
-        if (glob[i + 2] === "/") {
-          re += "(?:.*/)?";
-          i += 2;
-        } else {
-          re += ".*";
-          i += 1;
-        }
-      } else re += "[^/]*";
-    } else if (c === "?") re += "[^/]";
-    else if (c === "[") {
-      const end = glob.indexOf("]", i + 1);
-      if (end < 0) re += "\\[";
-      else {
-        const body = glob.slice(i + 1, end).replace(/\\/g, "\\\\");
-        re += "[" + (body.startsWith("!") ? "^" + body.slice(1) : body) + "]";
-        i = end;
-      }
-    } else re += c.replace(/[.+^${}()|\\/]/g, "\\$&");
-  }
-  return new RegExp("^" + re + "$");
 }
 
 /** Split names in the order `datasets` lists them: train, validation, test, then the rest. */

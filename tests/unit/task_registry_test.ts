@@ -154,7 +154,7 @@ Deno.test("a broken file or a duplicate name is skipped with its issue; other ta
       "tag: hooks",
       "dataset_path: ./rows.jsonl",
       "test_split: test",
-      "doc_to_text: !function utils.doc_to_text",
+      "doc_to_text: !include prompt.txt",
       "doc_to_target: '{{a}}'",
     ].join("\n") + "\n",
     "dup1.yaml": minimalTask().replace("task: tiny", "task: twin"),
@@ -171,7 +171,10 @@ Deno.test("a broken file or a duplicate name is skipped with its issue; other ta
   const registry = taskRegistry(opts);
   const lines = registry.issues.map(formatIssue);
   ok(lines.some((l) => /broken\.yaml:\d+:\d+: invalid YAML/.test(l)), lines.join("\n"));
-  ok(lines.some((l) => /fn\.yaml:5:1: doc_to_text: `!function`/.test(l)), lines.join("\n"));
+  ok(
+    lines.some((l) => /fn\.yaml:5:1: doc_to_text: YAML tag !include is not supported/.test(l)),
+    lines.join("\n"),
+  );
   ok(
     lines.some((l) =>
       /dup1\.yaml:1:1: task: task name "twin" is also defined in .*dup2\.yaml/.test(l)
@@ -186,7 +189,7 @@ Deno.test("a broken file or a duplicate name is skipped with its issue; other ta
   );
   const report = formatTaskIssues(registry);
   match(report, /^skipped task files in .* \(the other tasks are unaffected\):$/m);
-  match(report, /^ {2}.*fn\.yaml:5:1: doc_to_text: `!function`/m);
+  match(report, /^ {2}.*fn\.yaml:5:1: doc_to_text: YAML tag !include is not supported/m);
 
   // Looking up a skipped task itself gives its error.
   const hooked = (() => {
@@ -197,7 +200,7 @@ Deno.test("a broken file or a duplicate name is skipped with its issue; other ta
     }
   })();
   ok(hooked instanceof TaskFileError);
-  match(hooked.message, /fn\.yaml:5:1: doc_to_text: `!function`/);
+  match(hooked.message, /fn\.yaml:5:1: doc_to_text: YAML tag !include is not supported/);
   match(errorOf(() => findTask("broken", opts)), /broken\.yaml:\d+:\d+: invalid YAML/);
   match(
     errorOf(() => resolveTasks(["twin"], opts)),

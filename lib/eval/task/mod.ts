@@ -76,8 +76,15 @@
 export {
   AGGREGATIONS,
   CORPUS_METRICS,
+  DATASET_BUILDERS,
+  type DatasetBuilder,
+  type DatasetReadOptions,
   FILTER_KEYS,
+  type FunctionRef,
   type GenerationKwargs,
+  HOOK_KEYS,
+  type HookKey,
+  isFunctionRef,
   KNOWN_METRICS,
   METRIC_OUTPUT_TYPES,
   type MetricSpec,
@@ -95,22 +102,46 @@ export { formatIssue, TaskFileError, type TaskIssue } from "./issues.ts";
 export { parseTaskFile, type ParseTaskOptions } from "./parse.ts";
 export {
   findTask,
+  type GroupSelection,
   listTasks,
   resolveTasks,
+  resolveTaskSelection,
   type TaskRegistry,
   taskRegistry,
   type TaskRegistryOptions,
+  type TaskSelection,
 } from "./registry.ts";
+export { type AggregateMetric, type GroupConfig, type GroupMember } from "./group.ts";
 export { formatTaskIssues, formatTaskList } from "./listing.ts";
-export { buildPrompt, renderDoc, type RenderedDoc, RenderError } from "./render.ts";
+export {
+  buildPrompt,
+  type HookField,
+  type HookResult,
+  renderDoc,
+  type RenderDocOptions,
+  type RenderedDoc,
+  RenderError,
+} from "./render.ts";
+export {
+  type DocHookRequest,
+  type DocHookResults,
+  hookCacheDir,
+  HookError,
+  type HookOptions,
+  openResultsHook,
+  type ResultsHook,
+  runDocHooks,
+} from "./hooks.ts";
 export { sampleFewshot } from "./fewshot.ts";
 export {
   evalSplit,
   loadTaskDocs,
   type LoadTaskDocsOptions,
+  loadTaskRows,
   splitNameOf,
   splitSource,
   type TaskDocs,
   type TaskRowError,
+  type TaskRows,
   type TaskSplit,
 } from "./data.ts";

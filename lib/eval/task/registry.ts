@@ -1,29 +1,56 @@
 /**
- * The task registry: every task file under a tasks folder (`data/tasks` by default), indexed by
- * task name and by tag, with each file parsed once.
+ * The task registry: every task file under a tasks folder (`data/tasks` by default) and any
+ * `includePath` folders (lm-eval's `--include_path`), indexed by task name, by tag and by group,
+ * with each file parsed once.
  *
+ * - **What is indexed** (lm-evaluation-harness's rules): every `*.yaml` file, in any subfolder. A
+ *   file whose `task:` is a name is a task; one whose `task:` is a list is a group
+ *   (`group.ts`); one with `class:` defines a Python task class, which is reported and skipped; a
+ *   file with no `task:` is a base for `include:` — silently so when its name starts with `_`,
+ *   reported otherwise (it is probably a task missing its name).
  * - **Cache.** A parse is kept per absolute path and reused while every file it read (the task
  *   file and its `include:` chain) has the same modification time and size, and every path whose
- *   existence it checked (included files, a local dataset) is still there or still missing. An
- *   edited file is read again on the next lookup; unchanged ones are not.
- * - **Tags.** `tag:` and `group:` name sets of tasks (lm-evaluation-harness's use):
- *   {@linkcode resolveTasks} expands a tag to its tasks, sorted by name. A task name wins over a
- *   tag of the same name.
- * - **Broken files.** A file that does not validate, or a task name defined by two files, is
- *   skipped and reported in {@linkcode TaskRegistry.issues}; it never breaks the listing or the
- *   lookup of other tasks. Looking up the broken task itself throws its error.
+ *   existence it checked is still there or still missing.
+ * - **Names.** `--tasks` entries are task names, tags (`tag:`, or `group:` in a task file: every
+ *   task that has it, sorted by name), group names (the group's tasks in its order), globs of task
+ *   names (`arithmetic_*`), paths to YAML files (a task or a group) and paths to folders (every
+ *   task in them). A task name wins over a tag or group of the same name. A task in an
+ *   `includePath` folder wins over a task of the same name in the tasks folder (reported in
+ *   {@linkcode TaskRegistry.overridden}).
+ * - **Broken files.** A file that does not validate, or a task name defined by two files of the
+ *   same folder set, is skipped and reported in {@linkcode TaskRegistry.issues}; it never breaks
+ *   the listing or the lookup of other tasks. Looking up the broken task itself throws its error.
  * @module
  */
 import { readdirSync, statSync } from "node:fs";
-import { join, resolve, sep } from "node:path";
+import { basename, dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
+import { Document } from "yaml";
 import { closestName } from "../../util/suggest.ts";
+import { globToRegExp } from "../../util/glob.ts";
 import { FileStamps } from "./_file_stamps.ts";
 import { displayPath } from "./_format.ts";
+import {
+  type AggregateMetric,
+  type GroupConfig,
+  isGroupData,
+  isPythonClassData,
+  memberAt,
+  parseGroup,
+  pythonClassError,
+} from "./group.ts";
 import { formatIssue, issueAt, TaskFileError, type TaskIssue } from "./issues.ts";
 import { parseTaskFileWith, type ParseTaskOptions } from "./parse.ts";
 import type { TaskConfig } from "./schema.ts";
-import { peekTask, type Position } from "./source.ts";
+import {
+  type MergedTask,
+  mergeIncludes,
+  peekTask,
+  type Position,
+  readYaml,
+  type YamlSource,
+} from "./source.ts";
+import { validateTask } from "./validate.ts";
 
 /** Where the registry looks for task files, relative to the repository root. */
 const DEFAULT_TASKS_DIR = "data/tasks";
@@ -35,30 +62,69 @@ const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 export interface TaskRegistryOptions extends ParseTaskOptions {
   /** Folder holding task files (searched recursively). Default: `data/tasks` in the repository root. */
   tasksDir?: string;
+  /**
+   * More folders of task files (lm-eval's `--include_path`), searched recursively; their tasks and
+   * groups win over those of the same name in `tasksDir`. Default: none.
+   */
+  includePath?: readonly string[];
 }
 
-/** The tasks of one folder, as the registry sees them. */
+/** The tasks of one folder set, as the registry sees them. */
 export interface TaskRegistry {
-  /** The folder searched (absolute). */
+  /** The tasks folder (absolute). */
   dir: string;
+  /** Every folder searched: the tasks folder, then the include path (absolute). */
+  dirs: string[];
   /** Every task that loaded, sorted by name. */
   tasks: TaskConfig[];
   /**
-   * Each tag (`tag:` or `group:`), sorted, with the names of its tasks, sorted. A skipped task
-   * whose tags could be read is listed under them too, so that expanding the tag reports it.
+   * Each tag (`tag:` or `group:` of a task file), sorted, with the names of its tasks, sorted. A
+   * skipped task whose tags could be read is listed under them too, so that expanding the tag
+   * reports it.
    */
   tags: ReadonlyMap<string, readonly string[]>;
+  /** Group files, by group name. */
+  groups: ReadonlyMap<string, GroupConfig>;
   /** Problems of the files that were skipped, in file order (`file:line:col`, field, message). */
   issues: TaskIssue[];
-  /** For each skipped task name, the error that looking it up throws. */
+  /** For each skipped task or group name, the error that looking it up throws. */
   broken: ReadonlyMap<string, Error>;
+  /** Tasks of an include-path folder that replace a task of the same name from an earlier folder. */
+  overridden: { name: string; file: string; replaced: string }[];
+}
+
+/** A group as selected by `--tasks`: its tasks (recursively, by name) and how it is scored. */
+export interface GroupSelection {
+  /** The group's name. */
+  name: string;
+  /** `group_alias`. */
+  alias?: string;
+  /** The group file. */
+  file: string;
+  /** Names of the tasks it runs, in order (subgroups' tasks included). */
+  tasks: string[];
+  /** Its `aggregate_metric_list`. */
+  aggregate: AggregateMetric[];
+  /** `metadata.version`. */
+  version: number | string;
+}
+
+/** What {@linkcode resolveTaskSelection} returns. */
+export interface TaskSelection {
+  /** The tasks to run, each once, in order of first mention. */
+  tasks: TaskConfig[];
+  /** The groups named (directly or inside other groups), outermost first. */
+  groups: GroupSelection[];
 }
 
 /** One cached parse: what it depended on, and its result. */
 interface Parsed {
   stamps: FileStamps;
   task?: TaskConfig;
+  group?: GroupConfig;
   error?: Error;
+  /** A base for `include:` (no `task:`), not a task. */
+  base?: boolean;
   /** Name and tags of a file that failed, read leniently. */
   peek?: { name: string; tags: string[] };
   /** Where its `task:` key is, once asked for (to report a duplicate name). */
@@ -69,9 +135,8 @@ interface Parsed {
 const parsed = new Map<string, Parsed>();
 
 /**
- * Every task under the tasks folder, sorted by name. Files and folders whose names start with `_`
- * (bases for `include:`) or `.` are not listed. Files that do not load are skipped; see
- * {@linkcode taskRegistry} for their issues.
+ * Every task under the tasks folder (and the include path), sorted by name. Files that do not
+ * load are skipped; see {@linkcode taskRegistry} for their issues.
  *
  * @example
  * ```ts
@@ -88,8 +153,8 @@ export function listTasks(options: TaskRegistryOptions = {}): TaskConfig[] {
 }
 
 /**
- * The tasks folder indexed: loaded tasks, tags, and the issues of skipped files. Throws only when
- * the folder itself does not exist.
+ * The tasks folders indexed: loaded tasks, tags, groups, and the issues of skipped files. Throws
+ * only when a folder itself does not exist.
  *
  * @example
  * ```ts
@@ -102,10 +167,16 @@ export function listTasks(options: TaskRegistryOptions = {}): TaskConfig[] {
  */
 export function taskRegistry(options: TaskRegistryOptions = {}): TaskRegistry {
   const dir = tasksDirOf(options);
-  if (!isDirectory(dir)) {
-    throw new Error(`tasks folder ${displayPath(dir)} does not exist; create it or pass tasksDir`);
+  const dirs = [dir, ...(options.includePath ?? []).map((d) => resolve(d))];
+  for (const d of dirs) {
+    if (!isDirectory(d)) {
+      throw new Error(
+        d === dir
+          ? `tasks folder ${displayPath(d)} does not exist; create it or pass tasksDir`
+          : `include path ${displayPath(d)} is not a folder; pass a folder of task YAML files`,
+      );
+    }
   }
-  const files = taskFiles(dir).map((file) => ({ file, parse: cachedParse(file, options) }));
   const issues: TaskIssue[] = [];
   const seenIssues = new Set<string>();
   const report = (list: TaskIssue[]) => {
@@ -116,42 +187,95 @@ export function taskRegistry(options: TaskRegistryOptions = {}): TaskRegistry {
       issues.push(issue);
     }
   };
-
-  const byName = new Map<string, TaskConfig[]>();
-  for (const { parse } of files) {
-    if (parse.task) {
-      byName.set(parse.task.name, [...(byName.get(parse.task.name) ?? []), parse.task]);
+  const tasks = new Map<string, TaskConfig>();
+  const groups = new Map<string, GroupConfig>();
+  const broken = new Map<string, Error>();
+  const brokenTags = new Map<string, string[]>();
+  const overridden: TaskRegistry["overridden"] = [];
+  for (const folder of [...new Set(dirs)]) {
+    const files = taskFiles(folder).map((file) => ({ file, parse: cachedParse(file, options) }))
+      .filter(({ parse }) => !parse.base);
+    const byName = new Map<string, Parsed[]>();
+    for (const { parse } of files) {
+      const name = parse.task?.name ?? parse.group?.name;
+      if (name !== undefined) byName.set(name, [...(byName.get(name) ?? []), parse]);
+    }
+    const replace = (name: string, file: string) => {
+      const old = tasks.get(name)?.file ?? groups.get(name)?.file;
+      if (old !== undefined && old !== file) overridden.push({ name, file, replaced: old });
+      tasks.delete(name);
+      groups.delete(name);
+      broken.delete(name);
+      brokenTags.delete(name);
+    };
+    for (const { file, parse } of files) {
+      const name = parse.task?.name ?? parse.group?.name;
+      if (name !== undefined) {
+        const same = byName.get(name)!;
+        if (same.length > 1) {
+          report([duplicateIssue(parse, same)]);
+          continue;
+        }
+        replace(name, file);
+        if (parse.task) tasks.set(name, parse.task);
+        else groups.set(name, parse.group!);
+        continue;
+      }
+      report(issuesOf(file, parse.error!));
+      const { name: peekName, tags } = parse.peek!;
+      if (byName.has(peekName)) continue;
+      replace(peekName, file);
+      broken.set(peekName, parse.error!);
+      brokenTags.set(peekName, tags);
+    }
+    for (const [name, same] of byName) {
+      if (same.length > 1) {
+        tasks.delete(name);
+        groups.delete(name);
+        broken.set(name, duplicateError(same));
+      }
     }
   }
-  const tasks: TaskConfig[] = [];
-  const broken = new Map<string, Error>();
-  const tagged: [string, string][] = [];
-  for (const { file, parse } of files) {
-    if (parse.task) {
-      const same = byName.get(parse.task.name)!;
-      if (same.length === 1) tasks.push(parse.task);
-      else report([duplicateIssue(parse, same)]);
-      tagged.push(...parse.task.tags.map((tag): [string, string] => [tag, parse.task!.name]));
-      continue;
+  for (const [name, g] of groups) {
+    if (tasks.has(name)) {
+      report([
+        issueAt(
+          g.file,
+          1,
+          1,
+          "group",
+          `group name "${name}" is also a task (${displayPath(tasks.get(name)!.file)}); the task ` +
+            `wins: rename the group`,
+        ),
+      ]);
+      groups.delete(name);
     }
-    report(issuesOf(file, parse.error!));
-    const { name, tags } = parse.peek!;
-    if (byName.has(name) || broken.has(name)) continue;
-    broken.set(name, parse.error!);
+  }
+  const tagged: [string, string][] = [];
+  for (const t of tasks.values()) {
+    tagged.push(...t.tags.map((tag): [string, string] => [tag, t.name]));
+  }
+  for (const [name, tags] of brokenTags) {
     tagged.push(...tags.map((tag): [string, string] => [tag, name]));
   }
-  for (const [name, same] of byName) {
-    if (same.length > 1) broken.set(name, duplicateError(same));
-  }
-  tasks.sort((a, b) => a.name.localeCompare(b.name));
-  return { dir, tasks, tags: tagIndex(tagged), issues, broken };
+  const sorted = [...tasks.values()].sort((a, b) => a.name.localeCompare(b.name));
+  return {
+    dir,
+    dirs,
+    tasks: sorted,
+    tags: tagIndex(tagged),
+    groups,
+    issues,
+    broken,
+    overridden,
+  };
 }
 
 /**
- * A task by name (looked up in the tasks folder) or by path to its YAML file. An unknown name
- * throws an error listing the available tasks and the closest match; a tag name throws an error
- * listing its tasks (use {@linkcode resolveTasks} to expand it); a task whose file was skipped
- * throws that file's problems.
+ * A task by name (looked up in the tasks folders) or by path to its YAML file. An unknown name
+ * throws an error listing the available tasks and the closest match; a tag or group name throws
+ * an error listing its tasks (use {@linkcode resolveTasks} to expand it); a task whose file was
+ * skipped throws that file's problems.
  *
  * @example
  * ```ts
@@ -164,17 +288,28 @@ export function taskRegistry(options: TaskRegistryOptions = {}): TaskRegistry {
  * ```
  */
 export function findTask(nameOrPath: string, options: TaskRegistryOptions = {}): TaskConfig {
-  if (looksLikePath(nameOrPath)) return taskAtPath(nameOrPath, options);
+  if (looksLikePath(nameOrPath)) {
+    const found = taskAtPath(nameOrPath, options);
+    if (found.task) return found.task;
+    throw new Error(
+      `${displayPath(found.file)} is group ${found.group!.name}, not one task; pass one of its ` +
+        `tasks, or run the group with resolveTasks (deno task eval --tasks ${nameOrPath})`,
+    );
+  }
   const registry = taskRegistry(options);
   const task = registry.tasks.find((t) => t.name === nameOrPath);
   if (task) return task;
   const broken = registry.broken.get(nameOrPath);
   if (broken) throw copyError(broken);
-  const members = registry.tags.get(nameOrPath);
+  const members = registry.tags.get(nameOrPath) ??
+    registry.groups.get(nameOrPath)?.members.map((m) => m.name);
   if (members) {
+    const kind = registry.tags.has(nameOrPath) ? "tag" : "group";
     throw new Error(
-      `"${nameOrPath}" is a tag of ${members.length} task(s) (${members.join(", ")}), not one ` +
-        `task; pass one of them, or expand the tag with resolveTasks (deno task eval --tasks ` +
+      `"${nameOrPath}" is a ${kind} of ${members.length} task(s) (${
+        members.join(", ")
+      }), not one ` +
+        `task; pass one of them, or expand the ${kind} with resolveTasks (deno task eval --tasks ` +
         `${nameOrPath} runs them all)`,
     );
   }
@@ -182,17 +317,16 @@ export function findTask(nameOrPath: string, options: TaskRegistryOptions = {}):
   const hint = closestName(nameOrPath, names);
   throw new Error(
     `unknown task "${nameOrPath}"${hint ? `; did you mean "${hint}"?` : ""} ` +
-      `Available tasks (${displayPath(registry.dir)}): ${names.join(", ")}. ` +
+      `Available tasks (${registry.dirs.map(displayPath).join(", ")}): ${names.join(", ")}. ` +
       `Pass one of these names or a path to a task YAML file.`,
   );
 }
 
 /**
- * The tasks that `--tasks` names: each entry is a task name, a tag (expanded to its tasks,
- * sorted by name), or a path to a task YAML file. A task named more than once (directly or
- * through tags) is kept once, at its first place. Throws on an unknown name (with the closest
- * task or tag), on a skipped task (with its file's problems), and on two different files with the
- * same task name.
+ * The tasks that `--tasks` names (see the module doc: names, tags, groups, globs, YAML files,
+ * folders). A task named more than once (directly or through tags and groups) is kept once, at its
+ * first place. Throws on an unknown name (with the closest task, tag or group), on a skipped task
+ * (with its file's problems), and on two different files with the same task name.
  *
  * @example
  * ```ts
@@ -207,9 +341,29 @@ export function resolveTasks(
   names: readonly string[],
   options: TaskRegistryOptions = {},
 ): TaskConfig[] {
+  return resolveTaskSelection(names, options).tasks;
+}
+
+/**
+ * {@linkcode resolveTasks}, also giving the groups that were named, so that their scores can be
+ * reported (lm-eval's `aggregate_metric_list`).
+ *
+ * @example
+ * ```ts
+ * import { resolveTaskSelection } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * const { tasks, groups } = resolveTaskSelection(["synth_qa"]);
+ * assert.deepEqual([tasks.length, groups.length], [1, 0]);
+ * ```
+ */
+export function resolveTaskSelection(
+  names: readonly string[],
+  options: TaskRegistryOptions = {},
+): TaskSelection {
   let registry: TaskRegistry | undefined;
   const out = new Map<string, TaskConfig>();
-  const add = (task: TaskConfig) => {
+  const groups: GroupSelection[] = [];
+  const add = (task: TaskConfig): string => {
     const other = out.get(task.name);
     if (other && other.file !== task.file) {
       throw new Error(
@@ -218,38 +372,141 @@ export function resolveTasks(
       );
     }
     if (!other) out.set(task.name, task);
+    return task.name;
+  };
+  const expandGroup = (reg: TaskRegistry, group: GroupConfig, stack: string[]): string[] => {
+    if (stack.includes(group.name)) {
+      throw new Error(
+        `group ${group.name} includes itself (${[...stack, group.name].join(" -> ")}); fix ` +
+          `${displayPath(group.file)}`,
+      );
+    }
+    const selection: GroupSelection = {
+      name: group.name,
+      file: group.file,
+      tasks: [],
+      aggregate: group.aggregate,
+      version: group.version,
+      ...(group.alias !== undefined ? { alias: group.alias } : {}),
+    };
+    groups.push(selection);
+    for (const member of group.members) {
+      if (member.kind === "name") {
+        try {
+          selection.tasks.push(...resolveName(reg, member.name, [...stack, group.name]));
+        } catch (e) {
+          throw new Error(
+            `${memberAt(group, member)}: group ${group.name} lists "${member.name}": ${
+              (e as Error).message
+            }`,
+          );
+        }
+      } else selection.tasks.push(add(inlineTask(reg, group, member, options)));
+    }
+    return selection.tasks;
+  };
+  const resolveName = (reg: TaskRegistry, name: string, stack: string[]): string[] => {
+    const task = reg.tasks.find((t) => t.name === name);
+    if (task) return [add(task)];
+    const broken = reg.broken.get(name);
+    if (broken) throw copyError(broken);
+    const group = reg.groups.get(name);
+    if (group) return expandGroup(reg, group, stack);
+    const members = reg.tags.get(name);
+    if (members) {
+      return members.map((member) => {
+        const t = reg.tasks.find((x) => x.name === member);
+        if (t) return add(t);
+        throw new Error(
+          `tag "${name}" includes task ${member}, which could not be loaded:\n` +
+            `${reg.broken.get(member)!.message}\n` +
+            `Fix that file, or name the tag's other tasks instead: ${
+              members.filter((m) => m !== member).join(",")
+            }`,
+        );
+      });
+    }
+    if (/[*?[]/.test(name)) {
+      const re = globToRegExp(name);
+      const hits = reg.tasks.filter((t) => re.test(t.name));
+      if (hits.length) return hits.map(add);
+      throw new Error(
+        `"${name}" matches no task name; the tasks are ${reg.tasks.map((t) => t.name).join(", ")}`,
+      );
+    }
+    throw unknownNameError(reg, name);
   };
   for (const name of names) {
     if (looksLikePath(name)) {
-      add(taskAtPath(name, options));
+      const path = [resolve(name), resolve(tasksDirOf(options), name)].find(isDirectory);
+      if (path) {
+        const reg = taskRegistry({ ...options, tasksDir: path, includePath: [] });
+        if (reg.issues.length) {
+          // the folder is the selection: running its other tasks silently would hide the problem
+          throw new Error(
+            `folder ${displayPath(path)}: ${reg.broken.size || reg.issues.length} task file(s) ` +
+              `could not be loaded:\n${reg.issues.map(formatIssue).join("\n")}\nFix them, or ` +
+              `name the folder's other tasks instead: ${reg.tasks.map((t) => t.name).join(",")}`,
+          );
+        }
+        if (!reg.tasks.length) {
+          throw new Error(`folder ${displayPath(path)} holds no task YAML files`);
+        }
+        reg.tasks.forEach(add);
+        continue;
+      }
+      const found = taskAtPath(name, options);
+      if (found.task) add(found.task);
+      else {
+        const reg = taskRegistry({
+          ...options,
+          includePath: [...(options.includePath ?? []), dirname(found.file)],
+        });
+        expandGroup(reg, found.group!, []);
+      }
       continue;
     }
     registry ??= taskRegistry(options);
-    const task = registry.tasks.find((t) => t.name === name);
-    if (task) {
-      add(task);
-      continue;
-    }
-    const broken = registry.broken.get(name);
-    if (broken) throw copyError(broken);
-    const members = registry.tags.get(name);
-    if (!members) throw unknownNameError(registry, name);
-    for (const member of members) {
-      const t = registry.tasks.find((x) => x.name === member);
-      if (t) {
-        add(t);
-        continue;
-      }
-      throw new Error(
-        `tag "${name}" includes task ${member}, which could not be loaded:\n` +
-          `${registry.broken.get(member)!.message}\n` +
-          `Fix that file, or name the tag's other tasks instead: ${
-            members.filter((m) => m !== member).join(",")
-          }`,
-      );
-    }
+    resolveName(registry, name, []);
   }
-  return [...out.values()];
+  return { tasks: [...out.values()], groups };
+}
+
+/** A group's `- task: name` entry with keys of its own: the named task changed, or a new task. */
+function inlineTask(
+  reg: TaskRegistry,
+  group: GroupConfig,
+  member: Extract<GroupConfig["members"][number], { kind: "inline" }>,
+  options: TaskRegistryOptions,
+): TaskConfig {
+  const base = reg.tasks.find((t) => t.name === member.name);
+  const entry = entrySource(group, member.path, member.data);
+  const stamps = new FileStamps();
+  const merged: MergedTask = base
+    ? mergeIncludes(base.file, stamps)
+    : { file: group.file, top: entry, data: {}, owners: new Map(), includes: [] };
+  if (!base && reg.broken.has(member.name)) throw copyError(reg.broken.get(member.name)!);
+  for (const [k, v] of Object.entries(member.data)) {
+    if (base && k === "task") continue;
+    merged.data[k] = v;
+    merged.owners.set(k, entry);
+  }
+  return validateTask(merged, stamps, options);
+}
+
+/** A view of one mapping inside a group file, so that its keys are positioned where they are. */
+function entrySource(
+  group: GroupConfig,
+  path: (string | number)[],
+  data: Record<string, unknown>,
+): YamlSource {
+  let node: unknown = group.source.doc.contents;
+  for (const seg of path) {
+    node = (node as { get(k: unknown, keep: boolean): unknown }).get(seg, true);
+  }
+  const doc = new Document();
+  doc.contents = node as Document["contents"];
+  return { file: group.file, doc, lines: group.source.lines, data };
 }
 
 /** A parse of `file`, reused while everything it depended on is unchanged. */
@@ -259,8 +516,22 @@ function cachedParse(file: string, options: ParseTaskOptions): Parsed {
   if (hit && hit.stamps.fresh()) return hit;
   const stamps = new FileStamps();
   let entry: Parsed;
+  const underscore = basename(file).startsWith("_");
+  let src: YamlSource | undefined;
   try {
-    entry = { stamps, task: deepFreeze(parseTaskFileWith(file, stamps, options)) };
+    src = readYaml(file, stamps);
+  } catch {
+    if (underscore) {
+      entry = { stamps, base: true };
+      parsed.set(key, entry);
+      return entry;
+    }
+  }
+  try {
+    if (src && isGroupData(src.data)) entry = { stamps, group: deepFreezeGroup(parseGroup(src)) };
+    else if (src && isPythonClassData(src.data)) throw pythonClassError(src);
+    else if (underscore && src && src.data.task === undefined) entry = { stamps, base: true };
+    else entry = { stamps, task: deepFreeze(parseTaskFileWith(file, stamps, options)) };
   } catch (e) {
     const error = e instanceof Error ? e : new Error(String(e));
     const { name, tags } = peekTask(file, stamps);
@@ -270,8 +541,11 @@ function cachedParse(file: string, options: ParseTaskOptions): Parsed {
   return entry;
 }
 
-/** A task file given by path: as written, or relative to the tasks folder. */
-function taskAtPath(path: string, options: TaskRegistryOptions): TaskConfig {
+/** A task or group file given by path: as written, or relative to the tasks folder. */
+function taskAtPath(
+  path: string,
+  options: TaskRegistryOptions,
+): { file: string; task?: TaskConfig; group?: GroupConfig } {
   const candidates = [resolve(path), resolve(tasksDirOf(options), path)];
   const found = candidates.find(isFile);
   if (!found) {
@@ -282,23 +556,36 @@ function taskAtPath(path: string, options: TaskRegistryOptions): TaskConfig {
   }
   const parse = cachedParse(found, options);
   if (parse.error) throw copyError(parse.error);
-  return parse.task!;
+  if (parse.base) {
+    throw new TaskFileError([
+      issueAt(
+        found,
+        1,
+        1,
+        "task",
+        "this file has no task: key (a base for include:); add task: my_task",
+      ),
+    ]);
+  }
+  return { file: found, task: parse.task, group: parse.group };
 }
 
 function looksLikePath(name: string): boolean {
   return /\.ya?ml$/i.test(name) || name.includes("/") || name.includes(sep);
 }
 
-/** The unknown-name error of {@linkcode resolveTasks}: tasks and tags, and the closest of either. */
+/** The unknown-name error of {@linkcode resolveTasks}: tasks, tags, groups, and the closest. */
 function unknownNameError(registry: TaskRegistry, name: string): Error {
   const names = registry.tasks.map((t) => t.name);
   const tags = [...registry.tags.keys()];
-  const hint = closestName(name, [...names, ...tags]);
+  const groups = [...registry.groups.keys()].sort((a, b) => a.localeCompare(b));
+  const hint = closestName(name, [...names, ...tags, ...groups]);
   return new Error(
     `unknown task or tag "${name}"${hint ? `; did you mean "${hint}"?` : ""} ` +
-      `Available tasks (${displayPath(registry.dir)}): ${names.join(", ")}. ` +
+      `Available tasks (${registry.dirs.map(displayPath).join(", ")}): ${names.join(", ")}. ` +
       `Tags: ${tags.join(", ") || "(none)"}. ` +
-      `Pass task names, tags, or paths to task YAML files.`,
+      (groups.length ? `Groups: ${groups.join(", ")}. ` : "") +
+      `Pass task names, tags, groups, or paths to task YAML files or folders.`,
   );
 }
 
@@ -319,29 +606,38 @@ function issuesOf(file: string, error: Error): TaskIssue[] {
   return [issueAt(file, 1, 1, "", `could not be loaded (${error.message})`)];
 }
 
-/** The issue of one of several files defining the same task name, at its `task:` key. */
-function duplicateIssue(parse: Parsed, same: TaskConfig[]): TaskIssue {
-  const task = parse.task!;
-  const others = same.filter((t) => t.file !== task.file).map((t) => displayPath(t.file));
-  parse.taskAt ??= peekTask(task.file, parse.stamps).at;
+/** The file a parse is of. */
+function fileOf(parse: Parsed): string {
+  return parse.task?.file ?? parse.group!.file;
+}
+
+/** The issue of one of several files defining the same name, at its `task:` key. */
+function duplicateIssue(parse: Parsed, same: Parsed[]): TaskIssue {
+  const file = fileOf(parse);
+  const name = parse.task?.name ?? parse.group!.name;
+  const others = same.filter((t) => fileOf(t) !== file).map((t) => displayPath(fileOf(t)));
+  parse.taskAt ??= peekTask(file, parse.stamps).at;
   return issueAt(
-    task.file,
+    file,
     parse.taskAt.line,
     parse.taskAt.col,
-    "task",
-    `task name "${task.name}" is also defined in ${
+    parse.task ? "task" : "group",
+    `${parse.task ? "task" : "group"} name "${name}" is also defined in ${
       others.join(" and ")
     }; rename one of them (each is skipped until then)`,
   );
 }
 
-/** What looking up a task name defined by several files throws. */
-function duplicateError(same: TaskConfig[]): Error {
-  const files = same.map((t) => displayPath(t.file));
+/** What looking up a name defined by several files throws. */
+function duplicateError(same: Parsed[]): Error {
+  const files = same.map((t) => displayPath(fileOf(t)));
+  const name = same[0].task?.name ?? same[0].group!.name;
   const where = files.length === 2
     ? `twice: ${files[0]} and ${files[1]}`
     : `${files.length} times: ${files.join(", ")}`;
-  return new Error(`task name "${same[0].name}" is defined ${where}; rename one of them`);
+  return new Error(
+    `${same[0].task ? "task" : "group"} name "${name}" is defined ${where}; rename one of them`,
+  );
 }
 
 /** A fresh error with the same problems, so that each lookup throws its own. */
@@ -357,7 +653,7 @@ function tasksDirOf(options: TaskRegistryOptions): string {
     : join(REPO_ROOT, DEFAULT_TASKS_DIR);
 }
 
-/** Task files under `dir`, in path order; `_` and `.` entries are skipped. */
+/** Task files under `dir`, in path order; `.` entries are skipped. */
 function taskFiles(dir: string): string[] {
   const out: string[] = [];
   for (
@@ -365,7 +661,7 @@ function taskFiles(dir: string): string[] {
       a.name.localeCompare(b.name)
     )
   ) {
-    if (entry.name.startsWith("_") || entry.name.startsWith(".")) continue;
+    if (entry.name.startsWith(".")) continue;
     const full = join(dir, entry.name);
     if (entry.isDirectory()) out.push(...taskFiles(full));
     else if (/\.ya?ml$/i.test(entry.name)) out.push(full);
@@ -396,4 +692,11 @@ function deepFreeze<T>(value: T): T {
     for (const v of Object.values(value)) deepFreeze(v);
   }
   return value;
+}
+
+/** Freeze a group's own fields (its parsed YAML document stays mutable: yaml needs it to be). */
+function deepFreezeGroup(group: GroupConfig): GroupConfig {
+  deepFreeze(group.members);
+  deepFreeze(group.aggregate);
+  return Object.freeze(group);
 }

@@ -3,14 +3,29 @@
  * prompt with few-shot examples ({@linkcode buildPrompt}), as lm-evaluation-harness does.
  *
  * Every `doc_to_*` field and `description` goes through one function, `applyField`: a bare column
- * name reads the column, anything else renders as Jinja (`_template.ts`). A hook that computes a
- * field in Python (lm-eval's `!function`) would be applied there too.
+ * name reads the column, a Python hook (`!function`) takes the value the hook computed for the row
+ * (hooks run in batches before rendering, in `data.ts`; pass their results as
+ * {@linkcode RenderDocOptions}`.hooks`), anything else renders as Jinja (`_template.ts`).
  * @module
  */
 import { describe, displayPath } from "./_format.ts";
 import { parseListLiteral } from "./_py_literal.ts";
 import { compiledTemplate, MissingFieldError, renderTemplate } from "./_template.ts";
-import type { TaskConfig } from "./schema.ts";
+import { type FunctionRef, isFunctionRef, type TaskConfig } from "./schema.ts";
+
+/** What a Python hook gave for one row: its value, or the exception it raised. */
+export type HookResult =
+  | { value: unknown; error?: undefined }
+  | { error: { type: string; message: string; where: string }; value?: undefined };
+
+/** The prompt fields a hook may compute. */
+export type HookField = "doc_to_text" | "doc_to_target" | "doc_to_choice";
+
+/** Options for {@linkcode renderDoc}. */
+export interface RenderDocOptions {
+  /** Values that the task's Python hooks computed for this row, by field. Default: none. */
+  hooks?: Partial<Record<HookField, HookResult>>;
+}
 
 /** A template field without braces that names a column is read as that column (lm-eval's rule). */
 const TEMPLATE_SYNTAX = /[{}]/;
@@ -31,6 +46,8 @@ export interface RenderedDoc {
   gold?: number;
   /** The task's `description`, rendered for this row (absent when the task has none). */
   description?: string;
+  /** The row the templates read (after `process_docs`); `process_results` hooks receive it. */
+  row?: Record<string, unknown>;
 }
 
 /** A row that a template could not render. */
@@ -72,26 +89,28 @@ export function renderDoc(
   task: TaskConfig,
   doc: Record<string, unknown>,
   index: number,
+  options: RenderDocOptions = {},
 ): RenderedDoc {
   const row = index + 1;
+  const hooks = options.hooks ?? {};
   const id = typeof doc.id === "string" || typeof doc.id === "number"
     ? String(doc.id)
     : `row:${row}`;
   const text = asText(
-    applyField(task, doc, row, "doc_to_text", task.docToText).value,
+    applyField(task, doc, row, "doc_to_text", task.docToText, hooks).value,
     row,
     "doc_to_text",
   );
   const choices = task.docToChoice === undefined
     ? undefined
-    : resolveChoices(task, doc, row, task.docToChoice);
+    : resolveChoices(task, doc, row, task.docToChoice, hooks);
   const target: Applied = typeof task.docToTarget === "number"
     ? { value: task.docToTarget, fromColumn: false }
-    : applyField(task, doc, row, "doc_to_target", task.docToTarget);
-  const out: RenderedDoc = { id, text, target: "", references: [] };
+    : applyField(task, doc, row, "doc_to_target", task.docToTarget, hooks);
+  const out: RenderedDoc = { id, text, target: "", references: [], row: doc };
   if (task.description) {
     out.description = asText(
-      applyField(task, doc, row, "description", task.description).value,
+      applyField(task, doc, row, "description", task.description, hooks).value,
       row,
       "description",
     );
@@ -154,8 +173,10 @@ function applyField(
   doc: Record<string, unknown>,
   row: number,
   field: string,
-  template: string,
+  template: string | FunctionRef,
+  hooks: Partial<Record<HookField, HookResult>>,
 ): Applied {
+  if (isFunctionRef(template)) return hookValue(task, row, field, template, hooks);
   if (!TEMPLATE_SYNTAX.test(template) && Object.hasOwn(doc, template)) {
     return { value: doc[template], fromColumn: true };
   }
@@ -181,6 +202,38 @@ function applyField(
   }
 }
 
+/** A hook field's value for the row (as lm-eval uses a callable's result: as is, like a column). */
+function hookValue(
+  task: TaskConfig,
+  row: number,
+  field: string,
+  ref: FunctionRef,
+  hooks: Partial<Record<HookField, HookResult>>,
+): Applied {
+  const result = hooks[field as HookField];
+  if (!result) {
+    throw new RenderError(
+      row,
+      field,
+      `${where(task, row)}: ${field} is the Python hook !function ${ref.spec}; render rows with ` +
+        `loadTaskDocs, which runs it (renderDoc takes its result in options.hooks)`,
+    );
+  }
+  if (result.error) {
+    throw new RenderError(
+      row,
+      field,
+      `${
+        where(task, row)
+      }: ${field} hook ${ref.spec} raised ${result.error.type}: ${result.error.message}` +
+        `${result.error.where ? ` (at ${result.error.where})` : ""}; fix ${
+          displayPath(ref.module)
+        } or the data`,
+    );
+  }
+  return { value: result.value, fromColumn: true };
+}
+
 function asText(value: unknown, row: number, field: string): string {
   if (typeof value === "string") return value;
   if (typeof value === "number" || typeof value === "boolean") return String(value);
@@ -191,13 +244,14 @@ function resolveChoices(
   task: TaskConfig,
   doc: Record<string, unknown>,
   row: number,
-  spec: string | string[],
+  spec: string | string[] | FunctionRef,
+  hooks: Partial<Record<HookField, HookResult>>,
 ): string[] {
   const value = Array.isArray(spec)
     ? spec.map((t) =>
-      asText(applyField(task, doc, row, "doc_to_choice", t).value, row, "doc_to_choice")
+      asText(applyField(task, doc, row, "doc_to_choice", t, hooks).value, row, "doc_to_choice")
     )
-    : applyField(task, doc, row, "doc_to_choice", spec).value;
+    : applyField(task, doc, row, "doc_to_choice", spec, hooks).value;
   const list = typeof value === "string" ? parseListLiteral(value) : value;
   if (
     !Array.isArray(list) || list.length === 0 ||

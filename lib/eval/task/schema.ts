@@ -202,25 +202,65 @@ export const TOP_LEVEL_KEYS = [
   "metadata",
   "should_decontaminate",
   "doc_to_decontamination_query",
+  "process_docs",
+  "process_results",
+  "dataset_kwargs",
+  "task_alias",
 ] as const;
+
+/** The keys whose value may be a Python hook, `!function module.fn`. */
+export const HOOK_KEYS = [
+  "doc_to_text",
+  "doc_to_target",
+  "doc_to_choice",
+  "process_docs",
+  "process_results",
+] as const;
+
+/** A key that may hold a Python hook. */
+export type HookKey = (typeof HOOK_KEYS)[number];
+
+/** Keys of `dataset_kwargs` (the arguments lm-eval passes to `datasets.load_dataset`). */
+export const DATASET_KWARGS_KEYS = [
+  "data_files",
+  "trust_remote_code",
+  "revision",
+  "sep",
+  "delimiter",
+  "quoting",
+  "quotechar",
+  "column_names",
+  "names",
+  "header",
+  "field",
+] as const;
+
+/**
+ * Local builders `dataset_path` may name with `dataset_kwargs.data_files` (as `datasets` does),
+ * and the file format each reads.
+ */
+export const DATASET_BUILDERS = {
+  json: "json",
+  csv: "csv",
+  parquet: "parquet",
+  text: "text",
+} as const;
+
+/** A local builder name. */
+export type DatasetBuilder = keyof typeof DATASET_BUILDERS;
 
 /**
  * lm-eval keys that tunebook knows but does not support, and what to do instead. Supporting one
  * means moving it to {@linkcode TOP_LEVEL_KEYS} and giving it a section validator in
- * `validate.ts`: `process_docs` then runs in `data.ts` between reading rows and rendering them,
- * `process_results` in place of the metrics.
+ * `validate.ts`.
  */
 export const UNSUPPORTED_KEYS: Readonly<Record<string, string>> = {
-  process_docs: "it runs Python code; preprocess the data into the columns the templates read",
-  process_results: "it runs Python code; list registered metrics in metric_list instead",
-  dataset_kwargs: "it passes options to Hugging Face `datasets`; point dataset_path at the files",
   fewshot_config: "use fewshot_split, num_fewshot and fewshot_seed",
   use_prompt: "promptsource prompts are not supported; write doc_to_text as a Jinja template",
   doc_to_image: "multimodal tasks are not supported",
   doc_to_audio: "multimodal tasks are not supported",
   custom_dataset: "it runs Python code; point dataset_path at the files",
   gen_prefix: "not supported; put the prefix at the end of doc_to_text",
-  task_alias: "not supported; rename the task",
   group_alias: "not supported",
 };
 
@@ -273,18 +313,73 @@ export interface GenerationKwargs {
   doSample: boolean;
 }
 
+/**
+ * A Python hook of a task file: `!function module.fn` (lm-eval's YAML tag), the function `fn` of
+ * `module.py` in the folder of the YAML file that wrote the tag.
+ */
+export interface FunctionRef {
+  /** Marks the value as a hook. */
+  kind: "function";
+  /** What follows `!function`, e.g. `utils.process_docs`. */
+  spec: string;
+  /** Absolute path of the module file. */
+  module: string;
+  /** The function's name. */
+  name: string;
+  /** The YAML file that wrote the tag (absolute), and the tag's 1-based line and column. */
+  file: string;
+  /** 1-based line of the tag's value. */
+  line: number;
+  /** 1-based column of the tag's value. */
+  col: number;
+}
+
+/** Whether a task field is a Python hook rather than a template or value. */
+export function isFunctionRef(value: unknown): value is FunctionRef {
+  return typeof value === "object" && value !== null &&
+    (value as { kind?: unknown }).kind === "function" &&
+    typeof (value as { spec?: unknown }).spec === "string";
+}
+
+/** How to read the files of a local builder (`dataset_path: csv` and its `dataset_kwargs`). */
+export interface DatasetReadOptions {
+  /** Field separator (`sep` / `delimiter`). Default: `,` (`\t` for `.tsv` files). */
+  sep?: string;
+  /** `quoting: 3` (csv.QUOTE_NONE): quotes are ordinary characters. Default: false (true for `.tsv`). */
+  noQuoting?: boolean;
+  /** `quotechar`. Default: `"`. */
+  quoteChar?: string;
+  /** `column_names` / `names`: the columns of a file without a header line. */
+  columnNames?: string[];
+  /** `header: null`: the file has no header line. Default: true. */
+  hasHeader?: boolean;
+  /** `field` (json builder): the key of a JSON object that holds the rows. */
+  field?: string;
+}
+
 /** Where a task's rows come from. */
 export interface TaskDataset {
   /** `dataset_path` as written in the task file. */
   path: string;
-  /** What to pass to `loadRows`: an absolute local path, or `hf:owner/name`. */
+  /** What to pass to `loadRows`: an absolute local path, `hf:owner/name`, or the builder name. */
   source: string;
-  /** `local` for files on disk, `hub` for a Hugging Face dataset. */
-  kind: "local" | "hub";
+  /**
+   * `local` for a file or folder on disk, `hub` for a Hugging Face dataset, `builder` for one of
+   * `datasets`' local builders (`json`, `csv`, `parquet`, `text`) with `dataset_kwargs.data_files`.
+   */
+  kind: "local" | "hub" | "builder";
   /** Folder a relative local `dataset_path` is resolved against: that of the file that sets it. */
   baseDir: string;
   /** `dataset_name`: the Hugging Face config. */
   config?: string;
+  /** For a builder: its name. */
+  builder?: DatasetBuilder;
+  /** For a builder: each split's files (absolute paths; globs allowed), from `data_files`. */
+  dataFiles?: Record<string, string[]>;
+  /** For a builder: how to read its files. */
+  read?: DatasetReadOptions;
+  /** `dataset_kwargs.revision`: the Hub revision (branch, tag or commit). Default: `main`. */
+  revision?: string;
 }
 
 /** The split names a task uses (as the dataset names them). */
@@ -317,15 +412,25 @@ export interface TaskConfig {
   fewshotSeed: number;
   /** `output_type`. Default: `generate_until`. */
   outputType: OutputType;
-  /** `doc_to_text`: Jinja template (or a column name) giving the prompt. */
-  docToText: string;
+  /** `doc_to_text`: Jinja template (or a column name) giving the prompt, or a Python hook. */
+  docToText: string | FunctionRef;
   /**
    * `doc_to_target`: a template or column giving the answer; for multiple choice it may also be
-   * the gold index as an integer, or a template rendering to one, or the text of the right choice.
+   * the gold index as an integer, or a template rendering to one, or the text of the right choice;
+   * or a Python hook.
    */
-  docToTarget: string | number;
-  /** `doc_to_choice`: a template rendering to a list, a column holding one, or a list of templates. */
-  docToChoice?: string | string[];
+  docToTarget: string | number | FunctionRef;
+  /**
+   * `doc_to_choice`: a template rendering to a list, a column holding one, a list of templates
+   * (a YAML mapping counts as the list of its values, as in lm-eval), or a Python hook.
+   */
+  docToChoice?: string | string[] | FunctionRef;
+  /** `process_docs`: a Python hook that turns the dataset's rows into the rows rendered. */
+  processDocs?: FunctionRef;
+  /** `process_results`: a Python hook that scores one row from the model's results. */
+  processResults?: FunctionRef;
+  /** `task_alias`: the name shown in result tables instead of the task name. */
+  alias?: string;
   /** `target_delimiter`. Default: `" "`. */
   targetDelimiter: string;
   /** `fewshot_delimiter`. Default: `"\n\n"`. */

@@ -3,8 +3,10 @@
  * validation can point at `file:line:col` of any key or value, and `include:` chains are merged
  * with each key remembering the file it came from.
  *
- * YAML tags such as lm-eval's `!function utils.doc_to_text` are found here
- * ({@linkcode customTagIssues}); running them as hooks would start from the same place.
+ * lm-eval's `!function utils.doc_to_text` YAML tag becomes a {@linkcode FunctionRef}: the function
+ * `doc_to_text` of `utils.py` in the folder of the file that wrote the tag (lm-eval's rule, so an
+ * included base file's hooks live next to the base). Other custom tags are errors
+ * ({@linkcode customTagIssues}).
  * @module
  */
 import { basename, dirname, extname, resolve } from "node:path";
@@ -16,11 +18,45 @@ import {
   isSeq,
   LineCounter,
   parseDocument,
+  type ScalarTag,
   visit,
 } from "yaml";
 import { displayPath } from "./_format.ts";
 import type { FileStamps } from "./_file_stamps.ts";
 import { issueAt, TaskFileError, type TaskIssue } from "./issues.ts";
+import type { FunctionRef } from "./schema.ts";
+
+/** The `!function` tag for a file: its value names a function of a module next to that file. */
+function functionTag(file: string): ScalarTag {
+  return {
+    tag: "!function",
+    resolve(value: string): FunctionRef {
+      const parts = value.trim().split(".");
+      const name = parts.pop() ?? "";
+      const module = resolve(dirname(file), `${parts.join(".")}.py`);
+      return { kind: "function", spec: value.trim(), module, name, file, line: 1, col: 1 };
+    },
+  };
+}
+
+/** Parse YAML text with positions and lm-eval's `!function` tag. */
+function parseWithTags(file: string, text: string, lines: LineCounter): Document {
+  const doc = parseDocument(text, {
+    lineCounter: lines,
+    prettyErrors: true,
+    uniqueKeys: true,
+    customTags: [functionTag(file)],
+  });
+  visit(doc, {
+    Scalar(_key, node) {
+      if (node.tag === "!function" && typeof node.value === "object" && node.value !== null) {
+        const at = lines.linePos(node.range?.[0] ?? 0);
+        Object.assign(node.value, { line: at.line, col: at.col });
+      }
+    },
+  });
+  return doc;
+}
 
 /** One parsed YAML file. */
 export interface YamlSource {
@@ -63,7 +99,7 @@ export interface Position {
 export function readYaml(file: string, stamps: FileStamps): YamlSource {
   const text = stamps.readText(file);
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
+  const doc = parseWithTags(file, text, lines);
   const issues: TaskIssue[] = doc.errors.map((err) => {
     const pos = err.linePos?.[0] ?? { line: 1, col: 1 };
     const what = err.message.split(" at line ")[0].split("\n")[0];
@@ -107,14 +143,17 @@ export function readYaml(file: string, stamps: FileStamps): YamlSource {
 }
 
 /**
- * One issue per custom YAML tag (`!function …`, `!something`), at the key its value belongs to.
- * Standard tags (`!!str`, …) are fine.
+ * One issue per custom YAML tag other than `!function` (`!something`), at the key its value
+ * belongs to. Standard tags (`!!str`, …) are fine; where `!function` may appear is checked when the
+ * task is validated.
  */
 export function customTagIssues(src: YamlSource): TaskIssue[] {
   const issues: TaskIssue[] = [];
   visit(src.doc, (_key, node, path) => {
     const tag = (node as { tag?: string }).tag;
-    if (typeof tag === "string" && tag.startsWith("!") && !tag.startsWith("!!")) {
+    if (
+      typeof tag === "string" && tag.startsWith("!") && !tag.startsWith("!!") && tag !== "!function"
+    ) {
       // Point at the key the tagged value belongs to, and name its dotted path.
       const field: (string | number)[] = [];
       const chain = [...path, node];
@@ -125,9 +164,7 @@ export function customTagIssues(src: YamlSource): TaskIssue[] {
       const parent = path[path.length - 1];
       const offset = isPair(parent) ? rangeStart(parent.key) : rangeStart(node);
       const pos = src.lines.linePos(offset ?? 0);
-      const what = tag === "!function"
-        ? `\`!function\` (Python code from lm-eval) is not supported; express it as a Jinja template (see data/tasks/README.md)`
-        : `YAML tag ${tag} is not supported; remove it`;
+      const what = `YAML tag ${tag} is not supported; remove it (lm-eval's !function is)`;
       issues.push(issueAt(src.file, pos.line, pos.col, field.join("."), what));
     }
   });
@@ -275,7 +312,7 @@ export function peekTask(file: string, stamps: FileStamps): TaskPeek {
   } catch {
     try {
       const lines = new LineCounter();
-      const doc = parseDocument(stamps.readText(file), { lineCounter: lines });
+      const doc = parseWithTags(file, stamps.readText(file), lines);
       if (isMap(doc.contents)) {
         top = { file, doc, lines, data: {} };
         data = Object.fromEntries(

@@ -7,8 +7,7 @@
  * A new lm-eval key gets its own section validator here (and its name in `schema.ts`).
  * @module
  */
-import { dirname, isAbsolute, resolve } from "node:path";
-import { describe, displayPath } from "./_format.ts";
+import { describe } from "./_format.ts";
 import type { FileStamps } from "./_file_stamps.ts";
 import {
   Checker,
@@ -21,6 +20,9 @@ import {
 } from "./_checker.ts";
 import { TaskFileError } from "./issues.ts";
 import {
+  type FunctionRef,
+  HOOK_KEYS,
+  isFunctionRef,
   KNOWN_METRICS,
   OUTPUT_TYPE_ALIASES,
   OUTPUT_TYPE_SPECS,
@@ -28,12 +30,11 @@ import {
   type OutputType,
   TASK_DEFAULTS,
   type TaskConfig,
-  type TaskDataset,
-  type TaskSplits,
   TOP_LEVEL_KEYS,
   UNSUPPORTED_KEYS,
 } from "./schema.ts";
 import type { MergedTask } from "./source.ts";
+import { validateDataset } from "./validate_dataset.ts";
 import { validateFilters, validateRepeats } from "./validate_filters.ts";
 import { validateGeneration } from "./validate_generation.ts";
 import { validateMetrics } from "./validate_metrics.ts";
@@ -61,20 +62,26 @@ export function validateTask(
   const data = merged.data;
   const check = new Checker(merged);
   validateKeys(check, data);
+  validateHookPlaces(check, data);
   const name = requireString(check, data, "task", "task: my_task");
   const { dataset, splits } = validateDataset(check, data, stamps);
   const fewshot = validateFewshot(check, data);
   const outputType = validateOutputType(check, data);
   const prompts = validatePrompts(check, data, outputType);
+  const hooks = validateHooks(check, data);
   const generationKwargs = validateGeneration(check, data.generation_kwargs, {
     fewshotDelimiter: prompts.fewshotDelimiter,
   });
   const repeats = validateRepeats(check, data);
   const filters = validateFilters(check, data.filter_list, { outputType, repeats });
-  const metrics = validateMetrics(check, data.metric_list, { outputType, knownMetrics });
+  const metrics = validateMetrics(check, data.metric_list, {
+    outputType,
+    knownMetrics,
+    processResults: hooks.processResults !== undefined,
+  });
   const metadata = validateMetadata(check, data);
   const decontamination = validateDecontamination(check, data);
-  if (dataset) checkLocalDataset(check, dataset, stamps);
+  const alias = optionalString(check, data, "task_alias");
 
   if (check.issues.length) {
     check.issues.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col);
@@ -106,6 +113,9 @@ export function validateTask(
     yaml: data,
   };
   if (docToChoice !== undefined) task.docToChoice = docToChoice;
+  if (hooks.processDocs) task.processDocs = hooks.processDocs;
+  if (hooks.processResults) task.processResults = hooks.processResults;
+  if (alias !== undefined) task.alias = alias;
   if (reference !== undefined) task.reference = reference;
   if (docToDecontaminationQuery !== undefined) {
     task.docToDecontaminationQuery = docToDecontaminationQuery;
@@ -129,70 +139,64 @@ function validateKeys(check: Checker, data: Data): void {
   }
 }
 
-/** `dataset_path`, `dataset_name` and the split names; at least one split to evaluate on. */
-function validateDataset(
+/**
+ * `!function` is lm-eval's way to name Python code; tunebook runs it for the keys in
+ * {@linkcode HOOK_KEYS} and reports it anywhere else.
+ */
+function validateHookPlaces(check: Checker, data: Data): void {
+  const visit = (value: unknown, path: (string | number)[]) => {
+    if (isFunctionRef(value)) {
+      if (!(path.length === 1 && (HOOK_KEYS as readonly string[]).includes(String(path[0])))) {
+        check.at(
+          path,
+          `!function ${value.spec} is not supported here; tunebook runs Python hooks for ${
+            HOOK_KEYS.join(", ")
+          } (the ${String(path[0])} key needs a value written out in the task file)`,
+        );
+      }
+      return;
+    }
+    if (Array.isArray(value)) value.forEach((v, i) => visit(v, [...path, i]));
+    else if (isPlainObject(value)) {
+      for (const [k, v] of Object.entries(value)) visit(v, [...path, k]);
+    }
+  };
+  for (const [key, value] of Object.entries(data)) {
+    if (key === "class") continue; // reported as a Python task class by the registry
+    visit(value, [key]);
+  }
+}
+
+/** `process_docs` and `process_results`: Python hooks (`!function module.fn`) when set. */
+function validateHooks(
   check: Checker,
   data: Data,
-  stamps: FileStamps,
-): { dataset?: TaskDataset; splits: TaskSplits } {
-  const datasetPath = requireString(check, data, "dataset_path", "dataset_path: ../synthetic/qa");
-  const datasetName = optionalString(check, data, "dataset_name");
-  const splits: TaskSplits = {};
-  const splitKeys = [
-    ["train", "training_split"],
-    ["validation", "validation_split"],
-    ["test", "test_split"],
-    ["fewshot", "fewshot_split"],
-  ] as const;
-  for (const [role, key] of splitKeys) {
-    const value = optionalString(check, data, key);
-    if (value !== undefined) splits[role] = value;
-  }
-  if (splits.test === undefined && splits.validation === undefined) {
-    if (data.test_split === undefined && data.validation_split === undefined) {
-      check.missing("test_split", "test_split: test (or validation_split: validation)");
+): { processDocs?: FunctionRef; processResults?: FunctionRef } {
+  const out: { processDocs?: FunctionRef; processResults?: FunctionRef } = {};
+  for (
+    const [key, field] of [["process_docs", "processDocs"], [
+      "process_results",
+      "processResults",
+    ]] as const
+  ) {
+    const v = data[key];
+    if (v === undefined || v === null) continue;
+    if (isFunctionRef(v)) {
+      if (!v.name || !v.spec.includes(".")) {
+        check.at(
+          [key],
+          `!function ${v.spec}: write it as module.function (e.g. !function utils.${key})`,
+        );
+      } else out[field] = v;
     } else {
       check.at(
-        [data.test_split !== undefined ? "test_split" : "validation_split"],
-        "no split to evaluate on; set test_split or validation_split to a split name",
+        [key],
+        `expected a Python hook, got ${describe(v)}; write ${key}: !function utils.${key} ` +
+          `(a function in utils.py next to this file)`,
       );
     }
   }
-  if (datasetPath === undefined) return { splits };
-  const owner = check.ownerOf("dataset_path");
-  return { dataset: resolveDataset(datasetPath, dirname(owner.file), stamps, datasetName), splits };
-}
-
-/**
- * `hf:owner/name` is a Hugging Face dataset; `./`, `../` and absolute paths are local; a bare
- * `owner/name` (lm-eval's spelling) is local when it exists next to the task file, else the Hub.
- */
-function resolveDataset(
-  path: string,
-  baseDir: string,
-  stamps: FileStamps,
-  config?: string,
-): TaskDataset {
-  const withConfig = config !== undefined ? { config } : {};
-  if (path.startsWith("hf:")) return { path, source: path, kind: "hub", baseDir, ...withConfig };
-  const local = resolve(baseDir, path);
-  const explicitLocal = path.startsWith("./") || path.startsWith("../") || isAbsolute(path);
-  if (!explicitLocal && /^[\w.-]+\/[\w.-]+$/.test(path) && !stamps.exists(local)) {
-    return { path, source: `hf:${path}`, kind: "hub", baseDir, ...withConfig };
-  }
-  return { path, source: local, kind: "local", baseDir, ...withConfig };
-}
-
-/** A local dataset must exist. */
-function checkLocalDataset(check: Checker, dataset: TaskDataset, stamps: FileStamps): void {
-  if (dataset.kind === "local" && !stamps.exists(dataset.source)) {
-    check.at(
-      ["dataset_path"],
-      `local dataset ${displayPath(dataset.source)} not found; paths are relative to ${
-        displayPath(dataset.baseDir)
-      } (use hf:owner/name for a Hugging Face dataset)`,
-    );
-  }
+  return out;
 }
 
 /** `num_fewshot` and `fewshot_seed`. */
@@ -225,9 +229,9 @@ function validateOutputType(check: Checker, data: Data): OutputType {
 
 /** The prompt fields of {@linkcode TaskConfig}, as far as they validated. */
 interface Prompts {
-  docToText?: string;
-  docToTarget?: string | number;
-  docToChoice?: string | string[];
+  docToText?: string | FunctionRef;
+  docToTarget?: string | number | FunctionRef;
+  docToChoice?: string | string[] | FunctionRef;
   targetDelimiter: string;
   fewshotDelimiter: string;
   description: string;
@@ -236,13 +240,16 @@ interface Prompts {
 /** `doc_to_text`, `doc_to_target`, `doc_to_choice`, the delimiters and `description`; templates parse. */
 function validatePrompts(check: Checker, data: Data, outputType: OutputType): Prompts {
   // lm-eval allows an empty doc_to_text (wikitext's loglikelihood_rolling task has one).
-  let docToText: string | undefined;
+  let docToText: string | FunctionRef | undefined;
   if (data.doc_to_text === undefined || data.doc_to_text === null) {
     check.missing("doc_to_text", 'doc_to_text: "Question: {{question}}\\nAnswer:"');
-  } else docToText = optionalString(check, data, "doc_to_text", true);
-  let docToTarget: string | number | undefined;
+  } else if (isFunctionRef(data.doc_to_text)) docToText = hookRef(check, data, "doc_to_text");
+  else docToText = optionalString(check, data, "doc_to_text", true);
+  let docToTarget: string | number | FunctionRef | undefined;
   if (data.doc_to_target === undefined) {
     check.missing("doc_to_target", 'doc_to_target: "{{answer}}" (or a choice index such as 3)');
+  } else if (isFunctionRef(data.doc_to_target)) {
+    docToTarget = hookRef(check, data, "doc_to_target");
   } else if (typeof data.doc_to_target === "string") {
     docToTarget = data.doc_to_target;
   } else if (Number.isInteger(data.doc_to_target) && (data.doc_to_target as number) >= 0) {
@@ -268,7 +275,9 @@ function validatePrompts(check: Checker, data: Data, outputType: OutputType): Pr
     if (typeof value === "string") checkTemplate(check, [key], value);
   }
   if (typeof docToChoice === "string") checkTemplate(check, ["doc_to_choice"], docToChoice);
-  else docToChoice?.forEach((t, i) => checkTemplate(check, ["doc_to_choice", i], t));
+  else if (Array.isArray(docToChoice)) {
+    docToChoice.forEach((t, i) => checkTemplate(check, ["doc_to_choice", i], t));
+  }
 
   return {
     docToText,
@@ -282,20 +291,43 @@ function validatePrompts(check: Checker, data: Data, outputType: OutputType): Pr
   };
 }
 
-/** `doc_to_choice`: a template, a column name or a list of templates; required where the output type needs choices. */
+/** A `!function` value of a prompt field, checked to name `module.function`. */
+function hookRef(check: Checker, data: Data, key: string): FunctionRef | undefined {
+  const ref = data[key] as FunctionRef;
+  if (!ref.name || !ref.spec.includes(".")) {
+    check.at(
+      [key],
+      `!function ${ref.spec}: write it as module.function (e.g. !function utils.${key})`,
+    );
+    return undefined;
+  }
+  return ref;
+}
+
+/**
+ * `doc_to_choice`: a template, a column name, a list of templates, a mapping (its values, as in
+ * lm-eval) or a Python hook; required where the output type needs choices.
+ */
 function validateChoices(
   check: Checker,
   data: Data,
   outputType: OutputType,
-): string | string[] | undefined {
+): string | string[] | FunctionRef | undefined {
   const raw = data.doc_to_choice;
-  if (raw === undefined) {
+  if (raw === undefined || raw === null) {
     if (OUTPUT_TYPE_SPECS[outputType].needsChoices) {
       check.missing("doc_to_choice", 'doc_to_choice: ["yes", "no"]');
     }
     return undefined;
   }
+  if (isFunctionRef(raw)) return hookRef(check, data, "doc_to_choice");
   if (typeof raw === "string") return raw;
+  if (
+    isPlainObject(raw) && Object.keys(raw).length > 0 &&
+    Object.values(raw).every((x) => typeof x === "string" || typeof x === "number")
+  ) {
+    return Object.values(raw).map(String);
+  }
   if (
     Array.isArray(raw) && raw.length > 0 &&
     raw.every((x) => typeof x === "string" || typeof x === "number")
@@ -317,8 +349,10 @@ function validateMetadata(
   data: Data,
 ): Pick<TaskConfig, "version" | "tags" | "reference"> {
   let version: number | string = TASK_DEFAULTS.version;
-  const meta = data.metadata;
-  if (meta !== undefined) {
+  let meta = data.metadata;
+  // lm-eval's older files write metadata as a list of mappings (`metadata: [{version: 1.0}]`)
+  if (Array.isArray(meta) && meta.every(isPlainObject)) meta = Object.assign({}, ...meta);
+  if (meta !== undefined && meta !== null) {
     if (!isPlainObject(meta)) {
       check.at(
         ["metadata"],

@@ -26,7 +26,7 @@ import {
 export function validateMetrics(
   check: Checker,
   raw: unknown,
-  { outputType, knownMetrics }: Omit<MetricContext, "seen">,
+  { outputType, knownMetrics, processResults }: Omit<MetricContext, "seen">,
 ): MetricSpec[] {
   if (raw === undefined) {
     return TASK_DEFAULTS.metrics[outputType].map((metric) => ({
@@ -51,6 +51,7 @@ export function validateMetrics(
     const spec = validateMetricEntry(check, entry, ["metric_list", i], {
       outputType,
       knownMetrics,
+      processResults,
       seen,
     });
     if (spec) out.push(spec);
@@ -64,6 +65,11 @@ export interface MetricContext {
   outputType: OutputType;
   /** Metric names to accept. */
   knownMetrics: readonly string[];
+  /**
+   * Whether the task scores items with a `process_results` hook: then a metric is whatever name
+   * the hook returns (as in lm-eval), and only its aggregation is checked. Default: false.
+   */
+  processResults?: boolean;
   /** Metrics of earlier entries; this entry's is added. */
   seen: Set<string>;
 }
@@ -73,7 +79,7 @@ function validateMetricEntry(
   check: Checker,
   entry: unknown,
   path: (string | number)[],
-  { outputType, knownMetrics, seen }: MetricContext,
+  { outputType, knownMetrics, processResults = false, seen }: MetricContext,
 ): MetricSpec | undefined {
   if (!isPlainObject(entry)) {
     check.at(path, `expected a mapping like {metric: acc}, got ${describe(entry)}`);
@@ -94,7 +100,7 @@ function validateMetricEntry(
     );
     return undefined;
   }
-  if (!knownMetrics.includes(metric)) {
+  if (!processResults && !knownMetrics.includes(metric)) {
     const hint = closestName(metric, knownMetrics);
     check.at(
       [...path, "metric"],
@@ -104,7 +110,7 @@ function validateMetricEntry(
     );
     return undefined;
   }
-  const types = METRIC_OUTPUT_TYPES[metric];
+  const types = processResults ? undefined : METRIC_OUTPUT_TYPES[metric];
   if (types && !types.includes(outputType)) {
     const fitting = knownMetrics.filter((m) =>
       (METRIC_OUTPUT_TYPES[m] ?? OUTPUT_TYPES).includes(outputType)
