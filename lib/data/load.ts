@@ -118,7 +118,8 @@ export interface LoadOptions {
   baseDir?: string;
   /**
    * Format of a local file. Default: from the extension: `.jsonl`/`.ndjson` JSON Lines, `.json` a
-   * JSON array or JSON Lines, `.csv`, `.tsv`, `.parquet`. Files from the Hub always go by extension.
+   * JSON array or JSON Lines, `.csv`, `.tsv`, `.parquet`; `text` (one row `{text}` per line) only
+   * when asked for. Files from the Hub always go by extension.
    */
   format?: RowFormat;
   /** How to reach the Hub for `hf:` sources. Default: {@linkcode HubOptions}' defaults (env HF_*). */
@@ -136,7 +137,6 @@ const EXTENSIONS: Record<string, RowFormat> = {
   ".csv": "csv",
   ".tsv": "tsv",
   ".parquet": "parquet",
-  ".txt": "text",
 };
 
 /** Which format a path is in, by extension; undefined when unknown. */
@@ -437,7 +437,7 @@ function localFile(source: string, options: LoadOptions): { path: string; format
   if (!format) {
     throw new Error(
       `Cannot tell the format of ${path} from its extension "${extname(path)}". Rename it to ` +
-        `.jsonl, .json, .csv, .tsv, .parquet or .txt, or name its format (\`deno task curate ` +
+        `.jsonl, .json, .csv, .tsv or .parquet, or name its format (\`deno task curate ` +
         `--input-format jsonl\`; in code, loadRows' format option: "jsonl", "json", "csv", "tsv", ` +
         `"parquet" or "text").`,
     );
