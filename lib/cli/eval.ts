@@ -20,6 +20,7 @@ import { checkRunName, EVAL_RESULTS_ROOT, RunNameError } from "../eval/run_folde
 import { formatRowErrors, formatRunLine, unscoredTasks } from "../eval/run_summary.ts";
 import { DEFAULT_SUITE, runEval } from "../eval/runner.ts";
 import { formatResultsTable } from "../eval/table.ts";
+import { formatGroupResults } from "../eval/group_results.ts";
 import { join } from "node:path";
 import {
   findTask,
@@ -96,10 +97,13 @@ const flags = {
     placeholder: "USD",
     group: API,
   }),
-  tasks: listFlag("task names, tags or YAML files", {
-    item: "task name",
-    defaultText: `${DEFAULT_SUITE.join(",")} (with --endpoint, its generation tasks only)`,
-  }),
+  tasks: listFlag(
+    "task names, tags, groups, globs (arithmetic_*), task or group YAML files, or folders",
+    {
+      item: "task name",
+      defaultText: `${DEFAULT_SUITE.join(",")} (with --endpoint, its generation tasks only)`,
+    },
+  ),
   limit: integerFlag("evaluate at most N items per task (the first ones)", {
     min: 1,
     defaultText: "every item",
@@ -126,8 +130,26 @@ const flags = {
   "no-resume": booleanFlag(
     "start the run folder over instead of reusing the items already in samples.jsonl",
   ),
-  list: booleanFlag("print the task names and tags, and exit"),
+  "include-path": repeatedFlag(
+    "a folder of your own task YAML files (lm-eval's --include_path), searched with data/tasks;\n" +
+      "its tasks win over data/tasks' of the same name (repeat for more folders)",
+    existingFolder,
+    { placeholder: "DIR" },
+  ),
+  list: booleanFlag("print the task names, tags and groups, and exit"),
 };
+
+/** A `--include-path` value: a folder that exists. */
+function existingFolder(raw: string): string {
+  let isDir = false;
+  try {
+    isDir = Deno.statSync(raw).isDirectory;
+  } catch {
+    // reported below
+  }
+  if (!isDir) throw new Error(`a folder of task YAML files; ${raw} is not a folder`);
+  return raw;
+}
 
 /** `deno task eval`. */
 export const command = defineCommand({
@@ -149,8 +171,9 @@ export const command = defineCommand({
     "                 --price-in 0.00015 --price-out 0.0006 --tasks synth_qa",
   usageErrors: [LoraSpecError, RunNameError],
   run: async ({ values, given }) => {
+    const includePath = values["include-path"];
     if (values.list) {
-      const registry = taskRegistry();
+      const registry = taskRegistry({ includePath });
       console.log(formatTaskList(registry));
       if (registry.issues.length) console.error(`\n${formatTaskIssues(registry)}`);
       return 0;
@@ -184,8 +207,10 @@ export const command = defineCommand({
         run: values.run,
         resume: !values["no-resume"],
         overflow: values.overflow,
+        includePath,
       });
       console.log(formatResultsTable(results));
+      if (results.groups) console.log(`\n${formatGroupResults(results.groups)}`);
       const rowErrors = formatRowErrors(results);
       if (rowErrors) console.error(`\n${rowErrors}`);
       console.log(`\n${formatRunLine(results, join(EVAL_RESULTS_ROOT, results.run))}`);

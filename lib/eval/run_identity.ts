@@ -36,7 +36,7 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { RowError } from "../data/load.ts";
 import type { Backend } from "./backend.ts";
-import type { RenderedDoc, TaskConfig } from "./task/mod.ts";
+import { hookIdentity, isFunctionRef, type RenderedDoc, type TaskConfig } from "./task/mod.ts";
 
 /** The file in a run folder that holds its identity. */
 export const RUN_IDENTITY_FILE = "run.json";
@@ -152,12 +152,32 @@ function taskIdentity(input: TaskIdentityInput): TaskIdentity {
 
 /**
  * The task config without where it lives (file paths, the raw YAML) or how it is listed (tags,
- * reference): moving a task folder or tagging a task keeps its identity.
+ * reference): moving a task folder or tagging a task keeps its identity. A Python hook counts as
+ * its name and the hash of its folder's Python files; a builder's data files as their names.
  */
 function resolvedConfig(task: TaskConfig): Record<string, unknown> {
   const { file: _f, includes: _i, yaml: _y, tags: _t, reference: _r, dataset, ...rest } = task;
-  const { baseDir: _b, source: _s, ...data } = dataset;
-  return { ...rest, dataset: data };
+  const { baseDir: _b, source: _s, dataFiles, ...data } = dataset;
+  const files = dataFiles &&
+    Object.fromEntries(
+      Object.entries(dataFiles).map(([split, fs]) => [split, fs.map((f) => f.split("/").pop())]),
+    );
+  return withHookIdentities({
+    ...rest,
+    dataset: { ...data, ...(files ? { dataFiles: files } : {}) },
+  });
+}
+
+/** `value` with each Python hook replaced by its path-independent identity. */
+function withHookIdentities<T>(value: T): T {
+  if (isFunctionRef(value)) return hookIdentity(value) as T;
+  if (Array.isArray(value)) return value.map(withHookIdentities) as T;
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, withHookIdentities(v)]),
+    ) as T;
+  }
+  return value;
 }
 
 /** One field that differs between two identities. */

@@ -65,15 +65,19 @@ import { bootstrapEstimate, type Estimate, meanEstimate, wilsonEstimate } from "
 import {
   buildPrompt,
   evalSplit,
+  hookMetrics,
   loadTaskDocs,
   type MetricSpec,
+  openResultsHook,
   OUTPUT_TYPE_SPECS,
   type RenderedDoc,
-  resolveTasks,
+  resolveTaskSelection,
+  type ResultsHook,
   sampleFewshot,
   type TaskConfig,
   type TaskRowError,
 } from "./task/mod.ts";
+import { aggregateGroups, type GroupResult } from "./group_results.ts";
 import { parseJsonl } from "../data/jsonl.ts";
 import { Progress } from "../util/progress.ts";
 import { roundTo } from "../util/round.ts";
@@ -106,6 +110,11 @@ export interface EvalOptions {
   resume?: boolean;
   /** Folder with task YAML files. Default: `data/tasks`. */
   tasksDir?: string;
+  /**
+   * More folders of task YAML files (lm-eval's `--include_path`); their tasks win over those of
+   * the same name in `tasksDir`. Default: none.
+   */
+  includePath?: string[];
   /** Seed of bootstrap resampling. Default: 1234. */
   seed?: number;
   /** Bootstrap resamples for metrics without a closed-form stderr. Default: 1000. */
@@ -167,6 +176,11 @@ export interface Sample {
   windows?: number;
   /** Prompt tokens cut from the left to fit the window; absent when nothing was cut. */
   truncated?: number;
+  /**
+   * `process_results` values that are `(loglikelihood, count)` pairs (wikitext's perplexities),
+   * by metric key; aggregated as the log-likelihood metric of that name.
+   */
+  pairs?: Record<string, [number, number]>;
   /** Why the item was not evaluated (e.g. "too_long"); absent when it was. */
   skipped?: string;
   skip_detail?: string;
@@ -214,6 +228,8 @@ export interface EvalResults {
   /** Items evaluated by this invocation, and reused from the folder's samples.jsonl. */
   items: { evaluated: number; reused: number };
   tasks: Record<string, TaskResult>;
+  /** Scores of the groups named in `--tasks` that ask for one (`aggregate_metric_list`). */
+  groups?: Record<string, GroupResult>;
   wallSeconds: number;
   tokensPerSecond: number;
   itemsPerSecond: number;
@@ -238,13 +254,18 @@ export async function runEval(backend: Backend, options: EvalOptions = {}): Prom
     numFewshot,
     resume = true,
     tasksDir,
+    includePath,
     seed = DEFAULT_SEED,
     resamples = DEFAULT_RESAMPLES,
     lengthBuckets = DEFAULT_BUCKETS,
     overflow = "truncate",
     progress = true,
   } = options;
-  const tasks = resolveTasks(taskNames, { tasksDir });
+  const selection = resolveTaskSelection(taskNames, {
+    tasksDir,
+    ...(includePath ? { includePath } : {}),
+  });
+  const tasks = selection.tasks;
   checkBackendScores(backend, tasks);
   const prepared: PreparedTask[] = [];
   for (const task of tasks) prepared.push(await prepareTask(task, { limit, numFewshot }));
@@ -298,14 +319,22 @@ export async function runEval(backend: Backend, options: EvalOptions = {}): Prom
       const bar = progress
         ? new Progress(task.name, docs.length, docs.length - todo.length)
         : undefined;
-      await pool_(todo, backend.concurrency, async (doc) => {
-        const fewshot = p.numFewshot > 0 ? sampleFewshot(task, pool, p.numFewshot, doc.id) : [];
-        const sample = await evaluateDoc(backend, task, doc, fewshot, { overflow });
-        appendFileSync(samplesPath, JSON.stringify(sample) + "\n");
-        done.set(key(task.name, doc.id), sample);
-        results.items.evaluated++;
-        bar?.tick();
-      });
+      const results_ = task.processResults && todo.length ? await openResultsHook(task) : undefined;
+      try {
+        await pool_(todo, backend.concurrency, async (doc) => {
+          const fewshot = p.numFewshot > 0 ? sampleFewshot(task, pool, p.numFewshot, doc.id) : [];
+          const sample = await evaluateDoc(backend, task, doc, fewshot, {
+            overflow,
+            ...(results_ ? { results: results_ } : {}),
+          });
+          appendFileSync(samplesPath, JSON.stringify(sample) + "\n");
+          done.set(key(task.name, doc.id), sample);
+          results.items.evaluated++;
+          bar?.tick();
+        });
+      } finally {
+        await results_?.close();
+      }
       bar?.finish();
       const samples = docs.map((d) => done.get(key(task.name, d.id))!).filter(Boolean);
       results.tasks[task.name] = aggregateTask(task, samples, {
@@ -319,6 +348,8 @@ export async function runEval(backend: Backend, options: EvalOptions = {}): Prom
       if (backend.usage) results.usage = backend.usage();
       writeAtomic(resultsPath, results);
     }
+    const groups = aggregateGroups(selection.groups, results.tasks);
+    if (Object.keys(groups).length) results.groups = groups;
     const wall = (performance.now() - started) / 1000;
     results.complete = true;
     results.wallSeconds = roundTo(wall, 2);
@@ -404,11 +435,17 @@ function checkBackendScores(backend: Backend, tasks: TaskConfig[]): void {
 export interface EvaluateDocOptions {
   /** A prompt longer than the window: cut from the left, or the item skipped. Default: "truncate". */
   overflow?: "truncate" | "skip";
+  /**
+   * The task's running `process_results` hook ({@linkcode openResultsHook}), which then scores
+   * the item instead of the registered metrics. Default: none; required for a task with one.
+   */
+  results?: ResultsHook;
 }
 
 /**
  * Evaluate one item. Items that do not fit the context (and cannot be cut, or with
- * `overflow: "skip"`) are returned as skipped, not thrown.
+ * `overflow: "skip"`) are returned as skipped, not thrown; so are items the task's
+ * `process_results` hook raises on (`skipped: "process_results_error"`).
  */
 export async function evaluateDoc(
   backend: Backend,
@@ -451,7 +488,7 @@ export async function evaluateDoc(
           acc_norm: predNorm === gold ? 1 : 0,
           exact_match: scores.isGreedy[gold] ? 1 : 0,
         };
-        return {
+        const sample: Sample = {
           ...base,
           choices,
           gold: doc.gold,
@@ -461,12 +498,15 @@ export async function evaluateDoc(
           metrics: itemMetrics(task, choices[pred], doc.references, known),
           ...cut(scores.truncatedTokens),
         };
+        // lm-eval passes process_results one (loglikelihood, is_greedy) pair per choice
+        const pairs = scores.logprobs.map((l, i) => [l, scores.isGreedy[i]]);
+        return await withResultsHook(task, doc, sample, { "": pairs }, options);
       }
       case "loglikelihood": {
         // lm-eval: the continuation is doc_to_target as rendered, with no delimiter added.
         const scores = await backend.scoreChoices!(prompt, [doc.target], { overflow });
         const ll = scores.logprobs[0];
-        return {
+        const sample: Sample = {
           ...base,
           references: [doc.target],
           logprobs: [roundTo(ll, 6)],
@@ -475,11 +515,18 @@ export async function evaluateDoc(
           metrics: itemMetrics(task, "", [doc.target], { acc: scores.isGreedy[0] ? 1 : 0 }),
           ...cut(scores.truncatedTokens),
         };
+        return await withResultsHook(
+          task,
+          doc,
+          sample,
+          { "": [[ll, scores.isGreedy[0]]] },
+          options,
+        );
       }
       case "loglikelihood_rolling": {
         const text = doc.target;
         const r = await backend.scoreRolling!(text);
-        return {
+        const sample: Sample = {
           ...base,
           references: [text],
           loglikelihood: r.logprob,
@@ -488,6 +535,7 @@ export async function evaluateDoc(
           tokens: r.tokens,
           windows: r.windows,
         };
+        return await withResultsHook(task, doc, sample, { "": [r.logprob] }, options);
       }
       case "generate_until": {
         const gen = await backend.generate(prompt, {
@@ -497,12 +545,13 @@ export async function evaluateDoc(
         });
         const truncated = cut(gen.truncatedTokens);
         if (!task.filters.length) {
-          return {
+          const sample: Sample = {
             ...base,
             prediction: gen.text,
             metrics: itemMetrics(task, gen.text, doc.references, {}),
             ...truncated,
           };
+          return await withResultsHook(task, doc, sample, { "": [gen.text] }, options);
         }
         // Decoding is greedy, so every one of the `repeats` responses is this same text.
         const responses = Array.from({ length: task.repeats }, () => gen.text);
@@ -514,7 +563,12 @@ export async function evaluateDoc(
           const values = itemMetrics(task, kept, doc.references, {});
           for (const [k, v] of Object.entries(values)) metrics[`${k},${pipeline.name}`] = v;
         }
-        return { ...base, prediction: gen.text, filtered, metrics, ...truncated };
+        const sample: Sample = { ...base, prediction: gen.text, filtered, metrics, ...truncated };
+        // with filters, lm-eval calls process_results once per pipeline with what it kept
+        const perFilter = Object.fromEntries(
+          Object.entries(filtered).map(([name, kept]) => [name, [kept]]),
+        );
+        return await withResultsHook(task, doc, sample, perFilter, options);
       }
     }
   } catch (e) {
@@ -523,6 +577,47 @@ export async function evaluateDoc(
     }
     throw e;
   }
+}
+
+/**
+ * A sample scored by the task's `process_results` hook instead, when it has one. `results` is
+ * what lm-eval passes the hook, by filter pipeline (`""`: no filters); a hook value that is a
+ * `(loglikelihood, count)` pair goes to `pairs`, for the log-likelihood aggregations.
+ */
+async function withResultsHook(
+  task: TaskConfig,
+  doc: RenderedDoc,
+  sample: Sample,
+  results: Record<string, unknown[]>,
+  options: EvaluateDocOptions,
+): Promise<Sample> {
+  if (!task.processResults) return sample;
+  if (!options.results) {
+    throw new Error(
+      `task ${task.name} scores items with process_results (${task.processResults.spec}); pass ` +
+        `evaluateDoc its running hook (options.results: openResultsHook(task)), as runEval does`,
+    );
+  }
+  const metrics: Record<string, number> = {};
+  const pairs: Record<string, [number, number]> = {};
+  for (const [filter, result] of Object.entries(results)) {
+    const r = await options.results.score(doc.row ?? {}, result);
+    if (r.error) {
+      return {
+        ...sample,
+        metrics: {},
+        skipped: "process_results_error",
+        skip_detail: `${r.error.type}: ${r.error.message}${
+          r.error.where ? ` (at ${r.error.where})` : ""
+        }`,
+      };
+    }
+    const got = hookMetrics(task, r.value);
+    const suffix = filter ? `,${filter}` : "";
+    for (const [k, v] of Object.entries(got.values)) metrics[k + suffix] = v;
+    for (const [k, v] of Object.entries(got.pairs)) pairs[k + suffix] = v;
+  }
+  return { ...sample, metrics, ...(Object.keys(pairs).length ? { pairs } : {}) };
 }
 
 /** Compiled `filter_list` pipelines, per task (compiled once; tasks are immutable). */
@@ -568,6 +663,7 @@ function itemMetrics(
   known: Record<string, number>,
 ): Record<string, number> {
   const out: Record<string, number> = {};
+  if (task.processResults) return out; // the hook scores the item (withResultsHook)
   for (const spec of task.metrics) {
     if (spec.metric in known) {
       out[spec.metric] = known[spec.metric];
@@ -618,6 +714,22 @@ export function aggregateTask(
       continue;
     }
     const ll = getLoglikelihoodMetric(spec.metric);
+    if (task.processResults) {
+      // the hook's values: numbers above, or (loglikelihood, count) pairs for a perplexity
+      if (!ll || scored.some((s) => !s.pairs?.[key])) continue;
+      const items = (xs: Sample[]): LoglikelihoodItem[] =>
+        xs.map((s) => {
+          const [loglikelihood, count] = s.pairs![key];
+          return { loglikelihood, words: count, bytes: count };
+        });
+      const value = ll.aggregate(items(scored));
+      if (Number.isNaN(value)) continue;
+      metrics[key] = bootstrapEstimate(scored, (xs) => {
+        const v = ll.aggregate(items(xs));
+        return Number.isNaN(v) ? value : v;
+      }, boot);
+      continue;
+    }
     if (ll) {
       if (scored.some((s) => s.loglikelihood === undefined)) continue;
       const items = (xs: Sample[]): LoglikelihoodItem[] =>

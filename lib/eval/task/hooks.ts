@@ -187,6 +187,60 @@ export async function openResultsHook(
   };
 }
 
+/**
+ * The metrics a `process_results` hook returned, one per metric of the task's `metric_list`
+ * (lm-eval reports those; other keys are dropped): numbers (`True` counts 1) go to `values`,
+ * `(loglikelihood, count)` pairs — wikitext's `(loglikelihood, words)` — to `pairs`, for the
+ * perplexity aggregations. A metric the hook did not return, or another kind of value, throws an
+ * error saying which.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { hookMetrics } from "./hooks.ts";
+ * import { findTask } from "./mod.ts";
+ * const task = findTask("squad_completion");
+ * assert.deepEqual(hookMetrics(task, { contains: true, other: 3 }), { values: { contains: 1 }, pairs: {} });
+ * ```
+ */
+export function hookMetrics(
+  task: TaskConfig,
+  value: unknown,
+): { values: Record<string, number>; pairs: Record<string, [number, number]> } {
+  const ref = task.processResults;
+  const where = ref
+    ? `process_results hook ${ref.spec} (${basename(ref.module)})`
+    : "process_results";
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new Error(`task ${task.name}: ${where} returned ${typeof value}; it must return a dict`);
+  }
+  const values: Record<string, number> = {};
+  const pairs: Record<string, [number, number]> = {};
+  const got = value as Record<string, unknown>;
+  for (const { metric } of task.metrics) {
+    if (!Object.hasOwn(got, metric)) {
+      throw new Error(
+        `task ${task.name}: ${where} returned no "${metric}" (it returned ${
+          Object.keys(got).join(", ") || "nothing"
+        }); metric_list names the metrics it must return`,
+      );
+    }
+    const v = got[metric];
+    if (typeof v === "number") values[metric] = v;
+    else if (typeof v === "boolean") values[metric] = v ? 1 : 0;
+    else if (Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === "number")) {
+      pairs[metric] = [v[0], v[1]];
+    } else {
+      throw new Error(
+        `task ${task.name}: ${where} returned ${JSON.stringify(v)} for "${metric}"; tunebook ` +
+          `aggregates numbers (mean or median over items) and (loglikelihood, count) pairs ` +
+          `(word_perplexity, byte_perplexity, bits_per_byte)`,
+      );
+    }
+  }
+  return { values, pairs };
+}
+
 /** The message of a hook that cannot run: where it is named, what is wrong, what to do. */
 function hookError(
   task: TaskConfig,
@@ -245,6 +299,22 @@ function hookError(
     default:
       return new HookError(ref, `${at}: ${info.message}`);
   }
+}
+
+/**
+ * What identifies a hook wherever its folder lives: `module.fn` and the SHA-256 of the Python
+ * files next to it (so an edited `utils.py` is a different hook).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { hookIdentity } from "./hooks.ts";
+ * const ref = { kind: "function" as const, spec: "utils.f", module: "/nowhere/utils.py", name: "f", file: "/nowhere/t.yaml", line: 1, col: 1 };
+ * assert.equal(hookIdentity(ref).spec, "utils.f");
+ * ```
+ */
+export function hookIdentity(ref: FunctionRef): { spec: string; sources_sha256: string } {
+  return { spec: ref.spec, sources_sha256: moduleFolderHash(ref) };
 }
 
 // ---------------------------------------------------------------------------------------------

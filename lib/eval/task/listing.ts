@@ -13,7 +13,8 @@ const NAME_WIDTH = 24;
 const TYPE_WIDTH = 16;
 
 /**
- * One line per task (`name  output_type  reference`), then one line per tag with its tasks.
+ * One line per task (`name  output_type  reference`), then one line per tag with its tasks, one
+ * per group with what it lists, and the tasks an include-path folder replaced.
  *
  * @example
  * ```ts
@@ -33,6 +34,21 @@ export function formatTaskList(registry: TaskRegistry): string {
     for (const [tag, names] of registry.tags) {
       const count = `${names.length} task${names.length === 1 ? "" : "s"}:`;
       lines.push(`${tag.padEnd(NAME_WIDTH)} ${count} ${names.join(", ")}`);
+    }
+  }
+  if (registry.groups.size) {
+    lines.push("", "groups (a group passed to --tasks runs what it lists):");
+    for (const [name, g] of [...registry.groups].sort(([a], [b]) => a.localeCompare(b))) {
+      const listed = g.members.map((m) => m.name);
+      lines.push(`${name.padEnd(NAME_WIDTH)} ${listed.length} listed: ${listed.join(", ")}`);
+    }
+  }
+  if (registry.overridden.length) {
+    lines.push("", "replaced by an include-path task of the same name:");
+    for (const o of registry.overridden) {
+      lines.push(
+        `${o.name.padEnd(NAME_WIDTH)} ${displayPath(o.file)} (not ${displayPath(o.replaced)})`,
+      );
     }
   }
   return lines.join("\n");

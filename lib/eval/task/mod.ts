@@ -127,6 +127,8 @@ export {
   type DocHookResults,
   hookCacheDir,
   HookError,
+  hookIdentity,
+  hookMetrics,
   type HookOptions,
   openResultsHook,
   type ResultsHook,
