@@ -48,9 +48,12 @@ function parseWithTags(file: string, text: string, lines: LineCounter): Document
     customTags: [functionTag(file)],
   });
   visit(doc, {
-    Scalar(_key, node) {
+    Scalar(_key, node, path) {
       if (node.tag === "!function" && typeof node.value === "object" && node.value !== null) {
-        const at = lines.linePos(node.range?.[0] ?? 0);
+        // positioned at the key the hook is the value of (as every task file issue is)
+        const parent = path[path.length - 1];
+        const offset = isPair(parent) ? rangeStart(parent.key) : undefined;
+        const at = lines.linePos(offset ?? node.range?.[0] ?? 0);
         Object.assign(node.value, { line: at.line, col: at.col });
       }
     },
