@@ -14,7 +14,8 @@ cd "$(dirname "$0")/.."
 DEB_PACKAGES=(python3-torch libopenblas0-pthread libblas3 python3-numpy python3-sentencepiece python3-yaml
   python3-pytest jupyter-nbconvert python3-nbclient jupyter-client python3-ipykernel
   python3-notebook jupyter-notebook chromium  # classic Notebook: `jupyter notebook notebooks/`
-  python3-scipy python3-nltk python3-sklearn)  # the last three: references the test vectors are checked against
+  python3-scipy python3-nltk python3-sklearn  # references the test vectors are checked against
+  python3-jinja2)  # the reference renders tunebook's Jinja engine is checked against (lm-eval's Jinja2)
 
 usage() {
   cat <<EOF

@@ -8,7 +8,21 @@
 import { fileURLToPath } from "node:url";
 import { cacheMainSplits, cacheParquetSplits, newHubCache, type SplitRows } from "./_hf_cache.ts";
 
-/** The harness-shaped task folders (tests/fixtures/lm_eval_tasks). */
+/**
+ * The seed workflows' benchmarks that data/tasks ships as lm-evaluation-harness's own task files
+ * (data/tasks/<harness folder>/…), and the metrics each file asks for.
+ */
+export const HARNESS_TASKS: Readonly<Record<string, readonly string[]>> = {
+  sciq: ["acc", "acc_norm"],
+  logiqa: ["acc", "acc_norm"],
+  boolq: ["acc"],
+  arc_easy: ["acc", "acc_norm"],
+  hellaswag: ["acc", "acc_norm"],
+  piqa: ["acc", "acc_norm"],
+  squad_completion: ["contains"],
+};
+
+/** Harness-shaped task folders that data/tasks does not ship yet (tests/fixtures/lm_eval_tasks). */
 export const LM_EVAL_TASKS = fileURLToPath(new URL("../fixtures/lm_eval_tasks/", import.meta.url));
 
 const sciq = (i: number, split: string) => ({

@@ -121,7 +121,7 @@ Deno.test("--include-path adds a folder of tasks; its tasks win over data/tasks'
   assert.deepEqual(registry.overridden.map((o) => o.name), ["sciq"]);
   assert.match(
     formatTaskList(registry),
-    /replaced by an include-path task of the same name:\nsciq +.*sciq\.yaml \(not .*data\/tasks\/sciq\.yaml\)/,
+    /replaced by an include-path task of the same name:\nsciq +.*sciq\.yaml \(not .*data\/tasks\/sciq\/sciq\.yaml\)/,
   );
   assert.ok(
     registry.issues.some((i) => i.file.endsWith("broken.yaml")),

@@ -23,8 +23,8 @@ import {
   taskRegistry,
 } from "../../lib/eval/task/mod.ts";
 import { findPython } from "../../lib/util/python.ts";
-import { LM_EVAL_DATASETS, LM_EVAL_TASKS, lmEvalHubCache } from "./_lm_eval_data.ts";
-import { errorOf, taskDir } from "./_task_fixtures.ts";
+import { HARNESS_TASKS, LM_EVAL_DATASETS, lmEvalHubCache } from "./_lm_eval_data.ts";
+import { errorOf, taskDir, TASKS_DIR } from "./_task_fixtures.ts";
 
 const REFERENCE = fileURLToPath(new URL("./fixtures/lm_eval_reference.py", import.meta.url));
 
@@ -97,17 +97,15 @@ function rawRows(task: TaskConfig): Record<string, unknown>[] {
 
 Deno.test("harness task files load unchanged; prompts, choices, targets and gold equal lm-eval's rules in Python", async () => {
   await withCaches(async () => {
-    const registry = taskRegistry({ tasksDir: LM_EVAL_TASKS });
+    const registry = taskRegistry();
     const loaded = registry.tasks.map((t) => t.name);
-    for (
-      const name of ["arc_easy", "boolq", "hellaswag", "logiqa", "piqa", "sciq", "squad_completion"]
-    ) {
+    for (const name of Object.keys(HARNESS_TASKS)) {
       assert.ok(
         loaded.includes(name),
         `${name} did not load: ${registry.issues.map((i) => i.message).join("\n")}`,
       );
     }
-    for (const task of registry.tasks) {
+    for (const task of registry.tasks.filter((t) => Object.hasOwn(HARNESS_TASKS, t.name))) {
       const { docs, errors } = await loadTaskDocs(task, evalSplit(task));
       assert.deepEqual(errors, [], task.name);
       const want = await reference(task, rawRows(task));
@@ -129,7 +127,7 @@ Deno.test("harness task files load unchanged; prompts, choices, targets and gold
 Deno.test("process_docs and per-row hooks run once; the cache answers without Python until utils.py changes", async () => {
   await withCaches(async () => {
     const dir = mkdtempSync(join(tmpdir(), "tunebook-hooks-"));
-    cpSync(join(LM_EVAL_TASKS, "hellaswag"), dir, { recursive: true });
+    cpSync(join(TASKS_DIR, "hellaswag"), dir, { recursive: true });
     const task = findTask(join(dir, "hellaswag.yaml"));
     const first = await loadTaskDocs(task, "validation");
     assert.equal(first.docs[1].text, "Making a cake: How to bake a cake. Mix the flour. You");
@@ -220,7 +218,7 @@ Deno.test("a hook that prints keeps the protocol; one that raises on a row fails
 
 Deno.test("process_results scores a row from the model's results, as lm-eval calls it", async () => {
   await withCaches(async () => {
-    const task = findTask(join(LM_EVAL_TASKS, "squad_completion", "squad_completion.yaml"));
+    const task = findTask("squad_completion");
     const { docs } = await loadTaskDocs(task, "validation");
     const hook = await openResultsHook(task);
     try {

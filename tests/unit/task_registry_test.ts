@@ -31,7 +31,7 @@ Deno.test("findTask: an unknown name lists the available tasks and the closest",
   const msg = errorOf(() => findTask("synth_arithmetik"));
   match(msg, /unknown task "synth_arithmetik"; did you mean "synth_arithmetic"\?/);
   ok(msg.includes("sciq") && msg.includes("synth_qa_rouge"));
-  equal(findTask(join(TASKS_DIR, "sciq.yaml")).name, "sciq");
+  equal(findTask(join(TASKS_DIR, "sciq", "sciq.yaml")).name, "sciq");
 });
 
 // --- the cache ----------------------------------------------------------------------------------

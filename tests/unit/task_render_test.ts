@@ -81,22 +81,6 @@ Deno.test("arithmetic renders the row's context unchanged; lm-eval's target keep
   equal(findTask("arithmetic_2da").outputType, "loglikelihood");
 });
 
-Deno.test("logiqa's Jinja prompt equals lm-eval's utils_logiqa.doc_to_text/doc_to_target", () => {
-  const task = findTask("logiqa");
-  const doc = renderDoc(task, {
-    label: "c ",
-    context: "All birds fly. Tweety is a bird.",
-    question: "Which follows?",
-    options: ["Tweety swims.", "Tweety is a fish.", "Tweety flies.", "Nothing."],
-  }, 0);
-  equal(
-    doc.text,
-    "Passage: All birds fly. Tweety is a bird.\nQuestion: Which follows?\nChoices:\n" +
-      "A. Tweety swims.\nB. Tweety is a fish.\nC. Tweety flies.\nD. Nothing.\nAnswer:",
-  );
-  equal(doc.gold, 2);
-});
-
 Deno.test("code2text's Jinja equals lm-eval's utils.doc_to_text/doc_to_target", () => {
   const task = findTask("code2text_python");
   const doc = renderDoc(task, {

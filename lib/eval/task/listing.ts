@@ -13,7 +13,8 @@ const NAME_WIDTH = 24;
 const TYPE_WIDTH = 16;
 
 /**
- * One line per task (`name  output_type  reference`), then one line per tag with its tasks, one
+ * One line per task (`name  output_type  reference`, the dataset when the file names no
+ * reference, as lm-eval's own files do not), then one line per tag with its tasks, one
  * per group with what it lists, and the tasks an include-path folder replaced.
  *
  * @example
@@ -27,7 +28,9 @@ const TYPE_WIDTH = 16;
  */
 export function formatTaskList(registry: TaskRegistry): string {
   const lines = registry.tasks.map((t) =>
-    `${t.name.padEnd(NAME_WIDTH)} ${t.outputType.padEnd(TYPE_WIDTH)} ${t.reference ?? ""}`
+    `${t.name.padEnd(NAME_WIDTH)} ${t.outputType.padEnd(TYPE_WIDTH)} ${
+      t.reference ?? datasetLabel(t)
+    }`
   );
   if (registry.tags.size) {
     lines.push("", "tags (a tag passed to --tasks runs all of its tasks):");
@@ -52,6 +55,14 @@ export function formatTaskList(registry: TaskRegistry): string {
     }
   }
   return lines.join("\n");
+}
+
+/** `owner/name (config)` of a task's dataset. */
+function datasetLabel(task: TaskRegistry["tasks"][number]): string {
+  const d = task.dataset;
+  return `${d.kind === "local" ? displayPath(d.source) : d.path}${
+    d.config ? ` (${d.config})` : ""
+  }`;
 }
 
 /**
