@@ -23,36 +23,43 @@
  *
  * Field names, defaults and prompt assembly follow lm-evaluation-harness (`ConfigurableTask`,
  * `ContextSampler`), so a prompt rendered here is byte for byte the prompt lm-eval builds from
- * the same YAML and row. The full field list is in `data/tasks/README.md` and on
+ * the same YAML and row, and the harness's own task files load as they are: `!function` hooks,
+ * `process_docs`, group files, `dataset_kwargs` with local builders, Hub ids read through the
+ * Hugging Face cache. The full field list is in `data/tasks/README.md` and on
  * {@linkcode TaskConfig}. Every error names `file:line:col: field.path: what is wrong; what to do`.
  *
  * ## Files, in the order a task goes through them
  *
- * | file                    | owns                                                                      |
- * | ----------------------- | ------------------------------------------------------------------------- |
- * | `schema.ts`             | output types, defaults, known keys, metric names, {@linkcode TaskConfig}  |
- * | `source.ts`             | YAML with positions, `include:` merging, custom YAML tags (`!function`)   |
- * | `validate.ts`           | one validator per section; `validate_metrics.ts`, `validate_generation.ts`, `validate_filters.ts` |
- * | `parse.ts`              | one file → one {@linkcode TaskConfig}                                     |
- * | `registry.ts`           | the cached index of a tasks folder: names, tags, skipped files            |
- * | `render.ts`             | one row → prompt, choices, gold, references; the full few-shot prompt    |
- * | `fewshot.ts`            | which rows are shown as examples                                          |
- * | `data.ts`               | split names, split files, loading and rendering a split                   |
- * | `listing.ts`            | the `--list` text                                                         |
- * | `issues.ts`             | {@linkcode TaskIssue}, {@linkcode TaskFileError}                          |
- * | `_template.ts`          | the Jinja environment (lm-eval's settings on `@huggingface/jinja`)        |
- * | `_py_literal.ts`        | list literals rendered by templates (JSON or Python)                      |
+ * | file                  | owns                                                                         |
+ * | --------------------- | ---------------------------------------------------------------------------- |
+ * | `schema.ts`           | output types, defaults, known keys, metric names, {@linkcode TaskConfig}     |
+ * | `source.ts`           | YAML with positions, `include:` merging, `!function` → {@linkcode FunctionRef} |
+ * | `validate.ts`         | one validator per section; `validate_dataset.ts`, `validate_metrics.ts`, `validate_generation.ts`, `validate_filters.ts` |
+ * | `parse.ts`            | one file → one {@linkcode TaskConfig}                                        |
+ * | `group.ts`            | group files (`task:` lists, `aggregate_metric_list`); `class:` files         |
+ * | `registry.ts`         | the cached index of the tasks folders: names, tags, groups, skipped files    |
+ * | `data.ts`             | split names, where a split's rows are read from, `process_docs`, rendering   |
+ * | `hooks.ts`            | running `!function` hooks through Python, with a content-hash cache          |
+ * | `render.ts`           | one row → prompt, choices, gold, references; the full few-shot prompt       |
+ * | `fewshot.ts`          | which rows are shown as examples                                             |
+ * | `listing.ts`          | the `--list` text                                                            |
+ * | `issues.ts`           | {@linkcode TaskIssue}, {@linkcode TaskFileError}                             |
+ * | `_template.ts`        | Jinja as Python's Jinja2 in lm-eval's environment (`_jinja_*.ts`, `_py_*.ts`) |
+ * | `_py_literal.ts`      | Python's `ast.literal_eval` for rendered lists                               |
+ * | `_hook_process.ts`    | the Python hook process and its JSON-lines protocol                          |
  *
  * ## Where lm-eval compatibility work goes
  *
  * - Output types (lm-eval's four run here): `OUTPUT_TYPE_SPECS` and the metric tables in
  *   `schema.ts`, then the runner (`lib/eval/runner.ts`).
- * - `!function` hooks: detected in `source.ts` (`customTagIssues`); a `doc_to_*` hook is applied
- *   in `render.ts` (`applyField`, the one place every template field goes through), a
- *   `process_docs` hook in `data.ts` between reading and rendering rows.
+ * - A new hook key: `HOOK_KEYS` in `schema.ts`; a `doc_to_*` hook is applied in `render.ts`
+ *   (`applyField`, the one place every template field goes through) from values `data.ts` has
+ *   computed in one batch (`runDocHooks`); `process_docs` runs in `data.ts` between reading and
+ *   rendering rows; `process_results` replaces the metrics in the runner (`openResultsHook`).
+ * - What a hook's `import datasets` gets: python/tunebook/datasets_stand_in.py.
+ * - A new Jinja filter, test or Python method: `_jinja_filters.ts`, `_py_value.ts`.
  * - `filter_list` (validated in `validate_filters.ts`, run by `lib/eval/filters/` between
- *   generation and metrics) and `repeats` are supported; `process_results`, `class:`: a key in
- *   `schema.ts` (out of `UNSUPPORTED_KEYS`) with a section validator in `validate.ts`.
+ *   generation and metrics) and `repeats`.
  *
  * @example
  * ```ts
