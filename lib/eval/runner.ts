@@ -52,6 +52,7 @@ import { ContextOverflowError } from "../llm/engine.ts";
 import type { Backend, BackendUsage } from "./backend.ts";
 import { compileFilter, type FilterPipeline } from "./filters/mod.ts";
 import {
+  binaryF1,
   countBytes,
   countWords,
   getLoglikelihoodMetric,
@@ -670,6 +671,8 @@ function itemMetrics(
       continue;
     }
     if (spec.metric === "acc_norm") continue; // multiple choice only; known there
+    // multiple choice: lm-eval's binary F1 over the split (aggregateTask), not SQuAD's token F1
+    if (spec.metric === "f1" && task.outputType === "multiple_choice") continue;
     const metric = itemMetricOf(spec);
     if (metric) out[spec.metric] = metric.score(prediction, references);
   }
@@ -711,6 +714,13 @@ export function aggregateTask(
     if (!scored.length) continue;
     if (scored[0].metrics[key] !== undefined) {
       metrics[key] = estimate(scored.map((s) => s.metrics[key]));
+      continue;
+    }
+    if (spec.metric === "f1" && task.outputType === "multiple_choice" && !task.processResults) {
+      // lm-eval: f1_score(golds, preds), the positive class being the choice at index 1
+      const golds = (xs: Sample[]) => xs.map((s) => s.gold ?? -1);
+      const preds = (xs: Sample[]) => xs.map((s) => argmax(s.logprobs ?? []));
+      metrics[key] = bootstrapEstimate(scored, (xs) => binaryF1(golds(xs), preds(xs)), boot);
       continue;
     }
     const ll = getLoglikelihoodMetric(spec.metric);

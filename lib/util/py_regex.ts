@@ -467,6 +467,92 @@ export function pySub(regex: RegExp, text: string, repl = ""): string {
   return out + text.slice(last);
 }
 
+/**
+ * Python's `re.sub(pattern, repl, text, count)` with Python's replacement template: `\\1`…`\\99`,
+ * `\\g<1>`, `\\g<name>` (an unmatched group gives `""`) and Python's string escapes (`\\n`,
+ * `\\t`, `\\\\`); `count` 0 replaces every match. lm-eval's `regex_replace` Jinja filter is this.
+ *
+ * @example
+ * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ * import { compilePyRegex, pySubTemplate } from "./py_regex.ts";
+ * strictEqual(pySubTemplate(compilePyRegex("(\\w+)@(\\w+)"), "me@home you@work", "\\2 at \\1"), "home at me work at you");
+ * strictEqual(pySubTemplate(compilePyRegex("\\d"), "a1b2", "#", 1), "a#b2");
+ * ```
+ */
+export function pySubTemplate(regex: RegExp, text: string, repl: string, count = 0): string {
+  const expand = replacementTemplate(repl, groupCount(regex));
+  let out = "";
+  let last = 0;
+  let n = 0;
+  for (const m of pyMatches(regex, text)) {
+    if (count > 0 && n >= count) break;
+    out += text.slice(last, m.index) + expand(m);
+    last = m.index + m[0].length;
+    n++;
+  }
+  return out + text.slice(last);
+}
+
+/** A Python `re.sub` replacement string as a function of a match. */
+function replacementTemplate(repl: string, groups: number): (m: RegExpExecArray) => string {
+  const parts: (string | number | { name: string })[] = [];
+  let lit = "";
+  const simple: Record<string, string> = {
+    n: "\n",
+    t: "\t",
+    r: "\r",
+    f: "\f",
+    v: "\v",
+    a: "\x07",
+    b: "\b",
+    "\\": "\\",
+  };
+  for (let i = 0; i < repl.length; i++) {
+    const c = repl[i];
+    if (c !== "\\") {
+      lit += c;
+      continue;
+    }
+    const e = repl[i + 1];
+    if (e === undefined) throw new PyRegexError(repl, i, "bad escape (end of pattern)");
+    if (e === "g") {
+      const m = /^<([^>]+)>/.exec(repl.slice(i + 2));
+      if (!m) throw new PyRegexError(repl, i, "missing < after \\g");
+      parts.push(lit, /^\d+$/.test(m[1]) ? Number(m[1]) : { name: m[1] });
+      lit = "";
+      i += 1 + m[0].length;
+      continue;
+    }
+    if (/\d/.test(e)) {
+      const m = /^\d{1,2}/.exec(repl.slice(i + 1))![0];
+      parts.push(lit, Number(m));
+      lit = "";
+      i += m.length;
+      continue;
+    }
+    if (Object.hasOwn(simple, e)) lit += simple[e];
+    else if (/[a-zA-Z]/.test(e)) throw new PyRegexError(repl, i, `bad escape \\${e}`);
+    else lit += "\\" + e;
+    i++;
+  }
+  parts.push(lit);
+  for (const p of parts) {
+    if (typeof p === "number" && p > groups) {
+      throw new PyRegexError(repl, 0, `invalid group reference ${p}`);
+    }
+  }
+  return (m) =>
+    parts.map((p) => {
+      if (typeof p === "string") return p;
+      if (typeof p === "number") return m[p] ?? "";
+      if (!m.groups || !Object.hasOwn(m.groups, p.name)) {
+        throw new PyRegexError(repl, 0, `unknown group name '${p.name}'`);
+      }
+      return m.groups[p.name] ?? "";
+    }).join("");
+}
+
 /** Every match, in Python's order (see {@linkcode pyFindall}). */
 function pyMatches(regex: RegExp, text: string): RegExpExecArray[] {
   const re = new RegExp(regex.source, regex.flags.includes("y") ? regex.flags : regex.flags + "y");

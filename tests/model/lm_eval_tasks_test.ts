@@ -10,9 +10,10 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLlamaBackend } from "../../lib/eval/backend.ts";
+import { binaryF1 } from "../../lib/eval/metrics/mod.ts";
 import { runEval, type Sample } from "../../lib/eval/runner.ts";
 import { evalSplit, loadTaskDocs, resolveTasks } from "../../lib/eval/task/mod.ts";
-import { HARNESS_TASKS, lmEvalHubCache } from "../unit/_lm_eval_data.ts";
+import { HARNESS_TASKS, LM_EVAL_DATASETS, lmEvalHubCache } from "../unit/_lm_eval_data.ts";
 import { TEST_THREADS, TINY_GGUF } from "./_tiny.ts";
 
 const backend = await createLlamaBackend(TINY_GGUF, {
@@ -50,8 +51,10 @@ Deno.test("the seed benchmarks run from harness task files, data from a local HF
       assert.deepEqual(r.rowErrors, [], task.name);
       for (const metric of BENCHMARKS[task.name]) {
         const m = r.metrics[metric];
+        const perplexity = metric.endsWith("_perplexity");
         assert.ok(
-          m && m.value >= 0 && m.value <= 1,
+          m && Number.isFinite(m.value) && (perplexity ? m.value >= 1 : m.value >= 0) &&
+            (perplexity || metric === "bits_per_byte" || m.value <= 1),
           `${task.name}: ${metric} = ${JSON.stringify(m)}`,
         );
       }
@@ -71,6 +74,29 @@ Deno.test("the seed benchmarks run from harness task files, data from a local HF
         s.prediction.toLowerCase().includes(s.references[0].toLowerCase()) ? 1 : 0,
       );
     }
+    // mc_taco's f1: lm-eval's binary F1 of the "yes" choice (index 1) over the items
+    const taco = samples.filter((x) => x.task === "mc_taco");
+    const golds = taco.map((s) => s.gold!);
+    const preds = taco.map((s) => s.logprobs!.indexOf(Math.max(...s.logprobs!)));
+    assert.equal(results.tasks.mc_taco.metrics.f1.value, binaryF1(golds, preds));
+    // wikitext's process_results counted the words and bytes of the raw page (not of the
+    // detokenized text scored), and those counts made its perplexities
+    const wiki = samples.filter((x) => x.task === "wikitext");
+    const pages = LM_EVAL_DATASETS["EleutherAI/wikitext_document_level"].splits
+      .find((s) => s.split === "test")!.rows.map((row) => String(row.page));
+    assert.equal(wiki.length, pages.length);
+    const ll = wiki.reduce((a, s) => a + s.loglikelihood!, 0);
+    const words = pages.reduce((a, p) => a + p.split(/\s+/).length, 0);
+    const bytes = pages.reduce((a, p) => a + new TextEncoder().encode(p).length, 0);
+    const got = results.tasks.wikitext.metrics;
+    assert.ok(
+      Math.abs(got.word_perplexity.value - Math.exp(-ll / words)) < 1e-6 * Math.exp(-ll / words),
+    );
+    assert.ok(
+      Math.abs(got.byte_perplexity.value - Math.exp(-ll / bytes)) < 1e-6 * Math.exp(-ll / bytes),
+    );
+    assert.ok(Math.abs(got.bits_per_byte.value - -ll / bytes / Math.LN2) < 1e-6);
+    for (const s of wiki) assert.ok(!s.references[0].includes(" @-@ "), "detokenized by the hook");
   } finally {
     for (const [k, v] of saved) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
   }

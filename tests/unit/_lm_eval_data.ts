@@ -5,7 +5,6 @@
  * Hub's Parquet conversion (`refs/convert/parquet`), some as the repo's own Parquet files on
  * `main` (with a README `configs:` block where the dataset has named configs), as on the Hub.
  */
-import { fileURLToPath } from "node:url";
 import { cacheMainSplits, cacheParquetSplits, newHubCache, type SplitRows } from "./_hf_cache.ts";
 
 /**
@@ -20,10 +19,15 @@ export const HARNESS_TASKS: Readonly<Record<string, readonly string[]>> = {
   hellaswag: ["acc", "acc_norm"],
   piqa: ["acc", "acc_norm"],
   squad_completion: ["contains"],
+  mc_taco: ["acc", "f1"],
+  wikitext: ["word_perplexity", "byte_perplexity", "bits_per_byte"],
+  ...Object.fromEntries(
+    ["1dc", "2da", "2dm", "2ds", "3da", "3ds", "4da", "4ds", "5da", "5ds"].map((n) => [
+      `arithmetic_${n}`,
+      ["acc"],
+    ]),
+  ),
 };
-
-/** Harness-shaped task folders that data/tasks does not ship yet (tests/fixtures/lm_eval_tasks). */
-export const LM_EVAL_TASKS = fileURLToPath(new URL("../fixtures/lm_eval_tasks/", import.meta.url));
 
 const sciq = (i: number, split: string) => ({
   question: `Which gas do plants take in, case ${split} ${i}?`,

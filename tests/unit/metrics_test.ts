@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import {
+  binaryF1,
   countBytes,
   countWords,
   getLoglikelihoodMetric,
@@ -263,4 +264,15 @@ Deno.test("scoreCorpus merges corpus-metric keys and rejects bad input with a re
   assert.throws(() => scoreCorpus(["em", "em"], ["a"], [["a"]]), /would overwrite the value "em"/);
   assert.throws(() => scoreCorpus(["nope"], ["a"], [["a"]]), /unknown metric "nope"/);
   assert.throws(() => itemMetric("f1").score("a", []), /f1: references is empty/);
+});
+
+Deno.test("binaryF1 is scikit-learn's f1_score(golds, preds) with pos_label=1 (lm-eval's multiple-choice f1)", () => {
+  // tp = 2 (items 2, 5), fp = 1 (item 1), fn = 1 (item 3): 2·2 / (2·2 + 1 + 1)
+  assert.equal(binaryF1([0, 1, 1, 0, 1], [1, 1, 0, 0, 1]), 4 / 6);
+  assert.equal(binaryF1([1, 1], [1, 1]), 1);
+  assert.equal(binaryF1([1, 0], [0, 1]), 0);
+  // no positive gold and no positive prediction: zero_division's default, 0
+  assert.equal(binaryF1([0, 0, 0], [0, 0, 0]), 0);
+  // only choice index 1 is positive
+  assert.equal(binaryF1([1, 2, 1], [1, 1, 2]), 2 / 4);
 });

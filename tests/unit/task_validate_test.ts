@@ -71,7 +71,7 @@ Deno.test("a metric that does not fit the output type is rejected with the ones 
   });
   match(
     errorOf(() => parseTaskFile(join(dir, "t.yaml"))),
-    /metric_list\.0\.metric: metric "em" does not apply to multiple_choice tasks; use one of exact_match, acc, acc_norm, per_class_accuracy, macro_f1/,
+    /metric_list\.0\.metric: metric "em" does not apply to multiple_choice tasks; use one of exact_match, f1, acc, acc_norm, per_class_accuracy, macro_f1/,
   );
 });
 

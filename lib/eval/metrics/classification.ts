@@ -168,3 +168,29 @@ export const macroF1: CorpusMetric = {
     return { macro_f1: sum / labels.length };
   },
 };
+
+/**
+ * lm-eval's `f1` for multiple-choice tasks: scikit-learn's `f1_score(golds, preds)` with its
+ * defaults (`average="binary"`, `pos_label=1`: the F1 of the choice at index 1, as MC-TACO's
+ * "yes"), over choice indices; 0 when there is no positive gold and no positive prediction
+ * (scikit-learn's `zero_division`).
+ *
+ * @example
+ * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ * import { binaryF1 } from "./classification.ts";
+ * strictEqual(binaryF1([1, 0, 1, 1], [1, 1, 0, 1]), 2 / 3); // 2·TP / (2·TP + FP + FN)
+ * strictEqual(binaryF1([0, 0], [0, 0]), 0);
+ * ```
+ */
+export function binaryF1(golds: readonly number[], preds: readonly number[]): number {
+  let tp = 0, fp = 0, fn = 0;
+  golds.forEach((g, i) => {
+    const p = preds[i];
+    if (p === 1 && g === 1) tp++;
+    else if (p === 1) fp++;
+    else if (g === 1) fn++;
+  });
+  const denominator = 2 * tp + fp + fn;
+  return denominator === 0 ? 0 : (2 * tp) / denominator;
+}

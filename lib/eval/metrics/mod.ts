@@ -59,6 +59,7 @@ export {
   wordPerplexity,
 } from "./perplexity.ts";
 export { type ExactMatchOptions, exactMatchScore, parseExactMatchOptions } from "./exact_match.ts";
+export { binaryF1 } from "./classification.ts";
 
 /** A metric scored per item and averaged (mean) over the corpus. */
 export interface ItemMetric {

@@ -8,7 +8,7 @@
  * @module
  */
 import { percentFormat, pyRoundFloat } from "./_py_format.ts";
-import { pythonRegex, pythonReplacement } from "./_py_regex.ts";
+import { compilePyRegex, PyRegexError, pySubTemplate } from "../../util/py_regex.ts";
 import {
   arg,
   defined,
@@ -188,6 +188,18 @@ function truncate(
   const head = cs.slice(0, length - end.length).join("");
   const cut = head.lastIndexOf(" ");
   return (cut >= 0 ? head.slice(0, cut) : head) + end;
+}
+
+const patterns = new Map<string, RegExp>();
+
+/** A Python pattern compiled once (templates apply the same pattern to every row). */
+function compiledPattern(pattern: string): RegExp {
+  let re = patterns.get(pattern);
+  if (!re) {
+    re = compilePyRegex(pattern);
+    patterns.set(pattern, re);
+  }
+  return re;
 }
 
 /** Jinja2's built-in filters, and lm-eval's `regex_replace`. */
@@ -469,14 +481,12 @@ export const FILTERS: Readonly<Record<string, Filter>> = {
     const pattern = pyStr(arg(a, k, 0, "pattern"));
     const repl = pyStr(arg(a, k, 1, "repl"));
     const count = num(arg(a, k, 2, "count", 0));
-    const re = pythonRegex(pattern, true);
-    const replace = pythonReplacement(repl);
-    let n = 0;
-    return v.replace(re, (...m) => {
-      if (count > 0 && n >= count) return m[0];
-      n++;
-      return replace(m);
-    });
+    try {
+      return pySubTemplate(compiledPattern(pattern), v, repl, count);
+    } catch (e) {
+      if (e instanceof PyRegexError) throw new PyError("re.error", e.message);
+      throw e;
+    }
   },
 };
 

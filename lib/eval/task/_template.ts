@@ -9,7 +9,8 @@
  *
  * Known differences from Python Jinja2 (data/tasks/README.md lists them for users):
  * - a whole number read from data prints as an int (`3`, where Python prints a float `3.0`);
- * - integers beyond 2^53 lose precision; `\W` and `\S` inside a regex character class are ASCII;
+ * - integers beyond 2^53 lose precision; a `regex_replace` pattern JavaScript cannot express
+ *   (`\W`/`\S` inside a class, conditionals, atomic groups: lib/util/py_regex.ts) is refused;
  * - filters that return generators in Jinja2 (`map`, `select`, `reverse`, …) return lists, so
  *   printing one directly shows the list rather than `<generator object …>`;
  * - the filters `filesizeformat`, `groupby`, `urlize`, `wordwrap`, `xmlattr`, `random` and the

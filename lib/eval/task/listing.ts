@@ -10,7 +10,7 @@ import type { TaskRegistry } from "./registry.ts";
 /** Width of the name column. */
 const NAME_WIDTH = 24;
 /** Width of the output-type column. */
-const TYPE_WIDTH = 16;
+const TYPE_WIDTH = "loglikelihood_rolling".length;
 
 /**
  * One line per task (`name  output_type  reference`, the dataset when the file names no

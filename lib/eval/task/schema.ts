@@ -150,7 +150,8 @@ export const CORPUS_METRICS: readonly string[] = [
 export const METRIC_OUTPUT_TYPES: Readonly<Record<string, readonly OutputType[]>> = {
   exact_match: ["generate_until", "multiple_choice"],
   em: ["generate_until"],
-  f1: ["generate_until"],
+  // generation: SQuAD's token F1; multiple choice: lm-eval's binary F1 of the choice at index 1
+  f1: ["generate_until", "multiple_choice"],
   rouge1: ["generate_until"],
   rouge2: ["generate_until"],
   rougeL: ["generate_until"],
