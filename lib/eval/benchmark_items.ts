@@ -30,7 +30,6 @@ import {
   loadTaskDocs,
   loadTaskRows,
   splitNameOf,
-  splitSource,
   type TaskConfig,
   type TaskRegistryOptions,
 } from "./task/mod.ts";

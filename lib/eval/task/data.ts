@@ -263,6 +263,7 @@ function builderFormat(task: TaskConfig, file: string): RowFormat {
   }
 }
 
+/**
  * What `loadRows` reads for a split: the split's file in a local folder, the local file, or
  * `hf:…`. Throws, listing the data files present, when a local folder has no file for the split.
  *
