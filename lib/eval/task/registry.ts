@@ -143,7 +143,7 @@ const parsed = new Map<string, Parsed>();
  * import assert from "node:assert/strict";
  * import { listTasks } from "./mod.ts";
  * const names = listTasks().map((t) => t.name);
- * assert.equal(names[0], "arithmetic_1dc");
+ * assert.equal(names[0], "arc_easy"); // then arithmetic_1dc, …
  * assert.deepEqual(names, [...names].sort());
  * assert.ok(!names.some((n) => n.startsWith("_")));
  * ```
