@@ -89,6 +89,10 @@ const flags = {
     min: 0,
     defaultText: String(SERVE_DEFAULTS.threads),
   }),
+  "score-threads": integerFlag(
+    "CPU threads of the prompt scorer (echo + logprobs) per model (0: every core)",
+    { min: 0, defaultText: String(SERVE_DEFAULTS.scoreThreads) },
+  ),
   cpu: booleanFlag("never use a GPU"),
   "max-queue": integerFlag("requests waiting per model before 429", {
     min: 0,
@@ -120,7 +124,8 @@ const flags = {
 export const command = defineCommand({
   name: "serve",
   summary: "Serve a GGUF model (plus LoRA adapters) behind an OpenAI-compatible API\n" +
-    "(/v1/models, /v1/completions, /v1/chat/completions) until SIGINT or SIGTERM.",
+    "(/v1/models, /v1/completions with echo and logprobs, /v1/chat/completions, /tokenize,\n" +
+    "/detokenize, /tokenizer_info) until SIGINT or SIGTERM.",
   usage: [
     "[--model FILE.gguf] [--name NAME] [--adapter ADAPTER_NAME=FILE.gguf[:SCALE]]... [options]",
     "--config FILE.yaml [options]",
@@ -196,6 +201,7 @@ function buildConfig(values: FlagValues<typeof flags>): ServeConfig {
     sequences: values.sequences,
     contextSize: values["ctx-size"],
     threads: values.threads,
+    scoreThreads: values["score-threads"],
     gpu: values.cpu ? false : undefined,
     maxQueue: values["max-queue"],
     maxTokens: values["max-tokens"],

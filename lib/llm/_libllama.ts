@@ -166,6 +166,11 @@ const SYMBOLS = {
   },
   llama_memory_seq_rm: { parameters: ["pointer", "i32", "i32", "i32"], result: "bool" },
   llama_vocab_is_eog: { parameters: ["pointer", "i32"], result: "bool" },
+  llama_vocab_is_control: { parameters: ["pointer", "i32"], result: "bool" },
+  llama_token_to_piece: {
+    parameters: ["pointer", "i32", "buffer", "i32", "i32", "bool"],
+    result: "i32",
+  },
   llama_sampler_chain_default_params: { parameters: [], result: { struct: ["u8"] } },
   llama_sampler_chain_init: { parameters: [{ struct: ["u8"] }], result: "pointer" },
   llama_sampler_chain_add: { parameters: ["pointer", "pointer"], result: "void" },

@@ -26,6 +26,8 @@ import {
   LlamaBatch,
   type LlamaHandles,
 } from "./_libllama.ts";
+import { logitsRow, rowDistribution, type TokenLogprob } from "./_logits.ts";
+import { TokenPieces } from "./token_pieces.ts";
 
 /**
  * Tokens a slot may generate ahead of its consumer. Generating ahead keeps every slot in every
@@ -67,6 +69,20 @@ export interface SlotSampling {
   seed?: number;
   /** Tokens never drawn (logit bias −∞). Default: none. */
   bannedTokens?: readonly number[];
+  /**
+   * Report each drawn token's log-probability under the model's distribution (before any
+   * sampling setting) with this many alternatives, end-of-generation token included, in the order
+   * drawn (a few may come before the consumer takes them). Default: none.
+   */
+  logprobs?: { top: number; onToken: (token: GeneratedLogprob) => void };
+}
+
+/** A drawn token's log-probability and the most likely alternatives at its position. */
+export interface GeneratedLogprob extends TokenLogprob {
+  /** Whether the token is the arg-max of the distribution. */
+  isGreedy: boolean;
+  /** The most likely tokens, most likely first. */
+  top: TokenLogprob[];
 }
 
 interface Slot {
@@ -77,6 +93,7 @@ interface Slot {
   /** Tokens in the slot's KV cache. */
   nPast: number;
   sampler: Deno.PointerValue;
+  logprobs: SlotSampling["logprobs"];
   /** Sampled, not yet fed back into the cache. */
   feed: number | undefined;
   /** Sampled tokens the consumer has not taken (null: end of generation). */
@@ -140,6 +157,11 @@ export class BatchGenerator {
     return this.#h.lib.symbols.llama_vocab_is_eog(this.#h.vocab, token);
   }
 
+  /** The vocabulary's token texts and offsets (`tokenize`: the model's tokenizer, no BOS). */
+  pieces(tokenize: (text: string) => readonly number[]): TokenPieces {
+    return new TokenPieces(this.#h, tokenize);
+  }
+
   /**
    * Generate from `prompt` (token ids, BOS included) in slot `slot`, whose cache must be empty.
    * Yields tokens until an end-of-generation token (not yielded) or until the caller stops;
@@ -171,6 +193,7 @@ export class BatchGenerator {
       promptDone: 0,
       nPast: 0,
       sampler: this.#sampler(sampling),
+      logprobs: sampling.logprobs,
       feed: undefined,
       ready: [],
       waiter: undefined,
@@ -318,6 +341,16 @@ export class BatchGenerator {
     for (const [s, row] of rows) {
       if (s.closed) continue;
       const t = l.llama_sampler_sample(s.sampler, this.#h.ctx, row);
+      if (s.logprobs) {
+        const logits = logitsRow(l, this.#h.ctx, row, this.#h.nVocab);
+        const d = rowDistribution(logits, s.logprobs.top);
+        s.logprobs.onToken({
+          token: t,
+          logprob: logits[t] - d.logZ,
+          isGreedy: d.argmax === t,
+          top: d.top,
+        });
+      }
       const end = this.isEog(t) || s.nPast >= this.contextSize;
       if (!end) s.feed = t;
       const value = this.isEog(t) ? null : t;

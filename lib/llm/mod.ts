@@ -25,6 +25,7 @@ export * from "./lora_spec.ts";
 export * from "./batching.ts";
 export * from "./chat.ts";
 export * from "./batch_scorer.ts";
+export * from "./token_pieces.ts";
 export * from "./batch_generator.ts";
 export * from "./sequence_pool.ts";
 export * from "./sampled_stream.ts";

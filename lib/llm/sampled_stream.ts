@@ -20,6 +20,7 @@
  * @module
  */
 import { type LlamaModel, type Token, TokenBias } from "node-llama-cpp";
+import type { GeneratedLogprob } from "./batch_generator.ts";
 import { ContextOverflowError } from "./engine.ts";
 import type { PoolSequence } from "./sequence_pool.ts";
 import { StopSequenceStream } from "./stop_stream.ts";
@@ -40,6 +41,11 @@ export interface SampledStreamOptions {
   bannedTokens?: readonly Token[];
   /** Ends the generation at the next token. Default: none. */
   signal?: AbortSignal;
+  /**
+   * Report each generated token's log-probability with this many alternatives (in the "end"
+   * event). Needs the batched generator (a {@linkcode GeneratorSlot}). Default: none.
+   */
+  logprobs?: number;
 }
 
 /** Why a generation ended, in OpenAI's terms. */
@@ -56,6 +62,11 @@ export type SampledStreamEvent =
     completionTokens: number;
     /** Whether `signal` ended it. */
     aborted: boolean;
+    /**
+     * With `logprobs`: each generated token's log-probability (a token cut by a stop sequence
+     * included), then the end-of-generation token's when that ended it.
+     */
+    tokens?: GeneratedLogprob[];
   };
 
 const DEFAULT_MAX_TOKENS = 16;
@@ -97,8 +108,16 @@ export async function* streamSampled(
     stop = [],
     bannedTokens = [],
     signal,
+    logprobs,
   } = options;
   const model = sequence.model;
+  if (logprobs !== undefined && !("generator" in sequence)) {
+    throw new Error(
+      "log-probabilities of generated tokens come from the batched generator (llama.cpp's C API " +
+        "on CPU); this sequence is node-llama-cpp's",
+    );
+  }
+  const drawn: GeneratedLogprob[] = [];
   const room = sequence.contextSize - prompt.length;
   if (room <= 0) throw new ContextOverflowError(prompt.length + 1, sequence.contextSize);
   const budget = Math.min(maxTokens, room);
@@ -107,12 +126,16 @@ export async function* streamSampled(
   let done = 0; // tokens of `out` already turned into text
   let finishReason: FinishReason = "length";
   let aborted = false;
+  let endOfGeneration = false;
   const gen: AsyncGenerator<Token, unknown, unknown> = "generator" in sequence
     ? sequence.generator.generate(sequence.slot, prompt, {
       temperature,
       topP,
       seed,
       bannedTokens,
+      ...(logprobs !== undefined
+        ? { logprobs: { top: logprobs, onToken: (t: GeneratedLogprob) => drawn.push(t) } }
+        : {}),
     }) as AsyncGenerator<Token, unknown, unknown>
     : sequence.evaluate([...prompt], {
       temperature,
@@ -134,6 +157,7 @@ export async function* streamSampled(
       pending = undefined;
       if (next.done) {
         finishReason = "stop"; // end-of-generation token
+        endOfGeneration = true;
         break;
       }
       out.push(next.value);
@@ -159,7 +183,14 @@ export async function* streamSampled(
     await pending?.catch(() => undefined); // a token decoded ahead and not used
     await gen.return(undefined);
   }
-  yield { type: "end", finishReason, completionTokens: out.length, aborted };
+  const end: SampledStreamEvent = {
+    type: "end",
+    finishReason,
+    completionTokens: out.length,
+    aborted,
+  };
+  if (logprobs !== undefined) end.tokens = drawn.slice(0, out.length + (endOfGeneration ? 1 : 0));
+  yield end;
 }
 
 /**

@@ -234,6 +234,11 @@ export class SequencePool {
     }
   }
 
+  /** Tokens in the model's vocabulary. */
+  get vocabularySize(): number {
+    return vocabularySize(this.loaded);
+  }
+
   /** End-of-generation tokens of the model's vocabulary (EOS, EOT, …), computed once. */
   eogTokens(): Token[] {
     if (!this.#eog) {

@@ -81,6 +81,17 @@ export interface ServeConfig {
    * accepted, before those left are ended (a stream with an `error` event). Default: 10.
    */
   shutdownGraceSeconds: number;
+  /** Most prompts in one /v1/completions request (`prompt` as a list; 400 above). Default: 128. */
+  maxPrompts: number;
+  /** Most alternatives per token (`logprobs`, `top_logprobs`; 400 above), vLLM's default. Default: 20. */
+  maxLogprobs: number;
+  /**
+   * CPU threads of the prompt scorer (echo + logprobs), created on the first such request (0:
+   * every core, as `deno task eval`'s batched scorer: its decodes leave JavaScript idle). Default: 0.
+   */
+  scoreThreads: number;
+  /** Tokens per decode of the prompt scorer (as `deno task eval`'s, so both compute alike). Default: 1024. */
+  scoreBatchSize: number;
 }
 
 /** Every default, in one place. */
@@ -102,6 +113,10 @@ export const SERVE_DEFAULTS: Readonly<ServeConfig> = Object.freeze({
   maxStop: 16,
   bodyTimeoutSeconds: 30,
   shutdownGraceSeconds: 10,
+  maxPrompts: 128,
+  maxLogprobs: 20,
+  scoreThreads: 0,
+  scoreBatchSize: 1024,
 });
 
 /** Characters allowed in a model name (it appears in URLs and logs). */
@@ -142,6 +157,10 @@ const ServeConfigSchema = z.object({
   maxStop: z.number().int().min(0),
   bodyTimeoutSeconds: z.number().positive(),
   shutdownGraceSeconds: z.number().min(0),
+  maxPrompts: z.number().int().positive(),
+  maxLogprobs: z.number().int().min(0),
+  scoreThreads: z.number().int().min(0),
+  scoreBatchSize: z.number().int().min(2),
 }).strict();
 
 /** A config as a file or caller writes it: every field optional. */

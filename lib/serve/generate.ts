@@ -14,15 +14,19 @@
  * ```
  * @module
  */
+import { BatchGenerator, type GeneratedLogprob } from "../llm/batch_generator.ts";
 import type { PoolSequence } from "../llm/sequence_pool.ts";
 import { encodeChat } from "../llm/chat.ts";
 import { encodePrompt } from "../llm/tokenizer_rules.ts";
 import type { Token } from "../llm/tokenizer.ts";
-import { type FinishReason, streamSampled } from "../llm/sampled_stream.ts";
+import { streamSampled } from "../llm/sampled_stream.ts";
+import { handleScoredCompletion, needsScoring } from "./completion_scoring.ts";
+import { completionPromptTokens } from "./prompt_tokens.ts";
 import type { ServeConfig } from "./config.ts";
 import { ApiError, errorResponse, HTTP, toApiError } from "./errors.ts";
 import { readJsonBody } from "./http.ts";
 import type { Logger } from "./log.ts";
+import { chatLogprobs } from "./logprobs.ts";
 import {
   completionResponse,
   type Endpoint,
@@ -32,8 +36,10 @@ import {
   sseTextChunk,
   streamChunk,
   type Usage,
+  usageOf,
 } from "./protocol.ts";
 import type { ModelRegistry, PoolLease } from "./registry.ts";
+import { logRequest, type RequestTrace } from "./request_log.ts";
 
 /** What {@linkcode handleGeneration} needs besides the request. */
 export interface GenerationContext {
@@ -77,19 +83,6 @@ const SSE_HEADERS = {
 };
 const encoder = new TextEncoder();
 
-/** Fields of the request's log record, filled in as it goes. */
-interface Trace {
-  start: number;
-  model?: string;
-  stream?: boolean;
-  promptTokens?: number;
-  completionTokens?: number;
-  queueMs?: number;
-  ttftMs?: number;
-  genStart?: number;
-  finishReason?: FinishReason;
-}
-
 /**
  * Answer one generation request. Never throws: errors become OpenAI-shaped JSON replies
  * (or, once a stream has started, a final `error` event).
@@ -103,7 +96,7 @@ export async function handleGeneration(
   req: Request,
   ctx: GenerationContext,
 ): Promise<Response> {
-  const trace: Trace = { start: performance.now() };
+  const trace: RequestTrace = { start: performance.now() };
   const headers = { "x-request-id": ctx.requestId };
   let lease: PoolLease | undefined;
   let sequence: PoolSequence | undefined;
@@ -130,6 +123,14 @@ export async function handleGeneration(
     const request = parseGenerationRequest(ctx.endpoint, body, ctx.config);
     trace.model = request.model;
     trace.stream = request.stream;
+    if (needsScoring(request)) {
+      return await handleScoredCompletion(request, {
+        ...ctx,
+        trace,
+        headers,
+        signal: abort.signal,
+      });
+    }
     lease = await ctx.registry.lease(request.model);
     const prompt = promptTokens(lease, request);
     trace.promptTokens = prompt.length;
@@ -146,6 +147,7 @@ export async function handleGeneration(
       stop: request.stop,
       bannedTokens: request.ignoreEos ? lease.pool.eogTokens() : [],
       signal: abort.signal,
+      ...(request.logprobs !== null ? { logprobs: request.logprobs } : {}),
     });
     const head: ResponseHead = {
       id: `${ctx.endpoint === "chat" ? "chatcmpl" : "cmpl"}-${ctx.requestId}`,
@@ -158,6 +160,7 @@ export async function handleGeneration(
     let text = "";
     let usage: Usage | undefined;
     let aborted = false;
+    let generated: GeneratedLogprob[] | undefined;
     for await (const ev of events) {
       if (ev.type === "text") {
         trace.ttftMs ??= performance.now() - trace.start;
@@ -166,6 +169,7 @@ export async function handleGeneration(
         trace.finishReason = ev.finishReason;
         trace.completionTokens = ev.completionTokens;
         aborted = ev.aborted;
+        generated = ev.tokens;
         usage = usageOf(prompt.length, ev.completionTokens);
       }
     }
@@ -176,7 +180,17 @@ export async function handleGeneration(
       return new Response(null, { status: HTTP.clientClosed, headers });
     }
     logRequest(ctx, trace, HTTP.ok);
-    const json = completionResponse(ctx.endpoint, head, text, trace.finishReason!, usage!);
+    const logprobs = generated && request.logprobs !== null
+      ? chatLogprobs(await lease.pieces(), generated, request.logprobs)
+      : null;
+    const json = completionResponse(
+      ctx.endpoint,
+      head,
+      text,
+      trace.finishReason!,
+      usage!,
+      logprobs,
+    );
     return Response.json(json, { headers });
   } catch (e) {
     await release();
@@ -195,6 +209,13 @@ function promptTokens(lease: PoolLease, request: GenerationRequest): Token[] {
   const model = lease.pool.loaded.model;
   let tokens: Token[];
   if (request.endpoint === "chat") {
+    if (request.logprobs !== null && !(lease.pool.context instanceof BatchGenerator)) {
+      throw ApiError.badRequest(
+        "'logprobs' of generated tokens are served by the batched generator (CPU); this model " +
+          "runs on node-llama-cpp's sequences (a GPU). Drop 'logprobs', or serve it with --cpu.",
+        "logprobs",
+      );
+    }
     if (!lease.chatTemplate) {
       throw ApiError.badRequest(
         `model '${lease.name}' has no chat template (no tokenizer.chat_template in its GGUF); ` +
@@ -206,7 +227,8 @@ function promptTokens(lease: PoolLease, request: GenerationRequest): Token[] {
       addGenerationPrompt: request.addGenerationPrompt,
     }).tokens;
   } else {
-    tokens = encodePrompt(model, request.prompt ?? "");
+    tokens = completionPromptTokens(lease, request.prompts?.[0] ?? "", request.promptPaths?.[0])
+      .tokens;
   }
   const context = lease.pool.contextSize;
   if (tokens.length >= context) {
@@ -221,19 +243,11 @@ function promptTokens(lease: PoolLease, request: GenerationRequest): Token[] {
   return tokens;
 }
 
-function usageOf(prompt: number, completion: number): Usage {
-  return {
-    prompt_tokens: prompt,
-    completion_tokens: completion,
-    total_tokens: prompt + completion,
-  };
-}
-
 interface StreamState {
   ctx: GenerationContext;
   request: GenerationRequest;
   head: ResponseHead;
-  trace: Trace;
+  trace: RequestTrace;
   release: () => Promise<void>;
   abort: AbortController;
   headers: Record<string, string>;
@@ -326,37 +340,4 @@ function streamResponse(
 
 function endedByShutdown(signal: AbortSignal): boolean {
   return signal.reason instanceof DOMException && signal.reason.message === SHUTDOWN_REASON;
-}
-
-function logRequest(
-  ctx: GenerationContext,
-  trace: Trace,
-  status: number,
-  extra: Record<string, unknown> = {},
-): void {
-  const now = performance.now();
-  const genSeconds = trace.genStart === undefined ? 0 : (now - trace.genStart) / MS_PER_SECOND;
-  ctx.log({
-    level: status >= HTTP.serverError && status !== HTTP.unavailable ? "error" : "info",
-    event: "request",
-    request_id: ctx.requestId,
-    endpoint: ctx.endpoint,
-    status,
-    model: trace.model,
-    stream: trace.stream,
-    prompt_tokens: trace.promptTokens,
-    completion_tokens: trace.completionTokens,
-    finish_reason: trace.finishReason,
-    queue_ms: round(trace.queueMs),
-    ttft_ms: round(trace.ttftMs),
-    latency_ms: round(now - trace.start),
-    tokens_per_s: trace.completionTokens && genSeconds > 0
-      ? round(trace.completionTokens / genSeconds)
-      : undefined,
-    ...extra,
-  });
-}
-
-function round(x: number | undefined): number | undefined {
-  return x === undefined ? undefined : Number(x.toFixed(1));
 }

@@ -2,13 +2,21 @@
  * The OpenAI wire format: validation of `/v1/completions` and `/v1/chat/completions` request
  * bodies into one {@linkcode GenerationRequest}, and the response and stream-chunk objects.
  *
- * Supported fields: `model`, `prompt` (a string or a one-string array) or `messages` (text
- * content, or text parts), `max_tokens` (`max_completion_tokens` for chat), `temperature`,
- * `top_p`, `stop`, `seed`, `stream`, `stream_options.include_usage`, `n` (1 only),
- * llama.cpp's `ignore_eos` extension, and for chat vLLM's `add_generation_prompt` (default true:
- * the render ends with the assistant's turn header; false continues the last message). Values a client sets that this server cannot honour
- * (`n` > 1, `echo`, `logprobs`, penalties, tools) are rejected with 400 rather than ignored;
- * other unknown fields are ignored, as llama.cpp's server does.
+ * Supported fields: `model`, `prompt` or `messages` (text content, or text parts), `max_tokens`
+ * (`max_completion_tokens` for chat), `temperature`, `top_p`, `stop`, `seed`, `stream`,
+ * `stream_options.include_usage`, `n` (1 only), llama.cpp's `ignore_eos` extension, and for chat
+ * vLLM's `add_generation_prompt` (default true: the render ends with the assistant's turn header;
+ * false continues the last message).
+ * Completions also take `prompt` as a list of strings or of token-id arrays (one choice each, in
+ * order; token ids are used as given, nothing added), `echo` (the prompt, and with `logprobs` its
+ * tokens' log-probabilities, before the completion; `max_tokens: 0` scores the prompt only) and
+ * `logprobs: N` (the legacy completions shape: `tokens`, `token_logprobs` — `null` for the first
+ * token —, `top_logprobs` with the N most likely tokens plus the chosen one, `text_offset` in
+ * characters of the returned text; vLLM's `return_tokens_as_token_ids` names tokens
+ * `token_id:<id>`). Chat takes `logprobs: true` with `top_logprobs: N` (the chat
+ * shape, generated tokens). Values a client sets that this server cannot honour (`n` > 1,
+ * penalties, tools, `stream` with `echo`, `logprobs` or several prompts) are rejected with 400
+ * rather than ignored; other unknown fields are ignored, as llama.cpp's server does.
  *
  * @example
  * ```ts
@@ -36,14 +44,30 @@ import { ApiError } from "./errors.ts";
 /** Which endpoint a request came to. */
 export type Endpoint = "completion" | "chat";
 
+/** One completions prompt: text, or token ids used as given. */
+export type PromptInput = string | readonly number[];
+
 /** A validated generation request, the same for both endpoints. */
 export interface GenerationRequest {
   /** The endpoint. */
   endpoint: Endpoint;
   /** Model name. */
   model: string;
-  /** The prompt (completions). */
+  /** The prompt (completions), when there is one and it is text. */
   prompt?: string;
+  /** Every prompt (completions), in order: one choice each. */
+  prompts?: PromptInput[];
+  /** Where each prompt is in the body (`prompt`, `prompt[2]`), for error messages. */
+  promptPaths?: string[];
+  /** Completions logprobs name tokens `token_id:<id>` (vLLM's `return_tokens_as_token_ids`). */
+  tokensAsIds?: boolean;
+  /** Completions: return the prompt (and its tokens' log-probabilities) before the completion. */
+  echo: boolean;
+  /**
+   * Alternatives per token when log-probabilities are asked for (`logprobs: N` for completions,
+   * `top_logprobs` with `logprobs: true` for chat); null: none asked for.
+   */
+  logprobs: number | null;
   /** The messages (chat). */
   messages?: ChatMessage[];
   /** Chat: end the render with the assistant's turn header (vLLM's `add_generation_prompt`). */
@@ -91,7 +115,7 @@ const common = {
     required_error: "'model' is required: the name of a model (GET /v1/models lists them)",
     invalid_type_error: "'model' must be a string",
   }).min(1, "'model' must not be empty"),
-  max_tokens: int("max_tokens").min(1, "'max_tokens' must be at least 1").nullish(),
+  max_tokens: int("max_tokens").min(0, "'max_tokens' must be at least 0").nullish(),
   temperature: num("temperature").min(0, "'temperature' must be between 0 and 2")
     .max(MAX_TEMPERATURE, "'temperature' must be between 0 and 2").nullish(),
   top_p: num("top_p").gt(0, "'top_p' must be in (0, 1]").max(1, "'top_p' must be in (0, 1]")
@@ -119,18 +143,27 @@ const common = {
   }).nullish(),
 };
 
+const PROMPT_MESSAGE = "'prompt' must be a string, an array of strings, an array of token ids, " +
+  "or an array of arrays of token ids (each with at least one token)";
+const TOKEN_MESSAGE = "'prompt' token ids must be integers ≥ 0";
+const TokenIds = z.array(z.number().int(TOKEN_MESSAGE).min(0, TOKEN_MESSAGE)).min(
+  1,
+  PROMPT_MESSAGE,
+);
+
 const CompletionSchema = z.object({
   ...common,
-  prompt: z.union([z.string(), z.array(z.string()).length(1)], {
-    errorMap: () => ({
-      message: "'prompt' must be a string (or an array of one string; token arrays and " +
-        "several prompts per request are not supported)",
-    }),
-  }),
-  echo: z.literal(false, { errorMap: () => ({ message: "'echo' is not supported" }) }).nullish(),
-  logprobs: z.union([z.literal(0), z.literal(null)], {
-    errorMap: () => ({ message: "'logprobs' is not supported" }),
-  }).optional(),
+  prompt: z.union([
+    z.string(),
+    z.array(z.string()).min(1, PROMPT_MESSAGE),
+    TokenIds,
+    z.array(TokenIds).min(1, PROMPT_MESSAGE),
+  ], { errorMap: () => ({ message: PROMPT_MESSAGE }) }),
+  echo: z.boolean({ invalid_type_error: "'echo' must be a boolean" }).nullish(),
+  return_tokens_as_token_ids: z.boolean({
+    invalid_type_error: "'return_tokens_as_token_ids' must be a boolean",
+  }).nullish(),
+  logprobs: int("logprobs").min(0, "'logprobs' must be at least 0").nullish(),
   best_of: z.literal(1, { errorMap: () => ({ message: "'best_of' must be 1" }) }).nullish(),
   suffix: z.null({ invalid_type_error: "'suffix' is not supported" }).optional(),
 }).passthrough();
@@ -164,9 +197,8 @@ const ChatSchema = z.object({
     1,
     "'max_completion_tokens' must be at least 1",
   ).nullish(),
-  logprobs: z.union([z.literal(false), z.null()], {
-    errorMap: () => ({ message: "'logprobs' is not supported" }),
-  }).optional(),
+  logprobs: z.boolean({ invalid_type_error: "'logprobs' must be a boolean" }).nullish(),
+  top_logprobs: int("top_logprobs").min(0, "'top_logprobs' must be at least 0").nullish(),
   add_generation_prompt: z.boolean({
     invalid_type_error: "'add_generation_prompt' must be true or false",
   }).nullish(),
@@ -228,9 +260,44 @@ export function parseGenerationRequest(
       maxParam,
     );
   }
+  const logprobs = endpoint === "chat"
+    ? chatLogprobs(d.logprobs, d.top_logprobs)
+    : (d.logprobs ?? null);
+  if (logprobs !== null && logprobs > config.maxLogprobs) {
+    const param = endpoint === "chat" ? "top_logprobs" : "logprobs";
+    throw ApiError.badRequest(
+      `'${param}' is ${logprobs}; this server returns at most ${config.maxLogprobs} alternatives ` +
+        `per token`,
+      param,
+    );
+  }
+  const echo = endpoint === "completion" && (d.echo ?? false);
+  if (maxTokens === 0 && !echo) {
+    throw ApiError.badRequest(
+      `'${maxParam}' must be at least 1 (0 only with 'echo': true, to score the prompt)`,
+      maxParam,
+    );
+  }
+  const prompts = endpoint === "completion" ? promptList(d.prompt) : [];
+  if (prompts.length > config.maxPrompts) {
+    throw ApiError.badRequest(
+      `'prompt' holds ${prompts.length} prompts; this server accepts at most ` +
+        `${config.maxPrompts} per request`,
+      "prompt",
+    );
+  }
+  if (d.stream && (echo || logprobs !== null || prompts.length > 1)) {
+    const what = echo ? "'echo'" : logprobs !== null ? "'logprobs'" : "several prompts";
+    throw ApiError.badRequest(
+      `'stream' with ${what} is not supported; send 'stream': false`,
+      "stream",
+    );
+  }
   const req: GenerationRequest = {
     endpoint,
     model: d.model,
+    echo,
+    logprobs,
     maxTokens,
     temperature: d.temperature ?? DEFAULT_TEMPERATURE,
     topP: d.top_p ?? DEFAULT_TOP_P,
@@ -250,9 +317,54 @@ export function parseGenerationRequest(
     }));
     req.addGenerationPrompt = d.add_generation_prompt ?? true;
   } else {
-    req.prompt = typeof d.prompt === "string" ? d.prompt : d.prompt[0];
+    req.prompts = prompts;
+    req.tokensAsIds = d.return_tokens_as_token_ids ?? false;
+    req.promptPaths = prompts.length === 1 && !Array.isArray(d.prompt?.[0]) &&
+        (typeof d.prompt === "string" || typeof d.prompt[0] === "number")
+      ? ["prompt"]
+      : prompts.map((_, i) => `prompt[${i}]`);
+    if (prompts.length === 1 && typeof prompts[0] === "string") req.prompt = prompts[0];
   }
   return req;
+}
+
+/** The prompts of a completions `prompt` field, one per choice. */
+function promptList(prompt: string | string[] | number[] | number[][]): PromptInput[] {
+  if (typeof prompt === "string") return [prompt];
+  if (prompt.every((p) => typeof p === "number")) return [prompt as number[]];
+  return prompt as PromptInput[];
+}
+
+/** Chat's `logprobs` / `top_logprobs` as an alternatives count, or null. */
+function chatLogprobs(
+  logprobs: boolean | null | undefined,
+  top: number | null | undefined,
+): number | null {
+  if (top != null && !logprobs) {
+    throw ApiError.badRequest(
+      "'top_logprobs' needs 'logprobs': true",
+      "top_logprobs",
+    );
+  }
+  return logprobs ? (top ?? 0) : null;
+}
+
+/**
+ * The `usage` object of a response.
+ *
+ * @example
+ * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
+ * import { usageOf } from "./protocol.ts";
+ * deepStrictEqual(usageOf(9, 2), { prompt_tokens: 9, completion_tokens: 2, total_tokens: 11 });
+ * ```
+ */
+export function usageOf(prompt: number, completion: number): Usage {
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: prompt + completion,
+  };
 }
 
 /** Fields shared by every response object of one request. */
@@ -284,19 +396,92 @@ export function completionResponse(
   text: string,
   finishReason: FinishReason,
   usage: Usage,
+  logprobs: CompletionLogprobs | ChatLogprobs | null = null,
 ): Record<string, unknown> {
   const choice = endpoint === "chat"
     ? {
       index: 0,
       message: { role: "assistant", content: text },
-      logprobs: null,
+      logprobs,
       finish_reason: finishReason,
     }
-    : { index: 0, text, logprobs: null, finish_reason: finishReason };
+    : { index: 0, text, logprobs, finish_reason: finishReason };
   return {
     ...head,
     object: endpoint === "chat" ? "chat.completion" : "text_completion",
     choices: [choice],
+    usage,
+  };
+}
+
+/**
+ * The legacy completions `logprobs` object (OpenAI's, as vLLM serves it): per token its text, its
+ * log-probability (`null` for a prompt's first token, which nothing precedes), the most likely
+ * tokens there with the chosen one (`null` for the first token) and where it starts in the
+ * choice's text, in characters.
+ */
+export interface CompletionLogprobs {
+  /** Each token's text. */
+  tokens: string[];
+  /** Each token's log-probability. */
+  token_logprobs: (number | null)[];
+  /** Each position's most likely tokens (text → log-probability), the chosen one included. */
+  top_logprobs: (Record<string, number> | null)[];
+  /** Where each token starts in the choice's `text`, in Unicode code points. */
+  text_offset: number[];
+}
+
+/** One entry of the chat shape's `logprobs.content`. */
+export interface ChatTokenLogprob {
+  /** The token's text. */
+  token: string;
+  /** Its log-probability. */
+  logprob: number;
+  /** Its UTF-8 bytes (a token may hold part of a character). */
+  bytes: number[];
+  /** The most likely tokens at its position, most likely first. */
+  top_logprobs: { token: string; logprob: number; bytes: number[] }[];
+}
+
+/** The chat shape's `logprobs`: one entry per generated token. */
+export interface ChatLogprobs {
+  /** The generated tokens. */
+  content: ChatTokenLogprob[];
+}
+
+/** One choice of a completions response. */
+export interface CompletionChoice {
+  /** The choice's text (the prompt first, with `echo`). */
+  text: string;
+  /** Its log-probabilities, when asked for. */
+  logprobs: CompletionLogprobs | null;
+  /** Why it ended. */
+  finish_reason: FinishReason;
+}
+
+/**
+ * A completions response with several choices, one per prompt, in prompt order.
+ *
+ * @example
+ * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ * import { completionsResponse } from "./protocol.ts";
+ * const r = completionsResponse({ id: "cmpl-1", created: 0, model: "tiny" }, [
+ *   { text: "a", logprobs: null, finish_reason: "length" },
+ *   { text: "b", logprobs: null, finish_reason: "stop" },
+ * ], { prompt_tokens: 4, completion_tokens: 2, total_tokens: 6 });
+ * strictEqual((r.choices as { index: number }[])[1].index, 1);
+ * ```
+ */
+export function completionsResponse(
+  head: ResponseHead,
+  choices: CompletionChoice[],
+  usage: Usage,
+): Record<string, unknown> {
+  return {
+    ...head,
+    object: "text_completion",
+    choices: choices.map((c, index) => ({ index, ...c })),
     usage,
   };
 }
@@ -372,4 +557,144 @@ export function sseTextChunk(endpoint: Endpoint, head: ResponseHead): (text: str
   const prefix = "data: " + json.slice(0, at);
   const suffix = json.slice(at + slot.length) + "\n\n";
   return (text) => prefix + JSON.stringify(text) + suffix;
+}
+
+const OptionalModel = z.string({ invalid_type_error: "'model' must be a string" }).min(1).nullish();
+const ReturnStrs = z.boolean({ invalid_type_error: "'return_token_strs' must be a boolean" })
+  .nullish();
+
+const TokenizeSchema = z.union([
+  z.object({
+    model: OptionalModel,
+    prompt: z.string({ invalid_type_error: "'prompt' must be a string" }),
+    add_special_tokens: z.boolean({
+      invalid_type_error: "'add_special_tokens' must be a boolean",
+    }).nullish(),
+    return_token_strs: ReturnStrs,
+  }).passthrough(),
+  z.object({
+    model: OptionalModel,
+    messages: z.array(MessageSchema).min(1, "'messages' must hold at least one message"),
+    add_generation_prompt: z.boolean({
+      invalid_type_error: "'add_generation_prompt' must be a boolean",
+    }).nullish(),
+    return_token_strs: ReturnStrs,
+  }).passthrough(),
+], {
+  errorMap: () => ({
+    message: "the body must hold 'prompt' (a string) or 'messages' (an array of {role, content})",
+  }),
+});
+
+const DetokenizeSchema = z.object({
+  model: OptionalModel,
+  tokens: z.array(z.number().int().min(0), {
+    required_error: "'tokens' is required: an array of token ids",
+    invalid_type_error: "'tokens' must be an array of token ids (integers ≥ 0)",
+  }),
+}).passthrough();
+
+/** A validated `POST /tokenize` request (vLLM's shape). */
+export type TokenizeRequest =
+  | {
+    kind: "prompt";
+    model?: string;
+    prompt: string;
+    /** BOS (as the model wants it) before the text. Default: true, as vLLM. */
+    addSpecialTokens: boolean;
+    returnTokenStrs: boolean;
+  }
+  | {
+    kind: "messages";
+    model?: string;
+    messages: ChatMessage[];
+    addGenerationPrompt: boolean;
+    returnTokenStrs: boolean;
+  };
+
+/** A validated `POST /detokenize` request. */
+export interface DetokenizeRequest {
+  /** Model name; default: the first served. */
+  model?: string;
+  /** Token ids. */
+  tokens: number[];
+}
+
+/**
+ * Validate a `POST /tokenize` body (vLLM's `TokenizeCompletionRequest` or `TokenizeChatRequest`).
+ *
+ * @example
+ * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
+ * import { parseTokenizeRequest } from "./protocol.ts";
+ * deepStrictEqual(parseTokenizeRequest({ prompt: "hi", add_special_tokens: false }), {
+ *   kind: "prompt",
+ *   prompt: "hi",
+ *   addSpecialTokens: false,
+ *   returnTokenStrs: false,
+ * });
+ * ```
+ */
+export function parseTokenizeRequest(body: unknown): TokenizeRequest {
+  const d = validate(TokenizeSchema, body) as Record<string, unknown>;
+  const model = typeof d.model === "string" ? { model: d.model } : {};
+  const returnTokenStrs = d.return_token_strs === true;
+  if (typeof d.prompt === "string") {
+    return {
+      kind: "prompt",
+      ...model,
+      prompt: d.prompt,
+      addSpecialTokens: d.add_special_tokens !== false,
+      returnTokenStrs,
+    };
+  }
+  const messages = (d.messages as z.infer<typeof MessageSchema>[]).map((m) => ({
+    role: m.role === "developer" ? "system" : m.role,
+    content: typeof m.content === "string"
+      ? m.content
+      : (m.content ?? []).map((p) => p.text).join(""),
+  }));
+  return {
+    kind: "messages",
+    ...model,
+    messages,
+    addGenerationPrompt: d.add_generation_prompt !== false,
+    returnTokenStrs,
+  };
+}
+
+/**
+ * Validate a `POST /detokenize` body.
+ *
+ * @example
+ * ```ts
+ * import { throws } from "node:assert/strict";
+ * import { parseDetokenizeRequest } from "./protocol.ts";
+ * throws(() => parseDetokenizeRequest({ tokens: "12" }), { status: 400, param: "tokens" });
+ * ```
+ */
+export function parseDetokenizeRequest(body: unknown): DetokenizeRequest {
+  const d = validate(DetokenizeSchema, body);
+  return { ...(d.model ? { model: d.model } : {}), tokens: d.tokens };
+}
+
+/** Parse with `schema`; a 400 {@linkcode ApiError} naming the first bad field. */
+function validate<T>(schema: z.ZodType<T>, body: unknown): T {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw ApiError.badRequest("the request body must be a JSON object", null, "invalid_body");
+  }
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const param = issue.path.join(".") || null;
+    const message = issue.message.startsWith("'") || issue.message.startsWith("the body")
+      ? issue.message
+      : `invalid '${param ?? "body"}': ${issue.message}`;
+    throw ApiError.badRequest(
+      message,
+      param,
+      issue.code === "invalid_type" ? "invalid_type" : "invalid_value",
+    );
+  }
+  return parsed.data;
 }

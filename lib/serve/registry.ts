@@ -21,9 +21,14 @@
  * @module
  */
 import { existsSync, readFileSync } from "node:fs";
+import { BatchGenerator } from "../llm/batch_generator.ts";
+import { BatchScorer } from "../llm/batch_scorer.ts";
 import { ChatTemplate, modelChatTemplate } from "../llm/chat.ts";
+import { defaultContextSize } from "../llm/batching.ts";
 import { type LoadedModel, loadModel } from "../llm/model.ts";
 import { SequencePool, type SequencePoolStats } from "../llm/sequence_pool.ts";
+import type { TokenPieces } from "../llm/token_pieces.ts";
+import { fileSha256 } from "../util/file_hash.ts";
 import type { ServeConfig, ServedModel } from "./config.ts";
 import { ApiError, HTTP } from "./errors.ts";
 
@@ -38,8 +43,25 @@ export interface PoolLease {
   pool: SequencePool;
   /** Its chat template, if the model has one. */
   chatTemplate?: ChatTemplate;
+  /**
+   * Its prompt scorer (lib/llm/batch_scorer.ts: per-token log-probabilities of whole prompts),
+   * created on first use beside the generating context, with the same adapters.
+   */
+  scorer: () => Promise<BatchScorer>;
+  /** Its vocabulary's token texts and offsets (from the generator, else the scorer). */
+  pieces: () => Promise<TokenPieces>;
   /** Let the context be evicted again. */
   done: () => void;
+}
+
+/** What decides a model name's outputs: its weights and adapters (file hashes), as /v1/models reports it. */
+export interface ServedIdentity {
+  /** SHA-256 of the base GGUF. */
+  model_sha256: string;
+  /** Each LoRA adapter's SHA-256 and scale, in order. */
+  adapters: { sha256: string; scale: number }[];
+  /** Tokens per sequence of its context. */
+  context_size: number;
 }
 
 /** How long {@linkcode ModelRegistry.close} waits for requests to let go. */
@@ -50,6 +72,8 @@ interface Entry {
   pool?: Promise<SequencePool>;
   /** The pool, once created. */
   ready?: SequencePool;
+  scorer?: Promise<BatchScorer>;
+  pieces?: Promise<TokenPieces>;
   leases: number;
   lastUsed: number;
 }
@@ -73,6 +97,7 @@ export class ModelRegistry {
   #templates = new Map<string, ChatTemplate | undefined>();
   #entries = new Map<string, Entry>();
   #clock = 0;
+  #identities = new Map<string, Promise<ServedIdentity>>();
   #creating: Promise<unknown> = Promise.resolve();
 
   /** `config`: the resolved server config. */
@@ -159,6 +184,8 @@ export class ModelRegistry {
         name,
         pool,
         chatTemplate,
+        scorer: () => this.#scorer(entry, name, pool),
+        pieces: () => this.#pieces(entry, name, pool),
         done: () => {
           if (!released) entry.leases--;
           released = true;
@@ -168,6 +195,28 @@ export class ModelRegistry {
       entry.leases--;
       throw e;
     }
+  }
+
+  /**
+   * What decides `name`'s outputs (file hashes of its GGUF and adapters, its context size), for
+   * clients that check that several servers serve the same model. Only once `state` is "ready".
+   */
+  identity(name: string): Promise<ServedIdentity> {
+    let id = this.#identities.get(name);
+    if (!id) {
+      const served = this.config.models[name];
+      id = (async () => {
+        const loaded = await this.#base(served);
+        const adapters = [];
+        for (const a of served.adapters) {
+          adapters.push({ sha256: await fileSha256(a.path), scale: a.scale ?? 1 });
+        }
+        const contextSize = this.config.contextSize ?? defaultContextSize(loaded);
+        return { model_sha256: loaded.info.sha256, adapters, context_size: contextSize };
+      })();
+      this.#identities.set(name, id);
+    }
+    return id;
   }
 
   /** Per model name with a live context: its sequences, busy and waiting counts. */
@@ -189,10 +238,7 @@ export class ModelRegistry {
     while (this.#leases() > 0 && performance.now() - start < graceMs) {
       await new Promise((r) => setTimeout(r, CLOSE_POLL_MS));
     }
-    for (const entry of this.#entries.values()) {
-      const pool = await entry.pool?.catch(() => undefined);
-      await pool?.dispose();
-    }
+    for (const entry of this.#entries.values()) await disposeEntry(entry);
     this.#entries.clear();
     for (const base of this.#bases.values()) {
       const loaded = await base.catch(() => undefined);
@@ -269,6 +315,36 @@ export class ModelRegistry {
     return pool;
   }
 
+  /** `name`'s prompt scorer, created on first use (a failed creation is retried by the next call). */
+  #scorer(entry: Entry, name: string, pool: SequencePool): Promise<BatchScorer> {
+    if (!entry.scorer) {
+      const served = this.config.models[name];
+      const scorer = (async () => {
+        const loaded = await this.#base(served);
+        return BatchScorer.open(loaded.info.path, {
+          threads: this.config.scoreThreads || navigator.hardwareConcurrency || 1,
+          batchSize: this.config.scoreBatchSize,
+          contextSize: Math.max(pool.contextSize, this.config.scoreBatchSize),
+          lora: served.adapters,
+        });
+      })();
+      entry.scorer = scorer;
+      scorer.catch(() => {
+        if (entry.scorer === scorer) entry.scorer = undefined;
+      });
+    }
+    return entry.scorer;
+  }
+
+  #pieces(entry: Entry, name: string, pool: SequencePool): Promise<TokenPieces> {
+    entry.pieces ??= (async () => {
+      const tokenize = (text: string) => pool.loaded.model.tokenize(text, false);
+      if (pool.context instanceof BatchGenerator) return pool.context.pieces(tokenize);
+      return (await this.#scorer(entry, name, pool)).pieces(tokenize);
+    })();
+    return entry.pieces;
+  }
+
   /** Evict the least recently used idle context while `maxContexts` are live. */
   async #makeRoom(forName: string): Promise<void> {
     const live = () => [...this.#entries].filter(([, e]) => e.pool);
@@ -286,12 +362,22 @@ export class ModelRegistry {
         );
       }
       const [, entry] = idle;
-      const pool = entry.pool;
+      const gone = { ...entry };
       entry.pool = undefined;
       entry.ready = undefined;
-      await (await pool?.catch(() => undefined))?.dispose();
+      entry.scorer = undefined;
+      entry.pieces = undefined;
+      await disposeEntry(gone);
     }
   }
+}
+
+/** Free an entry's context and scorer. */
+async function disposeEntry(entry: Entry): Promise<void> {
+  const pool = await entry.pool?.catch(() => undefined);
+  await pool?.dispose();
+  const scorer = await entry.scorer?.catch(() => undefined);
+  await scorer?.dispose();
 }
 
 function templateKey(m: ServedModel): string {

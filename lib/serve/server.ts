@@ -2,8 +2,13 @@
  * tunebook's OpenAI-compatible HTTP server on node-llama-cpp (`deno task serve`).
  *
  * Routes: `GET /health` (no key needed; 503 while loading), `GET /v1/models`,
- * `GET /v1/models/{name}`, `POST /v1/completions`, `POST /v1/chat/completions`. The server
- * listens at once and loads its models in the background, answering 503 until they are ready.
+ * `GET /v1/models/{name}`, `POST /v1/completions` (with `echo` and `logprobs`: prompt
+ * log-probabilities, lib/serve/completion_scoring.ts), `POST /v1/chat/completions`, and vLLM's
+ * tokenizer routes `POST /tokenize`, `POST /detokenize`, `GET /tokenizer_info`
+ * (lib/serve/tokenization.ts). A model object carries vLLM's `max_model_len` and, under
+ * `tunebook`, the SHA-256 of its GGUF and adapters, so a client spreading requests over several
+ * servers can check that they serve the same model. The server listens at once and loads its
+ * models in the background, answering 503 until they are ready.
  * Concurrent requests for one model name share its context through parallel sequences.
  *
  * @example
@@ -26,6 +31,7 @@ import { handleGeneration } from "./generate.ts";
 import { checkApiKey, requestId } from "./http.ts";
 import { jsonLineLogger, type Logger } from "./log.ts";
 import { ModelRegistry } from "./registry.ts";
+import { handleTokenization, TOKENIZER_ROUTES, type TokenizerRoute } from "./tokenization.ts";
 
 /** Options for {@linkcode startServer}. */
 export interface StartServerOptions {
@@ -97,14 +103,18 @@ export function startServer(config: ServeConfig, options: StartServerOptions = {
         in_flight: inFlight,
       }, { status: state === "ready" ? HTTP.ok : HTTP.unavailable, headers });
     }
+    if ((TOKENIZER_ROUTES as readonly string[]).includes(path)) {
+      checkApiKey(req, config.apiKey);
+      allow(req, path === "/tokenizer_info" ? "GET" : "POST");
+      return await handleTokenization(req, path as TokenizerRoute, { registry, config, headers });
+    }
     if (!path.startsWith("/v1/")) throw notFound(req, path);
     checkApiKey(req, config.apiKey);
     if (path === "/v1/models") {
       allow(req, "GET");
-      return Response.json({
-        object: "list",
-        data: registry.names().map((name) => modelObject(name, created)),
-      }, { headers });
+      const data = [];
+      for (const name of registry.names()) data.push(await modelObject(name, created, registry));
+      return Response.json({ object: "list", data }, { headers });
     }
     if (path.startsWith("/v1/models/")) {
       allow(req, "GET");
@@ -118,7 +128,7 @@ export function startServer(config: ServeConfig, options: StartServerOptions = {
           "model",
         );
       }
-      return Response.json(modelObject(name, created), { headers });
+      return Response.json(await modelObject(name, created, registry), { headers });
     }
     const endpoint = path === "/v1/completions"
       ? "completion"
@@ -291,8 +301,15 @@ function listenError(e: Error, config: ServeConfig): ListenError {
   return new ListenError(`cannot listen on ${where}: ${e.message}`, false);
 }
 
-function modelObject(name: string, created: number): Record<string, unknown> {
-  return { id: name, object: "model", created, owned_by: OWNER };
+async function modelObject(
+  name: string,
+  created: number,
+  registry: ModelRegistry,
+): Promise<Record<string, unknown>> {
+  const base = { id: name, object: "model", created, owned_by: OWNER };
+  if (registry.state !== "ready") return base;
+  const identity = await registry.identity(name);
+  return { ...base, max_model_len: identity.context_size, tunebook: identity };
 }
 
 function allow(req: Request, method: string): void {
@@ -310,7 +327,8 @@ function notFound(req: Request, path: string): ApiError {
   return new ApiError(
     HTTP.notFound,
     `Unknown route ${req.method} ${path}. Routes: GET /health, GET /v1/models, ` +
-      `POST /v1/completions, POST /v1/chat/completions.`,
+      `POST /v1/completions, POST /v1/chat/completions, POST /tokenize, POST /detokenize, ` +
+      `GET /tokenizer_info.`,
     "invalid_request_error",
     "unknown_route",
   );

@@ -25,6 +25,13 @@ const BATCH_TOLERANCE = 1e-3;
  * with one sequence and batchSize 16); single-logit batching splits prompts differently.
  */
 const CHUNKING_TOLERANCE = 5e-2;
+/**
+ * The batched scorer always takes llama.cpp's tiled CPU attention (f32 queries; it pads small
+ * decodes to 64 tokens so its numbers never depend on what shares a decode), while one sequence of
+ * a few tokens in node-llama-cpp takes the f16 kernel: measured up to 4.1e-3 nats apart on these
+ * questions (each 3.7e-3 and 6.9e-3 from the pure-torch f32 model, the f16 KV cache's share).
+ */
+const KERNEL_TOLERANCE = 1e-2;
 
 interface Question {
   context: string;
@@ -129,8 +136,9 @@ async function fromScratch(scorer: "batched" | "sequences") {
           t,
           k,
         ) => (sum += Math.log(out[ctxTokens.length - 1 + k]!.next!.probabilities!.get(t) ?? 0)));
+        const tolerance = scorer === "batched" ? KERNEL_TOLERANCE : BATCH_TOLERANCE;
         assert.ok(
-          Math.abs(sum - s.logprobs[i]) < BATCH_TOLERANCE,
+          Math.abs(sum - s.logprobs[i]) < tolerance,
           `choice ${i}: ${sum} vs ${s.logprobs[i]}`,
         );
         assert.equal(s.tokenCounts[i], cont.length);
@@ -258,6 +266,26 @@ for (const scorer of ["batched", "sequences"] as const) {
     }
   });
 }
+Deno.test("the batched scorer's scores do not depend on what shares the decode", async () => {
+  const qs = questions(40);
+  const e = await LlmEngine.create(loaded, { threads: TEST_THREADS, scorer: "batched" });
+  try {
+    const alone: ChoiceScores[] = [];
+    for (const q of qs) alone.push(await e.scoreChoices(q.context, q.choices));
+    const together = await Promise.all(qs.map((q) => e.scoreChoices(q.context, q.choices)));
+    const reversed = new Array<ChoiceScores>(qs.length);
+    await Promise.all(
+      [...qs.keys()].reverse().map(async (i) => {
+        reversed[i] = await e.scoreChoices(qs[i].context, qs[i].choices);
+      }),
+    );
+    // Bit for bit: one question per decode, 40 at once, and in the other order.
+    assert.deepEqual(together, alone);
+    assert.deepEqual(reversed, alone);
+  } finally {
+    await e.dispose();
+  }
+});
 
 Deno.test("the batched scorer gives the sequences scorer's predictions, with and without LoRA", async () => {
   const qs = questions(40);

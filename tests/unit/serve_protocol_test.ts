@@ -83,6 +83,59 @@ Deno.test("requests: OpenAI fields become one generation request with OpenAI's d
   assert.equal(chat.ignoreEos, true);
 });
 
+Deno.test("requests: prompt lists, token ids, echo and logprobs, as lm-eval and vLLM send them", () => {
+  // lm-evaluation-harness's local-completions loglikelihood body (tokenized, batch of 2)
+  const lm = parseGenerationRequest("completion", {
+    model: "tiny",
+    prompt: [[1, 5, 6], [1, 5, 7, 8]],
+    temperature: 0,
+    max_tokens: 1,
+    logprobs: 1,
+    seed: 1234,
+    echo: true,
+  }, config);
+  assert.deepEqual(lm.prompts, [[1, 5, 6], [1, 5, 7, 8]]);
+  assert.deepEqual(lm.promptPaths, ["prompt[0]", "prompt[1]"]);
+  assert.equal(lm.prompt, undefined);
+  assert.equal(lm.echo, true);
+  assert.equal(lm.logprobs, 1);
+  assert.equal(lm.maxTokens, 1);
+  // scoring only, one flat token list, and strings
+  const flat = parseGenerationRequest(
+    "completion",
+    { model: "t", prompt: [3, 4], echo: true, max_tokens: 0, logprobs: 0 },
+    config,
+  );
+  assert.deepEqual(flat.prompts, [[3, 4]]);
+  assert.deepEqual(flat.promptPaths, ["prompt"]);
+  assert.equal(flat.maxTokens, 0);
+  assert.equal(flat.logprobs, 0);
+  const texts = parseGenerationRequest("completion", { model: "t", prompt: ["a", "b"] }, config);
+  assert.deepEqual(texts.prompts, ["a", "b"]);
+  assert.equal(texts.echo, false);
+  assert.equal(texts.logprobs, null);
+  // chat: logprobs true with top_logprobs N; logprobs true alone is 0 alternatives
+  const msgs = [{ role: "user", content: "x" }];
+  assert.equal(
+    parseGenerationRequest(
+      "chat",
+      { model: "t", messages: msgs, logprobs: true, top_logprobs: 3 },
+      config,
+    )
+      .logprobs,
+    3,
+  );
+  assert.equal(
+    parseGenerationRequest("chat", { model: "t", messages: msgs, logprobs: true }, config).logprobs,
+    0,
+  );
+  assert.equal(
+    parseGenerationRequest("chat", { model: "t", messages: msgs, logprobs: false }, config)
+      .logprobs,
+    null,
+  );
+});
+
 Deno.test("requests: wrong types and values are 400s naming the field", () => {
   const bad: [string, "completion" | "chat", unknown, string | null, RegExp][] = [
     [
@@ -90,7 +143,14 @@ Deno.test("requests: wrong types and values are 400s naming the field", () => {
       "completion",
       { model: "t", prompt: "x", max_tokens: -1 },
       "max_tokens",
-      /at least 1/,
+      /at least 0/,
+    ],
+    [
+      "max_tokens 0 without echo",
+      "completion",
+      { model: "t", prompt: "x", max_tokens: 0 },
+      "max_tokens",
+      /0 only with 'echo'/,
     ],
     [
       "string max_tokens",
@@ -114,7 +174,17 @@ Deno.test("requests: wrong types and values are 400s naming the field", () => {
       /\(0, 1\]/,
     ],
     ["prompt missing", "completion", { model: "t" }, "prompt", /'prompt'/],
-    ["token prompt", "completion", { model: "t", prompt: [1, 2] }, "prompt", /token arrays/],
+    ["fractional token", "completion", { model: "t", prompt: [1, 2.5] }, "prompt.1", /integers/],
+    ["empty prompt list", "completion", { model: "t", prompt: [] }, "prompt", /token ids/],
+    ["empty token list", "completion", { model: "t", prompt: [[1], []] }, "prompt.1", /token ids/],
+    ["mixed prompt list", "completion", { model: "t", prompt: ["a", [1]] }, "prompt", /strings/],
+    [
+      "too many prompts",
+      "completion",
+      { model: "t", prompt: Array(config.maxPrompts + 1).fill("a") },
+      "prompt",
+      /at most 128/,
+    ],
     [
       "model missing",
       "chat",
@@ -140,7 +210,50 @@ Deno.test("requests: wrong types and values are 400s naming the field", () => {
       "stream",
       /boolean/,
     ],
-    ["echo", "completion", { model: "t", prompt: "x", echo: true }, "echo", /not supported/],
+    ["echo string", "completion", { model: "t", prompt: "x", echo: "yes" }, "echo", /boolean/],
+    [
+      "stream with echo",
+      "completion",
+      { model: "t", prompt: "x", echo: true, stream: true },
+      "stream",
+      /'stream' with 'echo' is not supported/,
+    ],
+    [
+      "stream with logprobs",
+      "completion",
+      { model: "t", prompt: "x", logprobs: 1, stream: true },
+      "stream",
+      /not supported/,
+    ],
+    [
+      "stream with several prompts",
+      "completion",
+      { model: "t", prompt: ["x", "y"], stream: true },
+      "stream",
+      /several prompts/,
+    ],
+    [
+      "logprobs over the limit",
+      "completion",
+      { model: "t", prompt: "x", logprobs: 21 },
+      "logprobs",
+      /at most 20/,
+    ],
+    ["logprobs negative", "completion", { model: "t", prompt: "x", logprobs: -1 }, "logprobs", /0/],
+    [
+      "chat logprobs as a number",
+      "chat",
+      { model: "t", messages: [{ role: "user", content: "x" }], logprobs: 2 },
+      "logprobs",
+      /boolean/,
+    ],
+    [
+      "top_logprobs without logprobs",
+      "chat",
+      { model: "t", messages: [{ role: "user", content: "x" }], top_logprobs: 2 },
+      "top_logprobs",
+      /needs 'logprobs': true/,
+    ],
     [
       "tools",
       "chat",
