@@ -4,7 +4,8 @@
  *
  *   deno task eval                                   # bundled tiny model, default synthetic suite
  *   deno task eval --model m.gguf --lora a.gguf[:scale] --tasks synth_qa,synth_facts --limit 50
- *   deno task eval --endpoint http://127.0.0.1:8080 --api-model tiny --tasks synth_arithmetic
+ *   deno task eval --endpoint http://127.0.0.1:8080 --api-model tiny --tasks synth_arithmetic,synth_facts
+ *   deno task eval --endpoint http://a:8000,http://b:8000 --api-model Qwen/Qwen2.5-0.5B  # a fleet
  *   deno task eval --endpoint https://api.openai.com/v1 --api-model gpt-4o-mini --chat \
  *                  --price-in 0.00015 --price-out 0.0006 --tasks synth_qa   # key: OPENAI_API_KEY
  *   deno task eval --list                            # task names and tags
@@ -48,7 +49,7 @@ import {
 /** Requests in flight against an API endpoint unless --concurrency says otherwise. */
 const DEFAULT_API_CONCURRENCY = 4;
 const LOCAL = "Local GGUF model";
-const API = "OpenAI-compatible API (instead of a GGUF model; generation tasks only)";
+const API = "OpenAI-compatible API (instead of a GGUF model)";
 
 const flags = {
   model: stringFlag("base GGUF model", {
@@ -67,10 +68,13 @@ const flags = {
     group: LOCAL,
   }),
   cpu: booleanFlag("never use a GPU", { group: LOCAL }),
-  endpoint: stringFlag(
+  endpoint: repeatedFlag(
     "an OpenAI-compatible server (e.g. http://127.0.0.1:8080 or https://api.openai.com/v1);\n" +
-      "no prompt log-probabilities, so generation tasks only",
-    { placeholder: "URL", group: API },
+      "repeat it (or give a comma list) for servers of the same model: requests are spread\n" +
+      "over them and a failed one goes to another. Log-likelihood tasks need prompt\n" +
+      "log-probabilities (echo + logprobs: vLLM, deno task serve; not llama-server)",
+    (raw) => raw.split(",").map((s) => s.trim()).filter((s) => s !== ""),
+    { placeholder: "URL[,URL...]", group: API },
   ),
   "api-model": stringFlag("the model name the server serves", { placeholder: "NAME", group: API }),
   "api-key": stringFlag("bearer key", {
@@ -82,7 +86,7 @@ const flags = {
     "send the prompt as one user message to /v1/chat/completions (else /v1/completions)",
     { group: API },
   ),
-  concurrency: integerFlag("requests in flight", {
+  concurrency: integerFlag("requests in flight per endpoint", {
     min: 1,
     default: DEFAULT_API_CONCURRENCY,
     group: API,
@@ -101,7 +105,9 @@ const flags = {
     "task names, tags, groups, globs (arithmetic_*), task or group YAML files, or folders",
     {
       item: "task name",
-      defaultText: `${DEFAULT_SUITE.join(",")} (with --endpoint, its generation tasks only)`,
+      defaultText: `${
+        DEFAULT_SUITE.join(",")
+      } (with --chat, or an endpoint without prompt log-probabilities, its generation tasks only)`,
     },
   ),
   limit: integerFlag("evaluate at most N items per task (the first ones)", {
@@ -180,7 +186,7 @@ export const command = defineCommand({
     }
     if (values.run !== undefined) checkRunName(values.run); // before a model loads
     let backend: Backend;
-    if (values.endpoint !== undefined || values["api-model"] !== undefined) {
+    if (values.endpoint.length > 0 || values["api-model"] !== undefined) {
       backend = apiBackend(values, given);
     } else {
       const apiOnly = ["api-key", "chat", "concurrency", "price-in", "price-out"];
@@ -245,16 +251,19 @@ function generationSuite(): string[] {
     (OUTPUT_TYPE_SPECS[findTask(name).outputType].backend === "generate" ? keep : drop).push(name);
   }
   if (drop.length) {
-    console.error(`note: leaving out ${drop.join(", ")} (they need log-likelihoods: a GGUF model)`);
+    console.error(
+      `note: leaving out ${drop.join(", ")} (they need log-likelihoods, which chat APIs do not ` +
+        `give: a GGUF model, or a completions endpoint without --chat)`,
+    );
   }
   return keep;
 }
 
 /** The OpenAI-compatible backend from --endpoint/--api-model and their companion flags. */
 function apiBackend(values: FlagValues<typeof flags>, given: ReadonlySet<string>): Backend {
-  const endpoint = values.endpoint;
+  const endpoints = values.endpoint.flat();
   const model = values["api-model"];
-  if (!endpoint || !model) {
+  if (endpoints.length === 0 || !model) {
     throw new UsageError(
       "--endpoint URL and --api-model NAME go together (e.g. --endpoint http://127.0.0.1:8080 " +
         "--api-model tiny)",
@@ -273,7 +282,7 @@ function apiBackend(values: FlagValues<typeof flags>, given: ReadonlySet<string>
     throw new UsageError("--price-in and --price-out go together (USD per 1000 tokens each)");
   }
   return createOpenAIBackend({
-    baseUrl: endpoint,
+    baseUrl: endpoints,
     model,
     apiKey: values["api-key"],
     chat: values.chat,

@@ -41,6 +41,12 @@ export interface Backend {
    * (`loglikelihood_rolling`); absent when the backend cannot score text.
    */
   scoreRolling?: (text: string) => Promise<RollingScore>;
+  /**
+   * Called by the runner before anything else, with what the run's tasks need: a remote backend
+   * checks its endpoints (and, for scoring, that they return prompt log-probabilities) and learns
+   * what identifies the model they serve, before `runIdentity` is read. Default: nothing to do.
+   */
+  prepare?: (needs: BackendNeeds) => Promise<void>;
   /** Greedy generation. */
   generate: (prompt: string, options: GenerateOptions) => Promise<Generation>;
   /** Token count of a text (for length buckets); approximate for HTTP backends. */
@@ -51,6 +57,12 @@ export interface Backend {
   usage?: () => BackendUsage;
   /** Free resources. */
   dispose: () => Promise<void>;
+}
+
+/** What a run's tasks need from a backend ({@linkcode Backend.prepare}). */
+export interface BackendNeeds {
+  /** Log-likelihoods of given text (multiple_choice, loglikelihood, loglikelihood_rolling). */
+  scoring: boolean;
 }
 
 /** Token usage of a backend, as recorded in results.json's `usage`. */

@@ -1,37 +1,70 @@
 /**
- * An evaluation backend over an OpenAI-compatible HTTP API (OpenAI, llama.cpp's llama-server,
- * vLLM, Ollama, tunebook's own server…): greedy generation through `/v1/completions`, or
- * `/v1/chat/completions` with the prompt as one user message.
+ * An evaluation backend over OpenAI-compatible HTTP APIs (OpenAI, vLLM, llama.cpp's llama-server,
+ * Ollama, tunebook's own server…), on one endpoint or several serving the same model:
  *
- * What it can and cannot do:
- * - Generation tasks only. Such APIs do not return log-probabilities of a given prompt, so
- *   `scoreChoices` and `scoreRolling` are absent and the runner refuses `multiple_choice`,
- *   `loglikelihood` and `loglikelihood_rolling` tasks with a clear error instead of faking
- *   scores (log-likelihoods over HTTP are a later issue).
- * - A prompt is sent whole: the server's tokenizer is not known here, so it cannot be cut to
- *   the window; one the server rejects as too long is skipped (below).
- * - `countTokens` is an estimate (about {@linkcode APPROX_CHARS_PER_TOKEN} characters per
- *   token); it only sorts items into input-length buckets. Token counts in generations and in
- *   {@linkcode OpenAIBackendUsage} come from the server's `usage`.
- * - OpenAI accepts at most {@linkcode MAX_API_STOP_SEQUENCES} stop sequences: the first ones
- *   are sent, and every stop sequence is applied to the returned text on this side.
- * - 429 and 5xx replies are retried with exponential backoff (honouring `Retry-After`), a
- *   bounded number of times; a prompt the server rejects as longer than its context becomes a
- *   {@linkcode ContextOverflowError}, so the runner records the item as skipped ("too_long").
+ * - **Generation**: greedy, through `/v1/completions`, or `/v1/chat/completions` with the prompt
+ *   as one user message (`chat`).
+ * - **Log-likelihoods** (`multiple_choice`, `loglikelihood`, `loglikelihood_rolling`) through
+ *   `/v1/completions` with `echo: true`, `logprobs: 1` and `max_tokens: 0` (1 for a server that
+ *   wants at least one, its token then left out): one request per question with one prompt per
+ *   choice (`context + choice`); a choice's tokens are those that start at or after the context's
+ *   end in the echoed text (`text_offset`, lib/eval/prompt_logprobs.ts) — the client never
+ *   tokenizes. `loglikelihood_rolling` tokenizes the document with the server's `POST /tokenize`
+ *   (vLLM's and tunebook's), cuts lm-eval's rolling windows of `max_model_len − 1` tokens after the
+ *   BOS (else EOS) token of `GET /tokenizer_info`, and scores each window's tokens (one request
+ *   each). Whether the endpoints return prompt log-probabilities is checked before the run's first
+ *   item (one small request); one that does not is reported as unsupported
+ *   ({@linkcode PromptLogprobsUnsupportedError}), never approximated. Chat APIs give none
+ *   (`chat`: these tasks are refused).
+ * - **Several endpoints** (`baseUrl` as a list): at most `concurrency` requests in flight on
+ *   each, a failed request tried again on another (lib/eval/endpoint_pool.ts), the same results
+ *   whatever the number of endpoints or the order of their answers (each request is one item;
+ *   tunebook's server scores a request alike whatever else it scores). Before the run, every
+ *   endpoint's `GET /v1/models` must list the model and agree on what identifies it (tunebook's
+ *   file hashes, vLLM's `root`), which then goes into the run identity — the endpoints
+ *   themselves do not, so a run resumes over another set of them.
+ *
+ * What is approximated: `countTokens` (about {@linkcode APPROX_CHARS_PER_TOKEN} characters per
+ * token; it only sorts items into input-length buckets). A prompt is sent whole — the client has
+ * no tokenizer to cut it with — so one the server rejects as longer than its context is recorded
+ * as skipped ("too_long"), whatever `--overflow` says. OpenAI accepts at most
+ * {@linkcode MAX_API_STOP_SEQUENCES} stop sequences: the first ones are sent, and every stop
+ * sequence is applied to the returned text on this side. 429 and 5xx replies are retried with
+ * exponential backoff (honouring `Retry-After`), a bounded number of times.
  *
  * @example
  * ```ts ignore
  * import { createOpenAIBackend } from "./openai_backend.ts";
  * import { runEval } from "./runner.ts";
- * const backend = createOpenAIBackend({ baseUrl: "http://127.0.0.1:8080", model: "tiny" });
- * const results = await runEval(backend, { tasks: ["synth_arithmetic"], limit: 20 });
- * console.log(results.tasks.synth_arithmetic.metrics.exact_match, results.usage);
+ * const backend = createOpenAIBackend({
+ *   baseUrl: ["http://10.0.0.1:8000", "http://10.0.0.2:8000"],
+ *   model: "Qwen/Qwen2.5-0.5B",
+ * });
+ * const results = await runEval(backend, { tasks: ["synth_facts"], limit: 200 });
+ * console.log(results.tasks.synth_facts.metrics.acc, results.usage);
  * ```
  * @module
  */
-import { ContextOverflowError, type GenerateOptions, type Generation } from "../llm/engine.ts";
+import {
+  type ChoiceScores,
+  type GenerateOptions,
+  type Generation,
+  type RollingScore,
+} from "../llm/engine.ts";
 import { firstStop } from "../llm/stop_stream.ts";
-import type { Backend, BackendUsage } from "./backend.ts";
+import { disjointWindow, rollingWindows } from "../llm/rolling_windows.ts";
+import type { Backend, BackendNeeds, BackendUsage } from "./backend.ts";
+import { AttemptFailure, EndpointPool, type EndpointStats } from "./endpoint_pool.ts";
+import { type HttpSettings, OpenAIBackendError, quote, requestJson } from "./openai_http.ts";
+import {
+  codePoints,
+  continuationScore,
+  PromptLogprobsUnsupportedError,
+  readEchoedLogprobs,
+} from "./prompt_logprobs.ts";
+
+export { OpenAIBackendError } from "./openai_http.ts";
+export { PromptLogprobsUnsupportedError } from "./prompt_logprobs.ts";
 
 /** Characters per token assumed by the backend's approximate `countTokens`. */
 export const APPROX_CHARS_PER_TOKEN = 4;
@@ -46,24 +79,17 @@ const DEFAULT_MAX_RETRY_DELAY_MS = 30_000;
 /** Same default as the in-process engine's `generate`. */
 const DEFAULT_MAX_TOKENS = 64;
 const TOKENS_PER_PRICE_UNIT = 1_000;
-const MS_PER_SECOND = 1_000;
-/** Characters of an unexpected reply quoted in error messages. */
-const QUOTE_CHARS = 200;
-const HTTP_BAD_REQUEST = 400;
-const HTTP_UNAUTHORIZED = 401;
-const HTTP_FORBIDDEN = 403;
-const HTTP_NOT_FOUND = 404;
-const HTTP_PAYLOAD_TOO_LARGE = 413;
-const HTTP_TOO_MANY_REQUESTS = 429;
-const HTTP_SERVER_ERROR = 500;
+/** What the scoring check sends: a context and a continuation any tokenizer splits in two. */
+const PROBE_CONTEXT = "The capital of France is";
+const PROBE_CHOICE = " Paris";
 
 /** Options for {@linkcode createOpenAIBackend}. */
 export interface OpenAIBackendOptions {
   /**
-   * The server's base URL, with or without a trailing `/v1`
-   * (e.g. `http://127.0.0.1:8080` or `https://api.openai.com/v1`). Required.
+   * The server's base URL, with or without a trailing `/v1` (e.g. `http://127.0.0.1:8080` or
+   * `https://api.openai.com/v1`), or several servers that serve the same model. Required.
    */
-  baseUrl: string;
+  baseUrl: string | readonly string[];
   /** Model name sent in every request (`--api-model`). Required. */
   model: string;
   /**
@@ -71,11 +97,14 @@ export interface OpenAIBackendOptions {
    * header when that is unset too (local servers usually need none). Never recorded.
    */
   apiKey?: string;
-  /** Requests kept in flight by the runner. Default: 4. */
+  /** Requests in flight per endpoint. Default: 4. */
   concurrency?: number;
   /** Per-request time limit in milliseconds. Default: 120000. */
   timeoutMs?: number;
-  /** Retries of a request answered 429 or 5xx (so at most 1 + maxRetries attempts). Default: 4. */
+  /**
+   * Retries of a failed request (429 / 5xx, or another endpoint after one fails), so at most
+   * 1 + maxRetries attempts (at least one per endpoint). Default: 4.
+   */
   maxRetries?: number;
   /** First retry delay in milliseconds, doubled on each retry. Default: 1000. */
   retryBaseMs?: number;
@@ -83,7 +112,8 @@ export interface OpenAIBackendOptions {
   maxRetryDelayMs?: number;
   /**
    * Use `/v1/chat/completions` with the prompt as a single user message (the server applies
-   * the model's chat template) instead of `/v1/completions`. Default: false.
+   * the model's chat template) instead of `/v1/completions`; no log-likelihoods then. Default:
+   * false.
    */
   chat?: boolean;
   /** Price in USD per 1000 prompt tokens, for cost reporting. Default: none (no cost). */
@@ -96,10 +126,12 @@ export interface OpenAIBackendOptions {
 export interface OpenAIBackendUsage extends BackendUsage {
   /** Successful requests. */
   requests: number;
-  /** Retried attempts (429 / 5xx). */
+  /** Retried attempts (429 / 5xx, or another endpoint). */
   retries: number;
   /** Replies without `usage`, whose tokens were estimated from text length instead. */
   estimatedReplies: number;
+  /** Per endpoint: requests answered and failed attempts (when there are several). */
+  endpoints?: EndpointStats[];
 }
 
 /** A {@linkcode Backend} over an OpenAI-compatible API, with its usage always available. */
@@ -108,27 +140,9 @@ export interface OpenAIBackend extends Backend {
   usage: () => OpenAIBackendUsage;
 }
 
-/** An HTTP-level failure of the OpenAI-compatible backend, with a message that says what to do. */
-export class OpenAIBackendError extends Error {
-  /**
-   * @example
-   * ```ts
-   * import assert from "node:assert/strict";
-   * import { OpenAIBackendError } from "./openai_backend.ts";
-   * const e = new OpenAIBackendError("no server", "http://127.0.0.1:1/v1/completions");
-   * assert.equal(e.url, "http://127.0.0.1:1/v1/completions");
-   * assert.equal(e.status, undefined); // no HTTP response at all
-   * ```
-   */
-  constructor(message: string, readonly url: string, readonly status?: number) {
-    super(message);
-    this.name = "OpenAIBackendError";
-  }
-}
-
 /**
- * A {@linkcode Backend} that queries an OpenAI-compatible server. Greedy (`temperature: 0`)
- * generation only; see the module documentation for what is approximated.
+ * A {@linkcode Backend} that queries OpenAI-compatible servers; see the module documentation for
+ * what it does and what is approximated.
  *
  * @example
  * ```ts ignore
@@ -156,7 +170,7 @@ export function createOpenAIBackend(options: OpenAIBackendOptions): OpenAIBacken
     pricePer1kInput,
     pricePer1kOutput,
   } = options;
-  const baseUrl = normalizeBaseUrl(options.baseUrl);
+  const endpoints = endpointList(options.baseUrl);
   if (!model) {
     throw new Error("createOpenAIBackend: options.model is empty; name the model (--api-model)");
   }
@@ -168,7 +182,7 @@ export function createOpenAIBackend(options: OpenAIBackendOptions): OpenAIBacken
     }
   }
   const apiKey = options.apiKey ?? Deno.env.get("OPENAI_API_KEY") ?? "";
-  const url = `${baseUrl}/v1/${chat ? "chat/completions" : "completions"}`;
+  const path = `/v1/${chat ? "chat/completions" : "completions"}`;
   const priced = pricePer1kInput !== undefined || pricePer1kOutput !== undefined;
   const totals: OpenAIBackendUsage = {
     promptTokens: 0,
@@ -177,16 +191,43 @@ export function createOpenAIBackend(options: OpenAIBackendOptions): OpenAIBacken
     retries: 0,
     estimatedReplies: 0,
   };
-  const http: HttpSettings = {
-    url,
-    model,
-    apiKey,
-    timeoutMs,
-    maxRetries,
+  const http: HttpSettings = { apiKey, timeoutMs, model };
+  const pool = new EndpointPool(endpoints, {
+    perEndpoint: concurrency,
+    maxAttempts: Math.max(1 + maxRetries, endpoints.length),
     retryBaseMs,
     maxRetryDelayMs,
     onRetry: () => totals.retries++,
-  };
+  });
+  /** What the endpoints say identifies the model (prepare), for the run identity. */
+  let served: unknown = null;
+  /** `max_tokens` a scoring request carries: 0, or 1 for a server that refuses 0. */
+  let scoringMaxTokens: 0 | 1 = 0;
+  let tokenizerInfo: Promise<{ prefix: number; maxLength: number }> | undefined;
+
+  /** POST `body` to `path` on an endpoint of the pool; the reply and the endpoint's URL. */
+  function post(
+    route: string,
+    body: Record<string, unknown>,
+  ): Promise<{ reply: Record<string, unknown>; url: string }> {
+    return pool.run(async (base) => {
+      const url = base + route;
+      return { reply: await requestJson(url, body, http), url };
+    });
+  }
+
+  function count(reply: Record<string, unknown>, prompt: () => number, completion: () => number) {
+    const usage = reply.usage as Record<string, unknown> | undefined;
+    const p = typeof usage?.prompt_tokens === "number" ? usage.prompt_tokens : prompt();
+    const c = typeof usage?.completion_tokens === "number" ? usage.completion_tokens : completion();
+    if (typeof usage?.prompt_tokens !== "number" || typeof usage?.completion_tokens !== "number") {
+      totals.estimatedReplies++;
+    }
+    totals.requests++;
+    totals.promptTokens += p;
+    totals.completionTokens += c;
+    return { promptTokens: p, completionTokens: c };
+  }
 
   async function generate(prompt: string, opts: GenerateOptions): Promise<Generation> {
     const { until = [], maxTokens = DEFAULT_MAX_TOKENS } = opts;
@@ -198,7 +239,7 @@ export function createOpenAIBackend(options: OpenAIBackendOptions): OpenAIBacken
       ...(chat ? { messages: [{ role: "user", content: prompt }] } : { prompt }),
       ...(stops.length ? { stop: stops.slice(0, MAX_API_STOP_SEQUENCES) } : {}),
     };
-    const reply = await postJson(http, body);
+    const { reply, url } = await post(path, body);
     const choice = (reply.choices as Record<string, unknown>[] | undefined)?.[0];
     const raw = chat
       ? (choice?.message as Record<string, unknown> | undefined)?.content
@@ -215,46 +256,213 @@ export function createOpenAIBackend(options: OpenAIBackendOptions): OpenAIBacken
     }
     const cut = firstStop(raw, stops);
     const text = cut >= 0 ? raw.slice(0, cut) : raw;
-    const usage = reply.usage as Record<string, unknown> | undefined;
-    const promptTokens = typeof usage?.prompt_tokens === "number"
-      ? usage.prompt_tokens
-      : approxTokens(prompt);
-    const tokens = typeof usage?.completion_tokens === "number"
-      ? usage.completion_tokens
-      : approxTokens(raw);
-    if (typeof usage?.prompt_tokens !== "number" || typeof usage?.completion_tokens !== "number") {
-      totals.estimatedReplies++;
-    }
-    totals.requests++;
-    totals.promptTokens += promptTokens;
-    totals.completionTokens += tokens;
+    const used = count(reply, () => approxTokens(prompt), () => approxTokens(raw));
     return {
       text,
-      tokens,
-      promptTokens,
+      tokens: used.completionTokens,
+      promptTokens: used.promptTokens,
       stoppedBy: stoppedBy(cut >= 0, choice?.finish_reason, choice, stops.length),
       // The server tokenizes; a prompt too long for it is an error (skipped), never cut here.
       truncatedTokens: 0,
     };
   }
 
-  return {
+  /**
+   * Echo-score `prompts` in one request: each choice's reply, checked to hold its prompt's
+   * log-probabilities. Falls back to `max_tokens: 1` for a server that refuses 0.
+   */
+  async function echo(
+    prompts: (string | number[])[],
+    texts: (string | undefined)[],
+  ): Promise<{ choices: Record<string, unknown>[]; url: string; generated: number }> {
+    for (;;) {
+      const body = {
+        model,
+        prompt: prompts,
+        echo: true,
+        logprobs: 1,
+        max_tokens: scoringMaxTokens,
+        temperature: 0,
+      };
+      let answer;
+      try {
+        answer = await post("/v1/completions", body);
+      } catch (e) {
+        if (e instanceof OpenAIBackendError && e.status === 400) {
+          if (scoringMaxTokens === 0 && /max_tokens/i.test(e.message)) {
+            scoringMaxTokens = 1;
+            continue;
+          }
+          if (/echo|logprobs/i.test(e.message)) {
+            throw new PromptLogprobsUnsupportedError(e.url, `it answered: ${e.message}`);
+          }
+        }
+        throw e;
+      }
+      const { reply, url } = answer;
+      const list = (reply.choices as Record<string, unknown>[] | undefined) ?? [];
+      const choices = [...list].sort((a, b) => Number(a.index ?? 0) - Number(b.index ?? 0));
+      if (choices.length !== prompts.length) {
+        throw new PromptLogprobsUnsupportedError(
+          url,
+          `${prompts.length} prompts in one request got ${choices.length} choices back`,
+        );
+      }
+      const generated = scoringMaxTokens;
+      count(
+        reply,
+        () => texts.reduce((n, t) => n + approxTokens(t ?? ""), 0),
+        () => generated * prompts.length,
+      );
+      return { choices, url, generated };
+    }
+  }
+
+  async function scoreChoices(context: string, choices: string[]): Promise<ChoiceScores> {
+    // The in-process engine's split: trailing whitespace of the context moves to the choice.
+    const end = codePoints(context.replace(/\s+$/, ""));
+    const prompts = choices.map((c) => context + c);
+    const { choices: out, url, generated } = await echo(prompts, prompts);
+    const scores = out.map((choice, i) =>
+      continuationScore(readEchoedLogprobs(choice, prompts[i], url, generated), end)
+    );
+    return {
+      logprobs: scores.map((s) => s.logprob),
+      tokenCounts: scores.map((s) => s.tokens),
+      isGreedy: scores.map((s) => s.isGreedy),
+      contextTokens: Math.min(...scores.map((s) => s.contextTokens)),
+      truncatedTokens: 0,
+    };
+  }
+
+  /** The server's tokens of `text` (no BOS), through vLLM's `POST /tokenize`. */
+  async function tokenize(text: string, addSpecial = false): Promise<number[]> {
+    const { reply, url } = await post("/tokenize", {
+      model,
+      prompt: text,
+      add_special_tokens: addSpecial,
+    });
+    const tokens = reply.tokens;
+    if (!Array.isArray(tokens) || !tokens.every((t) => Number.isInteger(t))) {
+      throw new PromptLogprobsUnsupportedError(
+        url,
+        `POST /tokenize, which loglikelihood_rolling needs, gave no token ids (${
+          quote(JSON.stringify(reply))
+        })`,
+      );
+    }
+    return tokens;
+  }
+
+  /** lm-eval's prefix token (BOS, else EOS) and window (max_model_len − 1), from the server. */
+  function rollingSettings(): Promise<{ prefix: number; maxLength: number }> {
+    tokenizerInfo ??= (async () => {
+      const { reply: info, url } = await pool.run(async (base) => {
+        const url = `${base}/tokenizer_info`;
+        return { reply: await requestJson(url, undefined, http), url };
+      });
+      const { reply } = await post("/tokenize", { model, prompt: "a", add_special_tokens: false });
+      const maxModelLen = Number(reply.max_model_len ?? info.model_max_length);
+      if (!Number.isInteger(maxModelLen) || maxModelLen < 2) {
+        throw new PromptLogprobsUnsupportedError(
+          url,
+          "neither POST /tokenize nor GET /tokenizer_info says the model's context length " +
+            "(max_model_len), which the rolling windows are cut to",
+        );
+      }
+      const id = (key: "bos" | "eos") => {
+        const v = info[`${key}_token_id`];
+        if (Number.isInteger(v)) return Promise.resolve(v as number);
+        const t = info[`${key}_token`];
+        return typeof t === "string" && t ? tokenize(t).then((ids) => ids[0]) : undefined;
+      };
+      const prefix = await (id("bos") ?? id("eos"));
+      if (prefix === undefined) {
+        throw new PromptLogprobsUnsupportedError(
+          url,
+          "GET /tokenizer_info names neither a BOS nor an EOS token to start a rolling window",
+        );
+      }
+      return { prefix, maxLength: maxModelLen - 1 };
+    })();
+    tokenizerInfo.catch(() => (tokenizerInfo = undefined));
+    return tokenizerInfo;
+  }
+
+  async function scoreRolling(text: string): Promise<RollingScore> {
+    const { prefix, maxLength } = await rollingSettings();
+    const tokens = await tokenize(text);
+    if (tokens.length === 0) return { logprob: 0, tokens: 0, windows: 0 };
+    const windows = rollingWindows(tokens, prefix, maxLength, 1).map(disjointWindow);
+    // One request per window: the server scores it as the in-process engine scores it.
+    const sums = await Promise.all(windows.map(async (w) => {
+      const ids = [...w.context, ...w.predicted];
+      const { choices: [choice], url, generated } = await echo([ids], [undefined]);
+      const lp = (choice?.logprobs ?? {}) as { token_logprobs?: unknown };
+      const scores = Array.isArray(lp.token_logprobs) ? lp.token_logprobs : [];
+      if (scores.length !== ids.length + generated) {
+        throw new PromptLogprobsUnsupportedError(
+          url,
+          `a prompt of ${ids.length} token ids came back with ${scores.length} log-probabilities`,
+        );
+      }
+      let sum = 0;
+      for (let i = w.context.length; i < ids.length; i++) {
+        if (typeof scores[i] !== "number") {
+          throw new PromptLogprobsUnsupportedError(url, `token ${i} has no log-probability`);
+        }
+        sum += scores[i];
+      }
+      return sum;
+    }));
+    return {
+      logprob: sums.reduce((a, b) => a + b, 0),
+      tokens: tokens.length,
+      windows: windows.length,
+    };
+  }
+
+  /** Every endpoint lists the model and agrees on what identifies it; scoring works when needed. */
+  async function prepare(needs: BackendNeeds): Promise<void> {
+    const seen = await Promise.all(endpoints.map((base) => modelEntry(base, model, http)));
+    const known = seen.filter((s) => s.fingerprint !== null);
+    const first = known[0];
+    for (const s of known) {
+      if (JSON.stringify(s.fingerprint) !== JSON.stringify(first.fingerprint)) {
+        throw new Error(
+          `the endpoints do not serve the same "${model}": ${first.base} reports ` +
+            `${JSON.stringify(first.fingerprint)}, ${s.base} ${JSON.stringify(s.fingerprint)}. ` +
+            `Give --endpoint only servers of one model (same weights and adapters).`,
+        );
+      }
+    }
+    served = first?.fingerprint ?? null;
+    if (needs.scoring && !chat) await scoreChoices(PROBE_CONTEXT, [PROBE_CHOICE]);
+  }
+
+  const backend: OpenAIBackend = {
     identity: {
       backend: "openai-compatible",
-      baseUrl,
+      baseUrl: endpoints[0],
+      endpoints,
       model,
       chat,
       prices: priced
         ? { inputPer1k: pricePer1kInput ?? 0, outputPer1k: pricePer1kOutput ?? 0, currency: "USD" }
         : null,
     },
-    runIdentity: { backend: "openai-compatible", baseUrl, model, chat },
-    concurrency,
+    get runIdentity() {
+      // What the endpoints serve, not which endpoints: a run resumes over another set of them.
+      return { backend: "openai-compatible", model, chat, served };
+    },
+    concurrency: pool.capacity,
+    prepare,
     generate,
     countTokens: approxTokens,
     tokensProcessed: () => totals.promptTokens + totals.completionTokens,
     usage: () => ({
       ...totals,
+      ...(endpoints.length > 1 ? { endpoints: pool.stats() } : {}),
       ...(priced
         ? {
           costUsd: (totals.promptTokens * (pricePer1kInput ?? 0) +
@@ -264,168 +472,48 @@ export function createOpenAIBackend(options: OpenAIBackendOptions): OpenAIBacken
     }),
     dispose: () => Promise.resolve(),
   };
+  if (!chat) {
+    backend.scoreChoices = scoreChoices;
+    backend.scoreRolling = scoreRolling;
+  }
+  return backend;
 }
 
-interface HttpSettings {
-  url: string;
-  model: string;
-  apiKey: string;
-  timeoutMs: number;
-  maxRetries: number;
-  retryBaseMs: number;
-  maxRetryDelayMs: number;
-  onRetry: () => void;
-}
-
-/** POST a JSON body, retrying 429 / 5xx; returns the parsed reply or throws a clear error. */
-async function postJson(
+/**
+ * The model's entry in an endpoint's `GET /v1/models`, and what identifies it: tunebook's file
+ * hashes, vLLM's `root`, else null. An endpoint without the route (or the list) tells nothing;
+ * one that lists other models only is an error.
+ */
+async function modelEntry(
+  base: string,
+  model: string,
   http: HttpSettings,
-  body: Record<string, unknown>,
-): Promise<Record<string, unknown>> {
-  const { url } = http;
-  const headers: Record<string, string> = { "content-type": "application/json" };
-  if (http.apiKey) headers.authorization = `Bearer ${http.apiKey}`;
-  for (let attempt = 0;; attempt++) {
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), http.timeoutMs);
-    let status: number;
-    let text: string;
-    let retryAfter: string | null;
-    let contentType: string;
-    try {
-      const res = await fetch(url, {
-        method: "POST",
-        headers,
-        body: JSON.stringify(body),
-        signal: controller.signal,
-      });
-      status = res.status;
-      retryAfter = res.headers.get("retry-after");
-      contentType = res.headers.get("content-type") ?? "no content-type";
-      text = await res.text();
-    } catch (e) {
-      if (controller.signal.aborted) {
-        throw new OpenAIBackendError(
-          `${url}: no reply within ${http.timeoutMs} ms; the server may be overloaded — ` +
-            `lower the concurrency or raise the timeout`,
-          url,
-        );
-      }
-      throw new OpenAIBackendError(
-        `cannot reach the OpenAI-compatible server at ${url} (${(e as Error).message}). ` +
-          `Start the server (e.g. \`llama-server -m model.gguf --port 8080\`) or fix --endpoint.`,
-        url,
-      );
-    } finally {
-      clearTimeout(timer);
-    }
-    const retryable = status === HTTP_TOO_MANY_REQUESTS || status >= HTTP_SERVER_ERROR;
-    if (retryable && attempt < http.maxRetries) {
-      http.onRetry();
-      await sleep(retryDelay(attempt, retryAfter, http));
-      continue;
-    }
-    if (status >= HTTP_BAD_REQUEST) throw httpError(http, status, text, attempt);
-    try {
-      const parsed = JSON.parse(text);
-      if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) return parsed;
-    } catch {
-      // reported below
-    }
-    throw new OpenAIBackendError(
-      `${url} answered ${status} with a reply that is not a JSON object (${contentType}): ` +
-        `${quote(text)}. Check that --endpoint is the base URL of an OpenAI-compatible API ` +
-        `(e.g. http://127.0.0.1:8080 or https://api.openai.com/v1).`,
-      url,
-      status,
-    );
-  }
-}
-
-/** The error for a 4xx/5xx reply (after retries), or a ContextOverflowError for a too-long prompt. */
-function httpError(http: HttpSettings, status: number, text: string, retries: number): Error {
-  const { url, model } = http;
-  const { message, detail } = serverMessage(text);
-  const says = message ? `: ${message}` : ` (${quote(text)})`;
-  if (status === HTTP_UNAUTHORIZED || status === HTTP_FORBIDDEN) {
-    return new OpenAIBackendError(
-      `${url} answered ${status} (${
-        http.apiKey ? "API key rejected" : "no API key sent"
-      })${says}. ` +
-        `Set OPENAI_API_KEY or pass --api-key with a key this server accepts.`,
-      url,
-      status,
-    );
-  }
-  if (status === HTTP_NOT_FOUND) {
-    return new OpenAIBackendError(
-      /model/i.test(message)
-        ? `${url} answered 404: model "${model}" not found${says}. Check --api-model against ` +
-          `the names GET ${url.replace(/\/(chat\/)?completions$/, "/models")} lists.`
-        : `${url} answered 404${says}. The server has no such endpoint or no model ` +
-          `"${model}": check --endpoint and --api-model; a chat-only server needs --chat.`,
-      url,
-      status,
-    );
-  }
-  if (status === HTTP_BAD_REQUEST || status === HTTP_PAYLOAD_TOO_LARGE) {
-    const overflow = contextOverflow(message, detail);
-    if (overflow) return overflow;
-  }
-  if (status === HTTP_TOO_MANY_REQUESTS || status >= HTTP_SERVER_ERROR) {
-    return new OpenAIBackendError(
-      `${url} answered ${status}${says}, still after ${retries} retries. Lower the concurrency, ` +
-        `raise maxRetries, or try again later.`,
-      url,
-      status,
-    );
-  }
-  return new OpenAIBackendError(`${url} answered ${status}${says}`, url, status);
-}
-
-/** `error.message` (OpenAI, vLLM, llama-server) or `message`/`detail` of an error reply. */
-function serverMessage(text: string): { message: string; detail: Record<string, unknown> } {
+): Promise<{ base: string; fingerprint: unknown }> {
+  let reply: Record<string, unknown>;
   try {
-    const parsed = JSON.parse(text);
-    const err = parsed?.error;
-    if (err && typeof err === "object") {
-      return { message: String(err.message ?? err.code ?? ""), detail: err };
+    reply = await requestJson(`${base}/v1/models`, undefined, http);
+  } catch (e) {
+    const failure = e as AttemptFailure;
+    const status = (failure.cause as OpenAIBackendError | undefined)?.status;
+    // No model list here (404), or not allowed to read it: nothing to check.
+    if (failure instanceof AttemptFailure && status !== undefined && status >= 400) {
+      return { base, fingerprint: null };
     }
-    if (typeof err === "string") return { message: err, detail: parsed };
-    const m = parsed?.message ?? parsed?.detail;
-    return { message: typeof m === "string" ? m : "", detail: parsed ?? {} };
-  } catch {
-    return { message: "", detail: {} };
+    throw failure instanceof AttemptFailure ? failure.cause : e;
   }
-}
-
-/** A ContextOverflowError when a 400 reply says the prompt exceeds the model's context. */
-function contextOverflow(
-  message: string,
-  detail: Record<string, unknown>,
-): ContextOverflowError | undefined {
-  const code = `${detail.code ?? ""} ${detail.type ?? ""}`;
-  const isOverflow = /context_length_exceeded|exceed_context_size/i.test(code) ||
-    /maximum context length|context (length|size|window)|too many tokens/i.test(message);
-  if (!isOverflow) return undefined;
-  const num = (v: unknown) => (typeof v === "number" ? v : undefined);
-  const available = num(detail.n_ctx) ??
-    Number(message.match(/maximum context length is (\d+)/i)?.[1] ?? NaN);
-  const needed = num(detail.n_prompt_tokens) ??
-    Number(message.match(/requested (\d+)/i)?.[1] ?? NaN);
-  const error = new ContextOverflowError(needed, available);
-  if (!Number.isFinite(needed) || !Number.isFinite(available)) {
-    error.message = `the server rejected the prompt as longer than the model's context: ${message}`;
+  const data = Array.isArray(reply.data) ? reply.data as Record<string, unknown>[] : undefined;
+  if (!data) return { base, fingerprint: null };
+  const entry = data.find((m) => m.id === model);
+  if (!entry) {
+    const names = data.map((m) => String(m.id)).join(", ") || "none";
+    throw new OpenAIBackendError(
+      `${base}/v1/models does not list model "${model}" (it serves: ${names}); check --api-model`,
+      `${base}/v1/models`,
+    );
   }
-  return error;
-}
-
-function retryDelay(attempt: number, retryAfter: string | null, http: HttpSettings): number {
-  const seconds = retryAfter === null ? NaN : Number(retryAfter);
-  const wanted = Number.isFinite(seconds) && seconds >= 0
-    ? seconds * MS_PER_SECOND
-    : http.retryBaseMs * 2 ** attempt;
-  return Math.min(wanted, http.maxRetryDelayMs);
+  const fingerprint = entry.tunebook ??
+    (typeof entry.root === "string" ? { root: entry.root } : null);
+  return { base, fingerprint };
 }
 
 /** Maps the API's finish_reason (and a client-side cut) to the engine's stop reasons. */
@@ -445,6 +533,23 @@ function stoppedBy(
       : "stop";
   }
   return "eos";
+}
+
+/** The endpoints as base URLs (no trailing `/v1`), each once. */
+function endpointList(raw: string | readonly string[]): string[] {
+  const list = typeof raw === "string" ? [raw] : [...raw];
+  if (list.length === 0) {
+    throw new Error("createOpenAIBackend: no endpoint; pass --endpoint URL (one or more)");
+  }
+  const out = list.map(normalizeBaseUrl);
+  const twice = out.find((u, i) => out.indexOf(u) !== i);
+  if (twice) {
+    throw new Error(
+      `createOpenAIBackend: endpoint ${twice} is given twice; give each server once ` +
+        `(--concurrency sets the requests in flight per endpoint)`,
+    );
+  }
+  return out;
 }
 
 function normalizeBaseUrl(raw: string): string {
@@ -471,13 +576,4 @@ function checkCount(name: string, v: number, min: number): void {
 
 function approxTokens(text: string): number {
   return Math.ceil(text.length / APPROX_CHARS_PER_TOKEN);
-}
-
-function quote(text: string): string {
-  const t = text.trim();
-  return JSON.stringify(t.length > QUOTE_CHARS ? t.slice(0, QUOTE_CHARS) + "…" : t);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -268,6 +268,9 @@ export async function runEval(backend: Backend, options: EvalOptions = {}): Prom
   });
   const tasks = selection.tasks;
   checkBackendScores(backend, tasks);
+  await backend.prepare?.({
+    scoring: tasks.some((t) => OUTPUT_TYPE_SPECS[t.outputType].backend !== "generate"),
+  });
   const prepared: PreparedTask[] = [];
   for (const task of tasks) prepared.push(await prepareTask(task, { limit, numFewshot }));
   const identity = buildRunIdentity(backend, prepared, { limit, numFewshot, overflow });

@@ -145,6 +145,7 @@ Deno.test("runEval over the OpenAI backend: synth_arithmetic results, samples, u
       assert.deepEqual(onDisk.model, {
         backend: "openai-compatible",
         baseUrl,
+        endpoints: [baseUrl],
         model: MODEL,
         chat: false,
         prices: { inputPer1k: PRICE_IN, outputPer1k: PRICE_OUT, currency: "USD" },
@@ -164,9 +165,11 @@ Deno.test("runEval over the OpenAI backend: synth_arithmetic results, samples, u
       }
       assert.equal(samples.filter((s) => s.prompt.includes(WRONG_QUESTION)).length, 1);
 
-      // What went over the wire: one greedy completion request per item, with the key.
-      assert.equal(seen.length, LIMIT);
-      for (const r of seen) {
+      // What went over the wire: the model list (what identifies the model), then one greedy
+      // completion request per item, with the key.
+      assert.equal(seen[0].path, "/v1/models");
+      assert.equal(seen.length, LIMIT + 1);
+      for (const r of seen.slice(1)) {
         assert.equal(r.path, "/v1/completions");
         assert.equal(r.authorization, `Bearer ${API_KEY}`);
         assert.equal(r.body.model, MODEL);
@@ -244,9 +247,11 @@ Deno.test("chat: the prompt goes to /v1/chat/completions as one user message", a
   );
 });
 
-Deno.test("multiple-choice tasks are refused before any request, naming the task and the way out", async () => {
+Deno.test("log-likelihood tasks on an endpoint without prompt log-probabilities fail before any item", async () => {
   const outDir = Deno.makeTempDirSync();
   try {
+    // The fake answers echo requests like llama.cpp's llama-server: no prompt in the text, no
+    // log-probabilities of the prompt.
     await withServer(arithmetic, async (baseUrl, seen) => {
       const backend = createOpenAIBackend({ baseUrl, model: MODEL, apiKey: "" });
       await assert.rejects(
@@ -257,16 +262,40 @@ Deno.test("multiple-choice tasks are refused before any request, naming the task
           outDir,
         }),
         (e: Error) => {
-          assert.match(e.message, /synth_entailment/);
+          assert.match(e.message, new RegExp(`${baseUrl}/v1/completions`));
+          assert.match(e.message, /does not return prompt log-probabilities/);
+          assert.match(e.message, /echoed text does not start with the prompt/);
           assert.match(e.message, /multiple_choice/);
-          assert.match(e.message, /log-probabilities/);
-          assert.match(e.message, /openai-compatible/);
-          assert.match(e.message, /GGUF/);
-          assert.doesNotMatch(e.message, /synth_arithmetic/);
+          assert.match(e.message, /llama-server/);
+          assert.match(e.message, /--model/);
           return true;
         },
       );
-      assert.equal(seen.length, 0, "no request spent on the other task");
+      // The model list, then one small scoring request: nothing spent on the items.
+      assert.deepEqual(seen.map((r) => r.path), ["/v1/models", "/v1/completions"]);
+      assert.equal(seen[1].body.echo, true);
+      assert.equal(seen[1].body.max_tokens, 0);
+    });
+  } finally {
+    Deno.removeSync(outDir, { recursive: true });
+  }
+});
+
+Deno.test("chat backends are refused log-likelihood tasks before any request", async () => {
+  const outDir = Deno.makeTempDirSync();
+  try {
+    await withServer(arithmetic, async (baseUrl, seen) => {
+      const backend = createOpenAIBackend({ baseUrl, model: MODEL, apiKey: "", chat: true });
+      await assert.rejects(
+        runEval(backend, { tasks: ["synth_entailment"], limit: LIMIT, progress: false, outDir }),
+        (e: Error) => {
+          assert.match(e.message, /synth_entailment/);
+          assert.match(e.message, /multiple_choice/);
+          assert.match(e.message, /log-probabilities/);
+          return true;
+        },
+      );
+      assert.equal(seen.length, 0);
     });
   } finally {
     Deno.removeSync(outDir, { recursive: true });
