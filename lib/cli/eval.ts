@@ -16,7 +16,7 @@
  * @module
  */
 import { type Backend, createLlamaBackend } from "../eval/backend.ts";
-import { createOpenAIBackend } from "../eval/openai_backend.ts";
+import { createOpenAIBackend, PromptLogprobsUnsupportedError } from "../eval/openai_backend.ts";
 import { checkRunName, EVAL_RESULTS_ROOT, RunNameError } from "../eval/run_folder.ts";
 import { formatRowErrors, formatRunLine, unscoredTasks } from "../eval/run_summary.ts";
 import { DEFAULT_SUITE, runEval } from "../eval/runner.ts";
@@ -207,7 +207,7 @@ export const command = defineCommand({
     }
     try {
       const results = await runEval(backend, {
-        tasks: values.tasks ?? (backend.scoreChoices ? undefined : generationSuite()),
+        tasks: values.tasks ?? await defaultTasks(backend),
         limit: values.limit,
         numFewshot: values["num-fewshot"],
         run: values.run,
@@ -242,18 +242,34 @@ export const command = defineCommand({
 });
 
 /**
- * The default suite without the tasks that need log-likelihoods (multiple choice, loglikelihood),
- * for backends that cannot score given text.
+ * The default suite for this backend: all of it, or its generation tasks when the backend cannot
+ * score given text (a chat API, an endpoint without prompt log-probabilities — said once, here).
  */
-function generationSuite(): string[] {
+async function defaultTasks(backend: Backend): Promise<string[]> {
+  if (!backend.scoreChoices) return generationSuite("a chat API gives none");
+  try {
+    await backend.prepare?.({ scoring: true });
+  } catch (e) {
+    if (!(e instanceof PromptLogprobsUnsupportedError)) throw e;
+    return generationSuite(`${e.url} gives none: ${e.detail}`);
+  }
+  return DEFAULT_SUITE;
+}
+
+/**
+ * The default suite without the tasks that need log-likelihoods (multiple choice, loglikelihood),
+ * for backends that cannot score given text (`why`).
+ */
+function generationSuite(why: string): string[] {
   const [keep, drop] = [[] as string[], [] as string[]];
   for (const name of DEFAULT_SUITE) {
     (OUTPUT_TYPE_SPECS[findTask(name).outputType].backend === "generate" ? keep : drop).push(name);
   }
   if (drop.length) {
     console.error(
-      `note: leaving out ${drop.join(", ")} (they need log-likelihoods, which chat APIs do not ` +
-        `give: a GGUF model, or a completions endpoint without --chat)`,
+      `note: leaving out ${drop.join(", ")}: they need log-likelihoods, and ${why} ` +
+        `(evaluate them with --model FILE.gguf, or an endpoint that returns prompt ` +
+        `log-probabilities: vLLM, deno task serve)`,
     );
   }
   return keep;

@@ -219,7 +219,7 @@ const ChatSchema = z.object({
  * const body = { model: "tiny", prompt: "x", max_tokens: -1 };
  * throws(() => parseGenerationRequest("completion", body, resolveServeConfig()), {
  *   status: 400,
- *   message: "'max_tokens' must be at least 1",
+ *   message: "'max_tokens' must be at least 0",
  * });
  * ```
  */

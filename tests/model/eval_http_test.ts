@@ -201,3 +201,40 @@ Deno.test("an endpoint that fails every scoring request: the others take its sha
     await proxy.shutdown();
   }
 });
+
+Deno.test("deno task eval --endpoint A,B --endpoint C: the default suite, results recording the endpoints", async () => {
+  const run = `test-evalhttp-${crypto.randomUUID().slice(0, 8)}`;
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "lib/cli/eval.ts",
+        "--endpoint",
+        `${servers[0].url},${servers[1].url}`,
+        "--endpoint",
+        servers[2].url,
+        "--api-model",
+        "tiny",
+        "--limit",
+        "5",
+        "--run",
+        run,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, stderr);
+    assert.doesNotMatch(stderr, /leaving out/, "every task of the default suite runs");
+    const results = JSON.parse(readFileSync(join("results/eval", run, "results.json"), "utf8"));
+    assert.deepEqual(results.model.endpoints, servers.map((s) => s.url));
+    assert.deepEqual(
+      Object.keys(results.tasks).sort(),
+      ["synth_arithmetic", "synth_entailment", "synth_facts", "synth_qa"],
+    );
+    assert.equal(results.tasks.synth_facts.n, 5);
+  } finally {
+    Deno.removeSync(join("results/eval", run), { recursive: true });
+  }
+});
