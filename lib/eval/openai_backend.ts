@@ -45,12 +45,7 @@
  * ```
  * @module
  */
-import {
-  type ChoiceScores,
-  type GenerateOptions,
-  type Generation,
-  type RollingScore,
-} from "../llm/engine.ts";
+import type { ChoiceScores, GenerateOptions, Generation, RollingScore } from "../llm/engine.ts";
 import { firstStop } from "../llm/stop_stream.ts";
 import { disjointWindow, rollingWindows } from "../llm/rolling_windows.ts";
 import type { Backend, BackendNeeds, BackendUsage } from "./backend.ts";

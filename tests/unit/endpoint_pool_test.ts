@@ -51,6 +51,7 @@ Deno.test("an endpoint failure goes to another endpoint; a request failure is no
   });
   const tried: string[] = [];
   const got = await pool.run(async (url) => {
+    await Promise.resolve();
     tried.push(url);
     if (url !== "http://c") throw new AttemptFailure("endpoint", new Error(`${url} is down`));
     return "ok";
