@@ -16,7 +16,7 @@
  * @module
  */
 import { mkdirSync, writeFileSync } from "node:fs";
-import { cpus, loadavg } from "node:os";
+import { cpus, getPriority, loadavg } from "node:os";
 import { join } from "node:path";
 import { median } from "simple-statistics";
 import { type Backend, createLlamaBackend } from "../lib/eval/backend.ts";
@@ -160,6 +160,11 @@ async function main(values: FlagValues<typeof flags>): Promise<number> {
   });
   const result = {
     date: new Date().toISOString(),
+    command: [
+      ...(getPriority() > 0 ? [`nice -n ${getPriority()}`] : []),
+      "deno task bench:eval-http",
+      ...Deno.args,
+    ].join(" "),
     machine: { cpus: cpus().length, cpu: cpus()[0]?.model, deno: Deno.version.deno },
     loadAverage: { before: loadBefore, after: loadAfter },
     settings: {
@@ -190,7 +195,7 @@ async function main(values: FlagValues<typeof flags>): Promise<number> {
     `\`${values.model}\`; median of ${values.rounds} alternating round(s) after a warm-up. ` +
     `${result.machine.cpus} CPUs (${result.machine.cpu}), shared with the client and with other ` +
     `work: load average (1/5/15 min) ${load(loadBefore)} before, ${load(loadAfter)} after. ` +
-    `${result.date}. Command: \`nice -n 10 deno task bench:eval-http\`.`,
+    `${result.date}. Command: \`${result.command}\`.`,
     ``,
     `| task | items | in-process items/s | 1 server items/s | × in-process | 2 servers items/s | × in-process |`,
     `| --- | ---: | ---: | ---: | ---: | ---: | ---: |`,

@@ -12,11 +12,29 @@
  * before it.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { TokenPieces } from "./token_pieces.ts";
- * const pieces = new TokenPieces(handles, (text) => model.tokenize(text, false));
- * const r = pieces.render([1, 15043, 3186], { added: 1 });
- * console.log(r.text, r.offsets, r.tokens); // "Hello world" [0, 0, 5] ["", "Hello", " world"]
+ * // A SentencePiece-like vocabulary of three tokens in place of a model's (libllama's calls).
+ * const vocab = ["<s>", " Hello", " world"].map((t) => new TextEncoder().encode(t));
+ * const pieces = new TokenPieces({
+ *   lib: {
+ *     symbols: {
+ *       llama_token_to_piece: (_v, token, buf, room) => {
+ *         if (vocab[token].length > room) return -vocab[token].length;
+ *         buf.set(vocab[token]);
+ *         return vocab[token].length;
+ *       },
+ *       llama_vocab_is_control: (_v, token) => token === 0,
+ *     },
+ *   },
+ *   vocab: null,
+ *   nVocab: vocab.length,
+ * }, () => [1]); // "a" starts with a space token: the vocabulary prefixes a text with a space
+ * const r = pieces.render([0, 1, 2], { added: 1 }); // BOS added by the server: not in the text
+ * assert.equal(r.text, "Hello world");
+ * assert.deepEqual(r.offsets, [0, 0, 5]);
+ * assert.deepEqual(r.tokens, ["<s>", "Hello", " world"]);
  * ```
  * @module
  */

@@ -13,9 +13,22 @@
  *   context, one per prompt, with the generated tokens' log-probabilities when asked.
  * - Choices come in prompt order; `usage` sums every prompt.
  *
+ * What a request and its reply look like, checked against the in-process scorer, is in
+ * tests/model/serve_logprobs_test.ts; `handleScoredCompletion` is what lib/serve/server.ts calls
+ * for such a body (the model is needed, so the example does not run here):
+ *
  * @example
  * ```ts ignore
- * // {"model":"tiny","prompt":["Q: 2+2?\nA: 4","Q: 2+2?\nA: 5"],"echo":true,"logprobs":1,"max_tokens":0}
+ * const request = new Request("http://127.0.0.1:8080/v1/completions", {
+ *   method: "POST",
+ *   body: JSON.stringify({
+ *     model: "tiny",
+ *     prompt: ["Q: 2+2?\nA: 4", "Q: 2+2?\nA: 5"],
+ *     echo: true,
+ *     logprobs: 1,
+ *     max_tokens: 0,
+ *   }),
+ * });
  * const res = await handleScoredCompletion(request, context);
  * ```
  * @module

@@ -11,10 +11,39 @@
  * - the chat shape (`content: [{token, logprob, bytes, top_logprobs}]`), for generated tokens.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { TokenPieces } from "../llm/token_pieces.ts";
  * import { completionLogprobs } from "./logprobs.ts";
- * const lp = completionLogprobs(pieces, { prompt: { tokens, scores, added: 1, text: "2 plus 2 is" } });
- * console.log(lp.token_logprobs[0], lp.text_offset); // null [0, 0, 2, 7]
+ * // A vocabulary of four tokens in place of a model's (see lib/llm/token_pieces.ts).
+ * const vocab = ["<s>", "2", " plus", " is"].map((t) => new TextEncoder().encode(t));
+ * const pieces = new TokenPieces({
+ *   lib: {
+ *     symbols: {
+ *       llama_token_to_piece: (_v, token, buf) => (buf.set(vocab[token]), vocab[token].length),
+ *       llama_vocab_is_control: (_v, token) => token === 0,
+ *     },
+ *   },
+ *   vocab: null,
+ *   nVocab: vocab.length,
+ * }, () => [1]);
+ * const lp = completionLogprobs(pieces, {
+ *   prompt: {
+ *     tokens: [0, 1, 2, 3],
+ *     scores: [
+ *       null, // nothing before the first token
+ *       { token: 1, logprob: -2.5, isGreedy: false, top: [{ token: 3, logprob: -1 }] },
+ *       { token: 2, logprob: -0.5, isGreedy: true, top: [{ token: 2, logprob: -0.5 }] },
+ *       { token: 3, logprob: -1.5, isGreedy: true, top: [{ token: 3, logprob: -1.5 }] },
+ *     ],
+ *     added: 1, // the server's BOS: not in the text
+ *     text: "2 plus is",
+ *   },
+ * });
+ * assert.deepEqual(lp.tokens, ["<s>", "2", " plus", " is"]);
+ * assert.deepEqual(lp.token_logprobs, [null, -2.5, -0.5, -1.5]);
+ * assert.deepEqual(lp.top_logprobs[1], { " is": -1, "2": -2.5 }); // the chosen token added
+ * assert.deepEqual(lp.text_offset, [0, 0, 1, 6]);
  * ```
  * @module
  */

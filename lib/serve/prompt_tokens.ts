@@ -4,8 +4,17 @@
  * given — checked against the vocabulary, a bad one answered 400 naming `prompt[i][j]`.
  *
  * @example
- * ```ts ignore
- * const { tokens, added } = completionPromptTokens(lease, "2 plus 2 is"); // added: 1 (BOS)
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { completionPromptTokens } from "./prompt_tokens.ts";
+ * import type { PoolLease } from "./registry.ts";
+ * // Token-id prompts need only the vocabulary's size (a text prompt needs the loaded model).
+ * const lease = { name: "tiny", pool: { vocabularySize: 512 } } as unknown as PoolLease;
+ * assert.deepEqual(completionPromptTokens(lease, [1, 15, 27]), { tokens: [1, 15, 27], added: 0 });
+ * assert.throws(
+ *   () => completionPromptTokens(lease, [1, 600], "prompt[2]"),
+ *   { status: 400, param: "prompt[2][1]" },
+ * );
  * ```
  * @module
  */
@@ -25,8 +34,8 @@ export function completionPromptTokens(
   prompt: PromptInput,
   path = "prompt",
 ): { tokens: Token[]; added: number } {
-  const model = lease.pool.loaded.model;
   if (typeof prompt === "string") {
+    const model = lease.pool.loaded.model;
     const tokens = tokenizePrompt(model, prompt);
     const plain = model.tokenize(prompt, false);
     return { tokens, added: tokens.length - plain.length };

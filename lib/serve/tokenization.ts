@@ -16,10 +16,16 @@
  *
  * `model` defaults to the first model name served.
  *
+ * The replies, against the tiny model and lm-eval's `RemoteTokenizer`, are checked in
+ * tests/model/serve_logprobs_test.ts and tests/model/lm_eval_wire_test.ts (the model is needed,
+ * so the example does not run here):
+ *
  * @example
  * ```ts ignore
- * // POST /tokenize {"prompt": "2 plus 2", "add_special_tokens": false}
- * // → {"count": 4, "max_model_len": 512, "tokens": [...]}
+ * const request = new Request("http://127.0.0.1:8080/tokenize", {
+ *   method: "POST",
+ *   body: JSON.stringify({ prompt: "2 plus 2", add_special_tokens: false }),
+ * });
  * const res = await handleTokenization(request, "/tokenize", { registry, config });
  * ```
  * @module
