@@ -8,7 +8,7 @@
  * reported, with the machine's load average before and after (other work shares these cores).
  * Every method must give the same predictions.
  *
- *   deno task bench:eval-http                     # 3 rounds, 400 items per task
+ *   deno task bench:eval-http                     # 3 rounds, at most 400 items per task
  *   deno task bench:eval-http --rounds 1 --limit 100 --score-threads 1
  *
  * Writes results/bench/eval_http.json and results/bench/eval_http.md. Target: one server ≥ 0.8×
