@@ -47,6 +47,7 @@
  */
 import type { ChoiceScores, GenerateOptions, Generation, RollingScore } from "../llm/engine.ts";
 import { firstStop } from "../llm/stop_stream.ts";
+import { splitTrailingWhitespace } from "../llm/tokenizer_rules.ts";
 import { disjointWindow, rollingWindows } from "../llm/rolling_windows.ts";
 import type { Backend, BackendNeeds, BackendUsage } from "./backend.ts";
 import { AttemptFailure, EndpointPool, type EndpointStats } from "./endpoint_pool.ts";
@@ -314,8 +315,10 @@ export function createOpenAIBackend(options: OpenAIBackendOptions): OpenAIBacken
   }
 
   async function scoreChoices(context: string, choices: string[]): Promise<ChoiceScores> {
-    // The in-process engine's split: trailing whitespace of the context moves to the choice.
-    const end = codePoints(context.replace(/\s+$/, ""));
+    // The in-process engine's split (lm-eval's): trailing whitespace of the context moves to the
+    // choice, so the choice's tokens start at or after the trimmed context's end.
+    const [trimmed] = splitTrailingWhitespace(context, "");
+    const end = codePoints(trimmed);
     const prompts = choices.map((c) => context + c);
     const { choices: out, url, generated } = await echo(prompts, prompts);
     const scores = out.map((choice, i) =>

@@ -100,7 +100,10 @@ export async function handleScoredCompletion(
   try {
     const inputs = request.prompts ?? [""];
     const prompts = inputs.map((p, i) =>
-      completionPromptTokens(lease, p, request.promptPaths?.[i] ?? `prompt[${i}]`)
+      completionPromptTokens(lease, p, {
+        path: request.promptPaths?.[i] ?? `prompt[${i}]`,
+        scored: request.echo,
+      })
     );
     const maxTokens = request.maxTokens ?? ctx.config.defaultCompletionTokens;
     checkLengths(lease, prompts.map((p) => p.tokens), maxTokens, request.promptPaths ?? []);

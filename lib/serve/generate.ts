@@ -17,7 +17,6 @@
 import { BatchGenerator, type GeneratedLogprob } from "../llm/batch_generator.ts";
 import type { PoolSequence } from "../llm/sequence_pool.ts";
 import { encodeChat } from "../llm/chat.ts";
-import { encodePrompt } from "../llm/tokenizer_rules.ts";
 import type { Token } from "../llm/tokenizer.ts";
 import { streamSampled } from "../llm/sampled_stream.ts";
 import { handleScoredCompletion, needsScoring } from "./completion_scoring.ts";
@@ -227,8 +226,9 @@ function promptTokens(lease: PoolLease, request: GenerationRequest): Token[] {
       addGenerationPrompt: request.addGenerationPrompt,
     }).tokens;
   } else {
-    tokens = completionPromptTokens(lease, request.prompts?.[0] ?? "", request.promptPaths?.[0])
-      .tokens;
+    tokens = completionPromptTokens(lease, request.prompts?.[0] ?? "", {
+      path: request.promptPaths?.[0],
+    }).tokens;
   }
   const context = lease.pool.contextSize;
   if (tokens.length >= context) {

@@ -1,7 +1,9 @@
 /**
- * A /v1/completions prompt's tokens: text tokenized literally with BOS first when the model wants
- * one (the in-process engine's rule, so the same text gives the same tokens), token ids used as
- * given — checked against the vocabulary, a bad one answered 400 naming `prompt[i][j]`.
+ * A /v1/completions prompt's tokens: text under the model's tokenization rules
+ * (lib/llm/tokenizer_rules.ts, the in-process engine's, so the same text gives the same tokens):
+ * read literally, BOS first when the vocabulary says so, EOS last when it says so for a prompt to
+ * generate from and never for one that is scored (`echo`); token ids used as given — checked
+ * against the vocabulary, a bad one answered 400 naming `prompt[i][j]`.
  *
  * @example
  * ```ts
@@ -12,33 +14,48 @@
  * const lease = { name: "tiny", pool: { vocabularySize: 512 } } as unknown as PoolLease;
  * assert.deepEqual(completionPromptTokens(lease, [1, 15, 27]), { tokens: [1, 15, 27], added: 0 });
  * assert.throws(
- *   () => completionPromptTokens(lease, [1, 600], "prompt[2]"),
+ *   () => completionPromptTokens(lease, [1, 600], { path: "prompt[2]" }),
  *   { status: 400, param: "prompt[2][1]" },
  * );
  * ```
  * @module
  */
-import { tokenizePrompt } from "../llm/chat.ts";
+import { encodePrompt, encodeText, tokenizerRules } from "../llm/tokenizer_rules.ts";
 import type { Token } from "../llm/tokenizer.ts";
 import { ApiError } from "./errors.ts";
 import type { PromptInput } from "./protocol.ts";
 import type { PoolLease } from "./registry.ts";
 
+/** Options for {@linkcode completionPromptTokens}. */
+export interface CompletionPromptOptions {
+  /** Where the prompt is in the body (e.g. `prompt[2]`), named in the 400. Default: "prompt". */
+  path?: string;
+  /**
+   * The prompt is scored (`echo`): a text that is not complete, so no EOS. Default: false (a
+   * prompt to generate from: `encodePrompt`, an empty one starting from BOS, else EOS).
+   */
+  scored?: boolean;
+}
+
 /**
- * A completions prompt's tokens: text tokenized with BOS as the model wants it (`added`: 1 when BOS
- * was put first), token ids as given — 400 naming `path[j]` for an id outside the vocabulary
- * (`path`: where the prompt is in the body, e.g. `prompt[2]`).
+ * A completions prompt's tokens: text under the model's rules (`added`: leading tokens that are
+ * not in the text — BOS, or an empty prompt's start token), token ids as given (`added` 0) — 400
+ * naming `path[j]` for an id outside the vocabulary.
  */
 export function completionPromptTokens(
   lease: PoolLease,
   prompt: PromptInput,
-  path = "prompt",
+  options: CompletionPromptOptions = {},
 ): { tokens: Token[]; added: number } {
+  const { path = "prompt", scored = false } = options;
   if (typeof prompt === "string") {
     const model = lease.pool.loaded.model;
-    const tokens = tokenizePrompt(model, prompt);
-    const plain = model.tokenize(prompt, false);
-    return { tokens, added: tokens.length - plain.length };
+    const text = scored ? encodeText(model, prompt, { eos: false }) : [];
+    const tokens = text.length ? text : encodePrompt(model, prompt);
+    // The text is read literally, so a BOS in front is the one the rules put there.
+    const bos = tokenizerRules(model).bos?.id;
+    const added = prompt === "" ? tokens.length : bos !== undefined && tokens[0] === bos ? 1 : 0;
+    return { tokens, added };
   }
   const vocab = lease.pool.vocabularySize;
   const bad = prompt.findIndex((t) => t >= vocab);

@@ -5,9 +5,11 @@
  * - `POST /tokenize` — `{model?, prompt, add_special_tokens?, return_token_strs?}` (or
  *   `{model?, messages, add_generation_prompt?}`) → `{count, max_model_len, tokens, token_strs?}`.
  *   Special-token text in a prompt (`</s>`) is read as those tokens, as Hugging Face tokenizers
- *   (and so vLLM) read it — which is how a client learns the BOS id from its text.
- *   `add_special_tokens` (default true) puts BOS first when the model wants one. `messages` give
- *   the tokens /v1/chat/completions evaluates for them.
+ *   (and so vLLM) read it — which is how a client learns the BOS id from its text (lm-eval's
+ *   remote tokenizer does). This route alone does so: the completions endpoints read a prompt as
+ *   text (lib/llm/tokenizer_rules.ts). `add_special_tokens` (default true) puts BOS and EOS around
+ *   the tokens as the model's rules say (`tokenizerRules`), once. `messages` give the tokens
+ *   /v1/chat/completions evaluates for them (`encodeChat`).
  * - `POST /detokenize` — `{model?, tokens}` → `{prompt}`: the text the tokens spell, special
  *   tokens as their text.
  * - `GET /tokenizer_info[?model=NAME]` — the model's tokenizer settings, as tokenizer_config.json
@@ -30,7 +32,8 @@
  * ```
  * @module
  */
-import { tokenizePrompt } from "../llm/chat.ts";
+import { encodeChat } from "../llm/chat.ts";
+import { encodeText, tokenizerRules } from "../llm/tokenizer_rules.ts";
 import type { ServeConfig } from "./config.ts";
 import { ApiError } from "./errors.ts";
 import { readJsonBody } from "./http.ts";
@@ -71,9 +74,13 @@ export async function handleTokenization(
       const model = lease.pool.loaded.model;
       let tokens: number[];
       if (r.kind === "prompt") {
-        tokens = r.addSpecialTokens
-          ? tokenizePrompt(model, r.prompt, { specialTokens: true })
-          : model.tokenize(r.prompt, true);
+        // Special-token text read as those tokens, as a Hugging Face tokenizer (vLLM's) reads it:
+        // this route is the client's tokenizer, and lm-eval learns BOS's id from its text.
+        tokens = encodeText(model, r.prompt, {
+          specialTokens: true,
+          bos: r.addSpecialTokens,
+          eos: r.addSpecialTokens,
+        });
       } else {
         if (!lease.chatTemplate) {
           throw ApiError.badRequest(
@@ -81,10 +88,10 @@ export async function handleTokenization(
             "messages",
           );
         }
-        const text = lease.chatTemplate.render(r.messages, {
+        // Exactly the tokens /v1/chat/completions evaluates for these messages.
+        tokens = encodeChat(model, lease.chatTemplate, r.messages, {
           addGenerationPrompt: r.addGenerationPrompt,
-        });
-        tokens = tokenizePrompt(model, text, { specialTokens: true });
+        }).tokens;
       }
       const strs = r.returnTokenStrs ? { token_strs: await tokenStrings(lease, tokens) } : {};
       return Response.json({
@@ -132,6 +139,7 @@ async function tokenStrings(lease: PoolLease, tokens: number[]): Promise<string[
 function tokenizerInfo(lease: PoolLease): Record<string, unknown> {
   const model = lease.pool.loaded.model;
   const t = model.tokens;
+  const rules = tokenizerRules(model);
   const ggml = (model.fileInfo.metadata as unknown as {
     tokenizer?: { ggml?: { model?: unknown; add_eos_token?: unknown }; chat_template?: unknown };
   }).tokenizer;
@@ -144,8 +152,8 @@ function tokenizerInfo(lease: PoolLease): Record<string, unknown> {
     pad_token: null,
     bos_token_id: t.bos,
     eos_token_id: t.eos,
-    add_bos_token: t.bos !== null && t.shouldPrependBosToken,
-    add_eos_token: ggml?.ggml?.add_eos_token === true,
+    add_bos_token: rules.addBos,
+    add_eos_token: rules.addEos,
     chat_template: typeof ggml?.chat_template === "string" ? ggml.chat_template : null,
     model_max_length: lease.pool.contextSize,
     vocab_size: lease.pool.vocabularySize,

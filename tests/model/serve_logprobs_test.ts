@@ -12,9 +12,10 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readJsonl } from "../../lib/data/jsonl.ts";
-import { tokenizePrompt } from "../../lib/llm/chat.ts";
+import { encodeChat, modelChatTemplate } from "../../lib/llm/chat.ts";
 import { LlmEngine } from "../../lib/llm/engine.ts";
 import { loadModel } from "../../lib/llm/model.ts";
+import { encodeText } from "../../lib/llm/tokenizer_rules.ts";
 import { resolveServeConfig } from "../../lib/serve/config.ts";
 import type { CompletionLogprobs } from "../../lib/serve/protocol.ts";
 import { type RunningServer, startServer } from "../../lib/serve/server.ts";
@@ -148,7 +149,7 @@ Deno.test({
     const r = await completions({ model: "tiny", prompt, echo: true, logprobs: 3, max_tokens: 0 });
     const c = r.choices[0];
     const lp = c.logprobs!;
-    const tokens = tokenizePrompt(loaded.model, prompt);
+    const tokens = encodeText(loaded.model, prompt, { eos: false });
     assert.equal(r.usage.prompt_tokens, tokens.length);
     assert.equal(r.usage.completion_tokens, 0);
     assert.equal(lp.tokens.length, tokens.length);
@@ -179,7 +180,7 @@ Deno.test({
   ...opts,
   fn: async () => {
     const texts = ["The capital of Nisel is Volesa.", "Torselven works as a baker", "2 plus 2"];
-    const ids = texts.map((t) => tokenizePrompt(loaded.model, t));
+    const ids = texts.map((t) => encodeText(loaded.model, t, { eos: false }));
     const byText = await completions({
       model: "tiny",
       prompt: texts,
@@ -238,7 +239,7 @@ Deno.test({
     const prompt = "Question: What is 3 times 4?\nAnswer:";
     const r = await completions({
       model: "tiny",
-      prompt: [tokenizePrompt(loaded.model, prompt)],
+      prompt: [encodeText(loaded.model, prompt, { eos: false })],
       echo: true,
       logprobs: 1,
       max_tokens: 1,
@@ -246,7 +247,7 @@ Deno.test({
       seed: 1234,
     });
     const lp = r.choices[0].logprobs!;
-    const n = tokenizePrompt(loaded.model, prompt).length;
+    const n = encodeText(loaded.model, prompt, { eos: false }).length;
     assert.equal(lp.tokens.length, n + 1, "prompt tokens, then one generated token");
     assert.equal(r.usage.completion_tokens, 1);
     const top = lp.top_logprobs[n]!;
@@ -299,7 +300,7 @@ Deno.test({
       assert.ok(lp.text_offset[i] <= chars(c.text));
     });
     // Scored as part of the prompt (echo), the generated tokens get about the same numbers.
-    const ids = tokenizePrompt(loaded.model, prompt);
+    const ids = encodeText(loaded.model, prompt, { eos: false });
     const generated = r.usage.completion_tokens;
     const echo = await completions({
       model: "tiny",
@@ -353,7 +354,7 @@ Deno.test({
     const text = "Question: What is 2 plus 2?\nAnswer: 4";
     const plain = await encode(text);
     assert.deepEqual(plain, loaded.model.tokenize(text, false));
-    assert.deepEqual(await encode(text, true), tokenizePrompt(loaded.model, text));
+    assert.deepEqual(await encode(text, true), encodeText(loaded.model, text));
     const full = await (await post("/tokenize", {
       model: "tiny",
       prompt: text,
@@ -367,7 +368,13 @@ Deno.test({
     const chat = await (await post("/tokenize", {
       messages: [{ role: "user", content: "hi" }],
     })).json();
-    assert.ok(chat.tokens[0] === info.bos_token_id && chat.count > 3);
+    const messages = [{ role: "user" as const, content: "hi" }];
+    assert.deepEqual(
+      chat.tokens,
+      encodeChat(loaded.model, modelChatTemplate(loaded.model)!, messages).tokens,
+      "the tokens /v1/chat/completions evaluates",
+    );
+    assert.equal(chat.tokens[0], info.bos_token_id);
     const bad = await post("/detokenize", { tokens: [1, 99999] });
     assert.equal(bad.status, 400);
     assert.equal((await bad.json()).error.param, "tokens[1]");
