@@ -4,9 +4,14 @@
  * `usage.prompt_tokens` of /v1/completions is llama.cpp's `llama_tokenize(prompt, add_special)`
  * and of /v1/chat/completions the render (leading BOS text dropped when the model adds BOS)
  * tokenized with `add_special` and `parse_special`; `add_generation_prompt: false` leaves the
- * assistant header out; a bad `add_generation_prompt` is a 400 naming the field.
+ * assistant header out; a bad `add_generation_prompt` is a 400 naming the field. Echo scoring
+ * follows the same rules: `deno task eval --endpoint`'s multiple-choice scores through this server
+ * equal the in-process engine's on both models (no BOS, and BOS), and the echoed tokens are
+ * llama.cpp's.
  */
 import assert from "node:assert/strict";
+import { createLlamaBackend } from "../../lib/eval/backend.ts";
+import { createOpenAIBackend } from "../../lib/eval/openai_backend.ts";
 import { LibllamaVocab } from "../../lib/llm/libllama_vocab.ts";
 import { resolveServeConfig } from "../../lib/serve/config.ts";
 import { type RunningServer, startServer } from "../../lib/serve/server.ts";
@@ -18,6 +23,7 @@ const server: RunningServer = startServer(
   resolveServeConfig({
     port: 0,
     threads: 1,
+    scoreThreads: 1,
     gpu: false,
     sequences: 1,
     models: { qwen2: { model: qwen2 }, phi3: { model: phi3 } },
@@ -111,6 +117,50 @@ Deno.test({
     assert.equal(res.status, 400);
     assert.equal(json.error.param, "add_generation_prompt");
     assert.match(json.error.message, /'add_generation_prompt' must be true or false/);
+  },
+});
+
+Deno.test({
+  name: "echo scoring follows the rules: multiple choice over HTTP equals in-process (qwen2, phi3)",
+  ...opts,
+  fn: async () => {
+    const context = "Question: What is 12 plus 30?\nAnswer:";
+    const choices = [" 42", " 41", " forty-two"];
+    for (const [model, path] of [["qwen2", qwen2], ["phi3", phi3]] as const) {
+      const echo = await (await post("/v1/completions", {
+        model,
+        prompt: context + choices[0],
+        echo: true,
+        logprobs: 1,
+        max_tokens: 0,
+      })).json();
+      const lp = echo.choices[0].logprobs;
+      const expected = vocabs[model].tokenize(context + choices[0], { addSpecial: true });
+      assert.equal(
+        lp.tokens.length,
+        expected.length,
+        `${model}: llama.cpp's tokens, BOS as it says`,
+      );
+      assert.equal(echo.choices[0].text, context + choices[0]);
+      const remote = createOpenAIBackend({ baseUrl: server.url, model, apiKey: "" });
+      const local = await createLlamaBackend(path, { threads: 1, gpu: false });
+      try {
+        const [a, b] = [
+          await remote.scoreChoices!(context, choices),
+          await local.scoreChoices!(context, choices),
+        ];
+        assert.deepEqual(a.tokenCounts, b.tokenCounts, model);
+        assert.deepEqual(a.isGreedy, b.isGreedy, model);
+        a.logprobs.forEach((l, i) =>
+          assert.ok(
+            Math.abs(l - b.logprobs[i]) < 1e-4,
+            `${model} ${choices[i]}: ${l} vs ${b.logprobs[i]}`,
+          )
+        );
+      } finally {
+        await local.dispose();
+      }
+    }
   },
 });
 
