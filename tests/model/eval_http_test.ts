@@ -1,9 +1,9 @@
 /**
  * `deno task eval --endpoint` against real tunebook servers on the tiny model (three server
- * processes, started once for the whole file): multiple_choice, loglikelihood and
- * loglikelihood_rolling through one server give the in-process engine's results — metrics and
- * every sample's scores —, with and without a LoRA adapter; three servers give exactly the
- * results of one (results.json metrics, samples, run identity), also when one of them fails
+ * processes, started once for the whole file): multiple_choice (the three synthetic tasks),
+ * loglikelihood and loglikelihood_rolling through one server give the in-process engine's results
+ * — metrics and every sample's scores —, with and without a LoRA adapter; three servers give the
+ * exact results of one (results.json metrics, samples, run identity), also when one of them fails
  * every scoring request and the others take its share.
  */
 import assert from "node:assert/strict";
@@ -80,7 +80,13 @@ function tasks(): string[] {
       'doc_to_target: "{{page}}"',
     ].join("\n") + "\n",
   );
-  return ["synth_facts", "synth_entailment", join(t, "ll.yaml"), join(t, "rolling.yaml")];
+  return [
+    "synth_facts",
+    "synth_facts_support",
+    "synth_entailment",
+    join(t, "ll.yaml"),
+    join(t, "rolling.yaml"),
+  ];
 }
 const TASKS = tasks();
 
