@@ -70,10 +70,13 @@ export const command = defineCommand({
     "echo + logprobs) against the in-process batched scorer, same items, alternating rounds.",
   flags,
   exitStatus: "Exit status: 0 done (the methods agree on every prediction); 1 they do not.",
-  run: ({ values }) => main(values),
+  run: ({ values, given }) => main(values, given),
 });
 
-async function main(values: FlagValues<typeof flags>): Promise<number> {
+async function main(
+  values: FlagValues<typeof flags>,
+  given: ReadonlySet<string>,
+): Promise<number> {
   const threads = values["score-threads"] || navigator.hardwareConcurrency || 1;
   const items: Item[] = [];
   for (const name of values.tasks) {
@@ -163,7 +166,10 @@ async function main(values: FlagValues<typeof flags>): Promise<number> {
     command: [
       ...(getPriority() > 0 ? [`nice -n ${getPriority()}`] : []),
       "deno task bench:eval-http",
-      ...Deno.args,
+      ...[...given].map((name) => {
+        const v = values[name as keyof typeof values];
+        return `--${name} ${Array.isArray(v) ? v.join(",") : v}`;
+      }),
     ].join(" "),
     machine: { cpus: cpus().length, cpu: cpus()[0]?.model, deno: Deno.version.deno },
     loadAverage: { before: loadBefore, after: loadAfter },

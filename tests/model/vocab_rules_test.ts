@@ -252,6 +252,15 @@ function tolerance(logprob: number): number {
   return 1e-3 + 1e-4 * Math.abs(logprob);
 }
 
+/**
+ * The batched scorer's allowance on top of {@linkcode tolerance}: it always takes llama.cpp's tiled
+ * CPU attention (it pads small decodes to 64 tokens so that its numbers never depend on what
+ * shares a decode), where a from-scratch evaluation of a few tokens takes another kernel — the
+ * gap tests/model/engine_test.ts's KERNEL_TOLERANCE allows (seen here: 2.6e-3 on a −10.1 nat
+ * choice of the deepseek-llm model). A token off at the boundary moves a choice by whole nats.
+ */
+const BATCHED_KERNEL_ALLOWANCE = 5e-3;
+
 /** Batched scorer = sequences scorer = from-scratch evaluation of context + choice. */
 async function scorersAgree(loaded: LoadedModel, batched: LlmEngine): Promise<void> {
   assert.equal(batched.scorer, "batched");
@@ -286,7 +295,7 @@ async function scorersAgree(loaded: LoadedModel, batched: LlmEngine): Promise<vo
         });
         const label = `${JSON.stringify(q.context)} + ${JSON.stringify(q.choices[i])}`;
         assert.ok(
-          Math.abs(a.logprobs[i] - sum) < tolerance(sum),
+          Math.abs(a.logprobs[i] - sum) < tolerance(sum) + BATCHED_KERNEL_ALLOWANCE,
           `batched ${a.logprobs[i]} vs ${sum}: ${label}`,
         );
         assert.ok(
