@@ -18,7 +18,7 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { exportAdapter, runTrainer, type TrainEvent } from "../train/bridge.ts";
-import { colabNotebook } from "../train/colab.ts";
+import { COLAB_QUANT_TYPES, colabNotebook } from "../train/colab.ts";
 import { PRESETS, resolveTrainConfig, TrainConfigError, trainConfigKeys } from "../train/config.ts";
 import { taskTrainRows, writeTrainRows } from "../train/data.ts";
 import { formatTrainPlan, planTrainRun } from "../train/plan.ts";
@@ -84,10 +84,16 @@ export const command = defineCommand({
     ),
     "no-export": booleanFlag("skip the GGUF export after training"),
     colab: booleanFlag("write colab.ipynb (to run on a Colab T4) instead of training"),
-    "push-to": stringFlag("with --colab: the Hub repo the notebook pushes the run to", {
-      placeholder: "REPO",
-      defaultText: "none (no push)",
-    }),
+    "push-to": stringFlag(
+      "with --colab: the Hub repo the notebook pushes the run to (created private)",
+      { placeholder: "REPO", defaultText: "none (a download instead)" },
+    ),
+    public: booleanFlag("with --push-to: create the repo public instead of private"),
+    quant: enumFlag(
+      "with --colab: the quantization the notebook makes of the merged model",
+      COLAB_QUANT_TYPES,
+      { defaultText: "q4_k_m" },
+    ),
     nproc: integerFlag("trainer processes on this machine (torchrun; DDP, same global batch)", {
       min: 1,
       defaultText: "config nproc (1)",
@@ -137,6 +143,12 @@ export const command = defineCommand({
     if (values.val && !values.train) throw new UsageError("--val goes with --train");
     if (values["push-to"] !== undefined && !values.colab) {
       throw new UsageError("--push-to goes with --colab");
+    }
+    if (values.public && values["push-to"] === undefined) {
+      throw new UsageError("--public goes with --push-to");
+    }
+    if (values.quant !== undefined && !values.colab) {
+      throw new UsageError("--quant goes with --colab (at home: deno task quantize)");
     }
     if (values["gpu-memory-gb"] !== undefined && !values["dry-run"]) {
       throw new UsageError("--gpu-memory-gb goes with --dry-run");
@@ -197,11 +209,19 @@ export const command = defineCommand({
     }
     if (values.colab) {
       mkdirSync(dir, { recursive: true });
-      const nb = colabNotebook(config, { pushTo: values["push-to"] ?? "" });
+      const pushTo = values["push-to"] ?? "";
+      const nb = colabNotebook(config, {
+        pushTo,
+        private: !values.public,
+        quant: values.quant ?? "q4_k_m",
+        run,
+        task: values.task ?? "",
+      });
       writeFileSync(join(dir, "colab.ipynb"), JSON.stringify(nb, null, 1) + "\n");
       console.log(
-        `wrote ${join(dir, "colab.ipynb")}: open it in Colab (T4 GPU) and upload ${trainFile}` +
-          (valFile ? ` and ${valFile}` : ""),
+        `wrote ${join(dir, "colab.ipynb")}: open it in Colab (T4 GPU), add the secret HF_TOKEN, ` +
+          `Run all, and upload ${trainFile}` + (valFile ? ` and ${valFile}` : "") + " when asked" +
+          (pushTo ? `; then: deno task hub:pull ${pushTo}` : ""),
       );
       return 0;
     }

@@ -61,7 +61,8 @@ export function isLibllamaFile(name: string, os: string = Deno.build.os): boolea
   return /^libllama(\.v?[\d.]+)*\.so(\.[\d.]+)?$/.test(name);
 }
 
-function nodeLlamaCppRoot(): string {
+/** node-llama-cpp's package folder (where `import "node-llama-cpp"` resolves). */
+export function nodeLlamaCppRoot(): string {
   const url = import.meta.resolve("node-llama-cpp");
   if (!url.startsWith("file:")) {
     throw new Error(

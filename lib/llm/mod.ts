@@ -20,6 +20,7 @@ export * from "./tokenizer.ts";
 export * from "./tokenizer_rules.ts";
 export * from "./libllama_vocab.ts";
 export * from "./quantize_gguf.ts";
+export * from "./llama_cpp_source.ts";
 export * from "./engine.ts";
 export * from "./lora_spec.ts";
 export * from "./batching.ts";

@@ -117,6 +117,8 @@ export interface RunNotebooksOptions {
   keepGoing?: boolean;
   /** Python with nbclient/nbconvert. Default: TUNEBOOK_JUPYTER_PYTHON, else /usr/bin/python3. */
   python?: string;
+  /** Environment variables for the executor and the kernel, on top of this process's. Default: none. */
+  env?: Record<string, string>;
   /** Called when a notebook starts and ends. Default: none. */
   onProgress?: (event: { notebook: string; result?: NotebookRun }) => void;
 }
@@ -266,8 +268,8 @@ export async function runNotebooks(
       Object.entries(params ?? {}).filter(([k]) => names.get(notebook)!.includes(k)),
     );
     const env: Record<string, string> = Object.keys(own).length
-      ? { [PARAMS_ENV]: JSON.stringify(own) }
-      : {};
+      ? { ...options.env, [PARAMS_ENV]: JSON.stringify(own) }
+      : { ...options.env };
     const exec = await new Deno.Command(python, {
       args: [
         "-c",

@@ -11,6 +11,10 @@ export interface FakeFile {
 export interface FakeRepo {
   type: "dataset" | "model";
   gated?: boolean;
+  /** with `gated`: the tokens whose account accepted the terms. Default: both tokens */
+  granted?: string[];
+  /** a private repo answers only callers with a token (401 RepoNotFound to others, as the Hub) */
+  private?: boolean;
   /** revision name → commit id and files at that commit */
   branches: Record<string, { sha: string; files: Record<string, FakeFile> }>;
 }
@@ -26,6 +30,10 @@ export const lfsPointer = (b: Uint8Array) =>
     `version https://git-lfs.github.com/spec/v1\noid sha256:${sha256(b)}\nsize ${b.length}\n`,
   );
 export const TOKEN = "hf_fake_reader";
+/** A token with write access: the only one create-repo and commit accept. */
+export const WRITE_TOKEN = "hf_fake_writer";
+/** The account both tokens belong to. */
+export const USER = "tester";
 export const MAX_REQUESTS = 200;
 
 export function entryInfo(path: string, f: FakeFile, commit?: string) {
@@ -46,13 +54,48 @@ export function errorResponse(status: number, code: string, message: string): Re
   return Response.json({ error: message }, { status, headers: { "X-Error-Code": code } });
 }
 
-/** A fake Hub on 127.0.0.1:<free port>; `log` holds "METHOD path" of every request. */
+/**
+ * A fake Hub on 127.0.0.1:<free port>; `log` holds "METHOD path" of every request. Besides reads it
+ * answers what huggingface_hub's `whoami`, `create_repo` and `create_commit` call:
+ * GET /api/whoami-v2, POST /api/repos/create `{name, organization, private, type}` (409 when it
+ * exists), POST /api/{models|datasets}/<repo>/commit/<rev> (NDJSON: a `header` line, then `file`
+ * lines with base64 `content`); writes need {@linkcode WRITE_TOKEN}. Pushed repos land in `repos`.
+ */
 export function startFakeHub(repos: Record<string, FakeRepo>) {
   const log: string[] = [];
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
     const url = new URL(req.url);
     log.push(`${req.method} ${url.pathname}`);
     if (log.length > MAX_REQUESTS) return new Response("too many requests", { status: 503 });
+    const bearer = req.headers.get("authorization");
+    const writer = bearer === `Bearer ${WRITE_TOKEN}`;
+    if (url.pathname === "/api/whoami-v2") {
+      if (bearer !== `Bearer ${TOKEN}` && !writer) {
+        return errorResponse(401, "", "Invalid credentials in Authorization header");
+      }
+      return Response.json({
+        type: "user",
+        name: USER,
+        auth: { type: "access_token", accessToken: { role: writer ? "write" : "read" } },
+      });
+    }
+    if (url.pathname === "/api/repos/create" && req.method === "POST") {
+      if (!writer) return errorResponse(401, "", "You must use a write token to create a repo");
+      const body = await req.json() as {
+        name: string;
+        organization?: string;
+        private?: boolean;
+        type?: string;
+      };
+      const id = `${body.organization ?? USER}/${body.name}`;
+      if (repos[id]) return errorResponse(409, "", "You already created this model repo");
+      repos[id] = {
+        type: body.type === "dataset" ? "dataset" : "model",
+        private: body.private ?? false,
+        branches: { main: { sha: sha1(`${id} empty`), files: {} } },
+      };
+      return Response.json({ url: `${url.origin}/${id}`, name: id });
+    }
     const parts = url.pathname.split("/").slice(1);
     const api = parts[0] === "api";
     const seg = api ? parts.slice(1) : parts;
@@ -60,8 +103,8 @@ export function startFakeHub(repos: Record<string, FakeRepo>) {
     const rest = seg[0] === "datasets" || seg[0] === "models" ? seg.slice(1) : seg;
     const [owner, name, action, rawRev, ...pathParts] = rest;
     const repo = repos[`${owner}/${name}`];
-    const authorized = req.headers.get("authorization") === `Bearer ${TOKEN}`;
-    if (!repo || repo.type !== type) {
+    const authorized = bearer === `Bearer ${TOKEN}` || writer;
+    if (!repo || repo.type !== type || (repo.private && !authorized)) {
       // like the Hub: 401 to anonymous callers (a private repo is not revealed), 404 otherwise
       return errorResponse(authorized ? 404 : 401, "RepoNotFound", "Repository not found");
     }
@@ -74,12 +117,32 @@ export function startFakeHub(repos: Record<string, FakeRepo>) {
         _id: "0123",
         id: `${owner}/${name}`,
         sha: branch.sha,
-        private: false,
+        private: repo.private ?? false,
         gated: repo.gated ? "auto" : false,
         downloads: 0,
         likes: 0,
         lastModified: "2024-01-01T00:00:00.000Z",
         siblings: Object.keys(branch.files).map((rfilename) => ({ rfilename })),
+      });
+    }
+    if (api && action === "commit" && req.method === "POST") {
+      if (!writer) return errorResponse(403, "", "You must use a write token to push");
+      const files = { ...branch.files };
+      for (const line of (await req.text()).split("\n")) {
+        if (!line.trim()) continue;
+        const { key, value } = JSON.parse(line) as {
+          key: string;
+          value: { path?: string; content?: string; encoding?: string };
+        };
+        if (key !== "file") continue;
+        const bytes = Uint8Array.from(atob(value.content ?? ""), (c) => c.charCodeAt(0));
+        files[value.path!] = { bytes, lfs: bytes.length > 1024 };
+      }
+      const sha = sha1(`${owner}/${name} ${Object.keys(files).sort().join(",")} ${log.length}`);
+      repo.branches[rev] = { sha, files };
+      return Response.json({
+        commitOid: sha,
+        commitUrl: `${url.origin}/${owner}/${name}/commit/${sha}`,
       });
     }
     if (api && action === "tree" && req.method === "GET") {
@@ -117,6 +180,14 @@ export function startFakeHub(repos: Record<string, FakeRepo>) {
           401,
           "GatedRepo",
           "Access to this repo is restricted; you must be authenticated.",
+        );
+      }
+      const granted = repo.granted ?? [TOKEN, WRITE_TOKEN];
+      if (repo.gated && !granted.some((t) => bearer === `Bearer ${t}`)) {
+        return errorResponse(
+          403,
+          "GatedRepo",
+          "Access to this repo is restricted and you are not in the authorized list.",
         );
       }
       const f = branch.files[pathParts.map(decodeURIComponent).join("/")];

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { tmpdir } from "node:os";
 import { readFileSync } from "node:fs";
 import { COLAB_PY_FILES, colabNotebook } from "../../lib/train/colab.ts";
@@ -59,10 +59,34 @@ Deno.test("the Colab notebook is valid nbformat 4, targets a T4 and carries the 
   assert.equal(nb.metadata.kernelspec.name, "python3");
   assert.equal(nb.metadata.colab.gpuType, "T4");
   assert.equal(nb.metadata.tunebook.config.base_model, "mistralai/Mistral-7B-v0.1");
-  const text = nb.cells.map((c) => c.source.join("")).join("\n");
-  assert.match(text, /tunebook\.finetune config\.json/);
-  assert.match(text, /convert_lora_to_gguf\.py/);
-  assert.match(text, /upload_folder/);
+  const code = nb.cells.filter((c) => c.cell_type === "code").map((c) => c.source.join(""));
+  const at = (re: RegExp) => code.findIndex((c) => re.test(c));
+  // The token is checked before the run folder, the data, training and the push use it.
+  assert.ok(at(/tb\.hub_login\(BASE, PUSH_TO, PRIVATE\)/) > 0);
+  assert.ok(at(/tb\.hub_login/) < at(/tb\.run_folder/));
+  assert.ok(at(/tb\.run_folder/) < at(/tb\.train\(CONFIG, OUT\)/));
+  assert.ok(at(/tb\.train\(/) < at(/tb\.export_outputs/));
+  assert.ok(at(/tb\.export_outputs/) < at(/tb\.samples/));
+  assert.ok(at(/tb\.samples/) < at(/tb\.push\(/));
+  assert.match(code[0], /PRIVATE = True/, "private unless told otherwise");
+  assert.match(code[0], /QUANT = "q4_k_m"/);
+  // llama.cpp at the bundled tag, checked by the fingerprint of the bundled source
+  const pin = JSON.parse(
+    readFileSync(
+      resolve(PYTHON_DIR, "../node_modules/node-llama-cpp/llama/llama.cpp.info.json"),
+      "utf8",
+    ),
+  );
+  assert.match(code[0], new RegExp(`LLAMA_CPP_TAG = "${pin.tag}"`));
+  assert.match(code[0], /"include\/llama\.h": "[0-9a-f]{64}"/);
+  // pinned installs: every requirement has an exact version
+  const reqs = readFileSync(join(PYTHON_DIR, "requirements-colab.txt"), "utf8").split("\n")
+    .filter((l) => l.trim() && !l.startsWith("#"));
+  assert.ok(reqs.length >= 6);
+  for (const r of reqs) assert.match(r, /^[\w-]+==[\d.]+(;.*)?$/, r);
+  assert.throws(() => colabNotebook(cfg, { quant: "q3_k_xl" }), /quant "q3_k_xl"/);
+  const pub = colabNotebook(cfg, { pushTo: "me/adapter", private: false });
+  assert.match(pub.cells[1].source.join(""), /PRIVATE = False/);
   const dir = mkdtempSync(join(tmpdir(), "tunebook-colab-"));
   const path = join(dir, "colab.ipynb");
   writeFileSync(path, JSON.stringify(nb));
@@ -151,7 +175,7 @@ Deno.test("the Colab notebook embeds every python/tunebook module the trainer im
     // module-level and function-level relative imports: `from .x import …`
     for (const m of source.matchAll(/^\s*from \.(\w+) import/gm)) visit(`${m[1]}.py`);
   };
-  visit("finetune.py");
+  for (const entry of ["finetune.py", "colab.py", "llama_lib.py", "export_lora.py"]) visit(entry);
   const missing = [...needed].filter((f) => !COLAB_PY_FILES.includes(f));
   assert.deepEqual(missing, [], "add them to COLAB_PY_FILES in lib/train/colab.ts");
 });
