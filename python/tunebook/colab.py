@@ -15,9 +15,10 @@ when they are there, and environment settings stand in for them when they are no
 A run's folder (`run_folder`) is on Drive when Drive is there, so its checkpoints survive a
 recycled runtime and running the notebook again resumes. It ends up holding: config.json (the
 trainer's resolved config), events.jsonl (every event of the run, one story across resumes),
-stderr.log, adapter/ (PEFT), and after `export_outputs`: lora.gguf, <name>-f16.gguf (merged),
-<name>-<quant>.gguf, a JSON card next to each GGUF, samples.json, README.md (the model card)
-and tunebook_run.json (the manifest `deno task hub:pull` reads).
+stderr.log, adapter/ (PEFT), checkpoints/, then samples.json, README.md (the model card) and
+tunebook_run.json (the manifest `deno task hub:pull` reads). The exports — lora.gguf,
+<name>-f16.gguf (merged), <name>-<quant>.gguf, a JSON card next to each, merged/ — are large and
+go to the runtime's disk (`export_folder`; `TUNEBOOK_EXPORT_DIR` moves it); the push sends both.
 """
 from __future__ import annotations
 
@@ -391,28 +392,39 @@ def gguf_card(path: Path, **extra) -> dict:
     return card
 
 
+def export_folder(name: str) -> Path:
+    """Where the exports go: TUNEBOOK_EXPORT_DIR, else /content/export in Colab (the runtime's own
+    disk: a 7B merged f16 GGUF is 14 GB, more than Drive's free 15 GB leaves), else ./export."""
+    root = os.environ.get("TUNEBOOK_EXPORT_DIR") or ("/content/export" if in_colab() else "export")
+    path = Path(root) / name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def export_outputs(out: Path, base_model: str, quant: str, llama: dict, name: str) -> dict:
-    """From out/adapter: lora.gguf (GGUF LoRA), merged/ (Hugging Face checkpoint), <name>-f16.gguf
-    (merged) and <name>-<quant>.gguf (llama.cpp's quantizer), a card next to each GGUF."""
+    """From out/adapter, into `export_folder(name)`: lora.gguf (GGUF LoRA), merged/ (Hugging Face
+    checkpoint), <name>-f16.gguf (merged) and <name>-<quant>.gguf (llama.cpp's quantizer), a JSON
+    card next to each GGUF. Returns the GGUFs' paths by role."""
     from .export_gguf import export
     from .export_lora import export_gguf_lora, export_merged
     from .hf_files import resolve_model_dir
 
     base = resolve_model_dir(base_model) if not Path(base_model).is_dir() else Path(base_model)
     adapter = out / "adapter"
+    dest = export_folder(name)
     ident = {"tag": llama["tag"]}
-    lora = export_gguf_lora(adapter, base, out / "lora.gguf")
+    lora = export_gguf_lora(adapter, base, dest / "lora.gguf")
     adapter_sha = _sha256(adapter / "adapter_model.safetensors")
     gguf_card(lora, source="adapter/adapter_model.safetensors", source_sha256=adapter_sha, base_model=base_model,
               llama_cpp=ident)
     print(f"{lora}: GGUF LoRA (apply on the base model's GGUF)")
-    merged_dir = out / "merged"
+    merged_dir = dest / "merged"
     export_merged(adapter, base, merged_dir)
-    f16 = export(merged_dir, out / f"{name}-f16.gguf", "f16", name=name)
+    f16 = export(merged_dir, dest / f"{name}-f16.gguf", "f16", name=name)
     gguf_card(f16, source="adapter + base", source_sha256=adapter_sha, base_model=base_model, type="f16",
               llama_cpp=ident)
     print(f"{f16}: merged model (f16)")
-    qpath = out / f"{name}-{quant}.gguf"
+    qpath = dest / f"{name}-{quant}.gguf"
     proc = subprocess.run([sys.executable, "-m", "tunebook.llama_lib", "quantize", str(f16), str(qpath), quant],
                           capture_output=True, text=True, env={**os.environ, "PYTHONPATH": os.getcwd()})
     if proc.returncode != 0:
@@ -426,9 +438,9 @@ def export_outputs(out: Path, base_model: str, quant: str, llama: dict, name: st
     return {"lora": lora, "merged": f16, "quantized": qpath}
 
 
-def samples(model: Path, rows_file: str, n: int = 3, max_tokens: int = 64) -> list[dict]:
+def samples(model: Path, rows_file: str, out: Path, n: int = 3, max_tokens: int = 64) -> list[dict]:
     """Greedy generations of the quantized model on the first `n` validation (else training)
-    prompts, next to their reference; shown as a table and saved as samples.json."""
+    prompts, next to their reference; shown as a table and saved as out/samples.json."""
     rows = [json.loads(line) for line in Path(rows_file).read_text().splitlines() if line.strip()][:n]
     prompts = [r.get("prompt") or "".join(m["content"] for m in r.get("messages", [])[:-1]) for r in rows]
     refs = [r.get("completion") or (r.get("messages") or [{}])[-1].get("content", "") for r in rows]
@@ -440,7 +452,7 @@ def samples(model: Path, rows_file: str, n: int = 3, max_tokens: int = 64) -> li
         raise ColabError(f"generating with {model} failed:\n{proc.stderr[-2000:]}")
     shown = [{"prompt": g["prompt"], "reference": ref, "generated": g["text"]}
              for g, ref in zip(json.loads(proc.stdout), refs)]
-    (model.parent / "samples.json").write_text(json.dumps(shown, indent=2, ensure_ascii=False) + "\n")
+    (out / "samples.json").write_text(json.dumps(shown, indent=2, ensure_ascii=False) + "\n")
     try:
         from html import escape
 
@@ -501,18 +513,19 @@ Evaluate it with tunebook:
     return path
 
 
-def run_files(out: Path, outputs: dict, base_model: str, quant: str, task: str = "") -> list[str]:
-    """Write the manifest (tunebook_run.json) and return what goes back home, relative to `out`:
-    no checkpoints and no merged/ checkpoint folder (the merged GGUF carries it)."""
-    files = ["README.md", "config.json", "events.jsonl", "adapter/adapter_config.json",
+def run_files(out: Path, outputs: dict, base_model: str, quant: str, task: str = "") -> list[tuple[str, Path]]:
+    """Write the manifest (out/tunebook_run.json) and return what goes back home as (path in the
+    repo, local path): the run folder's small files (no checkpoints) and each GGUF with its card
+    (not the merged/ checkpoint folder: the merged GGUF carries it)."""
+    names = ["README.md", "config.json", "events.jsonl", "adapter/adapter_config.json",
              "adapter/adapter_model.safetensors", "samples.json"]
+    files = [(f, out / f) for f in names if (out / f).is_file()]
     for p in outputs.values():
-        files += [p.name, p.name + ".json"]
-    files = [f for f in files if (out / f).is_file()] + [MANIFEST]
-    manifest = {"format": 1, "base_model": base_model, "files": files,
+        files += [(p.name, p), (p.name + ".json", Path(str(p) + ".json"))]
+    manifest = {"format": 1, "base_model": base_model, "files": [f for f, _ in files] + [MANIFEST],
                 "gguf": {k: p.name for k, p in outputs.items()}, "quant": quant, "task": task or None}
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-    return files
+    return files + [(MANIFEST, out / MANIFEST)]
 
 
 def _eval_hint(repo: str, outputs: dict, task: str) -> str:
@@ -529,11 +542,11 @@ def push(out: Path, push_to: str, outputs: dict, base_model: str, quant: str, ta
     files = run_files(out, outputs, base_model, quant, task)
     api = HfApi(endpoint=_endpoint(), token=os.environ.get("HF_TOKEN"))
     api.create_repo(push_to, private=private, exist_ok=True, repo_type="model")
-    ops = [CommitOperationAdd(path_in_repo=f, path_or_fileobj=str(out / f)) for f in files]
+    ops = [CommitOperationAdd(path_in_repo=f, path_or_fileobj=str(local)) for f, local in files]
     api.create_commit(push_to, operations=ops, commit_message=f"tunebook run {out.name}", repo_type="model")
     print(f"pushed {len(ops)} files to {_endpoint()}/{push_to} ({'private' if private else 'public'})")
     print(_eval_hint(push_to, outputs, task))
-    return files
+    return [f for f, _ in files]
 
 
 def archive(out: Path, outputs: dict, base_model: str, quant: str, task: str = "") -> Path:
@@ -543,8 +556,8 @@ def archive(out: Path, outputs: dict, base_model: str, quant: str, task: str = "
 
     path = Path("artifacts.zip")
     with zipfile.ZipFile(path, "w") as z:
-        for f in run_files(out, outputs, base_model, quant, task):
-            z.write(out / f, f)
+        for f, local in run_files(out, outputs, base_model, quant, task):
+            z.write(local, f)
     if in_colab():
         from google.colab import files
 

@@ -57,7 +57,6 @@ Deno.test({
 }, async () => {
   const python = await findPython({ modules: ["nbclient", "ipykernel", "torch"] });
   const tmp = mkdtempSync(join(tmpdir(), "tunebook-colab-ci-"));
-  console.log(tmp);
   const hub = startFakeHub({});
   try {
     // deno task finetune --colab, from a folder of its own (results/train/colab-ci/ there)
@@ -156,15 +155,18 @@ Deno.test({
       merged: `${RUN}-f16.gguf`,
       quantized: `${RUN}-q4_k_m.gguf`,
     });
-    const card = JSON.parse(readFileSync(join(out, `${RUN}-q4_k_m.gguf.json`), "utf8"));
+    // The exports are on the runtime's disk (not Drive), a card next to each GGUF.
+    const exported = join(tmp, "runtime-2", "export", RUN);
+    assert.ok(!existsSync(join(out, `${RUN}-f16.gguf`)));
+    const card = JSON.parse(readFileSync(join(exported, `${RUN}-q4_k_m.gguf.json`), "utf8"));
     assert.equal(card.file_type, "Q4_K_M");
-    assert.equal(card.source_sha256, sha256(join(out, `${RUN}-f16.gguf`)));
+    assert.equal(card.source_sha256, sha256(join(exported, `${RUN}-f16.gguf`)));
     assert.equal(
       card.fallbacks.length,
       29,
       "the tiny model's 64-wide rows fall back, as quantize says",
     );
-    const loraCard = JSON.parse(readFileSync(join(out, "lora.gguf.json"), "utf8"));
+    const loraCard = JSON.parse(readFileSync(join(exported, "lora.gguf.json"), "utf8"));
     assert.equal(loraCard.general_type, "adapter");
     const samples = JSON.parse(readFileSync(join(out, "samples.json"), "utf8"));
     assert.equal(samples.length, 3);
@@ -197,7 +199,7 @@ Deno.test({
     );
     assert.equal(found.length, 1);
     const results = JSON.parse(readFileSync(found[0], "utf8"));
-    assert.equal(results.model.sha256 ?? results.model.file_sha256, card.sha256);
+    assert.equal(results.model.sha256, card.sha256, "eval scored the pushed q4_k_m");
     assert.ok(results.tasks.synth_qa, "synth_qa was scored");
   } finally {
     await hub.stop();
