@@ -233,7 +233,7 @@ export function colabNotebook(config: TrainConfig, options: ColabOptions = {}): 
     ),
     code(
       `# A few generations of the quantized model (greedy), next to the references\n` +
-        `SAMPLES = tb.samples(OUTPUTS["quantized"], VAL or TRAIN, OUT)\n`,
+        `SAMPLES = tb.samples(OUTPUTS.get("quantized"), VAL or TRAIN, OUT)\n`,
     ),
     code(
       `tb.model_card(OUT, CONFIG, DONE, OUTPUTS, PUSH_TO, TASK)\n` +

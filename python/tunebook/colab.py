@@ -401,10 +401,39 @@ def export_folder(name: str) -> Path:
     return path
 
 
+def _available_ram() -> int | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def merge_fits(base: Path, available: int | None = None) -> tuple[bool, str]:
+    """Whether this runtime's RAM holds the merged export: the exporter (export_gguf.py) keeps the
+    whole merged checkpoint and its f16 copy in memory, about 2 bytes × 2 per parameter."""
+    from .hf_files import weight_files
+
+    weights = sum(f.stat().st_size for f in weight_files(base))
+    params = weights // 2 if weights else 0  # fp16/bf16 checkpoints; an fp32 one only overestimates
+    need = 4 * params + (1 << 30)
+    available = _available_ram() if available is None else available
+    gb = lambda n: f"{n / 2**30:.1f} GB"  # noqa: E731
+    if available is None or need <= available:
+        return True, f"merged export needs ~{gb(need)} of RAM"
+    return False, (f"the merged export of this {gb(weights)} checkpoint needs ~{gb(need)} of RAM and this runtime "
+                   f"has {gb(available)} free: skipped. The adapter and lora.gguf are kept (and pushed); apply "
+                   "lora.gguf on the base model's GGUF at home (deno task eval --lora …), or run this notebook on a "
+                   "runtime with more RAM (Colab Pro's high-RAM) to get the merged and quantized GGUFs")
+
+
 def export_outputs(out: Path, base_model: str, quant: str, llama: dict, name: str) -> dict:
     """From out/adapter, into `export_folder(name)`: lora.gguf (GGUF LoRA), merged/ (Hugging Face
     checkpoint), <name>-f16.gguf (merged) and <name>-<quant>.gguf (llama.cpp's quantizer), a JSON
-    card next to each GGUF. Returns the GGUFs' paths by role."""
+    card next to each GGUF. Returns the GGUFs' paths by role; only lora.gguf when the merged export
+    does not fit in this runtime's RAM (`merge_fits`; it says so)."""
     from .export_gguf import export
     from .export_lora import export_gguf_lora, export_merged
     from .hf_files import resolve_model_dir
@@ -418,6 +447,10 @@ def export_outputs(out: Path, base_model: str, quant: str, llama: dict, name: st
     gguf_card(lora, source="adapter/adapter_model.safetensors", source_sha256=adapter_sha, base_model=base_model,
               llama_cpp=ident)
     print(f"{lora}: GGUF LoRA (apply on the base model's GGUF)")
+    fits, why = merge_fits(base)
+    if not fits:
+        print(f"warning: {why}")
+        return {"lora": lora}
     merged_dir = dest / "merged"
     export_merged(adapter, base, merged_dir)
     f16 = export(merged_dir, dest / f"{name}-f16.gguf", "f16", name=name)
@@ -438,9 +471,12 @@ def export_outputs(out: Path, base_model: str, quant: str, llama: dict, name: st
     return {"lora": lora, "merged": f16, "quantized": qpath}
 
 
-def samples(model: Path, rows_file: str, out: Path, n: int = 3, max_tokens: int = 64) -> list[dict]:
+def samples(model: Path | None, rows_file: str, out: Path, n: int = 3, max_tokens: int = 64) -> list[dict]:
     """Greedy generations of the quantized model on the first `n` validation (else training)
     prompts, next to their reference; shown as a table and saved as out/samples.json."""
+    if model is None:
+        print("no quantized model (the merged export was skipped above): no samples")
+        return []
     rows = [json.loads(line) for line in Path(rows_file).read_text().splitlines() if line.strip()][:n]
     prompts = [r.get("prompt") or "".join(m["content"] for m in r.get("messages", [])[:-1]) for r in rows]
     refs = [r.get("completion") or (r.get("messages") or [{}])[-1].get("content", "") for r in rows]
@@ -480,7 +516,11 @@ def model_card(out: Path, config: dict, done: dict, outputs: dict, push_to: str,
     if isinstance(data_sha, dict):
         data_sha = ", ".join(f"{k} {v}" for k, v in data_sha.items())
     repo = push_to or "<owner>/<repo>"
-    q = outputs["quantized"].name
+    rows = "" if "merged" not in outputs else (
+        f"| {outputs['merged'].name} | base + adapter merged, f16 GGUF |\n"
+        f"| {outputs['quantized'].name} | the merged model quantized with llama.cpp's quantizer |\n")
+    evaluate = _eval_command(f"results/train/{repo.replace('/', '--')}", outputs, task)
+    q = outputs["quantized"].name if "quantized" in outputs else None
     text = f"""---
 base_model: {config['base_model']}
 library_name: peft
@@ -497,16 +537,14 @@ Loss {losses[0] if losses else '?'} → {losses[-1] if losses else '?'}; validat
 |---|---|
 | adapter/ | PEFT adapter (adapter_config.json, adapter_model.safetensors) |
 | lora.gguf | the adapter as a GGUF LoRA, for llama.cpp / node-llama-cpp on the base model's GGUF |
-| {outputs['merged'].name} | base + adapter merged, f16 GGUF |
-| {q} | the merged model quantized with llama.cpp's quantizer |
-| *.gguf.json | a card per GGUF: SHA-256, size, types, bits per weight, fallbacks |
+{rows}| *.gguf.json | a card per GGUF: SHA-256, size, types, bits per weight, fallbacks |
 | config.json, events.jsonl | the trainer's resolved config and every event of the run |
-| samples.json | greedy generations of {q} on a few prompts |
+| samples.json | greedy generations of {q or 'the quantized model'} on a few prompts |
 
 Evaluate it with tunebook:
 
     deno task hub:pull {repo}
-    deno task eval --model results/train/{repo.replace('/', '--')}/{q} --tasks {task or '<task>'}
+    {evaluate}
 """
     path = out / "README.md"
     path.write_text(text)
@@ -528,9 +566,16 @@ def run_files(out: Path, outputs: dict, base_model: str, quant: str, task: str =
     return files + [(MANIFEST, out / MANIFEST)]
 
 
+def _eval_command(folder: str, outputs: dict, task: str) -> str:
+    tasks = f"--tasks {task or '<task>'}"
+    if "quantized" in outputs:
+        return f"deno task eval --model {folder}/{outputs['quantized'].name} {tasks}"
+    return f"deno task eval --model <the base model's GGUF> --lora {folder}/lora.gguf {tasks}"
+
+
 def _eval_hint(repo: str, outputs: dict, task: str) -> str:
-    return (f"back home:\n  deno task hub:pull {repo}\n  deno task eval --model "
-            f"results/train/{repo.replace('/', '--')}/{outputs['quantized'].name} --tasks {task or '<task>'}")
+    folder = "results/train/" + repo.replace("/", "--")
+    return f"back home:\n  deno task hub:pull {repo}\n  {_eval_command(folder, outputs, task)}"
 
 
 def push(out: Path, push_to: str, outputs: dict, base_model: str, quant: str, task: str = "",
@@ -562,6 +607,6 @@ def archive(out: Path, outputs: dict, base_model: str, quant: str, task: str = "
         from google.colab import files
 
         files.download(str(path))
-    print(f"{path}: unzip it into results/train/{out.name}/, then\n  deno task eval --model "
-          f"results/train/{out.name}/{outputs['quantized'].name} --tasks {task or '<task>'}")
+    print(f"{path}: unzip it into results/train/{out.name}/, then\n  "
+          f"{_eval_command(f'results/train/{out.name}', outputs, task)}")
     return path

@@ -60,3 +60,20 @@ def test_fallback_lines_as_llama_cpp_logs_them():
     line = ("llama_tensor_get_type: warning: blk.0.attn_q.weight - ncols 128 not divisible by 256 "
             "(required for type q4_K) -> falling back to q5_0")
     assert _FALLBACK.findall(line) == [("blk.0.attn_q.weight", "128", "256", "q4_K", "q5_0")]
+
+
+def test_a_merged_export_that_does_not_fit_in_ram_is_skipped_with_what_to_do(tmp_path):
+    from tunebook.colab import merge_fits
+
+    (tmp_path / "model.safetensors").write_bytes(b"\0" * (1 << 20))  # 0.5M fp16 parameters
+    fits, why = merge_fits(tmp_path, available=8 << 30)
+    assert fits, why
+    # a 7B fp16 checkpoint (14 GB) on a free Colab runtime (~12 GB free)
+    big = tmp_path / "big"
+    big.mkdir()
+    with (big / "model.safetensors").open("wb") as f:
+        f.truncate(14 << 30)
+    fits, why = merge_fits(big, available=12 << 30)
+    assert not fits
+    assert "needs ~29.0 GB of RAM and this runtime has 12.0 GB free: skipped" in why
+    assert "deno task eval --lora" in why

@@ -109,6 +109,12 @@ SHAPES = {
                "generation_eos": [128001, 128008, 128009],
                "rope_scaling": {"factor": 32.0, "high_freq_factor": 4.0, "low_freq_factor": 1.0,
                                 "original_max_position_embeddings": 8192, "rope_type": "llama3"}},
+    # Mistral's architecture (MistralForCausalLM: untied output, rope_theta 1e6, a sliding_window
+    # key) around a byte-level BPE vocabulary, as Mistral-Nemo and Mistral-Small-3 have (their
+    # tekken vocabulary is not among llama.cpp's bundled ones; Llama 3's stands in for it).
+    "mistral": {"vocab": "llama-bpe", "model_type": "mistral", "vocab_size": 128256, "rope_theta": 1000000.0,
+                "tie_word_embeddings": False, "bos": "<|begin_of_text|>", "eos": "<|end_of_text|>", "pad": None,
+                "generation_eos": [128001], "sliding_window": 4096},
 }
 
 
@@ -131,7 +137,8 @@ def write_hf_checkpoint(out: Path, shape: str, layers: int = 2, hidden: int = 64
                       num_attention_heads=heads, num_key_value_heads=kv_heads, max_position_embeddings=4096,
                       rms_norm_eps=1e-6, rope_theta=s["rope_theta"], tie_word_embeddings=s["tie_word_embeddings"],
                       bos_token_id=ids.get(s["bos"]) if s["bos"] else None, eos_token_id=s["generation_eos"],
-                      model_type=s["model_type"], rope_scaling=s.get("rope_scaling"))
+                      model_type=s["model_type"], rope_scaling=s.get("rope_scaling"),
+                      sliding_window=s.get("sliding_window"))
     model = Llama(cfg)
     with torch.no_grad():
         for p in model.parameters():  # weights large enough that logits differ visibly between tokens
