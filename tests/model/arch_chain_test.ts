@@ -120,7 +120,11 @@ for (const shape of ["llama3", "qwen2", "mistral"] as const) {
             ),
           );
         const diff = rel(adapted.scores, fused.scores);
-        console.log(`${shape}: choice log-probs`, JSON.stringify(fused.scores), `relative Δ ${diff}`);
+        console.log(
+          `${shape}: choice log-probs`,
+          JSON.stringify(fused.scores),
+          `relative Δ ${diff}`,
+        );
         assert.ok(diff <= TOLERANCE, `adapter vs merged: relative |Δ log p| = ${diff}`);
         const moved = rel(adapted.scores, plain.scores);
         assert.ok(moved > 10 * TOLERANCE, `the adapter changes the model (relative Δ ${moved})`);
