@@ -14,12 +14,16 @@
  *   tokenizing and scoring; no model load, warm-up decode or teardown); the process's wall time
  *   is recorded too.
  *
+ * It runs on the tiny model and on the benchmark model (bench/bench_model.ts: a 512-hidden ×
+ * 8-layer llama, where compute dominates) unless `--model` says otherwise; `tunebook_sequences`
+ * and `naive` run on the tiny model only (minutes per run on the benchmark model).
+ *
  * Every method uses the same thread count (2) and the default f16 KV cache; each measurement is
  * repeated (3 times after one untimed warm-up run, the methods taking turns) and the median is
  * reported. Writes
  * `results/bench/eval.json` and `results/bench/eval.md`. Run by `deno task bench:eval`:
  *
- *   deno run -A bench/eval_bench.ts [--model FILE.gguf] [--tasks a,b] [--repeats 3]
+ *   deno run -A bench/eval_bench.ts [--model tiny,bench,FILE.gguf] [--tasks a,b] [--repeats 3]
  *       [--threads 2] [--perplexity PATH] [--out results/bench] [--name eval] [--limit N]
  *
  * Targets (issue): tunebook ≥ 5× naive and ≥ 0.8× llama-perplexity.
@@ -34,8 +38,10 @@ import { median } from "simple-statistics";
 import { writeMultipleChoiceTasks } from "../lib/eval/_mc_binary.ts";
 import { LlmEngine } from "../lib/llm/engine.ts";
 import { BATCHED_CONCURRENCY } from "../lib/eval/backend.ts";
-import { DEFAULT_MODEL, type LoadedModel, loadModel } from "../lib/llm/model.ts";
+import { type LoadedModel, loadModel } from "../lib/llm/model.ts";
+import { type BenchModel, resolveBenchModels } from "./bench_model.ts";
 import {
+  booleanFlag,
   defineCommand,
   type FlagValues,
   integerFlag,
@@ -64,6 +70,11 @@ const TUNEBOOK_CONFIGS = [["tunebook", "batched"], ["tunebook_sequences", "seque
 const BATCHED_IN_FLIGHT = BATCHED_CONCURRENCY;
 /** llama-perplexity configurations: its default parallelism (-np 4) and 8 items per decode. */
 const PERPLEXITY_CONFIGS = [["llama_perplexity_np4", 4], ["llama_perplexity_np32", 32]] as const;
+/**
+ * Methods run on the tiny model only (or with `--all-methods`): on the benchmark model they take
+ * minutes per run and measure nothing the tiny model does not show.
+ */
+const SLOW_METHODS: readonly Method[] = ["tunebook_sequences", "naive"];
 /** Sequences of tunebook's engine in this benchmark (its default). */
 const SEQUENCES = 8;
 
@@ -155,12 +166,13 @@ interface Runner {
 async function createRunners(
   loaded: LoadedModel,
   items: BenchItem[],
-  options: { threads: number; dir: string; task: string; binary: string },
+  options: { threads: number; dir: string; task: string; binary: string; slow: boolean },
 ): Promise<Runner[]> {
-  const { threads, dir, task, binary } = options;
+  const { threads, dir, task, binary, slow } = options;
   const runners: Runner[] = [];
   // (i), (ii): tunebook
   for (const [method, scorer] of TUNEBOOK_CONFIGS) {
+    if (!slow && SLOW_METHODS.includes(method)) continue;
     const engine = await LlmEngine.create(loaded, { sequences: SEQUENCES, threads, scorer });
     const inFlight = scorer === "batched" ? BATCHED_IN_FLIGHT : SEQUENCES;
     let last: number[][] = [];
@@ -182,6 +194,18 @@ async function createRunners(
     });
   }
   // (iii): naive
+  if (slow) runners.push(await naiveRunner(loaded, items, threads));
+  // (iv): llama-perplexity
+  runners.push(...perplexityRunners(loaded, items, join(dir, `${task}.bin`), { threads, binary }));
+  return runners;
+}
+
+/** The naive scorer on one fresh 1-sequence context. */
+async function naiveRunner(
+  loaded: LoadedModel,
+  items: BenchItem[],
+  threads: number,
+): Promise<Runner> {
   const context = await loaded.model.createContext({
     sequences: 1,
     contextSize: Math.min(loaded.model.trainContextSize || 4096, 4096),
@@ -198,7 +222,7 @@ async function createRunners(
       ),
     0,
   );
-  runners.push({
+  return {
     method: "naive",
     run: async () => {
       const t0 = performance.now();
@@ -211,9 +235,18 @@ async function createRunners(
     extra: () => ({ tokensEvaluated: naiveTokens }),
     logprobs: () => naive,
     dispose: () => context.dispose(),
-  });
-  // (iv): llama-perplexity
-  const file = join(dir, `${task}.bin`);
+  };
+}
+
+/** llama-perplexity --multiple-choice at each of {@linkcode PERPLEXITY_CONFIGS}. */
+function perplexityRunners(
+  loaded: LoadedModel,
+  items: BenchItem[],
+  file: string,
+  options: { threads: number; binary: string },
+): Runner[] {
+  const { threads, binary } = options;
+  const runners: Runner[] = [];
   writeMultipleChoiceTasks(file, items);
   for (const [method, parallel] of PERPLEXITY_CONFIGS) {
     const runs: PerplexityRun[] = [];
@@ -285,7 +318,11 @@ function machine(): Record<string, unknown> {
 }
 
 const flags = {
-  model: stringFlag("GGUF model", { placeholder: "FILE.gguf", default: DEFAULT_MODEL }),
+  model: listFlag(
+    "models: `tiny` (the bundled tiny model), `bench` (the benchmark model, " +
+      "bench/bench_model.ts) or GGUF paths",
+    { item: "model", default: ["tiny", "bench"] },
+  ),
   tasks: listFlag("multiple-choice tasks", { item: "task name", default: BENCH_TASKS }),
   repeats: integerFlag("timed runs of each method (after one untimed warm-up)", {
     min: 1,
@@ -296,6 +333,9 @@ const flags = {
     placeholder: "PATH",
     default: DEFAULT_PERPLEXITY,
   }),
+  "all-methods": booleanFlag(
+    `run ${SLOW_METHODS.join(" and ")} on every model (default: on the tiny model only)`,
+  ),
   out: stringFlag("output folder", { placeholder: "DIR", default: "results/bench" }),
   name: stringFlag("output files are DIR/NAME.json and DIR/NAME.md", {
     placeholder: "NAME",
@@ -309,34 +349,90 @@ export const command = defineCommand({
   name: "bench:eval",
   summary: "Multiple-choice scoring throughput (items/s) of tunebook's batched scorer, its " +
     "node-llama-cpp sequences scorer, a naive one-evaluation-per-choice loop and " +
-    "llama-perplexity --multiple-choice, on the same model and items; writes DIR/NAME.json " +
-    "and DIR/NAME.md. Targets: tunebook ≥ 5× naive and ≥ 0.8× llama-perplexity.",
+    "llama-perplexity --multiple-choice, on the same model and items, on the tiny model and " +
+    "the benchmark model; writes DIR/NAME.json and DIR/NAME.md. Targets: tunebook ≥ 5× naive " +
+    "and ≥ 0.8× llama-perplexity.",
   flags,
   run: ({ values }) => main(values),
 });
 
+/** One model's measurements, ratios, targets and checks. */
+interface ModelResult {
+  label: string;
+  model: { path: string; sha256: string; bytes: number; parameters?: number };
+  measurements: Measurement[];
+  ratios: { task: string; rows: Ratios[] }[];
+  targets: Record<string, unknown>[];
+  checks: Record<string, unknown>[];
+}
+
+/** One method's ratios on one task (null where the other method did not run). */
+interface Ratios {
+  method: Method;
+  vsNaive: number | null;
+  vsPerplexityNp4: number;
+  vsPerplexityBest: number;
+}
+
 async function main(values: FlagValues<typeof flags>): Promise<number> {
   const loadAtStart = Deno.loadavg().map((x) => roundTo(x, 2));
-  const repeats = values.repeats;
-  const threads = values.threads;
-  const loaded = await loadModel(values.model, { gpu: false });
+  const models = await resolveBenchModels(values.model);
+  const results: ModelResult[] = [];
+  for (const m of models) {
+    results.push(
+      await benchModelScoring(m, values, values["all-methods"] || m.label === "tiny"),
+    );
+  }
+  const result = {
+    created: new Date().toISOString(),
+    command: ["deno", "task", "bench:eval", ...Deno.args].join(" "),
+    machine: { ...machine(), loadAverageAtStart: loadAtStart },
+    settings: {
+      threads: values.threads,
+      repeats: values.repeats,
+      warmupRuns: 1,
+      kv: "f16",
+      sequences: SEQUENCES,
+      llamaPerplexityTime:
+        "its log timestamps from `there are N tasks in prompt` to `Final result` (no load/warm-up)",
+    },
+    methods: DESCRIPTIONS,
+    models: results,
+  };
+  mkdirSync(values.out, { recursive: true });
+  const base = resolve(values.out, values.name);
+  writeFileSync(`${base}.json`, JSON.stringify(result, null, 2) + "\n");
+  writeFileSync(`${base}.md`, markdown(result));
+  console.log(`wrote ${base}.json and ${base}.md`);
+  return 0;
+}
+
+/** Every method on every task for one model, methods taking turns within each round. */
+async function benchModelScoring(
+  m: BenchModel,
+  values: FlagValues<typeof flags>,
+  slow: boolean,
+): Promise<ModelResult> {
+  const { repeats, threads } = values;
+  const loaded = await loadModel(m.path, { gpu: false });
   const measurements: Measurement[] = [];
   const checks: Record<string, unknown>[] = [];
   const dir = mkdtempSync(join(tmpdir(), "tunebook-evalbench-"));
   const record = (
-    m: Omit<Measurement, "medianSeconds" | "itemsPerSecond" | "itemsPerSecondBest">,
+    r: Omit<Measurement, "medianSeconds" | "itemsPerSecond" | "itemsPerSecondBest">,
   ) => {
-    const med = median(m.seconds);
+    const med = median(r.seconds);
     const full = {
-      ...m,
+      ...r,
       medianSeconds: roundTo(med, 4),
-      itemsPerSecond: roundTo(m.items / med, 1),
-      itemsPerSecondBest: roundTo(m.items / Math.min(...m.seconds), 1),
+      itemsPerSecond: roundTo(r.items / med, 1),
+      itemsPerSecondBest: roundTo(r.items / Math.min(...r.seconds), 1),
     };
     full.seconds = full.seconds.map((s) => roundTo(s, 4));
     measurements.push(full);
     console.log(
-      `${m.task} ${m.method}: ${full.itemsPerSecond} items/s (median ${full.medianSeconds} s)`,
+      `${m.label} ${r.task} ${r.method}: ${full.itemsPerSecond} items/s ` +
+        `(median ${full.medianSeconds} s)`,
     );
   };
   try {
@@ -347,6 +443,7 @@ async function main(values: FlagValues<typeof flags>): Promise<number> {
         dir,
         task,
         binary: values.perplexity,
+        slow,
       });
       try {
         // One untimed warm-up each, then the repeats round-robin, so that a slow spell of the
@@ -365,7 +462,7 @@ async function main(values: FlagValues<typeof flags>): Promise<number> {
             ...r.extra(),
           });
         }
-        checks.push(naiveCheck(task, runners));
+        if (slow) checks.push(naiveCheck(task, runners));
       } finally {
         for (const r of runners) await r.dispose?.();
       }
@@ -376,110 +473,91 @@ async function main(values: FlagValues<typeof flags>): Promise<number> {
   }
 
   const speed = (task: string, method: Method) =>
-    measurements.find((m) => m.task === task && m.method === method)!.itemsPerSecond;
-  const tasks = values.tasks;
-  const ratios = tasks.map((task) => {
-    const best = Math.max(
-      speed(task, "llama_perplexity_np4"),
-      speed(task, "llama_perplexity_np32"),
+    measurements.find((x) => x.task === task && x.method === method)?.itemsPerSecond;
+  const ratios = values.tasks.map((task) => {
+    const np4 = speed(task, "llama_perplexity_np4")!;
+    const best = Math.max(np4, speed(task, "llama_perplexity_np32")!);
+    const naive = speed(task, "naive");
+    const rows = METHODS.filter((method) => speed(task, method) !== undefined).map(
+      (method): Ratios => ({
+        method,
+        vsNaive: naive === undefined ? null : roundTo(speed(task, method)! / naive, 2),
+        vsPerplexityNp4: roundTo(speed(task, method)! / np4, 2),
+        vsPerplexityBest: roundTo(speed(task, method)! / best, 2),
+      }),
     );
-    const row = (method: Method) => ({
-      method,
-      vsNaive: roundTo(speed(task, method) / speed(task, "naive"), 2),
-      vsPerplexityNp4: roundTo(speed(task, method) / speed(task, "llama_perplexity_np4"), 2),
-      vsPerplexityBest: roundTo(speed(task, method) / best, 2),
-    });
-    return { task, rows: METHODS.map(row) };
+    return { task, rows };
   });
-  const targets = tasks.map((task) => {
+  const targets = values.tasks.map((task) => {
     const r = ratios.find((x) => x.task === task)!.rows.find((x) => x.method === "tunebook")!;
+    const target = (ratio: number | null, goal: number) =>
+      ratio === null ? null : { ratio, target: goal, met: ratio >= goal };
     return {
       task,
-      vsNaive: { ratio: r.vsNaive, target: TARGET_VS_NAIVE, met: r.vsNaive >= TARGET_VS_NAIVE },
-      vsPerplexityBest: {
-        ratio: r.vsPerplexityBest,
-        target: TARGET_VS_PERPLEXITY,
-        met: r.vsPerplexityBest >= TARGET_VS_PERPLEXITY,
-      },
-      vsPerplexityNp4: {
-        ratio: r.vsPerplexityNp4,
-        target: TARGET_VS_PERPLEXITY,
-        met: r.vsPerplexityNp4 >= TARGET_VS_PERPLEXITY,
-      },
+      vsNaive: target(r.vsNaive, TARGET_VS_NAIVE),
+      vsPerplexityBest: target(r.vsPerplexityBest, TARGET_VS_PERPLEXITY),
+      vsPerplexityNp4: target(r.vsPerplexityNp4, TARGET_VS_PERPLEXITY),
     };
   });
-  const result = {
-    created: new Date().toISOString(),
-    machine: { ...machine(), loadAverageAtStart: loadAtStart },
+  return {
+    label: m.label,
     model: {
       path: loaded.info.path,
       sha256: loaded.info.sha256,
       bytes: loaded.info.bytes,
       parameters: loaded.info.parameters,
     },
-    settings: {
-      threads,
-      repeats,
-      warmupRuns: 1,
-      kv: "f16",
-      sequences: SEQUENCES,
-      llamaPerplexityTime:
-        "its log timestamps from `there are N tasks in prompt` to `Final result` (no load/warm-up)",
-    },
-    methods: DESCRIPTIONS,
     measurements,
     ratios,
     targets,
     checks,
   };
-  mkdirSync(values.out, { recursive: true });
-  const base = resolve(values.out, values.name);
-  writeFileSync(`${base}.json`, JSON.stringify(result, null, 2) + "\n");
-  writeFileSync(`${base}.md`, markdown(result, tasks));
-  console.log(`wrote ${base}.json and ${base}.md`);
-  return 0;
 }
 
 function markdown(
   r: {
     created: string;
+    command: string;
     machine: Record<string, unknown>;
-    model: { sha256: string };
     settings: { threads: number; repeats: number };
-    measurements: Measurement[];
-    ratios: {
-      task: string;
-      rows: {
-        method: Method;
-        vsNaive: number;
-        vsPerplexityNp4: number;
-        vsPerplexityBest: number;
-      }[];
-    }[];
+    models: ModelResult[];
   },
-  tasks: string[],
 ): string {
   const lines = [
     "# Multiple-choice scoring throughput",
     "",
     `${r.created} · ${r.machine.cpuModel} · nproc ${r.machine.nproc} · ${r.settings.threads} threads · ` +
-    `median of ${r.settings.repeats} · model sha256 ${r.model.sha256.slice(0, 12)}`,
+    `median of ${r.settings.repeats} alternating rounds (after 1 warm-up) · load average ` +
+    `${(r.machine.loadAverageAtStart as number[]).join("/")} at start, ` +
+    `${(r.machine.loadAverage as number[]).join("/")} at end · command \`${r.command}\``,
     "",
-    "| task | method | items/s (median) | items/s (best) | × naive | × llama-perplexity -np 4 | × llama-perplexity best |",
-    "|---|---|---:|---:|---:|---:|---:|",
   ];
-  for (const task of tasks) {
-    for (const row of r.ratios.find((x) => x.task === task)!.rows) {
-      const m = r.measurements.find((x) => x.task === task && x.method === row.method)!;
-      lines.push(
-        `| ${task} | ${row.method} | ${m.itemsPerSecond} | ${m.itemsPerSecondBest} | ${row.vsNaive} | ${row.vsPerplexityNp4} | ${row.vsPerplexityBest} |`,
-      );
+  for (const m of r.models) {
+    lines.push(
+      `## ${m.label} (\`${m.model.path.split("/").pop()}\`, ${
+        m.model.parameters ? `${(m.model.parameters / 1e6).toFixed(1)}M parameters, ` : ""
+      }sha256 ${m.model.sha256.slice(0, 12)})`,
+      "",
+      "| task | method | items/s (median) | items/s (best) | × naive | × llama-perplexity -np 4 | × llama-perplexity best | rounds (s) |",
+      "|---|---|---:|---:|---:|---:|---:|---|",
+    );
+    for (const { task, rows } of m.ratios) {
+      for (const row of rows) {
+        const x = m.measurements.find((y) => y.task === task && y.method === row.method)!;
+        lines.push(
+          `| ${task} | ${row.method} | ${x.itemsPerSecond} | ${x.itemsPerSecondBest} | ${
+            row.vsNaive ?? "—"
+          } | ${row.vsPerplexityNp4} | ${row.vsPerplexityBest} | ${x.seconds.join(", ")} |`,
+        );
+      }
     }
+    lines.push("");
   }
   lines.push(
-    "",
     "llama-perplexity: time from its log timestamps, `there are N tasks in prompt` to " +
-      "`Final result` (task reading, tokenization, scoring; no model load or warm-up).",
+      "`Final result` (task reading, tokenization, scoring; no model load or warm-up). " +
+      `${SLOW_METHODS.join(" and ")} run on the tiny model only (minutes per run on the ` +
+      "benchmark model); `—`: not run.",
     "Methods: " + METHODS.map((m) => `\`${m}\`: ${DESCRIPTIONS[m]}`).join("; ") + ".",
     "",
   );

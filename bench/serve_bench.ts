@@ -6,12 +6,14 @@
  * loopback, bounded in count and time. Each server runs as its own process; rounds alternate
  * the servers so background load hits both alike. Reports p50/p95 latency, time to first token,
  * tokens/s, the server's memory growth after a warm-up, errors and incomplete responses, and
- * the throughput ratio tunebook / llama-server (target ≥ 0.8). One compute thread by default:
- * the tiny model needs no more, and the two cores are shared with the load generator (ggml's
- * worker threads spin; oversubscribed, they slow every process down).
+ * the ratios tunebook / llama-server of tokens/s (target ≥ 0.8), p95 latency and peak memory. Runs
+ * on the tiny model (per-call overhead dominates) and on the benchmark model (bench/bench_model.ts:
+ * a 512-hidden × 8-layer llama, where compute does) unless `--model` says otherwise. One compute
+ * thread by default: the two cores are shared with the load generator (ggml's worker threads
+ * spin; oversubscribed, they slow every process down).
  *
- *   deno task bench:serve                         # 4, 8 and 16 clients; 128 requests × 64 tokens; 3 rounds
- *   deno task bench:serve --concurrency 8 --requests 32 --rounds 1 --no-llama-server
+ *   deno task bench:serve       # tiny and bench models; 4, 8 and 16 clients; 3 rounds
+ *   deno task bench:serve --model tiny --concurrency 8 --requests 32 --rounds 1 --no-llama-server
  *
  * Writes results/bench/serve.json and results/bench/serve.md.
  * @module
@@ -20,7 +22,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { median } from "simple-statistics";
-import { DEFAULT_MODEL } from "../lib/llm/model.ts";
+import { resolveBenchModels } from "./bench_model.ts";
 import {
   booleanFlag,
   defineCommand,
@@ -56,7 +58,17 @@ const MS_PER_SECOND = 1000;
  */
 const WARMUP_LOADS = 4;
 
+/**
+ * The load on each model unless `--requests` / `--max-tokens` / `--warmup-loads` say otherwise: on
+ * the benchmark model a token costs ~40× what it does on the tiny one, so fewer, shorter requests.
+ */
+const MODEL_LOADS: Record<string, { requests: number; maxTokens: number; warmupLoads: number }> = {
+  tiny: { requests: 128, maxTokens: 64, warmupLoads: WARMUP_LOADS },
+  bench: { requests: 48, maxTokens: 32, warmupLoads: 2 },
+};
+
 interface Run {
+  model: string;
   server: "tunebook" | "llama-server";
   concurrency: number;
   round: number;
@@ -74,15 +86,26 @@ const flags = {
       default: [4, 8, 16],
     },
   ),
-  requests: integerFlag("requests per load", { min: 1, default: 128 }),
+  requests: integerFlag("requests per load", {
+    min: 1,
+    defaultText: "128 on the tiny model, 48 on the benchmark model",
+  }),
   "max-tokens": integerFlag("tokens generated per request (greedy, ignore_eos)", {
     min: 1,
     placeholder: "T",
-    default: 64,
+    defaultText: "64 on the tiny model, 32 on the benchmark model",
+  }),
+  "warmup-loads": integerFlag("full loads each server answers before the measured one", {
+    min: 0,
+    defaultText: `${WARMUP_LOADS} on the tiny model, 2 on the benchmark model`,
   }),
   rounds: integerFlag("alternating rounds per config (median reported)", { min: 1, default: 3 }),
   threads: integerFlag("compute threads of each server", { min: 1, default: 1 }),
-  model: stringFlag("GGUF model", { placeholder: "FILE.gguf", default: DEFAULT_MODEL }),
+  model: listFlag(
+    "models: `tiny` (the bundled tiny model), `bench` (the benchmark model, " +
+      "bench/bench_model.ts) or GGUF paths",
+    { item: "model", default: ["tiny", "bench"] },
+  ),
   "time-limit-s": numberFlag("seconds one load may take", {
     min: 1,
     placeholder: "S",
@@ -103,9 +126,10 @@ const flags = {
 export const command = defineCommand({
   name: "bench:serve",
   summary: "Load test of tunebook's OpenAI-compatible server against llama.cpp's llama-server on " +
-    "the same model, threads, parallel sequences and load. Each server process first answers " +
-    "four full warm-up loads, then the measured one; memory growth is its resident memory at " +
-    "the end of the measured load minus at the end of the warm-up.",
+    "the same model, threads, parallel sequences and load, on the tiny model and the benchmark " +
+    "model. Each server process first answers full warm-up loads, then the measured one; memory " +
+    "growth is its resident memory at the end of the measured load minus at the end of the " +
+    "warm-up, peak memory the largest resident memory seen during the measured load.",
   flags,
   exitStatus: "Exit status: 0 done and every check passed; 1 errors, incomplete responses or " +
     "memory growth; 2 bad arguments or llama-server missing.",
@@ -114,12 +138,9 @@ export const command = defineCommand({
 
 async function main(values: FlagValues<typeof flags>): Promise<number> {
   const concurrencies = values.concurrency;
-  const requests = values.requests;
-  const maxTokens = values["max-tokens"];
   const rounds = values.rounds;
   const threads = values.threads;
   const timeLimitMs = values["time-limit-s"] * MS_PER_SECOND;
-  const model = values.model;
   const llamaServer = values["llama-server"];
   const withLlama = !values["no-llama-server"];
   if (withLlama && !existsSync(llamaServer)) {
@@ -129,8 +150,22 @@ async function main(values: FlagValues<typeof flags>): Promise<number> {
     );
     return USAGE_ERROR;
   }
+  const models = await resolveBenchModels(values.model);
+  const loadOf = (label: string) => {
+    const d = MODEL_LOADS[label] ?? MODEL_LOADS.tiny;
+    return {
+      requests: values.requests ?? d.requests,
+      maxTokens: values["max-tokens"] ?? d.maxTokens,
+      warmupLoads: values["warmup-loads"] ?? d.warmupLoads,
+    };
+  };
 
-  const start = async (server: Run["server"], sequences: number): Promise<ServerProcess> => {
+  const start = async (
+    model: string,
+    server: Run["server"],
+    sequences: number,
+    requests: number,
+  ): Promise<ServerProcess> => {
     if (server === "tunebook") {
       return await spawnTunebookServer([
         "--model",
@@ -179,39 +214,48 @@ async function main(values: FlagValues<typeof flags>): Promise<number> {
   };
 
   const runs: Run[] = [];
-  for (const concurrency of concurrencies) {
-    for (let round = 1; round <= rounds; round++) {
-      const order: Run["server"][] = withLlama
-        ? (round % 2 ? ["tunebook", "llama-server"] : ["llama-server", "tunebook"])
-        : ["tunebook"];
-      for (const server of order) {
-        const proc = await start(server, concurrency);
-        try {
-          const load = (memoryMb?: () => number) =>
-            runStreamingLoad(proc.url, { concurrency, requests, maxTokens, timeLimitMs, memoryMb });
-          for (let w = 0; w < WARMUP_LOADS; w++) await load(); // not measured
-          const warmMemoryMb = proc.rssMb();
-          const report = await load(proc.rssMb);
-          runs.push({ server, concurrency, round, report, warmMemoryMb });
-          console.error(
-            `${concurrency} clients, round ${round}, ${server}: ` +
-              `${report.tokensPerSecond.toFixed(0)} tokens/s, p50 ${
-                report.latencyMs.p50.toFixed(0)
-              } ms, ` +
-              `p95 ${
-                report.latencyMs.p95.toFixed(0)
-              } ms, ${report.complete}/${requests} complete, ` +
-              `${report.errors.length} errors`,
-          );
-        } finally {
-          await proc.stop();
+  for (const m of models) {
+    const { requests, maxTokens, warmupLoads } = loadOf(m.label);
+    for (const concurrency of concurrencies) {
+      for (let round = 1; round <= rounds; round++) {
+        const order: Run["server"][] = withLlama
+          ? (round % 2 ? ["tunebook", "llama-server"] : ["llama-server", "tunebook"])
+          : ["tunebook"];
+        for (const server of order) {
+          const proc = await start(m.path, server, concurrency, requests);
+          try {
+            const load = (memoryMb?: () => number) =>
+              runStreamingLoad(proc.url, {
+                concurrency,
+                requests,
+                maxTokens,
+                timeLimitMs,
+                memoryMb,
+              });
+            for (let w = 0; w < warmupLoads; w++) await load(); // not measured
+            const warmMemoryMb = proc.rssMb();
+            const report = await load(proc.rssMb);
+            runs.push({ model: m.label, server, concurrency, round, report, warmMemoryMb });
+            console.error(
+              `${m.label}, ${concurrency} clients, round ${round}, ${server}: ` +
+                `${report.tokensPerSecond.toFixed(0)} tokens/s, p50 ${
+                  report.latencyMs.p50.toFixed(0)
+                } ms, p95 ${report.latencyMs.p95.toFixed(0)} ms, peak ${
+                  (report.memoryMb?.peak ?? 0).toFixed(0)
+                } MB, ${report.complete}/${requests} complete, ${report.errors.length} errors`,
+            );
+          } finally {
+            await proc.stop();
+          }
         }
       }
     }
   }
 
-  const summary = (server: Run["server"], concurrency: number) => {
-    const rs = runs.filter((r) => r.server === server && r.concurrency === concurrency);
+  const summary = (model: string, server: Run["server"], concurrency: number) => {
+    const rs = runs.filter((r) =>
+      r.model === model && r.server === server && r.concurrency === concurrency
+    );
     if (rs.length === 0) return undefined;
     const reports = rs.map((r) => r.report);
     return {
@@ -224,33 +268,46 @@ async function main(values: FlagValues<typeof flags>): Promise<number> {
       incomplete: reports.reduce((n, r) => n + r.incomplete + r.skipped, 0),
       memoryGrowthMb: Math.max(...rs.map((r) => (r.report.memoryMb?.end ?? 0) - r.warmMemoryMb)),
       memoryPeakMb: Math.max(...reports.map((r) => r.memoryMb?.peak ?? 0)),
+      roundsTokensPerSecond: reports.map((r) => Math.round(r.tokensPerSecond)),
     };
   };
-  const configs = concurrencies.map((concurrency) => {
-    const tunebook = summary("tunebook", concurrency)!;
-    const llamaServer = summary("llama-server", concurrency);
-    const ratio = llamaServer ? tunebook.tokensPerSecond / llamaServer.tokensPerSecond : undefined;
-    return { concurrency, sequences: concurrency, tunebook, llamaServer, ratio };
-  });
+  const ratioOf = (a: number, b: number | undefined) =>
+    b === undefined || b === 0 ? undefined : Math.round((a / b) * 100) / 100;
+  const configs = models.flatMap((m) =>
+    concurrencies.map((concurrency) => {
+      const tunebook = summary(m.label, "tunebook", concurrency)!;
+      const llamaServer = summary(m.label, "llama-server", concurrency);
+      return {
+        model: m.label,
+        path: m.path,
+        ...loadOf(m.label),
+        concurrency,
+        sequences: concurrency,
+        tunebook,
+        llamaServer,
+        ratio: ratioOf(tunebook.tokensPerSecond, llamaServer?.tokensPerSecond),
+        p95Ratio: ratioOf(tunebook.latencyP95Ms, llamaServer?.latencyP95Ms),
+        peakMemoryRatio: ratioOf(tunebook.memoryPeakMb, llamaServer?.memoryPeakMb),
+      };
+    })
+  );
   const checks = {
     noErrors: configs.every((c) => c.tunebook.errors === 0),
     everyResponseComplete: configs.every((c) => c.tunebook.incomplete === 0),
     memoryFlat: configs.every((c) => c.tunebook.memoryGrowthMb < FLAT_MEMORY_MB),
     throughputTarget: withLlama ? configs.every((c) => (c.ratio ?? 0) >= TARGET_RATIO) : null,
   };
+  const command = ["deno", "task", "bench:serve", ...Deno.args].join(" ");
   const result = {
     date: new Date().toISOString(),
-    machine: { cpus: cpus().length, cpu: cpus()[0]?.model, deno: Deno.version.deno },
-    load: {
-      concurrencies,
-      requests,
-      maxTokens,
-      rounds,
-      threads,
-      model,
-      greedy: true,
-      ignoreEos: true,
+    command,
+    machine: {
+      cpus: cpus().length,
+      cpu: cpus()[0]?.model,
+      deno: Deno.version.deno,
+      loadAverageAtEnd: Deno.loadavg().map((x) => Math.round(x * 100) / 100),
     },
+    load: { concurrencies, rounds, threads, greedy: true, ignoreEos: true },
     targetRatio: TARGET_RATIO,
     flatMemoryMb: FLAT_MEMORY_MB,
     configs,
@@ -260,26 +317,40 @@ async function main(values: FlagValues<typeof flags>): Promise<number> {
   mkdirSync(values.out, { recursive: true });
   writeFileSync(join(values.out, "serve.json"), JSON.stringify(result, null, 2) + "\n");
   type Summary = NonNullable<ReturnType<typeof summary>>;
-  const row = (clients: number, name: string, s: Summary, ratio?: number) =>
-    `| ${clients} | ${name} | ${s.tokensPerSecond.toFixed(0)} | ${s.latencyP50Ms.toFixed(0)} | ` +
-    `${s.latencyP95Ms.toFixed(0)} | ${s.ttftP50Ms.toFixed(0)} | ${s.ttftP95Ms.toFixed(0)} | ` +
-    `${s.errors} | ${s.incomplete} | ${s.memoryGrowthMb.toFixed(1)} | ` +
-    `${ratio === undefined ? "" : `**${ratio.toFixed(2)}**`} |`;
+  const fmt = (x: number | undefined) => (x === undefined ? "" : `**${x.toFixed(2)}**`);
+  const row = (
+    c: { model: string; concurrency: number },
+    name: string,
+    s: Summary,
+    ratios: (number | undefined)[] = [],
+  ) =>
+    `| ${c.model} | ${c.concurrency} | ${name} | ${s.tokensPerSecond.toFixed(0)} | ` +
+    `${s.latencyP50Ms.toFixed(0)} | ${s.latencyP95Ms.toFixed(0)} | ${s.ttftP50Ms.toFixed(0)} | ` +
+    `${s.ttftP95Ms.toFixed(0)} | ${s.errors} | ${s.incomplete} | ${s.memoryPeakMb.toFixed(0)} | ` +
+    `${s.memoryGrowthMb.toFixed(1)} | ${s.roundsTokensPerSecond.join(", ")} | ` +
+    `${ratios.map(fmt).join(" | ")}${ratios.length ? "" : " | |"} |`;
   const md = [
     `# Serving load test`,
     ``,
-    `N concurrent streaming clients (N parallel sequences in each server), ${requests} requests × ` +
-    `${maxTokens} tokens each (greedy, ignore_eos), ${threads} compute thread(s), model ` +
-    `\`${model}\`, loopback; each server is a separate process, warmed up with ${WARMUP_LOADS} full loads ` +
-    `first; median of ${rounds} alternating round(s). ${result.machine.cpus} CPUs ` +
-    `(${result.machine.cpu}), shared with the load generator; ${result.date}. ` +
-    `Command: \`deno task bench:serve\`.`,
+    `N concurrent streaming clients (N parallel sequences in each server), greedy, ignore_eos, ` +
+    `${threads} compute thread(s), ${CONTEXT_PER_SEQUENCE} tokens of context per sequence, ` +
+    `loopback; each server is a separate process, warmed up with full loads first; median of ` +
+    `${rounds} alternating round(s). ${result.machine.cpus} CPUs (${result.machine.cpu}), shared ` +
+    `with the load generator (load average at the end ${
+      result.machine.loadAverageAtEnd.join("/")
+    }); ${result.date}. Command: \`${command}\`.`,
     ``,
-    `| clients | server | tokens/s | p50 latency ms | p95 latency ms | p50 TTFT ms | p95 TTFT ms | errors | incomplete | memory growth MB | tunebook / llama-server |`,
-    `| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`,
+    ...models.map((m) => {
+      const l = loadOf(m.label);
+      return `- ${m.label}: \`${m.path}\`, ${l.requests} requests × ${l.maxTokens} tokens per ` +
+        `load, ${l.warmupLoads} warm-up load(s)`;
+    }),
+    ``,
+    `| model | clients | server | tokens/s | p50 latency ms | p95 latency ms | p50 TTFT ms | p95 TTFT ms | errors | incomplete | peak memory MB | memory growth MB | tokens/s per round | tokens/s × llama-server | p95 × llama-server | peak memory × llama-server |`,
+    `| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |`,
     ...configs.flatMap((c) => [
-      row(c.concurrency, "tunebook", c.tunebook, c.ratio),
-      ...(c.llamaServer ? [row(c.concurrency, "llama-server", c.llamaServer)] : []),
+      row(c, "tunebook", c.tunebook, [c.ratio, c.p95Ratio, c.peakMemoryRatio]),
+      ...(c.llamaServer ? [row(c, "llama-server", c.llamaServer)] : []),
     ]),
     ``,
     `Target: tunebook ≥ ${TARGET_RATIO}× llama-server's tokens/s. Checks: ${

@@ -6,7 +6,7 @@
  * test files of one run (and later runs) share it and a changed writer or setting makes a new one.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -31,6 +31,10 @@ export interface RandomModelSpec {
   arch: string;
   /** Extra random_model.py arguments (e.g. ["--set", "tokenizer.ggml.add_bos_token=false"]). */
   args?: string[];
+  /** Folder the model is cached in. Default: `tunebook-random-models` under the system temp dir. */
+  cacheDir?: string;
+  /** File name stem (the cache key is appended). Default: `<vocab>-<arch>`. */
+  name?: string;
 }
 
 /** The path of the random model for `spec`, written first when the cache does not hold it. */
@@ -43,11 +47,14 @@ export async function randomModel(spec: RandomModelSpec): Promise<string> {
     .update(JSON.stringify({ vocab, size: st.size, mtime: st.mtimeMs, args }))
     .digest("hex")
     .slice(0, 16);
-  mkdirSync(CACHE, { recursive: true });
-  const out = join(CACHE, `${spec.vocab}-${spec.arch}-${key}.gguf`);
+  const cache = spec.cacheDir ?? CACHE;
+  mkdirSync(cache, { recursive: true });
+  const out = join(cache, `${spec.name ?? `${spec.vocab}-${spec.arch}`}-${key}.gguf`);
   if (existsSync(out)) return out;
+  // Written under a temporary name and renamed, so an interrupted write is never taken as done.
+  const partial = `${out}.partial`;
   const r = await new Deno.Command(PYTHON, {
-    args: ["-m", "tunebook.random_model", vocab, out, ...args],
+    args: ["-m", "tunebook.random_model", vocab, partial, ...args],
     cwd: resolve("python"),
     stdout: "piped",
     stderr: "piped",
@@ -59,6 +66,7 @@ export async function randomModel(spec: RandomModelSpec): Promise<string> {
       }`,
     );
   }
+  renameSync(partial, out);
   return out;
 }
 
