@@ -11,6 +11,7 @@
  * opened against its own defaults.
  * @module
  */
+import { resolve } from "node:path";
 import { findLibllama, LIBLLAMA_ENV } from "./_libllama_path.ts";
 
 /** `struct llama_model_params` (llama.h): 80 bytes; tunebook sets only `vocab_only`. */
@@ -315,7 +316,10 @@ export interface LlamaContextSettings {
 /** A model, a context on it and its LoRA adapters, loaded through the C API. */
 export interface LlamaHandles {
   lib: Lib;
+  /** The model: one load per file, shared by every context on it ({@linkcode acquireModel}). */
   model: Deno.PointerValue;
+  /** The model file, absolute (the key of the shared load). */
+  modelPath: string;
   ctx: Deno.PointerValue;
   adapters: Deno.PointerValue[];
   /** Vocabulary size. */
@@ -323,9 +327,50 @@ export interface LlamaHandles {
   vocab: Deno.PointerValue;
 }
 
+/** Models loaded through the C API, by absolute path, with the number of contexts on each. */
+const loadedModels = new Map<string, { model: Deno.PointerValue; contexts: number }>();
+
 /**
- * Load `modelPath`, create a context with `settings` and apply `lora`. Throws, naming the file,
- * when the model, the context or an adapter fails.
+ * `modelPath`'s weights, loaded on first use and shared after that: the batched generator, the
+ * batched scorer and every further context on one file use one copy of the weights (a second
+ * `llama_model_load_from_file` would map and touch the file again, doubling resident memory).
+ * Pair each call with {@linkcode releaseModel}. Throws, naming the file, when it cannot be loaded.
+ */
+function acquireModel(l: Lib, modelPath: string): Deno.PointerValue {
+  const key = resolve(modelPath);
+  let entry = loadedModels.get(key);
+  if (!entry) {
+    const model = l.symbols.llama_model_load_from_file(
+      cString(modelPath),
+      l.symbols.llama_model_default_params(),
+    );
+    if (model === null) throw new Error(`${modelPath}: libllama could not load this model`);
+    entry = { model, contexts: 0 };
+    loadedModels.set(key, entry);
+  }
+  entry.contexts++;
+  return entry.model;
+}
+
+/** Let go of a model {@linkcode acquireModel} lent; the last one out frees it. */
+function releaseModel(l: Lib, modelPath: string): void {
+  const key = resolve(modelPath);
+  const entry = loadedModels.get(key);
+  if (!entry) return;
+  if (--entry.contexts > 0) return;
+  loadedModels.delete(key);
+  l.symbols.llama_model_free(entry.model);
+}
+
+/** How many distinct model files are loaded through the C API now (each once). */
+export function loadedModelCount(): number {
+  return loadedModels.size;
+}
+
+/**
+ * Create a context on `modelPath` (its weights loaded once per process, {@linkcode acquireModel})
+ * with `settings` and apply `lora`. Throws, naming the file, when the model, the context or an
+ * adapter fails.
  */
 export function createLlamaContext(
   modelPath: string,
@@ -333,11 +378,7 @@ export function createLlamaContext(
   lora: { path: string; scale?: number }[] = [],
 ): LlamaHandles {
   const l = openLibllama().lib;
-  const model = l.symbols.llama_model_load_from_file(
-    cString(modelPath),
-    l.symbols.llama_model_default_params(),
-  );
-  if (model === null) throw new Error(`${modelPath}: libllama could not load this model`);
+  const model = acquireModel(l, modelPath);
   const params = l.symbols.llama_context_default_params() as Uint8Array<ArrayBuffer>;
   const v = new DataView(params.buffer, params.byteOffset);
   v.setUint32(CTX.nCtx, settings.nCtx, true);
@@ -349,7 +390,7 @@ export function createLlamaContext(
   v.setUint8(CTX.kvUnified, settings.kvUnified ? 1 : 0);
   const ctx = l.symbols.llama_init_from_model(model, params);
   if (ctx === null) {
-    l.symbols.llama_model_free(model);
+    releaseModel(l, modelPath);
     throw new Error(`${modelPath}: libllama could not create a context`);
   }
   const adapters: Deno.PointerValue[] = [];
@@ -358,7 +399,7 @@ export function createLlamaContext(
     if (p === null) {
       for (const q of adapters) l.symbols.llama_adapter_lora_free(q);
       l.symbols.llama_free(ctx);
-      l.symbols.llama_model_free(model);
+      releaseModel(l, modelPath);
       throw new Error(`${a.path}: libllama could not load this LoRA adapter for ${modelPath}`);
     }
     adapters.push(p);
@@ -369,14 +410,22 @@ export function createLlamaContext(
     l.symbols.llama_set_adapters_lora(ctx, ptrs, BigInt(adapters.length), scales);
   }
   const vocab = l.symbols.llama_model_get_vocab(model);
-  return { lib: l, model, ctx, adapters, vocab, nVocab: l.symbols.llama_vocab_n_tokens(vocab) };
+  return {
+    lib: l,
+    model,
+    modelPath,
+    ctx,
+    adapters,
+    vocab,
+    nVocab: l.symbols.llama_vocab_n_tokens(vocab),
+  };
 }
 
-/** Free what {@linkcode createLlamaContext} made. */
+/** Free what {@linkcode createLlamaContext} made (the model once no other context uses it). */
 export function freeLlamaContext(h: LlamaHandles): void {
   h.lib.symbols.llama_free(h.ctx);
   for (const a of h.adapters) h.lib.symbols.llama_adapter_lora_free(a);
-  h.lib.symbols.llama_model_free(h.model);
+  releaseModel(h.lib, h.modelPath);
 }
 
 /** A model loaded with its vocabulary only (no weights), through the C API. */

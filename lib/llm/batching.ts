@@ -94,7 +94,9 @@ const MAX_DEFAULT_CONTEXT = 4096;
 
 /** Tokens per sequence when none are given: the model's training context, at most 4096. */
 export function defaultContextSize(loaded: LoadedModel): number {
-  return Math.min(loaded.model.trainContextSize || MAX_DEFAULT_CONTEXT, MAX_DEFAULT_CONTEXT);
+  // A vocabulary-only model reports no training context: the GGUF header's value stands in.
+  const train = loaded.model.trainContextSize || loaded.info.contextLength;
+  return Math.min(train || MAX_DEFAULT_CONTEXT, MAX_DEFAULT_CONTEXT);
 }
 
 /** Settings of {@linkcode createSequencesContext}. */
@@ -120,6 +122,13 @@ export async function createSequencesContext(
   options: SequencesContextOptions,
 ): Promise<LlamaContext> {
   const { lora, batching } = options;
+  if (loaded.vocabOnly) {
+    throw new Error(
+      `${loaded.info.path}: loaded with its vocabulary only (loadModel's vocabOnly), so ` +
+        `node-llama-cpp cannot create a context on it; load it without vocabOnly, or use the ` +
+        `batched (libllama) engine`,
+    );
+  }
   const context = await loaded.model.createContext({
     sequences: options.sequences,
     contextSize: options.contextSize,

@@ -43,8 +43,15 @@ export interface ModelInfo {
 /** A loaded model plus its identity. */
 export interface LoadedModel {
   llama: Llama;
+  /** node-llama-cpp's model: tokenizer, metadata and (unless `vocabOnly`) the weights. */
   model: LlamaModel;
   info: ModelInfo;
+  /**
+   * node-llama-cpp loaded the vocabulary only: it tokenizes and detokenizes but cannot create a
+   * context; generation and scoring go through libllama (lib/llm/batch_generator.ts,
+   * batch_scorer.ts), which loads the weights once for both.
+   */
+  vocabOnly: boolean;
 }
 
 /** Options for {@linkcode loadModel}. */
@@ -53,6 +60,11 @@ export interface LoadModelOptions {
   gpu?: "auto" | false;
   /** Cache file for file hashes (keyed by path, size and mtime). Default: ".cache/hashes.json". */
   hashCache?: string;
+  /**
+   * Have node-llama-cpp load the vocabulary only (for callers whose generation and scoring all go
+   * through libllama, so the weights are not held twice). Default: false.
+   */
+  vocabOnly?: boolean;
 }
 
 let llamaPromise: Promise<Llama> | undefined;
@@ -113,12 +125,12 @@ export async function loadModel(
   path: string,
   options: LoadModelOptions = {},
 ): Promise<LoadedModel> {
-  const { gpu = "auto", hashCache = DEFAULT_HASH_CACHE } = options;
+  const { gpu = "auto", hashCache = DEFAULT_HASH_CACHE, vocabOnly = false } = options;
   const partial = await inspectModelFile(path);
   const llama = await getRuntime(gpu);
   let model: LlamaModel;
   try {
-    model = await llama.loadModel({ modelPath: path });
+    model = await llama.loadModel({ modelPath: path, vocabOnly });
   } catch (e) {
     throw new Error(`${path}: node-llama-cpp could not load this model (${(e as Error).message}).`);
   }
@@ -127,5 +139,5 @@ export async function loadModel(
     sha256: await fileSha256(path, hashCache),
     parameters: model.fileInsights?.totalParameters,
   };
-  return { llama, model, info };
+  return { llama, model, info, vocabOnly };
 }

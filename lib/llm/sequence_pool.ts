@@ -48,6 +48,26 @@ export interface SequencePoolOptions {
   engine?: "auto" | "batched" | "node-llama-cpp";
 }
 
+/**
+ * Whether a pool with `engine` on `llama`'s runtime generates with the {@linkcode BatchGenerator}
+ * (libllama; then node-llama-cpp needs the model's vocabulary only, loadModel's `vocabOnly`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { usesBatchedGenerator } from "./sequence_pool.ts";
+ * assert.equal(usesBatchedGenerator({ gpu: false }, "auto"), true);
+ * assert.equal(usesBatchedGenerator({ gpu: "cuda" }, "auto"), false);
+ * assert.equal(usesBatchedGenerator({ gpu: "cuda" }, "batched"), true);
+ * ```
+ */
+export function usesBatchedGenerator(
+  llama: Pick<LoadedModel["llama"], "gpu">,
+  engine: SequencePoolOptions["engine"] = "auto",
+): boolean {
+  return engine === "batched" || (engine === "auto" && llama.gpu === false);
+}
+
 /** A slot of a {@linkcode BatchGenerator}, lent out like a sequence. */
 export interface GeneratorSlot {
   /** Slot number. */
@@ -163,7 +183,7 @@ export class SequencePool {
       maxWaiting = DEFAULT_MAX_WAITING,
       engine = "auto",
     } = options;
-    if (engine === "batched" || (engine === "auto" && loaded.llama.gpu === false)) {
+    if (usesBatchedGenerator(loaded.llama, engine)) {
       const generator = BatchGenerator.open(loaded.info.path, {
         sequences,
         contextSize,

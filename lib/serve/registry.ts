@@ -1,7 +1,9 @@
 /**
  * The served models: each distinct base GGUF is loaded once; each model name gets its own
- * context (node-llama-cpp applies LoRA adapters per context) with a pool of parallel sequences,
- * created on first use. At most `maxContexts` contexts live at once; an idle one (no request
+ * context (with its LoRA adapters) with a pool of parallel sequences, created on first use. On
+ * CPU the contexts are batched generators on libllama, which holds each file's weights once for
+ * all of them, and node-llama-cpp loads the vocabulary only (tokenizer, chat template); on a GPU
+ * they are node-llama-cpp contexts on its loaded model. At most `maxContexts` contexts live at once; an idle one (no request
  * generating or waiting) is evicted, least recently used first, to make room.
  *
  * @example
@@ -25,8 +27,12 @@ import { BatchGenerator } from "../llm/batch_generator.ts";
 import { BatchScorer } from "../llm/batch_scorer.ts";
 import { ChatTemplate, modelChatTemplate } from "../llm/chat.ts";
 import { defaultContextSize } from "../llm/batching.ts";
-import { type LoadedModel, loadModel } from "../llm/model.ts";
-import { SequencePool, type SequencePoolStats } from "../llm/sequence_pool.ts";
+import { getRuntime, type LoadedModel, loadModel } from "../llm/model.ts";
+import {
+  SequencePool,
+  type SequencePoolStats,
+  usesBatchedGenerator,
+} from "../llm/sequence_pool.ts";
 import type { TokenPieces } from "../llm/token_pieces.ts";
 import { fileSha256 } from "../util/file_hash.ts";
 import type { ServeConfig, ServedModel } from "./config.ts";
@@ -265,7 +271,12 @@ export class ModelRegistry {
   async #base(m: ServedModel): Promise<LoadedModel> {
     let base = this.#bases.get(m.model);
     if (!base) {
-      base = loadModel(m.model, { gpu: this.config.gpu });
+      // On CPU every context is a batched generator on libllama's one copy of the weights, so
+      // node-llama-cpp (tokenizer, detokenizer, chat template) loads the vocabulary only.
+      const gpu = this.config.gpu;
+      base = getRuntime(gpu).then((llama) =>
+        loadModel(m.model, { gpu, vocabOnly: usesBatchedGenerator(llama) })
+      );
       this.#bases.set(m.model, base);
     }
     const loaded = await base;
