@@ -10,6 +10,10 @@
  * - {@linkcode LlmEngine.scoreTokens} scores the tokens after a prefix of a token sequence, and
  *   {@linkcode LlmEngine.scoreRolling} a whole text in lm-eval's rolling windows of the
  *   context (`./rolling_windows.ts`).
+ * - {@linkcode LlmEngine.generate} (greedy, until a stop string) runs on CPU through the
+ *   {@linkcode BatchGenerator} (continuous batching: one libllama decode per step for every live
+ *   generation, as llama-server does), elsewhere on node-llama-cpp's sequences; the greedy text is
+ *   the same on both.
  * - Many calls run at once, one per sequence; their prompt tokens share decodes.
  * - Probabilities are requested only at positions whose next token is scored.
  *
@@ -25,6 +29,7 @@
  */
 import type { LlamaContext, LlamaContextSequence, Token } from "node-llama-cpp";
 import { createSequencesContext, defaultContextSize } from "./batching.ts";
+import { BatchGenerator } from "./batch_generator.ts";
 import { BatchScorer } from "./batch_scorer.ts";
 import type { LoadedModel } from "./model.ts";
 import { disjointWindow, rollingWindows } from "./rolling_windows.ts";
@@ -73,6 +78,14 @@ export interface EngineOptions {
    * one batched decode take the "sequences" path. Default: "auto".
    */
   scorer?: "auto" | "batched" | "sequences";
+  /**
+   * How {@linkcode LlmEngine.generate} runs. "batched": the {@linkcode BatchGenerator}
+   * (libllama's C API, continuous batching: one decode per step holds a token of every live
+   * generation and chunks of new prompts), with `sequences` slots of `contextSize` tokens;
+   * "sequences": node-llama-cpp's sequences, one generation per sequence. "auto": "batched" on
+   * CPU, else "sequences". Greedy outputs are the same. Default: "auto".
+   */
+  generator?: "auto" | "batched" | "sequences";
 }
 
 /** What to do with a prompt longer than the context window. */
@@ -184,17 +197,25 @@ export class LlmEngine {
   /** Tokens per sequence. */
   readonly contextSize: number;
   #batch: BatchScorer | undefined;
+  /** Opens the batched generator (on the first generation, so scoring-only runs hold no KV for it). */
+  #openGen: (() => BatchGenerator) | undefined;
+  #gen: BatchGenerator | undefined;
+  /** The generator's free slots, and generations waiting for one. */
+  #freeSlots: number[] = [];
+  #slotWaiters: ((slot: number) => void)[] = [];
   #tokens = 0;
 
   private constructor(
     readonly loaded: LoadedModel,
     readonly context: LlamaContext,
     batch: BatchScorer | undefined,
+    openGen: (() => BatchGenerator) | undefined,
   ) {
     this.#free = [];
     for (let i = 0; i < context.totalSequences; i++) this.#free.push(context.getSequence());
     this.contextSize = context.contextSize;
     this.#batch = batch;
+    this.#openGen = openGen;
   }
 
   /**
@@ -217,6 +238,11 @@ export class LlmEngine {
     return this.#batch ? "batched" : "sequences";
   }
 
+  /** Which path {@linkcode LlmEngine.generate} takes (see {@linkcode EngineOptions.generator}). */
+  get generator(): "batched" | "sequences" {
+    return this.#openGen ? "batched" : "sequences";
+  }
+
   /** Create a context on a loaded model (with LoRA adapters, if any). */
   static async create(loaded: LoadedModel, options: EngineOptions = {}): Promise<LlmEngine> {
     const {
@@ -227,6 +253,7 @@ export class LlmEngine {
       threads = 0,
       batching = "shared",
       scorer = "auto",
+      generator = "auto",
     } = options;
     const context = await createSequencesContext(loaded, {
       sequences,
@@ -252,7 +279,20 @@ export class LlmEngine {
         }
       }
     }
-    return new LlmEngine(loaded, context, batch);
+    const batchedGenerator = generator === "batched" ||
+      (generator === "auto" && loaded.llama.gpu === false);
+    // The same slots and window as the node-llama-cpp context, so the same prompts fit.
+    const openGen = batchedGenerator
+      ? () =>
+        BatchGenerator.open(loaded.info.path, {
+          sequences,
+          contextSize: context.contextSize,
+          batchSize,
+          threads: threads || defaultThreads(),
+          lora,
+        })
+      : undefined;
+    return new LlmEngine(loaded, context, batch, openGen);
   }
 
   /**
@@ -463,37 +503,78 @@ export class LlmEngine {
       throw new ContextOverflowError(tokens.length + 1, this.contextSize);
     }
     const budget = Math.min(maxTokens, this.contextSize - tokens.length);
-    const seq = await this.#acquire();
     const out: Token[] = [];
     let stoppedBy: Generation["stoppedBy"] = budget < maxTokens ? "context" : "max_tokens";
     let text = "";
-    try {
-      const gen = seq.evaluate(tokens, { temperature: 0 });
-      this.#tokens += tokens.length;
-      for await (const token of gen) {
-        if (model.isEogToken(token)) {
-          stoppedBy = "eos";
-          break;
-        }
-        out.push(token);
-        this.#tokens++;
-        text = model.detokenize(out);
-        const cut = firstStop(text, until);
-        if (cut >= 0) {
-          text = text.slice(0, cut);
-          stoppedBy = "stop";
-          break;
-        }
-        if (out.length >= budget) break;
+    /** Take one generated token; false once generation is over. */
+    const take = (token: Token): boolean => {
+      if (model.isEogToken(token)) {
+        stoppedBy = "eos";
+        return false;
       }
-    } finally {
-      await this.#release(seq);
+      out.push(token);
+      this.#tokens++;
+      text = model.detokenize(out);
+      const cut = firstStop(text, until);
+      if (cut >= 0) {
+        text = text.slice(0, cut);
+        stoppedBy = "stop";
+        return false;
+      }
+      return out.length < budget;
+    };
+    /**
+     * Run `tokens` through a generator; both end without yielding at an end-of-generation token
+     * (node-llama-cpp's `evaluate` as well), so a generator that ends early ended on one.
+     */
+    const consume = async (gen: AsyncIterable<number>) => {
+      for await (const token of gen) if (!take(token as Token)) return;
+      stoppedBy = "eos";
+    };
+    this.#tokens += tokens.length;
+    const batched = this.#generatorOpen();
+    if (batched) {
+      const slot = await this.#acquireSlot();
+      try {
+        await consume(batched.generate(slot, tokens, { temperature: 0 }));
+      } finally {
+        this.#releaseSlot(slot);
+      }
+    } else {
+      const seq = await this.#acquire();
+      try {
+        await consume(seq.evaluate(tokens, { temperature: 0 }));
+      } finally {
+        await this.#release(seq);
+      }
     }
     return { text, tokens: out.length, promptTokens: tokens.length, stoppedBy, truncatedTokens };
   }
 
-  /** Free the context (and the batched scorer's). */
+  /** The batched generator, opened on first use; undefined on the "sequences" path. */
+  #generatorOpen(): BatchGenerator | undefined {
+    if (!this.#gen && this.#openGen) {
+      this.#gen = this.#openGen();
+      for (let i = this.#gen.sequences - 1; i >= 0; i--) this.#freeSlots.push(i);
+    }
+    return this.#gen;
+  }
+
+  async #acquireSlot(): Promise<number> {
+    const s = this.#freeSlots.pop();
+    if (s !== undefined) return s;
+    return await new Promise((resolve) => this.#slotWaiters.push(resolve));
+  }
+
+  #releaseSlot(slot: number): void {
+    const next = this.#slotWaiters.shift();
+    if (next) next(slot);
+    else this.#freeSlots.push(slot);
+  }
+
+  /** Free the context (and the batched scorer's and generator's). */
   async dispose(): Promise<void> {
+    await this.#gen?.dispose();
     await this.#batch?.dispose();
     await this.context.dispose();
   }

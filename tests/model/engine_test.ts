@@ -402,6 +402,50 @@ Deno.test("greedy generation under Deno answers concrete arithmetic prompts", as
   }
 });
 
+Deno.test("generate: the batched generator's greedy outputs equal node-llama-cpp's, with and without LoRA", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "tunebook-engine-gen-"));
+  const lora = join(dir, "lora.gguf");
+  await writeRandomLora(lora, { std: 0.3 });
+  const prompts = [
+    ...questions(12).map((q) => q.context),
+    "Once upon a time",
+    "The capital of",
+    "Volesa is the capital of Nisel. ".repeat(90) + "Question: What is 2 plus 2?\nAnswer:",
+  ];
+  for (const adapters of [[], [{ path: lora, scale: 1 }]]) {
+    const make = (generator: "batched" | "sequences") =>
+      LlmEngine.create(loaded, {
+        sequences: 4,
+        threads: TEST_THREADS,
+        contextSize: 512,
+        lora: adapters,
+        generator,
+      });
+    const batched = await make("batched");
+    const sequences = await make("sequences");
+    try {
+      assert.equal(batched.generator, "batched");
+      assert.equal(sequences.generator, "sequences");
+      // More generations than slots at once: the extra ones wait for a slot.
+      const run = (e: LlmEngine) =>
+        Promise.all(
+          prompts.map((p) =>
+            e.generate(p, { until: ["\n\n", "."], maxTokens: 24, overflow: "truncate" })
+          ),
+        );
+      const [a, b] = [await run(batched), await run(sequences)];
+      assert.deepEqual(a, b, `LoRA: ${adapters.length > 0}`);
+      assert.ok(
+        a.some((g) => g.stoppedBy === "stop") && a.some((g) => g.truncatedTokens > 0),
+        JSON.stringify(a.map((g) => [g.stoppedBy, g.truncatedTokens, g.text])),
+      );
+    } finally {
+      await batched.dispose();
+      await sequences.dispose();
+    }
+  }
+});
+
 Deno.test("bad model files fail with messages naming the file and the fix", async () => {
   const dir = mkdtempSync(join(tmpdir(), "tunebook-bad-"));
   await assert.rejects(loadModel(join(dir, "missing.gguf")), /model file not found.*build:tiny/s);
