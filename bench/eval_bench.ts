@@ -14,6 +14,10 @@
  *   tokenizing and scoring; no model load, warm-up decode or teardown); the process's wall time
  *   is recorded too.
  *
+ * Then `generate_until` (bench/generation_bench.ts): a task's prompts generated greedily by
+ * tunebook's engine (the batched generator) and by llama-server driven with the same prompt
+ * tokens at the same concurrency (target: tunebook ≥ 1.0× llama-server's items/s).
+ *
  * It runs on the tiny model and on the benchmark model (bench/bench_model.ts: a 512-hidden ×
  * 8-layer llama, where compute dominates) unless `--model` says otherwise; `tunebook_sequences`
  * and `naive` run on the tiny model only (minutes per run on the benchmark model).
@@ -24,7 +28,8 @@
  * `results/bench/eval.json` and `results/bench/eval.md`. Run by `deno task bench:eval`:
  *
  *   deno run -A bench/eval_bench.ts [--model tiny,bench,FILE.gguf] [--tasks a,b] [--repeats 3]
- *       [--threads 2] [--perplexity PATH] [--out results/bench] [--name eval] [--limit N]
+ *       [--threads 2] [--perplexity PATH] [--llama-server PATH] [--no-generation]
+ *       [--all-methods] [--out results/bench] [--name eval] [--limit N]
  *
  * Targets (issue): tunebook ≥ 5× naive and ≥ 0.8× llama-perplexity.
  * @module
@@ -40,6 +45,16 @@ import { LlmEngine } from "../lib/llm/engine.ts";
 import { BATCHED_CONCURRENCY } from "../lib/eval/backend.ts";
 import { type LoadedModel, loadModel } from "../lib/llm/model.ts";
 import { type BenchModel, resolveBenchModels } from "./bench_model.ts";
+import {
+  createGenerationRunners,
+  GENERATION_DESCRIPTIONS,
+  GENERATION_METHODS,
+  GENERATION_SEQUENCES,
+  GENERATION_TASK,
+  GENERATION_THREADS,
+  type GenerationMethod,
+  loadGenerationItems,
+} from "./generation_bench.ts";
 import {
   booleanFlag,
   defineCommand,
@@ -333,6 +348,11 @@ const flags = {
     placeholder: "PATH",
     default: DEFAULT_PERPLEXITY,
   }),
+  "llama-server": stringFlag("llama-server binary, the generate_until anchor", {
+    placeholder: "PATH",
+    default: ".cache/llama-build/bin/llama-server",
+  }),
+  "no-generation": booleanFlag(`skip the generate_until measurement (${GENERATION_TASK})`),
   "all-methods": booleanFlag(
     `run ${SLOW_METHODS.join(" and ")} on every model (default: on the tiny model only)`,
   ),
@@ -364,6 +384,31 @@ interface ModelResult {
   ratios: { task: string; rows: Ratios[] }[];
   targets: Record<string, unknown>[];
   checks: Record<string, unknown>[];
+  /** generate_until: every method on the same prompts (absent with --no-generation). */
+  generation?: GenerationResult;
+}
+
+/** One generation method's rounds. */
+interface GenerationMeasurement {
+  method: GenerationMethod;
+  items: number;
+  /** Seconds of each timed round. */
+  seconds: number[];
+  itemsPerSecond: number;
+  /** Generated tokens per second of the median round. */
+  tokensPerSecond: number;
+}
+
+/** The generate_until measurement of one model. */
+interface GenerationResult {
+  task: string;
+  sequences: number;
+  measurements: GenerationMeasurement[];
+  /** tunebook_generate's items/s over llama-server's, median rounds (target ≥ 1.0). */
+  ratioVsLlamaServer: number;
+  /** Items whose greedy text equals llama-server's / node-llama-cpp sequences' (last round). */
+  sameTextAsLlamaServer: string;
+  sameTextAsSequences?: string;
 }
 
 /** One method's ratios on one task (null where the other method did not run). */
@@ -396,7 +441,7 @@ async function main(values: FlagValues<typeof flags>): Promise<number> {
       llamaPerplexityTime:
         "its log timestamps from `there are N tasks in prompt` to `Final result` (no load/warm-up)",
     },
-    methods: DESCRIPTIONS,
+    methods: { ...DESCRIPTIONS, ...GENERATION_DESCRIPTIONS },
     models: results,
   };
   mkdirSync(values.out, { recursive: true });
@@ -418,6 +463,7 @@ async function benchModelScoring(
   const measurements: Measurement[] = [];
   const checks: Record<string, unknown>[] = [];
   const dir = mkdtempSync(join(tmpdir(), "tunebook-evalbench-"));
+  let generation: GenerationResult | undefined;
   const record = (
     r: Omit<Measurement, "medianSeconds" | "itemsPerSecond" | "itemsPerSecondBest">,
   ) => {
@@ -467,6 +513,9 @@ async function benchModelScoring(
         for (const r of runners) await r.dispose?.();
       }
     }
+    if (!values["no-generation"]) {
+      generation = await benchGeneration(loaded, values, slow);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
     await loaded.model.dispose();
@@ -511,7 +560,69 @@ async function benchModelScoring(
     ratios,
     targets,
     checks,
+    generation,
   };
+}
+
+/** generate_until: warm-up, then `repeats` rounds with the methods taking turns. */
+async function benchGeneration(
+  loaded: LoadedModel,
+  values: FlagValues<typeof flags>,
+  slow: boolean,
+): Promise<GenerationResult> {
+  const items = await loadGenerationItems(loaded, values.limit);
+  const runners = await createGenerationRunners(loaded, items, {
+    llamaServer: values["llama-server"],
+    slow,
+  });
+  try {
+    for (const r of runners) await r.run();
+    const rounds = new Map<GenerationMethod, { seconds: number; tokens: number }[]>();
+    const texts = new Map<GenerationMethod, string[]>();
+    for (let rep = 0; rep < values.repeats; rep++) {
+      for (const r of runners) {
+        const out = await r.run();
+        rounds.set(r.method, [...(rounds.get(r.method) ?? []), out]);
+        texts.set(r.method, out.texts);
+      }
+    }
+    const measurements = GENERATION_METHODS.filter((m) => rounds.has(m)).map((method) => {
+      const rs = rounds.get(method)!;
+      const med = median(rs.map((r) => r.seconds));
+      const medTokens = median(rs.map((r) => r.tokens));
+      const m: GenerationMeasurement = {
+        method,
+        items: items.length,
+        seconds: rs.map((r) => roundTo(r.seconds, 4)),
+        itemsPerSecond: roundTo(items.length / med, 1),
+        tokensPerSecond: roundTo(medTokens / med, 1),
+      };
+      console.log(
+        `${GENERATION_TASK} ${method}: ${m.itemsPerSecond} items/s, ${m.tokensPerSecond} ` +
+          `tokens/s (median ${roundTo(med, 3)} s)`,
+      );
+      return m;
+    });
+    const ips = (m: GenerationMethod) => measurements.find((x) => x.method === m)!.itemsPerSecond;
+    const same = (a: GenerationMethod, b: GenerationMethod) => {
+      const ta = texts.get(a)!;
+      const tb = texts.get(b)!;
+      const same = ta.filter((t, i) => t.trimStart() === tb[i].trimStart()).length;
+      return `${same}/${ta.length}`;
+    };
+    return {
+      task: GENERATION_TASK,
+      sequences: GENERATION_SEQUENCES,
+      measurements,
+      ratioVsLlamaServer: roundTo(ips("tunebook_generate") / ips("llama_server"), 2),
+      sameTextAsLlamaServer: same("tunebook_generate", "llama_server"),
+      sameTextAsSequences: texts.has("tunebook_generate_sequences")
+        ? same("tunebook_generate", "tunebook_generate_sequences")
+        : undefined,
+    };
+  } finally {
+    for (const r of runners) await r.dispose();
+  }
 }
 
 function markdown(
@@ -552,13 +663,33 @@ function markdown(
       }
     }
     lines.push("");
+    const g = m.generation;
+    if (g) {
+      lines.push(
+        `generate_until (\`${g.task}\`, ${g.sequences} parallel sequences, every item in ` +
+          `flight, ${GENERATION_THREADS} compute thread): tunebook / llama-server items/s **${g.ratioVsLlamaServer}**; greedy texts ` +
+          `equal to llama-server's on ${g.sameTextAsLlamaServer} items${
+            g.sameTextAsSequences
+              ? `, to node-llama-cpp sequences' on ${g.sameTextAsSequences}`
+              : ""
+          }.`,
+        "",
+        "| method | items/s (median) | generated tokens/s | rounds (s) |",
+        "|---|---:|---:|---|",
+        ...g.measurements.map((x) =>
+          `| ${x.method} | ${x.itemsPerSecond} | ${x.tokensPerSecond} | ${x.seconds.join(", ")} |`
+        ),
+        "",
+      );
+    }
   }
   lines.push(
     "llama-perplexity: time from its log timestamps, `there are N tasks in prompt` to " +
       "`Final result` (task reading, tokenization, scoring; no model load or warm-up). " +
       `${SLOW_METHODS.join(" and ")} run on the tiny model only (minutes per run on the ` +
       "benchmark model); `—`: not run.",
-    "Methods: " + METHODS.map((m) => `\`${m}\`: ${DESCRIPTIONS[m]}`).join("; ") + ".",
+    "Methods: " + METHODS.map((m) => `\`${m}\`: ${DESCRIPTIONS[m]}`).join("; ") + "; " +
+      GENERATION_METHODS.map((m) => `\`${m}\`: ${GENERATION_DESCRIPTIONS[m]}`).join("; ") + ".",
     "",
   );
   return lines.join("\n");

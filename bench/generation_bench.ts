@@ -1,0 +1,206 @@
+/**
+ * `generate_until` throughput for bench/eval_bench.ts: a task's test prompts generated greedily
+ * until its stop strings (at most `max_gen_toks` tokens), all items in flight at once over the same
+ * number of parallel sequences, three ways:
+ *
+ * - `tunebook_generate`: {@linkcode LlmEngine.generate} as `deno task eval` runs it on CPU —
+ *   the batched generator (continuous batching: one libllama decode per step for every live item);
+ * - `tunebook_generate_sequences`: the same engine with `generator: "sequences"` (node-llama-cpp's
+ *   sequences, the path before; tiny model only);
+ * - `llama_server`: llama.cpp's `llama-server` (`-np` = the same sequences, the same threads and
+ *   context per sequence) driven with the same prompt token ids, stop strings and token budget
+ *   through its `/completion` endpoint by as many concurrent clients as there are sequences.
+ *
+ * Each method's time is its wall time from the first request to the last answer (the server is
+ * started and warmed up before). Greedy texts are compared item by item, leading whitespace
+ * aside (llama-server keeps the space a SentencePiece piece starts with; tunebook's detokenizer
+ * drops it at the start of a text, as lm-eval's filters strip it anyway).
+ *
+ * Every method runs {@linkcode GENERATION_THREADS} compute thread: generation takes a decode per
+ * token, and on 2 shared cores a second ggml thread, spinning between decodes, fights the
+ * JavaScript thread and the load generator (seen: 100× slower with 2 threads while the machine
+ * was busy, for tunebook and node-llama-cpp alike).
+ * @module
+ */
+import { buildPrompt } from "../lib/eval/task/render.ts";
+import { findTask } from "../lib/eval/task/registry.ts";
+import { loadTaskDocs } from "../lib/eval/task/data.ts";
+import { LlmEngine } from "../lib/llm/engine.ts";
+import type { LoadedModel } from "../lib/llm/model.ts";
+import { encodePrompt } from "../lib/llm/tokenizer_rules.ts";
+import { freePort, type ServerProcess, spawnServer } from "../lib/serve/server_process.ts";
+
+/** The generate_until task of the benchmark (synth_facts as an open question). */
+export const GENERATION_TASK = "synth_facts_gen";
+/** Parallel sequences of every method (LlmEngine's default). */
+export const GENERATION_SEQUENCES = 8;
+/** Compute threads of every generation method (see the module's note). */
+export const GENERATION_THREADS = 1;
+/** Tokens of context per sequence for every method. */
+const CONTEXT_PER_SEQUENCE = 512;
+
+/** The generation methods, in table order. */
+export const GENERATION_METHODS = [
+  "tunebook_generate",
+  "tunebook_generate_sequences",
+  "llama_server",
+] as const;
+/** One of {@linkcode GENERATION_METHODS}. */
+export type GenerationMethod = typeof GENERATION_METHODS[number];
+
+/** What each method is, for the results. */
+export const GENERATION_DESCRIPTIONS: Record<GenerationMethod, string> = {
+  tunebook_generate: `LlmEngine.generate, batched generator (continuous batching), ` +
+    `${GENERATION_SEQUENCES} slots, every item in flight`,
+  tunebook_generate_sequences: `LlmEngine.generate with generator "sequences" (node-llama-cpp), ` +
+    `${GENERATION_SEQUENCES} sequences`,
+  llama_server: `llama-server -np ${GENERATION_SEQUENCES}, /completion with the same prompt ` +
+    `token ids, stop strings and n_predict, ${GENERATION_SEQUENCES} concurrent clients`,
+};
+
+/** A generate_until prompt as every method sees it. */
+export interface GenerationItem {
+  /** The prompt text (what tunebook's engine gets). */
+  prompt: string;
+  /** Its token ids as the engine encodes it (BOS as the model adds it; what llama-server gets). */
+  tokens: number[];
+  until: string[];
+  maxTokens: number;
+}
+
+/** The first `limit` test prompts of {@linkcode GENERATION_TASK}, tokenized for `loaded`. */
+export async function loadGenerationItems(
+  loaded: LoadedModel,
+  limit?: number,
+): Promise<GenerationItem[]> {
+  const task = findTask(GENERATION_TASK);
+  const { docs, errors } = await loadTaskDocs(task, "test", { limit });
+  if (errors.length) throw new Error(`task ${GENERATION_TASK}: ${errors[0].message}`);
+  return docs.map((d) => {
+    const prompt = buildPrompt(task, d, []);
+    return {
+      prompt,
+      tokens: encodePrompt(loaded.model, prompt),
+      until: task.generationKwargs.until,
+      maxTokens: task.generationKwargs.maxGenToks,
+    };
+  });
+}
+
+/** One generation method, ready to run every item once. */
+export interface GenerationRunner {
+  method: GenerationMethod;
+  /** Generate every item; the seconds it took and the texts. */
+  run: () => Promise<{ seconds: number; texts: string[]; tokens: number }>;
+  dispose: () => Promise<void>;
+}
+
+/** The methods on `items` (the slow one only when `slow`). */
+export async function createGenerationRunners(
+  loaded: LoadedModel,
+  items: GenerationItem[],
+  options: { llamaServer: string; slow: boolean },
+): Promise<GenerationRunner[]> {
+  const { llamaServer, slow } = options;
+  const threads = GENERATION_THREADS;
+  const runners: GenerationRunner[] = [];
+  const configs = [["tunebook_generate", "batched"]] as [
+    GenerationMethod,
+    "batched" | "sequences",
+  ][];
+  if (slow) configs.push(["tunebook_generate_sequences", "sequences"]);
+  for (const [method, generator] of configs) {
+    const engine = await LlmEngine.create(loaded, {
+      sequences: GENERATION_SEQUENCES,
+      contextSize: CONTEXT_PER_SEQUENCE,
+      threads,
+      generator,
+    });
+    runners.push({
+      method,
+      run: async () => {
+        const t0 = performance.now();
+        const gens = await Promise.all(
+          items.map((it) =>
+            engine.generate(it.prompt, { until: it.until, maxTokens: it.maxTokens })
+          ),
+        );
+        const seconds = (performance.now() - t0) / 1000;
+        return {
+          seconds,
+          texts: gens.map((g) => g.text),
+          tokens: gens.reduce((n, g) => n + g.tokens, 0),
+        };
+      },
+      dispose: () => engine.dispose(),
+    });
+  }
+  const server = await startLlamaServer(loaded.info.path, llamaServer, threads);
+  runners.push({
+    method: "llama_server",
+    run: async () => {
+      const t0 = performance.now();
+      const texts: string[] = new Array(items.length);
+      let tokens = 0;
+      let next = 0;
+      const client = async () => {
+        while (next < items.length) {
+          const i = next++;
+          const it = items[i];
+          const r = await fetch(`${server.url}/completion`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({
+              prompt: it.tokens,
+              n_predict: it.maxTokens,
+              temperature: 0,
+              stop: it.until,
+              stream: false,
+            }),
+          });
+          if (!r.ok) throw new Error(`llama-server answered ${r.status}: ${await r.text()}`);
+          const body = await r.json() as { content: string; tokens_predicted: number };
+          texts[i] = body.content;
+          tokens += body.tokens_predicted;
+        }
+      };
+      await Promise.all(Array.from({ length: GENERATION_SEQUENCES }, client));
+      return { seconds: (performance.now() - t0) / 1000, texts, tokens };
+    },
+    dispose: async () => {
+      await server.stop();
+    },
+  });
+  return runners;
+}
+
+/** llama-server on `model` with the benchmark's sequences, context and threads. */
+function startLlamaServer(
+  model: string,
+  binary: string,
+  threads: number,
+): Promise<ServerProcess> {
+  const port = freePort();
+  return spawnServer(binary, {
+    url: `http://127.0.0.1:${port}`,
+    args: [
+      "-m",
+      model,
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "-t",
+      String(threads),
+      "-tb",
+      String(threads),
+      "-np",
+      String(GENERATION_SEQUENCES),
+      "-c",
+      String(CONTEXT_PER_SEQUENCE * GENERATION_SEQUENCES),
+      "-ngl",
+      "0",
+      "--log-disable",
+    ],
+  });
+}
