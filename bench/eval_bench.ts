@@ -397,6 +397,9 @@ interface GenerationMeasurement {
   itemsPerSecond: number;
   /** Generated tokens per second of the median round. */
   tokensPerSecond: number;
+  /** Items the method failed over all rounds (llama-server's 500s), and the first message. */
+  failedItems: number;
+  firstError?: string;
 }
 
 /** The generate_until measurement of one model. */
@@ -577,8 +580,11 @@ async function benchGeneration(
   });
   try {
     for (const r of runners) await r.run();
-    const rounds = new Map<GenerationMethod, { seconds: number; tokens: number }[]>();
-    const texts = new Map<GenerationMethod, string[]>();
+    const rounds = new Map<
+      GenerationMethod,
+      { seconds: number; tokens: number; errors: string[] }[]
+    >();
+    const texts = new Map<GenerationMethod, (string | null)[]>();
     for (let rep = 0; rep < values.repeats; rep++) {
       for (const r of runners) {
         const out = await r.run();
@@ -596,6 +602,8 @@ async function benchGeneration(
         seconds: rs.map((r) => roundTo(r.seconds, 4)),
         itemsPerSecond: roundTo(items.length / med, 1),
         tokensPerSecond: roundTo(medTokens / med, 1),
+        failedItems: rs.reduce((n, r) => n + r.errors.length, 0),
+        firstError: rs.flatMap((r) => r.errors)[0]?.slice(0, 200),
       };
       console.log(
         `${GENERATION_TASK} ${method}: ${m.itemsPerSecond} items/s, ${m.tokensPerSecond} ` +
@@ -607,8 +615,11 @@ async function benchGeneration(
     const same = (a: GenerationMethod, b: GenerationMethod) => {
       const ta = texts.get(a)!;
       const tb = texts.get(b)!;
-      const same = ta.filter((t, i) => t.trimStart() === tb[i].trimStart()).length;
-      return `${same}/${ta.length}`;
+      const both = ta.filter((t, i) => t !== null && tb[i] !== null);
+      const same = ta.filter((t, i) =>
+        t !== null && tb[i] !== null && t.trimStart() === tb[i]!.trimStart()
+      ).length;
+      return `${same}/${both.length}`;
     };
     return {
       task: GENERATION_TASK,
@@ -672,12 +683,15 @@ function markdown(
             g.sameTextAsSequences
               ? `, to node-llama-cpp sequences' on ${g.sameTextAsSequences}`
               : ""
-          }.`,
+          }. Failed items count in items/s: llama-server generates them, then its output ` +
+          `parser answers 500.`,
         "",
-        "| method | items/s (median) | generated tokens/s | rounds (s) |",
-        "|---|---:|---:|---|",
+        "| method | items/s (median) | generated tokens/s | rounds (s) | failed items (all rounds) |",
+        "|---|---:|---:|---|---:|",
         ...g.measurements.map((x) =>
-          `| ${x.method} | ${x.itemsPerSecond} | ${x.tokensPerSecond} | ${x.seconds.join(", ")} |`
+          `| ${x.method} | ${x.itemsPerSecond} | ${x.tokensPerSecond} | ${
+            x.seconds.join(", ")
+          } | ${x.failedItems}${x.firstError ? ` (\`${x.firstError}\`)` : ""} |`
         ),
         "",
       );

@@ -90,8 +90,14 @@ export async function loadGenerationItems(
 /** One generation method, ready to run every item once. */
 export interface GenerationRunner {
   method: GenerationMethod;
-  /** Generate every item; the seconds it took and the texts. */
-  run: () => Promise<{ seconds: number; texts: string[]; tokens: number }>;
+  /**
+   * Generate every item; the seconds it took, the texts and the items that failed (llama-server
+   * answers some random-model outputs with a 500 from its output parser, after generating them;
+   * their text is null).
+   */
+  run: () => Promise<
+    { seconds: number; texts: (string | null)[]; tokens: number; errors: string[] }
+  >;
   dispose: () => Promise<void>;
 }
 
@@ -130,6 +136,7 @@ export async function createGenerationRunners(
           seconds,
           texts: gens.map((g) => g.text),
           tokens: gens.reduce((n, g) => n + g.tokens, 0),
+          errors: [],
         };
       },
       dispose: () => engine.dispose(),
@@ -140,7 +147,8 @@ export async function createGenerationRunners(
     method: "llama_server",
     run: async () => {
       const t0 = performance.now();
-      const texts: string[] = new Array(items.length);
+      const texts: (string | null)[] = new Array(items.length).fill(null);
+      const errors: string[] = [];
       let tokens = 0;
       let next = 0;
       const client = async () => {
@@ -158,14 +166,20 @@ export async function createGenerationRunners(
               stream: false,
             }),
           });
-          if (!r.ok) throw new Error(`llama-server answered ${r.status}: ${await r.text()}`);
+          if (!r.ok) {
+            errors.push(`${r.status} ${await r.text()}`);
+            continue;
+          }
           const body = await r.json() as { content: string; tokens_predicted: number };
           texts[i] = body.content;
           tokens += body.tokens_predicted;
         }
       };
       await Promise.all(Array.from({ length: GENERATION_SEQUENCES }, client));
-      return { seconds: (performance.now() - t0) / 1000, texts, tokens };
+      if (errors.length === items.length) {
+        throw new Error(`llama-server failed every item, e.g. ${errors[0]}`);
+      }
+      return { seconds: (performance.now() - t0) / 1000, texts, tokens, errors };
     },
     dispose: async () => {
       await server.stop();

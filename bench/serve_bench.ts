@@ -359,10 +359,27 @@ async function main(values: FlagValues<typeof flags>): Promise<number> {
       )
     }.`,
     ``,
+    ...llamaServerErrors(runs),
   ].join("\n");
   writeFileSync(join(values.out, "serve.md"), md);
   console.log(md);
   return checks.noErrors && checks.everyResponseComplete && checks.memoryFlat ? 0 : 1;
+}
+
+/** A line per model on which llama-server answered errors (the anchor's own failures). */
+function llamaServerErrors(runs: Run[]): string[] {
+  const lines: string[] = [];
+  for (const model of new Set(runs.map((r) => r.model))) {
+    const errors = runs.filter((r) => r.model === model && r.server === "llama-server")
+      .flatMap((r) => r.report.errors);
+    if (errors.length === 0) continue;
+    lines.push(
+      `llama-server errors on ${model}: ${errors.length} over all rounds (first: ` +
+        `\`${errors[0].slice(0, 200)}\`).`,
+      ``,
+    );
+  }
+  return lines;
 }
 
 if (import.meta.main) await runCommand(command);

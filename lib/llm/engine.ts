@@ -267,7 +267,8 @@ export class LlmEngine {
     if (scorer === "batched" || (scorer === "auto" && loaded.llama.gpu === false)) {
       try {
         // Its decodes leave the JavaScript thread idle, so it uses every core by default
-        // (results/bench/eval.md: 2 threads 1.2–1.3× faster than 1 on 2 cores).
+        // (results/bench/eval.md before 2026-12-01, idle machine: 2 threads 1.2–1.3× faster
+        // than 1 on 2 cores).
         batch = BatchScorer.open(loaded.info.path, {
           threads: threads || navigator.hardwareConcurrency || 1,
           lora,
