@@ -80,6 +80,23 @@ export async function resolveBenchModels(models: readonly string[]): Promise<Ben
   return out;
 }
 
+/**
+ * The command line a benchmark records: its task and the flags given, as the command layer parsed
+ * them (`given`), lists joined by commas and switches bare.
+ */
+export function benchCommandLine(
+  task: string,
+  values: Record<string, unknown>,
+  given: ReadonlySet<string>,
+): string {
+  const flags = [...given].map((name) => {
+    const v = values[name];
+    if (v === true) return `--${name}`;
+    return `--${name} ${Array.isArray(v) ? v.join(",") : String(v)}`;
+  });
+  return ["deno task", task, ...flags].join(" ");
+}
+
 /** `deno task build:bench-model`. */
 export const command = defineCommand({
   name: "build:bench-model",

@@ -14,7 +14,7 @@
  *   tokenizing and scoring; no model load, warm-up decode or teardown); the process's wall time
  *   is recorded too.
  *
- * Then `generate_until` (bench/generation_bench.ts): a task's prompts generated greedily by
+ * Then `generate_until` (below): a task's prompts generated greedily by
  * tunebook's engine (the batched generator) and by llama-server driven with the same prompt
  * tokens at the same concurrency (target: tunebook ≥ 1.0× llama-server's items/s).
  *
@@ -44,17 +44,12 @@ import { writeMultipleChoiceTasks } from "../lib/eval/_mc_binary.ts";
 import { LlmEngine } from "../lib/llm/engine.ts";
 import { BATCHED_CONCURRENCY } from "../lib/eval/backend.ts";
 import { type LoadedModel, loadModel } from "../lib/llm/model.ts";
-import { type BenchModel, resolveBenchModels } from "./bench_model.ts";
-import {
-  createGenerationRunners,
-  GENERATION_DESCRIPTIONS,
-  GENERATION_METHODS,
-  GENERATION_SEQUENCES,
-  GENERATION_TASK,
-  GENERATION_THREADS,
-  type GenerationMethod,
-  loadGenerationItems,
-} from "./generation_bench.ts";
+import { benchCommandLine, type BenchModel, resolveBenchModels } from "./bench_model.ts";
+import { buildPrompt } from "../lib/eval/task/render.ts";
+import { findTask } from "../lib/eval/task/registry.ts";
+import { loadTaskDocs } from "../lib/eval/task/data.ts";
+import { encodePrompt } from "../lib/llm/tokenizer_rules.ts";
+import { freePort, type ServerProcess, spawnServer } from "../lib/serve/server_process.ts";
 import {
   booleanFlag,
   defineCommand,
@@ -332,6 +327,223 @@ function machine(): Record<string, unknown> {
   };
 }
 
+// ---------------------------------------------------------------------------------------------
+// generate_until
+// ---------------------------------------------------------------------------------------------
+
+/*
+ * `generate_until` throughput: a task's test prompts generated greedily
+ * until its stop strings (at most `max_gen_toks` tokens), all items in flight at once over the same
+ * number of parallel sequences, three ways:
+ *
+ * - `tunebook_generate`: {@linkcode LlmEngine.generate} as `deno task eval` runs it on CPU —
+ *   the batched generator (continuous batching: one libllama decode per step for every live item);
+ * - `tunebook_generate_sequences`: the same engine with `generator: "sequences"` (node-llama-cpp's
+ *   sequences, the path before; tiny model only);
+ * - `llama_server`: llama.cpp's `llama-server` (`-np` = the same sequences, the same threads and
+ *   context per sequence) driven with the same prompt token ids, stop strings and token budget
+ *   through its `/completion` endpoint by as many concurrent clients as there are sequences.
+ *
+ * Each method's time is its wall time from the first request to the last answer (the server is
+ * started and warmed up before). Greedy texts are compared item by item, leading whitespace
+ * aside (llama-server keeps the space a SentencePiece piece starts with; tunebook's detokenizer
+ * drops it at the start of a text, as lm-eval's filters strip it anyway).
+ *
+ * Every method runs {@linkcode GENERATION_THREADS} compute thread: generation takes a decode per
+ * token, and on 2 shared cores a second ggml thread, spinning between decodes, fights the
+ * JavaScript thread and the load generator (seen: 100× slower with 2 threads while the machine
+ * was busy, for tunebook and node-llama-cpp alike).
+ */
+
+/** The generate_until task of the benchmark (synth_facts as an open question). */
+const GENERATION_TASK = "synth_facts_gen";
+/** Parallel sequences of every method (LlmEngine's default). */
+const GENERATION_SEQUENCES = 8;
+/** Compute threads of every generation method (see the module's note). */
+const GENERATION_THREADS = 1;
+/** Tokens of context per sequence for every method. */
+const GENERATION_CONTEXT = 512;
+
+/** The generation methods, in table order. */
+const GENERATION_METHODS = [
+  "tunebook_generate",
+  "tunebook_generate_sequences",
+  "llama_server",
+] as const;
+/** One of {@linkcode GENERATION_METHODS}. */
+type GenerationMethod = typeof GENERATION_METHODS[number];
+
+/** What each method is, for the results. */
+const GENERATION_DESCRIPTIONS: Record<GenerationMethod, string> = {
+  tunebook_generate: `LlmEngine.generate, batched generator (continuous batching), ` +
+    `${GENERATION_SEQUENCES} slots, every item in flight`,
+  tunebook_generate_sequences: `LlmEngine.generate with generator "sequences" (node-llama-cpp), ` +
+    `${GENERATION_SEQUENCES} sequences`,
+  llama_server: `llama-server -np ${GENERATION_SEQUENCES}, /completion with the same prompt ` +
+    `token ids, stop strings and n_predict, ${GENERATION_SEQUENCES} concurrent clients`,
+};
+
+/** A generate_until prompt as every method sees it. */
+interface GenerationItem {
+  /** The prompt text (what tunebook's engine gets). */
+  prompt: string;
+  /** Its token ids as the engine encodes it (BOS as the model adds it; what llama-server gets). */
+  tokens: number[];
+  until: string[];
+  maxTokens: number;
+}
+
+/** The first `limit` test prompts of {@linkcode GENERATION_TASK}, tokenized for `loaded`. */
+async function loadGenerationItems(
+  loaded: LoadedModel,
+  limit?: number,
+): Promise<GenerationItem[]> {
+  const task = findTask(GENERATION_TASK);
+  const { docs, errors } = await loadTaskDocs(task, "test", { limit });
+  if (errors.length) throw new Error(`task ${GENERATION_TASK}: ${errors[0].message}`);
+  return docs.map((d) => {
+    const prompt = buildPrompt(task, d, []);
+    return {
+      prompt,
+      tokens: encodePrompt(loaded.model, prompt),
+      until: task.generationKwargs.until,
+      maxTokens: task.generationKwargs.maxGenToks,
+    };
+  });
+}
+
+/** One generation method, ready to run every item once. */
+interface GenerationRunner {
+  method: GenerationMethod;
+  /**
+   * Generate every item; the seconds it took, the texts and the items that failed (llama-server
+   * answers some random-model outputs with a 500 from its output parser, after generating them;
+   * their text is null).
+   */
+  run: () => Promise<
+    { seconds: number; texts: (string | null)[]; tokens: number; errors: string[] }
+  >;
+  dispose: () => Promise<void>;
+}
+
+/** The methods on `items` (the slow one only when `slow`). */
+async function createGenerationRunners(
+  loaded: LoadedModel,
+  items: GenerationItem[],
+  options: { llamaServer: string; slow: boolean },
+): Promise<GenerationRunner[]> {
+  const { llamaServer, slow } = options;
+  const threads = GENERATION_THREADS;
+  const runners: GenerationRunner[] = [];
+  const configs = [["tunebook_generate", "batched"]] as [
+    GenerationMethod,
+    "batched" | "sequences",
+  ][];
+  if (slow) configs.push(["tunebook_generate_sequences", "sequences"]);
+  for (const [method, generator] of configs) {
+    const engine = await LlmEngine.create(loaded, {
+      sequences: GENERATION_SEQUENCES,
+      contextSize: GENERATION_CONTEXT,
+      threads,
+      generator,
+    });
+    runners.push({
+      method,
+      run: async () => {
+        const t0 = performance.now();
+        const gens = await Promise.all(
+          items.map((it) =>
+            engine.generate(it.prompt, { until: it.until, maxTokens: it.maxTokens })
+          ),
+        );
+        const seconds = (performance.now() - t0) / 1000;
+        return {
+          seconds,
+          texts: gens.map((g) => g.text),
+          tokens: gens.reduce((n, g) => n + g.tokens, 0),
+          errors: [],
+        };
+      },
+      dispose: () => engine.dispose(),
+    });
+  }
+  const server = await startLlamaServer(loaded.info.path, llamaServer, threads);
+  runners.push({
+    method: "llama_server",
+    run: async () => {
+      const t0 = performance.now();
+      const texts: (string | null)[] = new Array(items.length).fill(null);
+      const errors: string[] = [];
+      let tokens = 0;
+      let next = 0;
+      const client = async () => {
+        while (next < items.length) {
+          const i = next++;
+          const it = items[i];
+          const r = await fetch(`${server.url}/completion`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({
+              prompt: it.tokens,
+              n_predict: it.maxTokens,
+              temperature: 0,
+              stop: it.until,
+              stream: false,
+            }),
+          });
+          if (!r.ok) {
+            errors.push(`${r.status} ${await r.text()}`);
+            continue;
+          }
+          const body = await r.json() as { content: string; tokens_predicted: number };
+          texts[i] = body.content;
+          tokens += body.tokens_predicted;
+        }
+      };
+      await Promise.all(Array.from({ length: GENERATION_SEQUENCES }, client));
+      if (errors.length === items.length) {
+        throw new Error(`llama-server failed every item, e.g. ${errors[0]}`);
+      }
+      return { seconds: (performance.now() - t0) / 1000, texts, tokens, errors };
+    },
+    dispose: async () => {
+      await server.stop();
+    },
+  });
+  return runners;
+}
+
+/** llama-server on `model` with the benchmark's sequences, context and threads. */
+function startLlamaServer(
+  model: string,
+  binary: string,
+  threads: number,
+): Promise<ServerProcess> {
+  const port = freePort();
+  return spawnServer(binary, {
+    url: `http://127.0.0.1:${port}`,
+    args: [
+      "-m",
+      model,
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "-t",
+      String(threads),
+      "-tb",
+      String(threads),
+      "-np",
+      String(GENERATION_SEQUENCES),
+      "-c",
+      String(GENERATION_CONTEXT * GENERATION_SEQUENCES),
+      "-ngl",
+      "0",
+      "--log-disable",
+    ],
+  });
+}
+
 const flags = {
   model: listFlag(
     "models: `tiny` (the bundled tiny model), `bench` (the benchmark model, " +
@@ -373,7 +585,7 @@ export const command = defineCommand({
     "the benchmark model; writes DIR/NAME.json and DIR/NAME.md. Targets: tunebook ≥ 5× naive " +
     "and ≥ 0.8× llama-perplexity.",
   flags,
-  run: ({ values }) => main(values),
+  run: ({ values, given }) => main(values, given),
 });
 
 /** One model's measurements, ratios, targets and checks. */
@@ -422,7 +634,10 @@ interface Ratios {
   vsPerplexityBest: number;
 }
 
-async function main(values: FlagValues<typeof flags>): Promise<number> {
+async function main(
+  values: FlagValues<typeof flags>,
+  given: ReadonlySet<string>,
+): Promise<number> {
   const loadAtStart = Deno.loadavg().map((x) => roundTo(x, 2));
   const models = await resolveBenchModels(values.model);
   const results: ModelResult[] = [];
@@ -433,7 +648,7 @@ async function main(values: FlagValues<typeof flags>): Promise<number> {
   }
   const result = {
     created: new Date().toISOString(),
-    command: ["deno", "task", "bench:eval", ...Deno.args].join(" "),
+    command: benchCommandLine("bench:eval", values, given),
     machine: { ...machine(), loadAverageAtStart: loadAtStart },
     settings: {
       threads: values.threads,

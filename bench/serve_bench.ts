@@ -22,7 +22,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { median } from "simple-statistics";
-import { resolveBenchModels } from "./bench_model.ts";
+import { benchCommandLine, resolveBenchModels } from "./bench_model.ts";
 import {
   booleanFlag,
   defineCommand,
@@ -133,10 +133,13 @@ export const command = defineCommand({
   flags,
   exitStatus: "Exit status: 0 done and every check passed; 1 errors, incomplete responses or " +
     "memory growth; 2 bad arguments or llama-server missing.",
-  run: ({ values }) => main(values),
+  run: ({ values, given }) => main(values, given),
 });
 
-async function main(values: FlagValues<typeof flags>): Promise<number> {
+async function main(
+  values: FlagValues<typeof flags>,
+  given: ReadonlySet<string>,
+): Promise<number> {
   const concurrencies = values.concurrency;
   const rounds = values.rounds;
   const threads = values.threads;
@@ -297,7 +300,7 @@ async function main(values: FlagValues<typeof flags>): Promise<number> {
     memoryFlat: configs.every((c) => c.tunebook.memoryGrowthMb < FLAT_MEMORY_MB),
     throughputTarget: withLlama ? configs.every((c) => (c.ratio ?? 0) >= TARGET_RATIO) : null,
   };
-  const command = ["deno", "task", "bench:serve", ...Deno.args].join(" ");
+  const command = benchCommandLine("bench:serve", values, given);
   const result = {
     date: new Date().toISOString(),
     command,
