@@ -15,7 +15,7 @@
  * private repo. Then `deno task hub:pull` and the `deno task eval` command it prints.
  */
 import assert from "node:assert/strict";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createHash } from "node:crypto";
@@ -203,5 +203,6 @@ Deno.test({
     assert.ok(results.tasks.synth_qa, "synth_qa was scored");
   } finally {
     await hub.stop();
+    rmSync(tmp, { recursive: true, force: true });
   }
 });
