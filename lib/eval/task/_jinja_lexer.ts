@@ -11,6 +11,7 @@
  *   such as `\s` keeps its backslash, as Python's `unicode-escape` does (so regex patterns work).
  * @module
  */
+import { readPythonEscape } from "./_py_escape.ts";
 
 /** A token's kind. */
 export type TokenType =
@@ -241,21 +242,6 @@ function lexExpressionToken(source: string, pos: number): LexedToken {
   throw new TemplateSyntaxError(`unexpected character ${JSON.stringify(c)}`, source, pos);
 }
 
-/** Python's escapes in string literals (`unicode-escape`); unknown ones keep their backslash. */
-const SIMPLE_ESCAPES: Record<string, string> = {
-  "\n": "",
-  "\\": "\\",
-  "'": "'",
-  '"': '"',
-  a: "\x07",
-  b: "\b",
-  f: "\f",
-  n: "\n",
-  r: "\r",
-  t: "\t",
-  v: "\v",
-};
-
 function lexString(source: string, pos: number): LexedToken {
   const quote = source[pos];
   let i = pos + 1;
@@ -267,27 +253,13 @@ function lexString(source: string, pos: number): LexedToken {
       i++;
       continue;
     }
-    const e = source[i + 1];
-    if (e === undefined) break;
-    if (Object.hasOwn(SIMPLE_ESCAPES, e)) {
-      out += SIMPLE_ESCAPES[e];
-      i += 2;
-    } else if (/[0-7]/.test(e)) {
-      const m = /^[0-7]{1,3}/.exec(source.slice(i + 1))![0];
-      out += String.fromCodePoint(parseInt(m, 8));
-      i += 1 + m.length;
-    } else if (e === "x" || e === "u" || e === "U") {
-      const n = { x: 2, u: 4, U: 8 }[e];
-      const hex = source.slice(i + 2, i + 2 + n);
-      if (!new RegExp(`^[0-9a-fA-F]{${n}}$`).test(hex)) {
-        throw new TemplateSyntaxError(`truncated \\${e} escape in a string`, source, i);
-      }
-      out += String.fromCodePoint(parseInt(hex, 16));
-      i += 2 + n;
-    } else {
-      out += "\\" + e; // Python keeps unknown escapes as written
-      i += 2;
+    const esc = readPythonEscape(source, i);
+    if (esc === undefined) break;
+    if (esc === "truncated") {
+      throw new TemplateSyntaxError(`truncated \\${source[i + 1]} escape in a string`, source, i);
     }
+    out += esc.text;
+    i = esc.end;
   }
   if (source[i] !== quote) throw new TemplateSyntaxError("unclosed string", source, pos);
   return { type: "string", value: out, pos, end: i + 1 };

@@ -9,6 +9,7 @@
  * dicts as plain objects.
  * @module
  */
+import { readPythonEscape } from "./_py_escape.ts";
 
 /**
  * Parse a rendered list literal. Returns undefined unless the text is a Python (or JSON) literal
@@ -33,20 +34,6 @@ export function literalEval(text: string): unknown {
 }
 
 class NotLiteral extends Error {}
-
-const ESCAPES: Record<string, string> = {
-  "\n": "",
-  "\\": "\\",
-  "'": "'",
-  '"': '"',
-  a: "\x07",
-  b: "\b",
-  f: "\f",
-  n: "\n",
-  r: "\r",
-  t: "\t",
-  v: "\v",
-};
 
 class LiteralParser {
   #s: string;
@@ -169,25 +156,10 @@ class LiteralParser {
         this.#i++;
         continue;
       }
-      const e = s[this.#i + 1];
-      if (e === undefined) throw new NotLiteral();
-      if (Object.hasOwn(ESCAPES, e)) {
-        out += ESCAPES[e];
-        this.#i += 2;
-      } else if (/[0-7]/.test(e)) {
-        const m = /^[0-7]{1,3}/.exec(s.slice(this.#i + 1))![0];
-        out += String.fromCodePoint(parseInt(m, 8));
-        this.#i += 1 + m.length;
-      } else if (e === "x" || e === "u" || e === "U") {
-        const n = { x: 2, u: 4, U: 8 }[e];
-        const hex = s.slice(this.#i + 2, this.#i + 2 + n);
-        if (!new RegExp(`^[0-9a-fA-F]{${n}}$`).test(hex)) throw new NotLiteral();
-        out += String.fromCodePoint(parseInt(hex, 16));
-        this.#i += 2 + n;
-      } else {
-        out += "\\" + e;
-        this.#i += 2;
-      }
+      const esc = readPythonEscape(s, this.#i);
+      if (esc === undefined || esc === "truncated") throw new NotLiteral();
+      out += esc.text;
+      this.#i = esc.end;
     }
     if (!s.startsWith(close, this.#i)) throw new NotLiteral();
     this.#i += close.length;
