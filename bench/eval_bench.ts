@@ -49,7 +49,7 @@ import { buildPrompt } from "../lib/eval/task/render.ts";
 import { findTask } from "../lib/eval/task/registry.ts";
 import { loadTaskDocs } from "../lib/eval/task/data.ts";
 import { encodePrompt } from "../lib/llm/tokenizer_rules.ts";
-import { freePort, type ServerProcess, spawnServer } from "../lib/serve/server_process.ts";
+import { spawnLlamaServer } from "../lib/serve/server_process.ts";
 import {
   booleanFlag,
   defineCommand,
@@ -467,7 +467,12 @@ async function createGenerationRunners(
       dispose: () => engine.dispose(),
     });
   }
-  const server = await startLlamaServer(loaded.info.path, llamaServer, threads);
+  const server = await spawnLlamaServer(llamaServer, {
+    model: loaded.info.path,
+    threads,
+    sequences: GENERATION_SEQUENCES,
+    contextPerSequence: GENERATION_CONTEXT,
+  });
   runners.push({
     method: "llama_server",
     run: async () => {
@@ -511,37 +516,6 @@ async function createGenerationRunners(
     },
   });
   return runners;
-}
-
-/** llama-server on `model` with the benchmark's sequences, context and threads. */
-function startLlamaServer(
-  model: string,
-  binary: string,
-  threads: number,
-): Promise<ServerProcess> {
-  const port = freePort();
-  return spawnServer(binary, {
-    url: `http://127.0.0.1:${port}`,
-    args: [
-      "-m",
-      model,
-      "--host",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "-t",
-      String(threads),
-      "-tb",
-      String(threads),
-      "-np",
-      String(GENERATION_SEQUENCES),
-      "-c",
-      String(GENERATION_CONTEXT * GENERATION_SEQUENCES),
-      "-ngl",
-      "0",
-      "--log-disable",
-    ],
-  });
 }
 
 const flags = {

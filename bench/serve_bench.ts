@@ -36,9 +36,8 @@ import {
 } from "../lib/cli/_command.ts";
 import { runStreamingLoad, type StreamingLoadReport } from "../lib/serve/loadgen.ts";
 import {
-  freePort,
   type ServerProcess,
-  spawnServer,
+  spawnLlamaServer,
   spawnTunebookServer,
 } from "../lib/serve/server_process.ts";
 
@@ -188,31 +187,12 @@ async function main(
         "warn",
       ]);
     }
-    const port = freePort();
-    const url = `http://127.0.0.1:${port}`;
-    return await spawnServer(llamaServer, {
-      url,
-      args: [
-        "-m",
-        model,
-        "-a",
-        "tiny",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        String(port),
-        "-t",
-        String(threads),
-        "-tb",
-        String(threads),
-        "-np",
-        String(sequences),
-        "-c",
-        String(CONTEXT_PER_SEQUENCE * sequences),
-        "-ngl",
-        "0",
-        "--log-disable",
-      ],
+    return await spawnLlamaServer(llamaServer, {
+      model,
+      alias: "tiny",
+      threads,
+      sequences,
+      contextPerSequence: CONTEXT_PER_SEQUENCE,
     });
   };
 

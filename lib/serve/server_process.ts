@@ -73,6 +73,51 @@ export function spawnTunebookServer(
   });
 }
 
+/** What {@linkcode spawnLlamaServer} runs llama-server with. */
+export interface LlamaServerOptions {
+  /** The GGUF model. */
+  model: string;
+  /** CPU threads for generation and for batches (`-t`, `-tb`). */
+  threads: number;
+  /** Parallel sequences (`-np`). */
+  sequences: number;
+  /** Context tokens per sequence (llama-server's `-c` is this × `sequences`). */
+  contextPerSequence: number;
+  /** The model name it answers to (`-a`). Default: llama-server's own (the file name). */
+  alias?: string;
+}
+
+/**
+ * Start llama.cpp's `llama-server` (`binary`) on a free loopback port, on CPU (`-ngl 0`), without
+ * its log, and wait until it is healthy: the anchor the benchmarks compare tunebook's server with.
+ */
+export function spawnLlamaServer(binary: string, o: LlamaServerOptions): Promise<ServerProcess> {
+  const port = freePort();
+  return spawnServer(binary, {
+    url: `http://127.0.0.1:${port}`,
+    args: [
+      "-m",
+      o.model,
+      ...(o.alias !== undefined ? ["-a", o.alias] : []),
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "-t",
+      String(o.threads),
+      "-tb",
+      String(o.threads),
+      "-np",
+      String(o.sequences),
+      "-c",
+      String(o.contextPerSequence * o.sequences),
+      "-ngl",
+      "0",
+      "--log-disable",
+    ],
+  });
+}
+
 const DEFAULT_START_TIMEOUT_MS = 120_000;
 const DEFAULT_STOP_GRACE_MS = 10_000;
 const POLL_MS = 100;
