@@ -20,6 +20,7 @@ export * from "./score_file.ts";
 export * from "./stats.ts";
 export * from "./backend.ts";
 export * from "./runner.ts";
+export * from "./aggregate.ts";
 export * from "./table.ts";
 export * from "./openai_backend.ts";
 export * from "./compare.ts";

@@ -1,10 +1,11 @@
 /**
- * Tests of the runner's aggregation (lib/eval/runner.ts `aggregateTask`) on hand-made samples of
+ * Tests of the runner's aggregation (lib/eval/aggregate.ts `aggregateTask`) on hand-made samples of
  * the bundled synth_entailment task: a value computed from part of the items reports that part's
  * n, and accuracy-by-length buckets never split items of one length.
  */
 import assert from "node:assert/strict";
-import { aggregateTask, type Sample } from "../../lib/eval/runner.ts";
+import { aggregateTask } from "../../lib/eval/aggregate.ts";
+import type { Sample } from "../../lib/eval/runner.ts";
 import { findTask } from "../../lib/eval/task/mod.ts";
 
 const OPTIONS = {
