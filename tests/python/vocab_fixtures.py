@@ -99,6 +99,15 @@ LLAMA3_CHAT_TEMPLATE = (
     "{{ '<|start_header_id|>assistant<|end_header_id|>\n\n' }}{% endif %}"
 )
 
+# Mistral-7B-Instruct-v0.2's template ([INST] … [/INST] turns, user first, alternating).
+MISTRAL_CHAT_TEMPLATE = (
+    "{{ bos_token }}{% for message in messages %}{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}"
+    "{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}{% endif %}"
+    "{% if message['role'] == 'user' %}{{ '[INST] ' + message['content'] + ' [/INST]' }}"
+    "{% elif message['role'] == 'assistant' %}{{ message['content'] + eos_token}}"
+    "{% else %}{{ raise_exception('Only user and assistant roles are supported!') }}{% endif %}{% endfor %}"
+)
+
 # Two real shapes, shrunk: Qwen2.5-Instruct (qwen2, q/k/v biases, tied embeddings, rope_theta 1e6) and
 # Llama-3.2-Instruct (llama, rope_scaling llama3, tied embeddings), each with its real vocabulary.
 SHAPES = {
@@ -167,7 +176,8 @@ def write_hf_checkpoint(out: Path, shape: str, layers: int = 2, hidden: int = 64
                                                                           {"Sequence": {"id": "A", "type_id": 0}}],
                                 "pair": [], "special_tokens": {s["bos"]: {"id": s["bos"], "ids": [ids[s["bos"]]], "tokens": [s["bos"]]}}}
     (out / "tokenizer.json").write_text(json.dumps(tj, ensure_ascii=False))
-    template = LLAMA3_CHAT_TEMPLATE if shape == "llama3" else special_ids(name)["chat_template"]
+    # Each architecture's own chat template: Qwen2's is in its vocabulary file; llama-bpe's has none.
+    template = {"llama3": LLAMA3_CHAT_TEMPLATE, "mistral": MISTRAL_CHAT_TEMPLATE}.get(shape) or special_ids(name)["chat_template"]
     tok_cfg = {"bos_token": s["bos"], "eos_token": s["eos"], "pad_token": s["pad"], "chat_template": template,
                "model_max_length": 4096, "tokenizer_class": "PreTrainedTokenizerFast", "clean_up_tokenization_spaces": False}
     (out / "tokenizer_config.json").write_text(json.dumps(tok_cfg, indent=2) + "\n")
