@@ -111,20 +111,37 @@ def check_base_access(base_model: str, token: str | None, user: str = "you") -> 
     """Download the base model's config.json now, so a gated or missing model fails in the first
     cells with what to do, not at from_pretrained after the installs."""
     if Path(base_model).is_dir():
+        check_exportable(Path(base_model) / "config.json", base_model)
         print(f"base model: the folder {base_model}")
         return
     from huggingface_hub import hf_hub_download
     from huggingface_hub.utils import GatedRepoError, RepositoryNotFoundError
 
     try:
-        hf_hub_download(base_model, "config.json", token=token)
+        config = hf_hub_download(base_model, "config.json", token=token)
     except GatedRepoError:
         raise ColabError(f"{base_model} is gated: open {HUB}/{base_model}, accept its terms as {user} (the account "
                          f"of this token), wait for access to be granted, then run this cell again") from None
     except RepositoryNotFoundError:
         raise ColabError(f"{base_model}: no such model on the Hub, or it is private to another account; check the id "
                          f"(--base) and the token's account ({user})") from None
+    check_exportable(Path(config), base_model)
     print(f"base model: {base_model} (config.json downloaded: access is granted)")
+
+
+def check_exportable(config_path: Path, base_model: str) -> None:
+    """Refuse, in the first cells, a base whose config tunebook's exporter (export_lora.py,
+    export_gguf.py: llama, mistral, qwen2) refuses: it would train for hours, then fail at the exports."""
+    from .model import LlamaConfig
+
+    if not Path(config_path).is_file():
+        raise ColabError(f"{base_model}: no config.json in it; give --base a Hugging Face checkpoint folder or Hub id")
+    try:
+        LlamaConfig.from_hf(json.loads(Path(config_path).read_text(encoding="utf-8")), f"{base_model}/config.json")
+    except ValueError as e:
+        raise ColabError(f"{base_model} cannot be exported by this notebook: {e}. The notebook makes its GGUF LoRA, "
+                         f"merged and quantized GGUFs with tunebook's exporter, so this base would train and then fail "
+                         f"there; pick a Llama, Mistral or Qwen2 base (--base)") from None
 
 
 # ---------------------------------------------------------------- 2. where the run lives

@@ -1,8 +1,9 @@
 /**
  * The Colab notebook's first check (python/tunebook/colab.py `hub_login`), against the fake Hub
  * with the stand-in huggingface_hub (tests/python/stand_ins_hub): what someone about to train sees
- * when the token is missing, wrong, read-only for a push, or its account has not accepted a gated
- * base model's terms — before any install or download, with what to do.
+ * when the token is missing, wrong, read-only for a push, its account has not accepted a gated
+ * base model's terms, or the base is an architecture tunebook's exporter cannot write (Gemma) —
+ * before any install or download, with what to do.
  */
 import assert from "node:assert/strict";
 import { join, resolve } from "node:path";
@@ -23,7 +24,7 @@ except ColabError as e:
 `;
 
 async function login(hubUrl: string, token: string, base: string, push = "") {
-  const python = await findPython({ modules: ["json"] });
+  const python = await findPython({ modules: ["json", "torch"] });
   const out = await new Deno.Command(python, {
     args: ["-c", SCRIPT, base, push, "1"],
     env: {
@@ -56,6 +57,22 @@ Deno.test("the Colab login cell: token, gated base and push access are checked f
   const hub = startFakeHub({
     "meta-llama/Llama-3.2-1B": repo(true),
     "Qwen/Qwen2.5-0.5B": repo(false),
+    "google/gemma-2-2b": {
+      ...repo(false),
+      branches: {
+        main: {
+          sha: sha1("gemma"),
+          files: {
+            "config.json": {
+              bytes: new TextEncoder().encode(
+                '{"model_type": "gemma2", "hidden_act": "gelu_pytorch_tanh"}',
+              ),
+              lfs: false,
+            },
+          },
+        },
+      },
+    },
   });
   try {
     const gated = await login(hub.url, TOKEN, "meta-llama/Llama-3.2-1B");
@@ -81,6 +98,13 @@ Deno.test("the Colab login cell: token, gated base and push access are checked f
 
     const unknown = await login(hub.url, WRITE_TOKEN, "Qwen/Qwen9-0.5B", "tester/run");
     assert.match(unknown.message!, /Qwen\/Qwen9-0\.5B: no such model on the Hub/);
+
+    const gemma = await login(hub.url, TOKEN, "google/gemma-2-2b");
+    assert.equal(gemma.ok, false);
+    assert.match(
+      gemma.message!,
+      /google\/gemma-2-2b cannot be exported by this notebook: .*model_type is 'gemma2'.*pick a Llama, Mistral or Qwen2 base/s,
+    );
   } finally {
     await hub.stop();
   }
