@@ -14,6 +14,15 @@
  *   tokenizing and scoring; no model load, warm-up decode or teardown); the process's wall time
  *   is recorded too.
  *
+ * Then a LoRA adapter against the same weights merged, on the same items, in the same rounds:
+ *
+ * - `tunebook_lora`: the default (batched) scorer on the model with a random adapter of the
+ *   trainer's default shape applied at runtime (r 8, alpha 16, every block's q/k/v/o and
+ *   gate/up/down weights; tests/model/_random_lora.ts, cached beside the benchmark model);
+ * - `tunebook_merged`: the same scorer on the model with that adapter merged into its weights.
+ *
+ * Target (issue 14): `tunebook_lora` ≥ 0.9× `tunebook_merged` items/s (`--no-lora` skips both).
+ *
  * Then `generate_until` (below): a task's prompts generated greedily by
  * tunebook's engine (the batched generator) and by llama-server driven with the same prompt
  * tokens at the same concurrency (target: tunebook ≥ 1.0× llama-server's items/s).
@@ -29,7 +38,7 @@
  *
  *   deno run -A bench/eval_bench.ts [--model tiny,bench,FILE.gguf] [--tasks a,b] [--repeats 3]
  *       [--threads 2] [--perplexity PATH] [--llama-server PATH] [--no-generation]
- *       [--all-methods] [--out results/bench] [--name eval] [--limit N]
+ *       [--all-methods] [--no-lora] [--out results/bench] [--name eval] [--limit N]
  *
  * Targets (issue): tunebook ≥ 5× naive and ≥ 0.8× llama-perplexity.
  * @module
@@ -44,7 +53,13 @@ import { writeMultipleChoiceTasks } from "../lib/eval/_mc_binary.ts";
 import { LlmEngine } from "../lib/llm/engine.ts";
 import { BATCHED_CONCURRENCY } from "../lib/eval/backend.ts";
 import { type LoadedModel, loadModel } from "../lib/llm/model.ts";
-import { benchCommandLine, type BenchModel, resolveBenchModels } from "./bench_model.ts";
+import {
+  BENCH_MODEL_DIR,
+  benchCommandLine,
+  type BenchModel,
+  resolveBenchModels,
+} from "./bench_model.ts";
+import { randomLoraPair } from "../tests/model/_random_lora.ts";
 import { buildPrompt } from "../lib/eval/task/render.ts";
 import { findTask } from "../lib/eval/task/registry.ts";
 import { loadTaskDocs } from "../lib/eval/task/data.ts";
@@ -74,6 +89,8 @@ import { encodeText } from "../lib/llm/tokenizer_rules.ts";
 /** Targets from the issue. */
 const TARGET_VS_NAIVE = 5;
 const TARGET_VS_PERPLEXITY = 0.8;
+/** Issue 14: a LoRA adapter applied at runtime ≥ 0.9× the merged model's items/s. */
+const TARGET_LORA_VS_MERGED = 0.9;
 /** tunebook configurations: the default (batched) scorer and node-llama-cpp's sequences. */
 const TUNEBOOK_CONFIGS = [["tunebook", "batched"], ["tunebook_sequences", "sequences"]] as const;
 /** Questions in flight for the batched scorer: what createLlamaBackend keeps in flight. */
@@ -95,6 +112,8 @@ const METHODS = [
   "naive",
   "llama_perplexity_np4",
   "llama_perplexity_np32",
+  "tunebook_lora",
+  "tunebook_merged",
 ] as const;
 type Method = typeof METHODS[number];
 
@@ -106,6 +125,9 @@ const DESCRIPTIONS: Record<Method, string> = {
   naive: "fresh evaluation of context + choice per choice, 1 sequence",
   llama_perplexity_np4: "llama-perplexity --multiple-choice -np 4 (its default; 1 item/decode)",
   llama_perplexity_np32: "llama-perplexity --multiple-choice -np 32 (8 items/decode)",
+  tunebook_lora: "the tunebook method on the model with a random LoRA adapter (r 8, alpha 16, " +
+    "every block's q/k/v/o and gate/up/down weights) applied at runtime",
+  tunebook_merged: "the tunebook method on the model with the same adapter merged into its weights",
 };
 
 /** One method on one task. */
@@ -172,42 +194,93 @@ interface Runner {
   dispose?: () => Promise<void>;
 }
 
-/** The five methods on one task's items (engines and contexts created, not yet run). */
+/** The methods on one task's items (engines and contexts created, not yet run). */
 async function createRunners(
   loaded: LoadedModel,
   items: BenchItem[],
-  options: { threads: number; dir: string; task: string; binary: string; slow: boolean },
+  options: {
+    threads: number;
+    dir: string;
+    task: string;
+    binary: string;
+    slow: boolean;
+    /** The adapter and the merged model to compare (absent: skipped). */
+    lora?: LoraModels;
+  },
 ): Promise<Runner[]> {
-  const { threads, dir, task, binary, slow } = options;
+  const { threads, dir, task, binary, slow, lora } = options;
   const runners: Runner[] = [];
   // (i), (ii): tunebook
   for (const [method, scorer] of TUNEBOOK_CONFIGS) {
     if (!slow && SLOW_METHODS.includes(method)) continue;
-    const engine = await LlmEngine.create(loaded, { sequences: SEQUENCES, threads, scorer });
-    const inFlight = scorer === "batched" ? BATCHED_IN_FLIGHT : SEQUENCES;
-    let last: number[][] = [];
-    let tokens = 0;
-    runners.push({
-      method,
-      run: async () => {
-        const before = engine.tokensEvaluated;
-        const t0 = performance.now();
-        const s = await scoreAll(engine, items, inFlight);
-        const seconds = (performance.now() - t0) / 1000;
-        tokens = engine.tokensEvaluated - before;
-        last = s.map((x) => x.logprobs);
-        return seconds;
-      },
-      extra: () => ({ tokensEvaluated: tokens }),
-      logprobs: () => last,
-      dispose: () => engine.dispose(),
-    });
+    runners.push(await engineRunner(method, loaded, items, { threads, scorer, lora: [] }));
   }
   // (iii): naive
   if (slow) runners.push(await naiveRunner(loaded, items, threads));
   // (iv): llama-perplexity
   runners.push(...perplexityRunners(loaded, items, join(dir, `${task}.bin`), { threads, binary }));
+  // (v): the adapter at runtime and merged, next to each other in every round
+  if (lora) {
+    runners.push(
+      await engineRunner("tunebook_lora", loaded, items, {
+        threads,
+        scorer: "batched",
+        lora: [{ path: lora.lora }],
+      }),
+      await engineRunner("tunebook_merged", lora.merged, items, {
+        threads,
+        scorer: "batched",
+        lora: [],
+      }),
+    );
+  }
   return runners;
+}
+
+/** A LoRA adapter for a benchmark model and the model with it merged (loaded). */
+interface LoraModels {
+  /** The adapter's GGUF. */
+  lora: string;
+  /** The merged model, loaded. */
+  merged: LoadedModel;
+}
+
+/** The adapter and merged model of `m` (written once into the benchmark model cache), loaded. */
+async function loraModels(m: BenchModel): Promise<LoraModels> {
+  const pair = await randomLoraPair(m.path, { cacheDir: resolve(BENCH_MODEL_DIR) });
+  return { lora: pair.lora, merged: await loadModel(pair.merged, { gpu: false }) };
+}
+
+/**
+ * tunebook's engine with `scorer` (and `lora` applied) as `method`, with as many questions in
+ * flight as `deno task eval` keeps.
+ */
+async function engineRunner(
+  method: Method,
+  loaded: LoadedModel,
+  items: BenchItem[],
+  options: { threads: number; scorer: "batched" | "sequences"; lora: { path: string }[] },
+): Promise<Runner> {
+  const { threads, scorer, lora } = options;
+  const engine = await LlmEngine.create(loaded, { sequences: SEQUENCES, threads, scorer, lora });
+  const inFlight = scorer === "batched" ? BATCHED_IN_FLIGHT : SEQUENCES;
+  let last: number[][] = [];
+  let tokens = 0;
+  return {
+    method,
+    run: async () => {
+      const before = engine.tokensEvaluated;
+      const t0 = performance.now();
+      const s = await scoreAll(engine, items, inFlight);
+      const seconds = (performance.now() - t0) / 1000;
+      tokens = engine.tokensEvaluated - before;
+      last = s.map((x) => x.logprobs);
+      return seconds;
+    },
+    extra: () => ({ tokensEvaluated: tokens }),
+    logprobs: () => last,
+    dispose: () => engine.dispose(),
+  };
 }
 
 /** The naive scorer on one fresh 1-sequence context. */
@@ -310,6 +383,25 @@ function naiveCheck(task: string, runners: Runner[]): Record<string, unknown> {
     check: "naive vs tunebook summed log-probs (f16 KV: batch layouts differ slightly)",
     maxAbsDiff: roundTo(maxDiff, 6),
     samePrediction: `${samePred}/${naive.length}`,
+  };
+}
+
+/** The adapter at runtime and merged compute the same scores (up to f32/f16 rounding of W + BA). */
+function loraCheck(task: string, runners: Runner[]): Record<string, unknown> {
+  const lora = runners.find((r) => r.method === "tunebook_lora")!.logprobs!();
+  const merged = runners.find((r) => r.method === "tunebook_merged")!.logprobs!();
+  let maxDiff = 0;
+  let samePred = 0;
+  const am = (xs: number[]) => xs.indexOf(Math.max(...xs));
+  merged.forEach((row, i) => {
+    row.forEach((v, j) => (maxDiff = Math.max(maxDiff, Math.abs(v - lora[i][j]))));
+    if (am(row) === am(lora[i])) samePred++;
+  });
+  return {
+    task,
+    check: "LoRA at runtime vs merged summed log-probs (merged weights rounded to their type)",
+    maxAbsDiff: roundTo(maxDiff, 6),
+    samePrediction: `${samePred}/${merged.length}`,
   };
 }
 
@@ -539,6 +631,9 @@ const flags = {
     default: ".cache/llama-build/bin/llama-server",
   }),
   "no-generation": booleanFlag(`skip the generate_until measurement (${GENERATION_TASK})`),
+  "no-lora": booleanFlag(
+    "skip the LoRA adapter vs merged model measurement (tunebook_lora, tunebook_merged)",
+  ),
   "all-methods": booleanFlag(
     `run ${SLOW_METHODS.join(" and ")} on every model (default: on the tiny model only)`,
   ),
@@ -556,8 +651,9 @@ export const command = defineCommand({
   summary: "Multiple-choice scoring throughput (items/s) of tunebook's batched scorer, its " +
     "node-llama-cpp sequences scorer, a naive one-evaluation-per-choice loop and " +
     "llama-perplexity --multiple-choice, on the same model and items, on the tiny model and " +
-    "the benchmark model; writes DIR/NAME.json and DIR/NAME.md. Targets: tunebook ≥ 5× naive " +
-    "and ≥ 0.8× llama-perplexity.",
+    "the benchmark model, and with a LoRA adapter vs the same weights merged; writes " +
+    "DIR/NAME.json and DIR/NAME.md. Targets: tunebook ≥ 5× naive and ≥ 0.8× llama-perplexity, " +
+    "LoRA ≥ 0.9× merged.",
   flags,
   run: ({ values, given }) => main(values, given),
 });
@@ -570,6 +666,8 @@ interface ModelResult {
   ratios: { task: string; rows: Ratios[] }[];
   targets: Record<string, unknown>[];
   checks: Record<string, unknown>[];
+  /** The adapter vs the merged model, per task (absent with --no-lora). */
+  lora?: { adapter: string; merged: string; tasks: { task: string; ratio: number }[] };
   /** generate_until: every method on the same prompts (absent with --no-generation). */
   generation?: GenerationResult;
 }
@@ -656,6 +754,7 @@ async function benchModelScoring(
   const checks: Record<string, unknown>[] = [];
   const dir = mkdtempSync(join(tmpdir(), "tunebook-evalbench-"));
   let generation: GenerationResult | undefined;
+  const lora = values["no-lora"] ? undefined : await loraModels(m);
   const record = (
     r: Omit<Measurement, "medianSeconds" | "itemsPerSecond" | "itemsPerSecondBest">,
   ) => {
@@ -682,6 +781,7 @@ async function benchModelScoring(
         task,
         binary: values.perplexity,
         slow,
+        lora,
       });
       try {
         // One untimed warm-up each, then the repeats round-robin, so that a slow spell of the
@@ -701,6 +801,7 @@ async function benchModelScoring(
           });
         }
         if (slow) checks.push(naiveCheck(task, runners));
+        if (lora) checks.push(loraCheck(task, runners));
       } finally {
         for (const r of runners) await r.dispose?.();
       }
@@ -711,6 +812,7 @@ async function benchModelScoring(
   } finally {
     rmSync(dir, { recursive: true, force: true });
     await loaded.model.dispose();
+    await lora?.merged.model.dispose();
   }
 
   const speed = (task: string, method: Method) =>
@@ -729,6 +831,8 @@ async function benchModelScoring(
     );
     return { task, rows };
   });
+  const loraRatio = (task: string) =>
+    roundTo(speed(task, "tunebook_lora")! / speed(task, "tunebook_merged")!, 2);
   const targets = values.tasks.map((task) => {
     const r = ratios.find((x) => x.task === task)!.rows.find((x) => x.method === "tunebook")!;
     const target = (ratio: number | null, goal: number) =>
@@ -738,6 +842,7 @@ async function benchModelScoring(
       vsNaive: target(r.vsNaive, TARGET_VS_NAIVE),
       vsPerplexityBest: target(r.vsPerplexityBest, TARGET_VS_PERPLEXITY),
       vsPerplexityNp4: target(r.vsPerplexityNp4, TARGET_VS_PERPLEXITY),
+      loraVsMerged: lora ? target(loraRatio(task), TARGET_LORA_VS_MERGED) : null,
     };
   });
   return {
@@ -752,6 +857,11 @@ async function benchModelScoring(
     ratios,
     targets,
     checks,
+    lora: lora && {
+      adapter: lora.lora,
+      merged: lora.merged.info.path,
+      tasks: values.tasks.map((task) => ({ task, ratio: loraRatio(task) })),
+    },
     generation,
   };
 }
@@ -863,6 +973,19 @@ function markdown(
       }
     }
     lines.push("");
+    if (m.lora) {
+      lines.push(
+        `LoRA adapter at runtime (r 8, every block's q/k/v/o and gate/up/down weights) / the same ` +
+          `weights merged, items/s: ${
+            m.lora.tasks.map((t) => `${t.task} **${t.ratio}**`).join(", ")
+          } (target ≥ ${TARGET_LORA_VS_MERGED}); ${
+            m.checks.filter((c) => String(c.check).startsWith("LoRA")).map((c) =>
+              `${c.task}: same prediction on ${c.samePrediction}, scores within ${c.maxAbsDiff}`
+            ).join("; ")
+          }.`,
+        "",
+      );
+    }
     const g = m.generation;
     if (g) {
       lines.push(
