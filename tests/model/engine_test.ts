@@ -17,21 +17,7 @@ import { BatchScorer, BatchTooSmallError } from "../../lib/llm/batch_scorer.ts";
 import { disjointWindow, rollingWindows } from "../../lib/llm/rolling_windows.ts";
 import { TEST_THREADS, TINY_GGUF } from "./_tiny.ts";
 import { writeRandomLora } from "./_serve_lora.ts";
-
-/** Largest log-prob difference allowed between runs whose prompts are decoded in the same chunks. */
-const BATCH_TOLERANCE = 1e-3;
-/**
- * llama.cpp's log-probs depend on how a prompt is split across decodes (seen up to 1.1e-2 nats
- * with one sequence and batchSize 16); single-logit batching splits prompts differently.
- */
-const CHUNKING_TOLERANCE = 5e-2;
-/**
- * The batched scorer always takes llama.cpp's tiled CPU attention (f32 queries; it pads small
- * decodes to 64 tokens so its numbers never depend on what shares a decode), while one sequence of
- * a few tokens in node-llama-cpp takes the f16 kernel: measured up to 4.1e-3 nats apart on these
- * questions (each 3.7e-3 and 6.9e-3 from the pure-torch f32 model, the f16 KV cache's share).
- */
-const KERNEL_TOLERANCE = 1e-2;
+import { BATCH_TOLERANCE, CHUNKING_TOLERANCE, KERNEL_TOLERANCE } from "./_tolerances.ts";
 
 interface Question {
   context: string;

@@ -364,6 +364,30 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "requests with and without the adapter, interleaved and concurrent, give the serial answers",
+  ...opts,
+  fn: async () => {
+    const extra = { max_tokens: 12 };
+    // Every prompt on each model, alternating, more at once than either context has sequences.
+    const mix = PROMPTS.flatMap((p) => [["tiny", p], ["tiny+lora-arith", p]] as const);
+    const serial: string[] = [];
+    for (const [m, p] of mix) serial.push((await complete(m, p, extra)).choices[0].text);
+    const parallel = await Promise.all(
+      mix.map(async ([m, p]) => (await complete(m, p, extra)).choices[0].text),
+    );
+    assert.deepEqual(parallel, serial);
+    // The adapter changes the answers, so a request served by the other model would show.
+    const differs = PROMPTS.filter((_, i) => serial[2 * i] !== serial[2 * i + 1]).length;
+    assert.ok(differs >= PROMPTS.length / 2, `the adapter changed ${differs} of ${PROMPTS.length}`);
+    // And the answers without it are the in-process engine's.
+    for (const [i, p] of PROMPTS.entries()) {
+      assert.equal(serial[2 * i], (await engine.generate(p, { maxTokens: 12 })).text, p);
+    }
+  },
+});
+
+Deno.test({
   name: "structured logs: one record per request with its id, tokens in/out and latency",
   ...opts,
   fn: async () => {
