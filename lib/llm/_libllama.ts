@@ -321,7 +321,10 @@ export interface LlamaHandles {
   /** The model file, absolute (the key of the shared load). */
   modelPath: string;
   ctx: Deno.PointerValue;
+  /** The context's LoRA adapters, in order (shared with every context on the model that uses them). */
   adapters: Deno.PointerValue[];
+  /** Their keys in the shared loads ({@linkcode acquireAdapter}). */
+  adapterKeys: string[];
   /** Vocabulary size. */
   nVocab: number;
   vocab: Deno.PointerValue;
@@ -362,6 +365,53 @@ function releaseModel(l: Lib, modelPath: string): void {
   l.symbols.llama_model_free(entry.model);
 }
 
+/**
+ * LoRA adapters loaded through the C API, by model file, adapter file (absolute) and occurrence in
+ * a context's list, with the number of contexts using each: the batched scorer and generator on one
+ * model, or two model names of a server that share an adapter at different scales, load an
+ * adapter's tensors once. A file listed twice for one context (stacked) is loaded twice, as
+ * llama.cpp applies one adapter object once per context.
+ */
+const loadedAdapters = new Map<string, { adapter: Deno.PointerValue; contexts: number }>();
+
+/**
+ * The `occurrence`-th (from 0) copy of `adapterPath` loaded on the model of `modelPath` (already
+ * acquired), on first use, shared after; with its key for {@linkcode releaseAdapter}. The adapter
+ * is null when libllama cannot load it.
+ */
+function acquireAdapter(
+  l: Lib,
+  model: Deno.PointerValue,
+  modelPath: string,
+  adapterPath: string,
+  occurrence: number,
+): { adapter: Deno.PointerValue; key: string } {
+  const key = [resolve(modelPath), resolve(adapterPath), occurrence].join("\0");
+  let entry = loadedAdapters.get(key);
+  if (!entry) {
+    const adapter = l.symbols.llama_adapter_lora_init(model, cString(adapterPath));
+    if (adapter === null) return { adapter, key };
+    entry = { adapter, contexts: 0 };
+    loadedAdapters.set(key, entry);
+  }
+  entry.contexts++;
+  return { adapter: entry.adapter, key };
+}
+
+/** Let go of the adapter {@linkcode acquireAdapter} lent under `key`; the last one out frees it. */
+function releaseAdapter(l: Lib, key: string): void {
+  const entry = loadedAdapters.get(key);
+  if (!entry) return;
+  if (--entry.contexts > 0) return;
+  loadedAdapters.delete(key);
+  l.symbols.llama_adapter_lora_free(entry.adapter);
+}
+
+/** How many LoRA adapters are loaded through the C API now (each once per model and file). */
+export function loadedAdapterCount(): number {
+  return loadedAdapters.size;
+}
+
 /** How many distinct model files are loaded through the C API now (each once). */
 export function loadedModelCount(): number {
   return loadedModels.size;
@@ -369,8 +419,11 @@ export function loadedModelCount(): number {
 
 /**
  * Create a context on `modelPath` (its weights loaded once per process, {@linkcode acquireModel})
- * with `settings` and apply `lora`. Throws, naming the file, when the model, the context or an
- * adapter fails.
+ * with `settings` and apply `lora` (each adapter loaded once per model, {@linkcode acquireAdapter}).
+ * The adapters are set on the context here, once: `llama_set_adapters_lora` marks the context's
+ * compute graph for re-reservation whenever the set changes, and a set that never changes costs
+ * nothing per decode beyond the adapters' own matmuls. Throws, naming the file, when the model,
+ * the context or an adapter fails.
  */
 export function createLlamaContext(
   modelPath: string,
@@ -394,15 +447,18 @@ export function createLlamaContext(
     throw new Error(`${modelPath}: libllama could not create a context`);
   }
   const adapters: Deno.PointerValue[] = [];
-  for (const a of lora) {
-    const p = l.symbols.llama_adapter_lora_init(model, cString(a.path));
-    if (p === null) {
-      for (const q of adapters) l.symbols.llama_adapter_lora_free(q);
+  const adapterKeys: string[] = [];
+  for (const [i, a] of lora.entries()) {
+    const before = lora.slice(0, i).filter((b) => resolve(b.path) === resolve(a.path)).length;
+    const { adapter, key } = acquireAdapter(l, model, modelPath, a.path, before);
+    if (adapter === null) {
+      for (const k of adapterKeys) releaseAdapter(l, k);
       l.symbols.llama_free(ctx);
       releaseModel(l, modelPath);
       throw new Error(`${a.path}: libllama could not load this LoRA adapter for ${modelPath}`);
     }
-    adapters.push(p);
+    adapters.push(adapter);
+    adapterKeys.push(key);
   }
   if (adapters.length) {
     const ptrs = new BigUint64Array(adapters.map((p) => BigInt(Deno.UnsafePointer.value(p))));
@@ -416,15 +472,19 @@ export function createLlamaContext(
     modelPath,
     ctx,
     adapters,
+    adapterKeys,
     vocab,
     nVocab: l.symbols.llama_vocab_n_tokens(vocab),
   };
 }
 
-/** Free what {@linkcode createLlamaContext} made (the model once no other context uses it). */
+/**
+ * Free what {@linkcode createLlamaContext} made (each adapter and the model once no other context
+ * uses it).
+ */
 export function freeLlamaContext(h: LlamaHandles): void {
   h.lib.symbols.llama_free(h.ctx);
-  for (const a of h.adapters) h.lib.symbols.llama_adapter_lora_free(a);
+  for (const k of h.adapterKeys) releaseAdapter(h.lib, k);
   releaseModel(h.lib, h.modelPath);
 }
 

@@ -3,13 +3,13 @@
  * (two contexts on one base), after both answered, has at most one copy of the GGUF file resident
  * (file-backed pages in /proc/PID/smaps). Before, node-llama-cpp and the batched generator each
  * loaded the weights, two copies. And in one process, the batched generator and the batched
- * scorer on one file share libllama's load of it.
+ * scorer on one file share libllama's load of it, and of each LoRA adapter on it.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { loadedModelCount } from "../../lib/llm/_libllama.ts";
+import { loadedAdapterCount, loadedModelCount } from "../../lib/llm/_libllama.ts";
 import { BatchGenerator } from "../../lib/llm/batch_generator.ts";
 import { BatchScorer } from "../../lib/llm/batch_scorer.ts";
 import { getRuntime } from "../../lib/llm/model.ts";
@@ -106,5 +106,58 @@ Deno.test({
       await g2.dispose();
     }
     assert.equal(loadedModelCount(), before);
+  },
+});
+
+Deno.test({
+  name:
+    "libllama: contexts on one model share each adapter's load (stacked: one per copy), same scores",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    await getRuntime(false); // node-llama-cpp loads ggml's backends
+    const lora = join(mkdtempSync(join(tmpdir(), "tunebook-shared-lora-")), "lora.gguf");
+    await writeRandomLora(lora, { std: 0.1 });
+    const context = [1, 15, 27, 30, 41, 52];
+    const choices = [[60, 61], [70], [80, 81, 82]];
+    const before = loadedAdapterCount();
+    const first = BatchScorer.open(TINY_GGUF, { threads: TEST_THREADS, lora: [{ path: lora }] });
+    const want = await first.score(context, choices);
+    const gen = BatchGenerator.open(TINY_GGUF, {
+      sequences: 1,
+      threads: TEST_THREADS,
+      lora: [{ path: lora, scale: 0.5 }],
+    });
+    const second = BatchScorer.open(TINY_GGUF, { threads: TEST_THREADS, lora: [{ path: lora }] });
+    const stacked = BatchScorer.open(TINY_GGUF, {
+      threads: TEST_THREADS,
+      lora: [{ path: lora, scale: 0.5 }, { path: lora, scale: 0.5 }],
+    });
+    const half = BatchScorer.open(TINY_GGUF, {
+      threads: TEST_THREADS,
+      lora: [{ path: lora, scale: 0.5 }],
+    });
+    try {
+      // One load for every context that lists the file once, a second for the stacked copy.
+      assert.equal(loadedAdapterCount(), before + 2);
+      await first.dispose();
+      assert.deepEqual(await second.score(context, choices), want, "after the first one left");
+      // Stacked at 0.5 + 0.5 is the adapter at 1 (up to rounding), not the adapter at 0.5.
+      const s = await stacked.score(context, choices);
+      const h = await half.score(context, choices);
+      const diff = (a: number[], b: number[]) => Math.max(...a.map((x, i) => Math.abs(x - b[i])));
+      assert.ok(
+        diff(s.logprobs, want.logprobs) < 1e-3,
+        `stacked vs 1: ${s.logprobs} ${want.logprobs}`,
+      );
+      assert.ok(diff(h.logprobs, want.logprobs) > 1e-2, `0.5 vs 1: ${h.logprobs} ${want.logprobs}`);
+    } finally {
+      await first.dispose();
+      await gen.dispose();
+      await second.dispose();
+      await stacked.dispose();
+      await half.dispose();
+    }
+    assert.equal(loadedAdapterCount(), before, "every adapter freed");
   },
 });
