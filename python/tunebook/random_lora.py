@@ -19,12 +19,81 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 import numpy as np
 
 from .gguf_tools import import_gguf
 
 TARGETS = ("attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down")
+
+
+def write_random_lora(
+    base: str | Path,
+    lora_out: str | Path,
+    merged_out: str | Path,
+    rank: int = 8,
+    alpha: float = 16.0,
+    std: float = 0.05,
+    seed: int = 0,
+) -> dict:
+    """Write the adapter and the merged model; returns what was written (the printed JSON)."""
+    gguf = import_gguf()
+    float_types = {
+        gguf.GGMLQuantizationType.F32: np.float32,
+        gguf.GGMLQuantizationType.F16: np.float16,
+    }
+    rng = np.random.default_rng(seed)
+    reader = gguf.GGUFReader(str(base))
+    arch = reader.fields["general.architecture"].contents()
+
+    lora = gguf.GGUFWriter(str(lora_out), arch)
+    lora.add_type(gguf.GGUFType.ADAPTER)
+    lora.add_string(gguf.Keys.Adapter.TYPE, "lora")
+    lora.add_float32(gguf.Keys.Adapter.LORA_ALPHA, alpha)
+    deltas = {}
+    for t in reader.tensors:
+        parts = t.name.split(".")
+        if not (len(parts) == 4 and parts[0] == "blk" and parts[2] in TARGETS):
+            continue
+        if t.tensor_type not in float_types:
+            raise SystemExit(
+                f"{base}: tensor {t.name} is {t.tensor_type.name}; only f32 and f16 bases can be "
+                "merged here (use an unquantized base)"
+            )
+        n_in, n_out = int(t.shape[0]), int(t.shape[1])  # ggml order: [in, out]
+        lo_a = (rng.standard_normal((rank, n_in)) * std).astype(np.float32)
+        lo_b = (rng.standard_normal((n_out, rank)) * std).astype(np.float32)
+        lora.add_tensor(t.name + ".lora_a", lo_a)
+        lora.add_tensor(t.name + ".lora_b", lo_b)
+        deltas[t.name] = (alpha / rank) * (lo_b @ lo_a)  # numpy (out, in), like W
+    if not deltas:
+        raise SystemExit(f"{base}: no blk.N.{{{','.join(TARGETS)}}}.weight tensor to adapt")
+    lora.write_header_to_file()
+    lora.write_kv_data_to_file()
+    lora.write_tensors_to_file()
+    lora.close()
+
+    merged = gguf.GGUFWriter(str(merged_out), arch)
+    for f in reader.fields.values():
+        if f.name.startswith("GGUF.") or f.name == "general.architecture":
+            continue
+        sub = f.types[-1] if f.types[0] == gguf.GGUFValueType.ARRAY else None
+        merged.add_key_value(f.name, f.contents(), f.types[0], sub)
+    for t in reader.tensors:
+        data = np.array(t.data)
+        if t.name in deltas:
+            w = data.reshape(deltas[t.name].shape).astype(np.float32)
+            data = (w + deltas[t.name]).astype(float_types[t.tensor_type])
+        merged.add_tensor(t.name, data, raw_dtype=t.tensor_type)
+    merged.write_header_to_file()
+    merged.write_kv_data_to_file()
+    merged.write_tensors_to_file()
+    merged.close()
+    return {
+        "event": "done", "lora": str(lora_out), "merged": str(merged_out), "adapted": len(deltas),
+        "rank": rank,
+    }
 
 
 def main() -> None:
@@ -37,61 +106,7 @@ def main() -> None:
     p.add_argument("--std", type=float, default=0.05)
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args()
-    gguf = import_gguf()
-    float_types = {
-        gguf.GGMLQuantizationType.F32: np.float32,
-        gguf.GGMLQuantizationType.F16: np.float16,
-    }
-    rng = np.random.default_rng(a.seed)
-    base = gguf.GGUFReader(a.base)
-    arch = base.fields["general.architecture"].contents()
-
-    lora = gguf.GGUFWriter(a.lora, arch)
-    lora.add_type(gguf.GGUFType.ADAPTER)
-    lora.add_string(gguf.Keys.Adapter.TYPE, "lora")
-    lora.add_float32(gguf.Keys.Adapter.LORA_ALPHA, a.alpha)
-    deltas = {}
-    for t in base.tensors:
-        parts = t.name.split(".")
-        if not (len(parts) == 4 and parts[0] == "blk" and parts[2] in TARGETS):
-            continue
-        if t.tensor_type not in float_types:
-            raise SystemExit(
-                f"{a.base}: tensor {t.name} is {t.tensor_type.name}; only f32 and f16 bases can be "
-                "merged here (use an unquantized base)"
-            )
-        n_in, n_out = int(t.shape[0]), int(t.shape[1])  # ggml order: [in, out]
-        lo_a = (rng.standard_normal((a.rank, n_in)) * a.std).astype(np.float32)
-        lo_b = (rng.standard_normal((n_out, a.rank)) * a.std).astype(np.float32)
-        lora.add_tensor(t.name + ".lora_a", lo_a)
-        lora.add_tensor(t.name + ".lora_b", lo_b)
-        deltas[t.name] = (a.alpha / a.rank) * (lo_b @ lo_a)  # numpy (out, in), like W
-    if not deltas:
-        raise SystemExit(f"{a.base}: no blk.N.{{{','.join(TARGETS)}}}.weight tensor to adapt")
-    lora.write_header_to_file()
-    lora.write_kv_data_to_file()
-    lora.write_tensors_to_file()
-    lora.close()
-
-    merged = gguf.GGUFWriter(a.merged, arch)
-    for f in base.fields.values():
-        if f.name.startswith("GGUF.") or f.name == "general.architecture":
-            continue
-        sub = f.types[-1] if f.types[0] == gguf.GGUFValueType.ARRAY else None
-        merged.add_key_value(f.name, f.contents(), f.types[0], sub)
-    for t in base.tensors:
-        data = np.array(t.data)
-        if t.name in deltas:
-            w = data.reshape(deltas[t.name].shape).astype(np.float32)
-            data = (w + deltas[t.name]).astype(float_types[t.tensor_type])
-        merged.add_tensor(t.name, data, raw_dtype=t.tensor_type)
-    merged.write_header_to_file()
-    merged.write_kv_data_to_file()
-    merged.write_tensors_to_file()
-    merged.close()
-    print(json.dumps({
-        "event": "done", "lora": a.lora, "merged": a.merged, "adapted": len(deltas), "rank": a.rank,
-    }))
+    print(json.dumps(write_random_lora(a.base, a.lora, a.merged, a.rank, a.alpha, a.std, a.seed)))
 
 
 if __name__ == "__main__":
