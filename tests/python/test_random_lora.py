@@ -18,7 +18,9 @@ def test_adapter_and_merged_model_of_the_tiny_model(tmp_path: Path):
     info = write_random_lora(TINY, lora, merged, rank=4, alpha=8.0, seed=1)
     base = gguf.GGUFReader(str(TINY))
     adapted = [
-        t.name for t in base.tensors if t.name.startswith("blk.") and t.name.split(".")[2] in TARGETS
+        t.name
+        for t in base.tensors
+        if t.name.startswith("blk.") and t.name.split(".")[2] in TARGETS
     ]
     assert info["adapted"] == len(adapted) == 4 * len(TARGETS)  # 4 layers
     a = gguf.GGUFReader(str(lora))
