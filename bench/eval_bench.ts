@@ -247,7 +247,15 @@ interface LoraModels {
 
 /** The adapter and merged model of `m` (written once into the benchmark model cache), loaded. */
 async function loraModels(m: BenchModel): Promise<LoraModels> {
-  const pair = await randomLoraPair(m.path, { cacheDir: resolve(BENCH_MODEL_DIR) });
+  let pair;
+  try {
+    pair = await randomLoraPair(m.path, { cacheDir: resolve(BENCH_MODEL_DIR) });
+  } catch (e) {
+    throw new Error(
+      `${m.path}: no LoRA adapter and merged model for the LoRA measurement ` +
+        `(${(e as Error).message.trim()}); pass --no-lora to skip it`,
+    );
+  }
   return { lora: pair.lora, merged: await loadModel(pair.merged, { gpu: false }) };
 }
 
