@@ -31,15 +31,13 @@
  * differently); exits 1 otherwise.
  * @module
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { roundTo } from "../lib/util/round.ts";
 import { tmpdir } from "node:os";
 import {
   meanLogprobPrediction,
   type MultipleChoiceTask,
-  parsePerplexityOutput,
-  type PerplexityReport,
   writeMultipleChoiceTasks,
 } from "../lib/eval/_mc_binary.ts";
 import { buildPrompt, findTask, loadTaskDocs } from "../lib/eval/task/mod.ts";
@@ -47,6 +45,12 @@ import { type ChoiceScores, LlmEngine } from "../lib/llm/engine.ts";
 import { LibllamaVocab } from "../lib/llm/libllama_vocab.ts";
 import { DEFAULT_MODEL, type LoadedModel, loadModel } from "../lib/llm/model.ts";
 import { randomModel } from "../tests/model/_random_models.ts";
+import {
+  DEFAULT_PERPLEXITY,
+  type PerplexityRun,
+  type PerplexityRunOptions,
+  runLlamaPerplexity,
+} from "./_llama_tools.ts";
 import {
   defineCommand,
   type FlagValues,
@@ -56,8 +60,6 @@ import {
   stringFlag,
 } from "../lib/cli/_command.ts";
 
-/** Where scripts/build_llama_tools.sh puts llama-perplexity. */
-export const DEFAULT_PERPLEXITY = ".cache/llama-build/bin/llama-perplexity";
 /** The tasks both bench scripts use. */
 export const BENCH_TASKS = ["synth_facts", "synth_facts_support"];
 /** Threads for every tool (CI has 2 cores). */
@@ -111,95 +113,6 @@ export async function loadBenchItems(taskName: string, limit?: number): Promise<
     choices: d.choices ?? [],
     gold: d.gold ?? 0,
   }));
-}
-
-/** Options for {@linkcode runLlamaPerplexity}. */
-export interface PerplexityRunOptions {
-  /** GGUF model. */
-  model: string;
-  /** llama-perplexity binary. Default: {@linkcode DEFAULT_PERPLEXITY}. */
-  binary?: string;
-  /** Threads (-t and -tb). Default: {@linkcode BENCH_THREADS}. */
-  threads?: number;
-  /** Parallel sequences (-np; ≥ the choices per item; 4 × tasks per decode). Default: 32. */
-  parallel?: number;
-  /** Tokens per sequence (-c; the context is parallel × this). Default: 512. */
-  ctxPerSequence?: number;
-  /** KV cache type (-ctk/-ctv). Default: "f16" (llama.cpp's default). */
-  kv?: "f16" | "f32";
-}
-
-/** A finished llama-perplexity run. */
-export interface PerplexityRun extends PerplexityReport {
-  /** Wall time of the process, in seconds. */
-  wallSeconds: number;
-  /** The command line. */
-  command: string[];
-}
-
-/** Run `llama-perplexity --multiple-choice` on a task file; throws with its output on failure. */
-export async function runLlamaPerplexity(
-  taskFile: string,
-  options: PerplexityRunOptions,
-): Promise<PerplexityRun> {
-  const {
-    model,
-    binary = DEFAULT_PERPLEXITY,
-    threads = BENCH_THREADS,
-    parallel = 32,
-    ctxPerSequence = 512,
-    kv = "f16",
-  } = options;
-  const args = [
-    "-m",
-    model,
-    "--multiple-choice",
-    "-bf",
-    taskFile,
-    "-t",
-    String(threads),
-    "-tb",
-    String(threads),
-    "-np",
-    String(parallel),
-    "-c",
-    String(ctxPerSequence),
-    "-ctk",
-    kv,
-    "-ctv",
-    kv,
-    "-ngl",
-    "0",
-  ];
-  // Its log goes to a file: through Deno's (non-blocking) pipes, llama.cpp's stdio logging was
-  // seen to drop or repeat the last task lines.
-  const logDir = mkdtempSync(join(tmpdir(), "tunebook-perplexity-"));
-  const logFile = join(logDir, "log.txt");
-  args.push("--log-file", logFile);
-  const t0 = performance.now();
-  let out: Deno.CommandOutput;
-  let text: string;
-  try {
-    try {
-      out = await new Deno.Command(binary, { args, stdout: "null", stderr: "piped" }).output();
-    } catch (e) {
-      throw new Error(
-        `could not run ${binary} (${(e as Error).message}); build it with ` +
-          `\`bash scripts/build_llama_tools.sh\` or pass its path with --perplexity`,
-      );
-    }
-    text = existsSync(logFile) ? readFileSync(logFile, "utf8") : "";
-  } finally {
-    rmSync(logDir, { recursive: true, force: true });
-  }
-  const wallSeconds = (performance.now() - t0) / 1000;
-  if (!out.success) {
-    throw new Error(
-      `${binary} ${args.join(" ")} exited with ${out.code}:\n` +
-        `${new TextDecoder().decode(out.stderr).slice(-2000)}\n${text.slice(-2000)}`,
-    );
-  }
-  return { ...parsePerplexityOutput(text), wallSeconds, command: [binary, ...args] };
 }
 
 /** Score items with an engine, `concurrency` at a time (in item order in the result). */

@@ -23,6 +23,14 @@
  *
  * Target (issue 14): `tunebook_lora` ≥ 0.9× `tunebook_merged` items/s (`--no-lora` skips both).
  *
+ * And the physical reference: `llama-bench`'s prompt-processing test on the same model and
+ * threads (`-p 512 -n 0`, `-b`/`-ub` 512: one 512-token decode per repetition, f16 KV), one
+ * process per round (`-r 1`, after its own untimed warm-up run), the methods taking turns. Each
+ * tunebook method's prompt tokens/s — the tokens its decodes carried (the engine's
+ * `tokensEvaluated`, alignment padding included: tokens decoded, as llama-bench counts them)
+ * over the same round's seconds, median of the rounds — is reported as a ratio to llama-bench's
+ * median tokens/s (target: tunebook ≥ 0.9×). `--no-llama-bench` leaves it out.
+ *
  * Then `generate_until` (below): a task's prompts generated greedily by
  * tunebook's engine (the batched generator) and by llama-server driven with the same prompt
  * tokens at the same concurrency (target: tunebook ≥ 1.0× llama-server's items/s).
@@ -37,10 +45,12 @@
  * `results/bench/eval.json` and `results/bench/eval.md`. Run by `deno task bench:eval`:
  *
  *   deno run -A bench/eval_bench.ts [--model tiny,bench,FILE.gguf] [--tasks a,b] [--repeats 3]
- *       [--threads 2] [--perplexity PATH] [--llama-server PATH] [--no-generation]
- *       [--all-methods] [--no-lora] [--out results/bench] [--name eval] [--limit N]
+ *       [--threads 2] [--perplexity PATH] [--llama-bench PATH] [--no-llama-bench]
+ *       [--llama-server PATH] [--no-generation] [--all-methods] [--no-lora]
+ *       [--out results/bench] [--name eval] [--limit N]
  *
- * Targets (issue): tunebook ≥ 5× naive and ≥ 0.8× llama-perplexity.
+ * Targets (issue): tunebook ≥ 5× naive, ≥ 0.8× llama-perplexity and ≥ 0.9× llama-bench's
+ * prompt tokens/s.
  * @module
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -78,12 +88,18 @@ import {
   BENCH_TASKS,
   BENCH_THREADS,
   type BenchItem,
-  DEFAULT_PERPLEXITY,
   loadBenchItems,
-  type PerplexityRun,
-  runLlamaPerplexity,
   scoreAll,
 } from "./crosscheck_perplexity.ts";
+import {
+  DEFAULT_LLAMA_BENCH,
+  DEFAULT_PERPLEXITY,
+  LLAMA_BENCH_PROMPT_TOKENS,
+  type LlamaBenchRun,
+  type PerplexityRun,
+  runLlamaBench,
+  runLlamaPerplexity,
+} from "./_llama_tools.ts";
 import { encodeText } from "../lib/llm/tokenizer_rules.ts";
 
 /** Targets from the issue. */
@@ -91,6 +107,8 @@ const TARGET_VS_NAIVE = 5;
 const TARGET_VS_PERPLEXITY = 0.8;
 /** Issue 14: a LoRA adapter applied at runtime ≥ 0.9× the merged model's items/s. */
 const TARGET_LORA_VS_MERGED = 0.9;
+/** Issue 14: the batched scorer's prompt tokens/s ≥ 0.9× llama-bench's (same model, threads). */
+const TARGET_VS_LLAMA_BENCH = 0.9;
 /** tunebook configurations: the default (batched) scorer and node-llama-cpp's sequences. */
 const TUNEBOOK_CONFIGS = [["tunebook", "batched"], ["tunebook_sequences", "sequences"]] as const;
 /** Questions in flight for the batched scorer: what createLlamaBackend keeps in flight. */
@@ -147,6 +165,24 @@ interface Measurement {
   medianStartupSeconds?: number;
   /** Tokens evaluated per run (tunebook's counter; naive: context + choice tokens). */
   tokensEvaluated?: number;
+  /**
+   * Tokens evaluated per second: each timed round's tokens over its seconds, median of the
+   * rounds (absent for llama-perplexity, which reports no token count).
+   */
+  promptTokensPerSecond?: number;
+}
+
+/** llama-bench's prompt-processing rate on one task's rounds (one process per round). */
+interface LlamaBenchMeasurement {
+  task: string;
+  /** Tokens of its test (-p, -b, -ub). */
+  promptTokens: number;
+  /** Tokens/s of each round's run. */
+  rounds: number[];
+  /** Median of the rounds. */
+  tokensPerSecond: number;
+  /** The command line of the last round. */
+  command: string;
 }
 
 /**
@@ -273,6 +309,7 @@ async function engineRunner(
   const engine = await LlmEngine.create(loaded, { sequences: SEQUENCES, threads, scorer, lora });
   const inFlight = scorer === "batched" ? BATCHED_IN_FLIGHT : SEQUENCES;
   let last: number[][] = [];
+  const rates: number[] = [];
   let tokens = 0;
   return {
     method,
@@ -282,10 +319,14 @@ async function engineRunner(
       const s = await scoreAll(engine, items, inFlight);
       const seconds = (performance.now() - t0) / 1000;
       tokens = engine.tokensEvaluated - before;
+      rates.push(tokens / seconds);
       last = s.map((x) => x.logprobs);
       return seconds;
     },
-    extra: () => ({ tokensEvaluated: tokens }),
+    extra: () => ({
+      tokensEvaluated: tokens,
+      promptTokensPerSecond: roundTo(median(rates.slice(1)), 1), // the first run is the warm-up
+    }),
     logprobs: () => last,
     dispose: () => engine.dispose(),
   };
@@ -305,6 +346,7 @@ async function naiveRunner(
   });
   const seq = context.getSequence();
   let naive: number[][] = [];
+  const rates: number[] = [];
   const naiveTokens = items.reduce(
     (n, it) =>
       n + it.choices.reduce(
@@ -321,9 +363,13 @@ async function naiveRunner(
       for (const it of items) out.push(await naiveScore(loaded, seq, it));
       const seconds = (performance.now() - t0) / 1000;
       naive = out;
+      rates.push(naiveTokens / seconds);
       return seconds;
     },
-    extra: () => ({ tokensEvaluated: naiveTokens }),
+    extra: () => ({
+      tokensEvaluated: naiveTokens,
+      promptTokensPerSecond: roundTo(median(rates.slice(1)), 1), // the first run is the warm-up
+    }),
     logprobs: () => naive,
     dispose: () => context.dispose(),
   };
@@ -634,6 +680,11 @@ const flags = {
     placeholder: "PATH",
     default: DEFAULT_PERPLEXITY,
   }),
+  "llama-bench": stringFlag("llama-bench binary, the prompt-processing reference", {
+    placeholder: "PATH",
+    default: DEFAULT_LLAMA_BENCH,
+  }),
+  "no-llama-bench": booleanFlag("skip the llama-bench prompt-processing reference"),
   "llama-server": stringFlag("llama-server binary, the generate_until anchor", {
     placeholder: "PATH",
     default: ".cache/llama-build/bin/llama-server",
@@ -659,9 +710,10 @@ export const command = defineCommand({
   summary: "Multiple-choice scoring throughput (items/s) of tunebook's batched scorer, its " +
     "node-llama-cpp sequences scorer, a naive one-evaluation-per-choice loop and " +
     "llama-perplexity --multiple-choice, on the same model and items, on the tiny model and " +
-    "the benchmark model, and with a LoRA adapter vs the same weights merged; writes " +
-    "DIR/NAME.json and DIR/NAME.md. Targets: tunebook ≥ 5× naive and ≥ 0.8× llama-perplexity, " +
-    "LoRA ≥ 0.9× merged.",
+    "the benchmark model, and with a LoRA adapter vs the same weights merged, with " +
+    "llama-bench's prompt tokens/s as the physical reference; writes DIR/NAME.json and " +
+    "DIR/NAME.md. Targets: tunebook ≥ 5× naive, ≥ 0.8× llama-perplexity and ≥ 0.9× " +
+    "llama-bench's prompt tokens/s, LoRA ≥ 0.9× merged.",
   flags,
   run: ({ values, given }) => main(values, given),
 });
@@ -674,6 +726,8 @@ interface ModelResult {
   ratios: { task: string; rows: Ratios[] }[];
   targets: Record<string, unknown>[];
   checks: Record<string, unknown>[];
+  /** llama-bench's prompt tokens/s on each task's rounds (absent with --no-llama-bench). */
+  llamaBench?: LlamaBenchMeasurement[];
   /** The adapter vs the merged model, per task (absent with --no-lora). */
   lora?: { adapter: string; merged: string; tasks: { task: string; ratio: number }[] };
   /** generate_until: every method on the same prompts (absent with --no-generation). */
@@ -712,6 +766,8 @@ interface Ratios {
   vsNaive: number | null;
   vsPerplexityNp4: number;
   vsPerplexityBest: number;
+  /** Prompt tokens/s over llama-bench's (null without a token count or llama-bench). */
+  vsLlamaBench: number | null;
 }
 
 async function main(
@@ -738,6 +794,12 @@ async function main(
       sequences: SEQUENCES,
       llamaPerplexityTime:
         "its log timestamps from `there are N tasks in prompt` to `Final result` (no load/warm-up)",
+      llamaBench: values["no-llama-bench"] ? null : {
+        promptTokens: LLAMA_BENCH_PROMPT_TOKENS,
+        run: `one process per round: -p ${LLAMA_BENCH_PROMPT_TOKENS} -n 0 -b/-ub ` +
+          `${LLAMA_BENCH_PROMPT_TOKENS} -r 1 (after its own warm-up run), f16 KV, -ngl 0`,
+        tokensCounted: "tokens decoded (tunebook: the engine's tokensEvaluated, padding included)",
+      },
     },
     methods: { ...DESCRIPTIONS, ...GENERATION_DESCRIPTIONS },
     models: results,
@@ -762,6 +824,7 @@ async function benchModelScoring(
   const checks: Record<string, unknown>[] = [];
   const dir = mkdtempSync(join(tmpdir(), "tunebook-evalbench-"));
   let generation: GenerationResult | undefined;
+  const llamaBench: LlamaBenchMeasurement[] = [];
   const lora = values["no-lora"] ? undefined : await loraModels(m);
   const record = (
     r: Omit<Measurement, "medianSeconds" | "itemsPerSecond" | "itemsPerSecondBest">,
@@ -796,8 +859,29 @@ async function benchModelScoring(
         // machine hits every method alike.
         for (const r of runners) await r.run();
         const seconds = new Map<Method, number[]>(runners.map((r) => [r.method, []]));
+        const pp: LlamaBenchRun[] = [];
         for (let rep = 0; rep < repeats; rep++) {
           for (const r of runners) seconds.get(r.method)!.push(await r.run());
+          if (!values["no-llama-bench"]) {
+            pp.push(
+              await runLlamaBench({
+                model: loaded.info.path,
+                binary: values["llama-bench"],
+                threads,
+              }),
+            );
+          }
+        }
+        if (pp.length) {
+          const m: LlamaBenchMeasurement = {
+            task,
+            promptTokens: pp[0].test.promptTokens,
+            rounds: pp.map((r) => roundTo(r.medianTokensPerSecond, 1)),
+            tokensPerSecond: roundTo(median(pp.map((r) => r.medianTokensPerSecond)), 1),
+            command: pp.at(-1)!.command.join(" "),
+          };
+          llamaBench.push(m);
+          console.log(`${m.task} llama-bench pp${m.promptTokens}: ${m.tokensPerSecond} tokens/s`);
         }
         for (const r of runners) {
           record({
@@ -825,16 +909,22 @@ async function benchModelScoring(
 
   const speed = (task: string, method: Method) =>
     measurements.find((x) => x.task === task && x.method === method)?.itemsPerSecond;
+  const promptRate = (task: string, method: Method) =>
+    measurements.find((x) => x.task === task && x.method === method)?.promptTokensPerSecond;
   const ratios = values.tasks.map((task) => {
     const np4 = speed(task, "llama_perplexity_np4")!;
     const best = Math.max(np4, speed(task, "llama_perplexity_np32")!);
     const naive = speed(task, "naive");
+    const pp = llamaBench.find((x) => x.task === task)?.tokensPerSecond;
     const rows = METHODS.filter((method) => speed(task, method) !== undefined).map(
       (method): Ratios => ({
         method,
         vsNaive: naive === undefined ? null : roundTo(speed(task, method)! / naive, 2),
         vsPerplexityNp4: roundTo(speed(task, method)! / np4, 2),
         vsPerplexityBest: roundTo(speed(task, method)! / best, 2),
+        vsLlamaBench: pp === undefined || promptRate(task, method) === undefined
+          ? null
+          : roundTo(promptRate(task, method)! / pp, 2),
       }),
     );
     return { task, rows };
@@ -850,6 +940,7 @@ async function benchModelScoring(
       vsNaive: target(r.vsNaive, TARGET_VS_NAIVE),
       vsPerplexityBest: target(r.vsPerplexityBest, TARGET_VS_PERPLEXITY),
       vsPerplexityNp4: target(r.vsPerplexityNp4, TARGET_VS_PERPLEXITY),
+      vsLlamaBench: target(r.vsLlamaBench, TARGET_VS_LLAMA_BENCH),
       loraVsMerged: lora ? target(loraRatio(task), TARGET_LORA_VS_MERGED) : null,
     };
   });
@@ -865,6 +956,7 @@ async function benchModelScoring(
     ratios,
     targets,
     checks,
+    llamaBench: values["no-llama-bench"] ? undefined : llamaBench,
     lora: lora && {
       adapter: lora.lora,
       merged: lora.merged.info.path,
@@ -967,8 +1059,8 @@ function markdown(
         m.model.parameters ? `${(m.model.parameters / 1e6).toFixed(1)}M parameters, ` : ""
       }sha256 ${m.model.sha256.slice(0, 12)})`,
       "",
-      "| task | method | items/s (median) | items/s (best) | × naive | × llama-perplexity -np 4 | × llama-perplexity best | rounds (s) |",
-      "|---|---|---:|---:|---:|---:|---:|---|",
+      "| task | method | items/s (median) | items/s (best) | × naive | × llama-perplexity -np 4 | × llama-perplexity best | prompt tokens/s | × llama-bench pp | rounds (s) |",
+      "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
     );
     for (const { task, rows } of m.ratios) {
       for (const row of rows) {
@@ -976,11 +1068,21 @@ function markdown(
         lines.push(
           `| ${task} | ${row.method} | ${x.itemsPerSecond} | ${x.itemsPerSecondBest} | ${
             row.vsNaive ?? "—"
-          } | ${row.vsPerplexityNp4} | ${row.vsPerplexityBest} | ${x.seconds.join(", ")} |`,
+          } | ${row.vsPerplexityNp4} | ${row.vsPerplexityBest} | ${
+            x.promptTokensPerSecond ?? "—"
+          } | ${row.vsLlamaBench ?? "—"} | ${x.seconds.join(", ")} |`,
         );
       }
     }
     lines.push("");
+    for (const b of m.llamaBench ?? []) {
+      lines.push(
+        `llama-bench on ${b.task}'s rounds (pp${b.promptTokens}, ${r.settings.threads} ` +
+          `threads, one process per round): median **${b.tokensPerSecond}** tokens/s, rounds ` +
+          `${b.rounds.join(", ")} (\`${b.command}\`).`,
+        "",
+      );
+    }
     if (m.lora) {
       lines.push(
         `LoRA adapter at runtime (r 8, every block's q/k/v/o and gate/up/down weights) / the same ` +
@@ -1021,7 +1123,10 @@ function markdown(
     "llama-perplexity: time from its log timestamps, `there are N tasks in prompt` to " +
       "`Final result` (task reading, tokenization, scoring; no model load or warm-up). " +
       `${SLOW_METHODS.join(" and ")} run on the tiny model only (minutes per run on the ` +
-      "benchmark model); `—`: not run.",
+      "benchmark model); `—`: not run. Prompt tokens/s: tokens decoded (tunebook: the engine's " +
+      "`tokensEvaluated`, alignment padding included; naive: context + choice tokens per choice) " +
+      "over the round's seconds, median of the rounds; × llama-bench pp: over llama-bench's " +
+      `prompt-processing tokens/s (-p ${LLAMA_BENCH_PROMPT_TOKENS} -n 0, same model and threads).`,
     "Methods: " + METHODS.map((m) => `\`${m}\`: ${DESCRIPTIONS[m]}`).join("; ") + "; " +
       GENERATION_METHODS.map((m) => `\`${m}\`: ${GENERATION_DESCRIPTIONS[m]}`).join("; ") + ".",
     "",
