@@ -25,3 +25,4 @@ export * from "./table.ts";
 export * from "./openai_backend.ts";
 export * from "./compare.ts";
 export * from "./p_value.ts";
+export * from "./throughput.ts";

@@ -81,6 +81,7 @@ import { aggregateTask, argmax } from "./aggregate.ts";
 import { parseJsonl } from "../data/jsonl.ts";
 import { Progress } from "../util/progress.ts";
 import { roundTo } from "../util/round.ts";
+import { runPool } from "../util/run_pool.ts";
 
 /** The default suite: one runnable synthetic task per family. */
 export const DEFAULT_SUITE = ["synth_arithmetic", "synth_entailment", "synth_qa", "synth_facts"];
@@ -324,7 +325,7 @@ export async function runEval(backend: Backend, options: EvalOptions = {}): Prom
         : undefined;
       const results_ = task.processResults && todo.length ? await openResultsHook(task) : undefined;
       try {
-        await pool_(todo, backend.concurrency, async (doc) => {
+        await runPool(todo, backend.concurrency, async (doc) => {
           const fewshot = p.numFewshot > 0 ? sampleFewshot(task, pool, p.numFewshot, doc.id) : [];
           const sample = await evaluateDoc(backend, task, doc, fewshot, {
             overflow,
@@ -709,21 +710,6 @@ function readSamples(samplesPath: string): Map<string, Sample> {
     renameSync(tmp, samplesPath);
   }
   return done;
-}
-
-async function pool_<T>(
-  items: T[],
-  concurrency: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const workers = Array.from(
-    { length: Math.max(1, Math.min(concurrency, items.length)) },
-    async () => {
-      while (next < items.length) await fn(items[next++]);
-    },
-  );
-  await Promise.all(workers);
 }
 
 function writeAtomic(path: string, data: unknown): void {

@@ -13,6 +13,7 @@
  */
 import { type Backend, createLlamaBackend, type LlamaBackendOptions } from "../eval/backend.ts";
 import { type EvalOptions, type EvalResults, runEval } from "../eval/runner.ts";
+import { measureThroughput, type Throughput, type ThroughputOptions } from "../eval/throughput.ts";
 import { requirePath } from "./params.ts";
 
 /** Options for {@linkcode evaluateModel}. */
@@ -82,4 +83,42 @@ export async function evaluateModel(
     ...(reusing ? { otherRun: "replace" as const, reuseComplete: true } : {}),
     ...evalOptions,
   });
+}
+
+/** Options for {@linkcode measureModelThroughput}. */
+export interface ModelThroughputOptions extends ThroughputOptions {
+  /** The workload's tasks (the evaluation's own, for a figure beside its scores). Default: runEval's suite. */
+  tasks?: string[];
+  /** Backend settings (LoRA adapters, sequences, threads), as the evaluation used. Default: createLlamaBackend's. */
+  backend?: LlamaBackendOptions;
+}
+
+/**
+ * A GGUF model's steady-state throughput (`measureThroughput`: untimed warm-up, then timed
+ * passes over the first items of `tasks`, median and min–max) on a backend of its own, disposed
+ * after — what the notebooks' throughput tables and figures show, measured the same way for
+ * every model they compare. A missing model file fails with what to run first.
+ *
+ * @example
+ * ```ts ignore
+ * import { measureModelThroughput } from "tunebook/notebook/mod.ts";
+ * const t = await measureModelThroughput("data/models/tiny/tiny-f32.gguf", { tasks: ["synth_qa"] });
+ * console.log(t.tokensPerSecond);
+ * ```
+ */
+export async function measureModelThroughput(
+  model: string,
+  options: ModelThroughputOptions = {},
+): Promise<Throughput> {
+  requirePath(model, {
+    param: "model",
+    producer: "`deno task build:tiny` (the bundled model) or the notebook that writes it",
+  });
+  const { tasks, backend: backendOptions, ...throughput } = options;
+  const backend = await createLlamaBackend(model, backendOptions);
+  try {
+    return await measureThroughput(backend, tasks, throughput);
+  } finally {
+    await backend.dispose();
+  }
 }

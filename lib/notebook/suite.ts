@@ -16,6 +16,7 @@
  * @module
  */
 import type { LlamaBackendOptions } from "../eval/backend.ts";
+import type { ThroughputOptions } from "../eval/throughput.ts";
 import { createOpenAIBackend, type OpenAIBackendOptions } from "../eval/openai_backend.ts";
 import {
   DEFAULT_REPORT,
@@ -24,7 +25,7 @@ import {
   type ReportRun,
   writeReportManifest,
 } from "../plots/report.ts";
-import { evaluateBackend, evaluateModel } from "./evaluate.ts";
+import { evaluateBackend, evaluateModel, measureModelThroughput } from "./evaluate.ts";
 import { requirePath } from "./params.ts";
 
 /** An OpenAI-compatible model to evaluate next to the GGUF models. */
@@ -61,14 +62,23 @@ export interface SuiteOptions {
   report?: string;
   /** Backend settings of the GGUF models (threads, sequences). Default: createLlamaBackend's. */
   backend?: LlamaBackendOptions;
+  /**
+   * Steady-state throughput of each GGUF model after its evaluation (`measureModelThroughput` on
+   * the suite's tasks and backend settings), recorded in the manifest for the figures; null to
+   * skip it (the figures then show each evaluation's single-pass tokens/s). Default: `{}`
+   * (measureThroughput's defaults: 20 items per task, 1 warm-up, 3 timed passes).
+   */
+  throughput?: ThroughputOptions | null;
   /** Called before each model is evaluated. Default: a line on stdout. */
   onModel?: (run: ReportRun) => void;
 }
 
 /**
- * Evaluate every model of a suite (reusing run folders that already hold the same model's items)
- * and write the report manifest: runs in order base, tuned, quantized, API; comparisons tuned −
- * base and each quantized − tuned (or − base without a tuned model). Returns the manifest.
+ * Evaluate every model of a suite (reusing run folders that already hold the same model's items),
+ * measure each GGUF model's steady-state throughput (fresh on every call: a reused run's
+ * single-pass tokens/s is from another time and load), and write the report manifest: runs in
+ * order base, tuned, quantized, API; comparisons tuned − base and each quantized − tuned (or −
+ * base without a tuned model). Returns the manifest.
  *
  * @example
  * ```ts ignore
@@ -86,6 +96,7 @@ export async function evaluateSuite(
     prefix = "results/eval/nb",
     train = null,
     report = DEFAULT_REPORT,
+    throughput = {},
     onModel = (run) => console.log(`evaluating ${run.label} → ${run.dir}`),
   } = options;
   const producers = {
@@ -139,6 +150,13 @@ export async function evaluateSuite(
     onModel(run);
     if (model) {
       await evaluateModel(model, { tasks, limit, outDir: run.dir, backend: options.backend });
+      if (throughput) {
+        run.throughput = await measureModelThroughput(model, {
+          ...throughput,
+          tasks,
+          backend: options.backend,
+        });
+      }
     } else {
       const { label: _label, ...backend } = api!;
       await evaluateBackend(createOpenAIBackend(backend), {

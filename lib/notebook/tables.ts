@@ -16,7 +16,7 @@
 import pl from "nodejs-polars";
 import type { QuantizeCard } from "../gguf/quantize.ts";
 import type { LabeledComparison, LabeledRun, QuantPoint } from "../plots/figures.ts";
-import { meanScore, primaryMetric, significanceMark } from "../plots/figures.ts";
+import { meanScore, primaryMetric, significanceMark, throughputSeries } from "../plots/figures.ts";
 import { roundTo } from "../util/round.ts";
 
 const MIB = 2 ** 20;
@@ -123,7 +123,10 @@ export function comparisonFrame(comparisons: LabeledComparison[]): pl.DataFrame 
 
 /**
  * One row per quantization type: type, bits_per_weight, size_mib, mean_score, ci_low, ci_high,
- * tokens_per_s — sorted from most to fewest bits.
+ * tokens_per_s, tokens_per_s_min, tokens_per_s_max — sorted from most to fewest bits. Tokens/s
+ * are the steady-state medians and their slowest and fastest passes when every point has a
+ * measurement, else each evaluation's single-pass tokens/s (min and max empty), as the figures
+ * show them (`throughputSeries`).
  *
  * @example
  * ```ts ignore
@@ -132,8 +135,10 @@ export function comparisonFrame(comparisons: LabeledComparison[]): pl.DataFrame 
  * ```
  */
 export function quantFrame(points: QuantPoint[]): pl.DataFrame {
-  const rows = [...points].sort((a, b) => b.card.bits_per_weight - a.card.bits_per_weight).map(
-    (p) => {
+  const sorted = [...points].sort((a, b) => b.card.bits_per_weight - a.card.bits_per_weight);
+  const speed = throughputSeries(sorted);
+  const rows = sorted.map(
+    (p, i) => {
       const m = meanScore(p.results);
       return {
         type: p.label,
@@ -142,7 +147,9 @@ export function quantFrame(points: QuantPoint[]): pl.DataFrame {
         mean_score: round(m.value),
         ci_low: round(m.ci[0]),
         ci_high: round(m.ci[1]),
-        tokens_per_s: round(p.results.tokensPerSecond ?? null, 1),
+        tokens_per_s: round(speed.values[i], 1),
+        tokens_per_s_min: round(speed.ranges?.[i][0], 1),
+        tokens_per_s_max: round(speed.ranges?.[i][1], 1),
       };
     },
   );
@@ -154,6 +161,8 @@ export function quantFrame(points: QuantPoint[]): pl.DataFrame {
     "ci_low",
     "ci_high",
     "tokens_per_s",
+    "tokens_per_s_min",
+    "tokens_per_s_max",
   ]);
 }
 

@@ -25,6 +25,7 @@ import type { RunComparison } from "../eval/compare.ts";
 import type { EvalResults, LengthBucket, TaskResult } from "../eval/runner.ts";
 import { pValueLabel } from "../eval/p_value.ts";
 import type { Estimate } from "../eval/stats.ts";
+import type { Throughput } from "../eval/throughput.ts";
 import type { QuantizeCard } from "../gguf/quantize.ts";
 import type { TrainEvent } from "../train/bridge.ts";
 import { axis, baseLayout, color, errorBars, fade, num } from "./_style.ts";
@@ -71,6 +72,65 @@ export interface LabeledRun {
   label: string;
   /** The run's results.json. */
   results: EvalResultsLike;
+  /** The model's steady-state throughput (lib/eval/throughput.ts), when measured. */
+  throughput?: Throughput;
+}
+
+/** The throughput a figure or table shows for a set of runs ({@linkcode throughputSeries}). */
+export interface ThroughputSeries {
+  /** Tokens/s per run, in the runs' order (NaN where unknown). */
+  values: number[];
+  /** Slowest and fastest timed pass per run; absent for single-pass figures. */
+  ranges?: [number, number][];
+  /** Whether the values are steady-state measurements (else one evaluation pass each). */
+  steady: boolean;
+  /** How the values were measured, for a subtitle or a table note. */
+  note: string;
+}
+
+/**
+ * What figures and tables show as each run's throughput: its steady-state measurement
+ * (lib/eval/throughput.ts: the median of the timed passes after warm-up, with the slowest and
+ * fastest) when every run has one, else every run's results.json tokens/s (one pass over its
+ * evaluation, warm-up included) — never a mix of the two in one figure.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { throughputSeries } from "./figures.ts";
+ * const t = (median: number) => ({
+ *   tasks: ["t"], itemsPerTask: 20, items: 20, warmup: 1, tokens: [900, 900, 900],
+ *   seconds: [0.1, 0.1, 0.1], tokensPerSecond: { median, min: median - 50, max: median + 50 },
+ *   itemsPerSecond: 200,
+ * });
+ * const runs = [
+ *   { results: { tokensPerSecond: 250, tasks: {} }, throughput: t(3000) },
+ *   { results: { tokensPerSecond: 3100, tasks: {} }, throughput: t(3050) },
+ * ];
+ * assert.deepEqual(throughputSeries(runs).values, [3000, 3050]);
+ * assert.deepEqual(throughputSeries([runs[0], { results: runs[1].results }]).values, [250, 3100]);
+ * ```
+ */
+export function throughputSeries(
+  runs: readonly { results: EvalResultsLike; throughput?: Throughput }[],
+): ThroughputSeries {
+  const measured = runs.map((r) => r.throughput);
+  if (runs.length && measured.every((t): t is Throughput => t !== undefined)) {
+    const passes = [...new Set(measured.map((t) => t.tokens.length))].sort((a, b) => a - b);
+    const warmups = [...new Set(measured.map((t) => t.warmup))].sort((a, b) => a - b);
+    return {
+      values: measured.map((t) => t.tokensPerSecond.median),
+      ranges: measured.map((t) => [t.tokensPerSecond.min, t.tokensPerSecond.max]),
+      steady: true,
+      note: `tokens/s: median of ${passes.join("–")} passes after ${warmups.join("–")} ` +
+        `warm-up (bars: min–max)`,
+    };
+  }
+  return {
+    values: runs.map((r) => r.results.tokensPerSecond ?? NaN),
+    steady: false,
+    note: "tokens/s: one evaluation pass each, warm-up included",
+  };
 }
 
 /** Options shared by the builders that pick one metric per task. */
@@ -640,12 +700,14 @@ export function costFigure(runs: LabeledRun[], options: CostFigureOptions = {}):
     );
   }
   const useCost = x === "cost" || (x === "auto" && allCost);
-  const xs = runs.map((r) => useCost ? r.results.usage!.costUsd! : r.results.tokensPerSecond ?? 0);
+  const speed = throughputSeries(runs);
+  const xs = runs.map((r, i) => useCost ? r.results.usage!.costUsd! : speed.values[i]);
   const tasks = options.tasks ??
     taskList(runs).filter((t) => runs.every((r) => r.results.tasks[t]));
   const data: Trace[] = runs.map((run, i) => {
     const m = meanScore(run.results, { ...options, tasks });
-    const xv = useCost ? run.results.usage!.costUsd! : run.results.tokensPerSecond ?? NaN;
+    const xv = xs[i];
+    const range = useCost ? undefined : speed.ranges?.[i];
     return {
       type: "scatter",
       mode: "markers+text",
@@ -653,6 +715,7 @@ export function costFigure(runs: LabeledRun[], options: CostFigureOptions = {}):
       x: [xv],
       y: [m.value],
       error_y: errorBars([m.value], [m.ci], color(i)),
+      ...(range ? { error_x: errorBars([xv], [range], color(i)) } : {}),
       text: [`  ${run.label}`],
       // Alternate above and below, so runs at nearly the same point keep readable labels.
       textposition: i % 2 ? "bottom right" : "top right",
@@ -669,11 +732,18 @@ export function costFigure(runs: LabeledRun[], options: CostFigureOptions = {}):
     layout: {
       ...baseLayout(
         useCost ? "Cost vs accuracy" : "Throughput vs accuracy",
-        `mean of each task's headline score over ${tasks.length} task(s); error bars: 95% CI` +
-          (useCost ? "" : "; tokens/s measured during the evaluation"),
+        `mean headline score over ${tasks.length} task(s) (95% CI)` +
+          (useCost ? "" : `; ${speed.note}`),
       ),
       xaxis: axis(useCost ? "cost of the evaluation (USD)" : "throughput (tokens/s)", {
-        range: [0, Math.max(...xs.filter(Number.isFinite), 0) * LABEL_ROOM || 1],
+        range: [
+          0,
+          Math.max(
+              ...xs.filter(Number.isFinite),
+              ...(useCost ? [] : (speed.ranges ?? []).map(([, hi]) => hi)),
+              0,
+            ) * LABEL_ROOM || 1,
+        ],
       }),
       yaxis: axis(`mean score over ${tasks.length} task(s) (95% CI)`, { range: [0, 1.05] }),
       showlegend: true,
@@ -690,6 +760,8 @@ export interface QuantPoint {
   card: Pick<QuantizeCard, "bits_per_weight" | "bytes">;
   /** The evaluation of that file. */
   results: EvalResultsLike;
+  /** Its steady-state throughput (lib/eval/throughput.ts), when measured. */
+  throughput?: Throughput;
 }
 
 /**
@@ -725,6 +797,8 @@ export function quantFigure(points: QuantPoint[], options: MetricChoiceOptions =
   const x = sorted.map((p) => `${p.label}<br>${p.card.bits_per_weight.toFixed(2)}`);
   const mib = sorted.map((p) => (p.card.bytes / 2 ** 20).toFixed(2));
   const values = means.map((m) => m.value);
+  const speed = throughputSeries(sorted);
+  const tps = speed.values.map((v) => (Number.isFinite(v) ? v : null));
   return {
     data: [
       {
@@ -745,7 +819,8 @@ export function quantFigure(points: QuantPoint[], options: MetricChoiceOptions =
         name: "throughput (right axis)",
         yaxis: "y2",
         x,
-        y: sorted.map((p) => p.results.tokensPerSecond ?? null),
+        y: tps,
+        ...(speed.ranges ? { error_y: errorBars(speed.values, speed.ranges, color(1)) } : {}),
         line: { color: color(1), width: 2, dash: "dot" },
         marker: { color: color(1), size: 8, symbol: "square" },
         hovertemplate: "%{x}: %{y:.0f} tokens/s<extra></extra>",
@@ -754,7 +829,7 @@ export function quantFigure(points: QuantPoint[], options: MetricChoiceOptions =
     layout: {
       ...baseLayout(
         "Quantization trade-off",
-        `mean score over ${tasks.length} task(s) (95% CI) and evaluation throughput, by type`,
+        `mean score over ${tasks.length} task(s) (95% CI) by type; ${speed.note}`,
       ),
       margin: { l: 70, r: 80, t: 110, b: 80 },
       xaxis: axis("quantization type and bits per weight (fewest bits left)", {

@@ -20,6 +20,7 @@ import { parseJsonl } from "../data/jsonl.ts";
 import { type CompareOptions, compareRuns } from "../eval/compare.ts";
 import { formatPValue } from "../eval/p_value.ts";
 import type { EvalResults } from "../eval/runner.ts";
+import type { Throughput } from "../eval/throughput.ts";
 import type { QuantizeCard } from "../gguf/quantize.ts";
 import type { TrainEvent } from "../train/bridge.ts";
 import {
@@ -36,6 +37,8 @@ import {
   quantFigure,
   type QuantPoint,
   significanceMark,
+  type ThroughputSeries,
+  throughputSeries,
 } from "./figures.ts";
 import { num } from "./_style.ts";
 
@@ -55,6 +58,11 @@ export interface ReportRun {
   kind: RunKind;
   /** Bits per weight and file size, for the quantization trade-off (from the quantize cards). */
   quant?: { type: string; bits_per_weight: number; bytes: number };
+  /**
+   * The model's steady-state throughput, measured when the manifest was written
+   * (lib/eval/throughput.ts); what the figures plot as its tokens/s. Absent for API models.
+   */
+  throughput?: Throughput;
 }
 
 /** The report manifest (`report.json`). */
@@ -135,6 +143,7 @@ export function loadReport(path: string = DEFAULT_REPORT, options: LoadReportOpt
     label: entry.label,
     entry,
     results: readRunResults(entry.dir, `${path}: run "${entry.label}"`),
+    ...(entry.throughput ? { throughput: entry.throughput } : {}),
   }));
   const byLabel = new Map(manifest.runs.map((r) => [r.label, r]));
   const comparisons = (manifest.comparisons ?? []).map(({ a, b }) => {
@@ -219,6 +228,7 @@ export function quantPoints(report: Pick<Report, "runs">): QuantPoint[] {
     label: r.entry.quant!.type,
     card: { bits_per_weight: r.entry.quant!.bits_per_weight, bytes: r.entry.quant!.bytes },
     results: r.results,
+    ...(r.throughput ? { throughput: r.throughput } : {}),
   }));
 }
 
@@ -245,7 +255,8 @@ export function readQuantCard(model: string): QuantizeCard {
 
 /**
  * Trade-off points of a quantization run: the unquantized source (its size and bits per weight
- * from the cards' `source_*` fields) followed by each quantized type, each with its evaluation.
+ * from the cards' `source_*` fields) followed by each quantized type, each with its evaluation
+ * and, when given, its steady-state throughput.
  *
  * @example
  * ```ts ignore
@@ -256,17 +267,25 @@ export function readQuantCard(model: string): QuantizeCard {
 export function quantTradeoff(
   cards: QuantizeCard[],
   results: EvalResults[],
-  options: { source?: EvalResults } = {},
+  options: QuantTradeoffOptions = {},
 ): QuantPoint[] {
+  const { throughput } = options;
   if (cards.length !== results.length) {
     throw new Error(
       `quantTradeoff: ${cards.length} cards but ${results.length} results; pass one each`,
+    );
+  }
+  if (throughput && throughput.length !== cards.length) {
+    throw new Error(
+      `quantTradeoff: ${cards.length} cards but ${throughput.length} throughput measurements; ` +
+        `pass one each (measureModelThroughput per quantized file)`,
     );
   }
   const points: QuantPoint[] = cards.map((card, i) => ({
     label: card.type,
     card,
     results: results[i],
+    ...(throughput ? { throughput: throughput[i] } : {}),
   }));
   if (options.source && cards.length) {
     const c = cards[0];
@@ -274,9 +293,27 @@ export function quantTradeoff(
       label: c.source_type.toLowerCase(),
       card: { bits_per_weight: c.source_bits_per_weight, bytes: c.source_bytes },
       results: options.source,
+      ...(options.sourceThroughput ? { throughput: options.sourceThroughput } : {}),
     });
   }
   return points;
+}
+
+/** Options for {@linkcode quantTradeoff}. */
+export interface QuantTradeoffOptions {
+  /** The unquantized source's evaluation, put first. Default: none (no source point). */
+  source?: EvalResults;
+  /** Steady-state throughput of each quantized file, in the cards' order. Default: none. */
+  throughput?: Throughput[];
+  /** Steady-state throughput of the source. Default: none. */
+  sourceThroughput?: Throughput;
+}
+
+/** A run's tokens/s in a markdown table: the median and the min–max range when measured. */
+function throughputCell(series: ThroughputSeries, i: number): string {
+  const range = series.ranges?.[i];
+  return `${num(series.values[i], 0)}` +
+    (range ? ` [${num(range[0], 0)}–${num(range[1], 0)}]` : "");
 }
 
 /** The README's figures, by file name. */
@@ -391,7 +428,8 @@ export function reportMarkdown(report: Report, options: ReportMarkdownOptions = 
     `| model | kind | ${tasks.map((t) => `${t} (${metricOf(t)})`).join(" | ")} | mean | tokens/s |`,
     `|---|---|${tasks.map(() => "---:").join("|")}|---:|---:|`,
   );
-  for (const r of report.runs) {
+  const speed = throughputSeries(report.runs);
+  report.runs.forEach((r, i) => {
     const cells = tasks.map((t) => {
       const e = r.results.tasks[t]?.metrics[metricOf(t)];
       return e ? `${num(e.value)} [${num(e.ci[0], 2)}, ${num(e.ci[1], 2)}]` : "–";
@@ -399,9 +437,10 @@ export function reportMarkdown(report: Report, options: ReportMarkdownOptions = 
     const m = meanScore(r.results, { tasks: tasks.filter((t) => r.results.tasks[t]) });
     out.push(
       `| ${r.label} | ${r.entry.kind} | ${cells.join(" | ")} | ${num(m.value)} | ` +
-        `${num(r.results.tokensPerSecond, 0)} |`,
+        `${throughputCell(speed, i)} |`,
     );
-  }
+  });
+  out.push("", `${speed.note.replace(/^tokens\/s: /, "Tokens/s: ")}.`);
   if (report.comparisons.length) {
     out.push("", `${h(1)} Differences`, "");
     out.push(
@@ -450,15 +489,17 @@ export function reportMarkdown(report: Report, options: ReportMarkdownOptions = 
       "| type | bits/weight | size (MiB) | mean score | tokens/s |",
       "|---|---:|---:|---:|---:|",
     );
-    for (const p of [...points].sort((a, b) => b.card.bits_per_weight - a.card.bits_per_weight)) {
+    const sorted = [...points].sort((a, b) => b.card.bits_per_weight - a.card.bits_per_weight);
+    const pointSpeed = throughputSeries(sorted);
+    sorted.forEach((p, i) => {
       const m = meanScore(p.results);
       out.push(
         `| ${p.label} | ${num(p.card.bits_per_weight, 2)} | ${num(p.card.bytes / 2 ** 20, 2)} | ` +
           `${num(m.value)} [${num(m.ci[0], 2)}, ${num(m.ci[1], 2)}] | ${
-            num(p.results.tokensPerSecond, 0)
+            throughputCell(pointSpeed, i)
           } |`,
       );
-    }
+    });
   }
   if (images) {
     const figs = Object.keys(reportFigures(report));

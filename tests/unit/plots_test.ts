@@ -22,7 +22,9 @@ import {
   reportFigures,
   reportMarkdown,
   significanceMark,
+  throughputSeries,
 } from "../../lib/plots/mod.ts";
+import type { Throughput } from "../../lib/eval/throughput.ts";
 import { decodeDataUrl, exportFigures } from "../../lib/plots/export.ts";
 import { lengthFigureSpec } from "../../lib/data/report.ts";
 import {
@@ -200,6 +202,57 @@ Deno.test("quantization: score and throughput per type, in order of bits per wei
   assert.deepEqual(fig.data[1].y, [7900, 5100]);
   assert.equal(fig.data[1].yaxis, "y2");
   assert.equal(quantPoints(report).length, 2);
+});
+
+/** A steady-state measurement (lib/eval/throughput.ts) with this median and range. */
+function measured(median: number, lo: number, hi: number): Throughput {
+  return {
+    tasks: ["synth_facts"],
+    itemsPerTask: 20,
+    items: 20,
+    warmup: 1,
+    tokens: [900, 900, 900],
+    seconds: [900 / lo, 900 / median, 900 / hi],
+    tokensPerSecond: { median, min: lo, max: hi },
+    itemsPerSecond: 20 / (900 / median),
+  };
+}
+
+Deno.test("throughput in figures: the steady-state median with min–max bars, never a mix", () => {
+  // The warm-up artifact: results.json says 250 tokens/s for tuned (its first pass), the steady
+  // state says it runs as fast as the base model.
+  const runs = report.runs.map((r, i) => ({
+    ...r,
+    results: { ...r.results, tokensPerSecond: [3000, 250, 7900][i] },
+    throughput: measured([3100, 3050, 8000][i], [2900, 2950, 7700][i], [3200, 3300, 8100][i]),
+  }));
+  const fig = costFigure(runs);
+  assert.deepEqual(fig.data.map((t) => t.x), [[3100], [3050], [8000]]);
+  const bars = fig.data[1].error_x as { array: number[]; arrayminus: number[] };
+  assert.deepEqual([bars.arrayminus, bars.array], [[100], [250]]); // 2950–3300 around 3050
+  const subtitle = (fig.layout.title as { subtitle: { text: string } }).subtitle.text;
+  assert.match(subtitle, /tokens\/s: median of 3 passes after 1 warm-up \(bars: min–max\)/);
+  // x range leaves room for the fastest pass
+  assert.ok((fig.layout.xaxis as { range: number[] }).range[1] >= 8100);
+
+  // One run without a measurement: every run falls back to its results.json tokens/s, said so.
+  const mixed = runs.map((r, i) => (i === 1 ? { ...r, throughput: undefined } : r));
+  const fallback = costFigure(mixed);
+  assert.deepEqual(fallback.data.map((t) => t.x), [[3000], [250], [7900]]);
+  assert.equal(fallback.data[0].error_x, undefined);
+  assert.match(
+    (fallback.layout.title as { subtitle: { text: string } }).subtitle.text,
+    /one evaluation pass each, warm-up included/,
+  );
+
+  // The quantization trade-off and the markdown summary read the same series.
+  const quant = reportFigures({ ...report, runs }).quantization!;
+  assert.deepEqual(quant.data[1].y, [8000, 3050]); // q4_k_m, f32 (fewest bits first)
+  assert.deepEqual((quant.data[1].error_y as { array: number[] }).array, [100, 250]);
+  const md = reportMarkdown({ ...report, runs });
+  assert.match(md, /\| tuned \| finetuned \| .* \| 3050 \[2950–3300\] \|/);
+  assert.match(md, /Tokens\/s: median of 3 passes after 1 warm-up/);
+  assert.deepEqual(throughputSeries(runs).ranges, [[2900, 3200], [2950, 3300], [7700, 8100]]);
 });
 
 Deno.test("builders reject empty input with a message saying what to pass", () => {
