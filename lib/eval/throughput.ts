@@ -2,7 +2,10 @@
  * Steady-state throughput of a backend: the tokens/s it sustains on a fixed workload — the first
  * items of each task, evaluated as {@linkcode runEval} evaluates them (prompts, few-shot examples,
  * scoring or generation, `backend.concurrency` items in flight) — after untimed warm-up passes,
- * over several timed passes, reported as the median pass with the slowest and fastest.
+ * over several timed passes, reported as the median pass with the slowest and fastest. Several
+ * backends measured together ({@linkcode measureThroughputs}) take turns pass by pass, so that a
+ * change in the machine's load (other processes) hits every model alike rather than whichever
+ * was measured during it.
  *
  * This is what figures and tables compare models by (lib/plots: throughput against accuracy, the
  * quantization trade-off), measured the same way for every model: a results.json's
@@ -80,6 +83,18 @@ export async function measureThroughput(
   tasks: readonly string[] = DEFAULT_SUITE,
   options: ThroughputOptions = {},
 ): Promise<Throughput> {
+  return (await measureThroughputs([backend], tasks, options))[0];
+}
+
+/**
+ * {@linkcode measureThroughput} of several backends on the same workload, one result each in
+ * their order: the warm-up passes, then each timed round one pass of every backend in turn.
+ */
+export async function measureThroughputs(
+  backends: readonly Backend[],
+  tasks: readonly string[] = DEFAULT_SUITE,
+  options: ThroughputOptions = {},
+): Promise<Throughput[]> {
   const { items = DEFAULT_ITEMS, warmup = DEFAULT_WARMUP, repeats = DEFAULT_REPEATS } = options;
   if (!Number.isInteger(repeats) || repeats < MIN_THROUGHPUT_REPEATS) {
     throw new RangeError(
@@ -107,7 +122,7 @@ export async function measureThroughput(
       if (p.task.processResults) hooks.set(p, await openResultsHook(p.task));
     }
     // One pass: each task's items in turn, as runEval goes through them.
-    const pass = async (): Promise<{ tokens: number; seconds: number }> => {
+    const pass = async (backend: Backend): Promise<{ tokens: number; seconds: number }> => {
       const before = backend.tokensProcessed();
       const t0 = performance.now();
       for (const p of prepared) {
@@ -124,25 +139,35 @@ export async function measureThroughput(
         seconds: (performance.now() - t0) / 1000,
       };
     };
-    for (let i = 0; i < warmup; i++) await pass();
-    const timed: { tokens: number; seconds: number }[] = [];
-    for (let i = 0; i < repeats; i++) timed.push(await pass());
-    const rates = timed.map((t) => t.tokens / t.seconds);
-    return {
-      tasks: prepared.map((p) => p.task.name),
-      itemsPerTask: items,
-      items: total,
-      warmup,
-      tokens: timed.map((t) => t.tokens),
-      seconds: timed.map((t) => roundTo(t.seconds, 4)),
-      tokensPerSecond: {
-        median: roundTo(median(rates), 1),
-        min: roundTo(min(rates), 1),
-        max: roundTo(max(rates), 1),
-      },
-      itemsPerSecond: roundTo(total / median(timed.map((t) => t.seconds)), 1),
-    };
+    for (let i = 0; i < warmup; i++) for (const b of backends) await pass(b);
+    const timed = backends.map((): { tokens: number; seconds: number }[] => []);
+    for (let i = 0; i < repeats; i++) {
+      for (const [k, b] of backends.entries()) timed[k].push(await pass(b));
+    }
+    const workload = { tasks: prepared.map((p) => p.task.name), itemsPerTask: items, items: total };
+    return timed.map((passes) => summarize(workload, warmup, passes));
   } finally {
     for (const hook of hooks.values()) await hook.close();
   }
+}
+
+/** One backend's {@linkcode Throughput} from its timed passes. */
+function summarize(
+  workload: Pick<Throughput, "tasks" | "itemsPerTask" | "items">,
+  warmup: number,
+  passes: { tokens: number; seconds: number }[],
+): Throughput {
+  const rates = passes.map((t) => t.tokens / t.seconds);
+  return {
+    ...workload,
+    warmup,
+    tokens: passes.map((t) => t.tokens),
+    seconds: passes.map((t) => roundTo(t.seconds, 4)),
+    tokensPerSecond: {
+      median: roundTo(median(rates), 1),
+      min: roundTo(min(rates), 1),
+      max: roundTo(max(rates), 1),
+    },
+    itemsPerSecond: roundTo(workload.items / median(passes.map((t) => t.seconds)), 1),
+  };
 }

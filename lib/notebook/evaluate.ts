@@ -13,7 +13,7 @@
  */
 import { type Backend, createLlamaBackend, type LlamaBackendOptions } from "../eval/backend.ts";
 import { type EvalOptions, type EvalResults, runEval } from "../eval/runner.ts";
-import { measureThroughput, type Throughput, type ThroughputOptions } from "../eval/throughput.ts";
+import { measureThroughputs, type Throughput, type ThroughputOptions } from "../eval/throughput.ts";
 import { requirePath } from "./params.ts";
 
 /** Options for {@linkcode evaluateModel}. */
@@ -85,40 +85,58 @@ export async function evaluateModel(
   });
 }
 
-/** Options for {@linkcode measureModelThroughput}. */
+/** Options for {@linkcode measureModelThroughputs}. */
 export interface ModelThroughputOptions extends ThroughputOptions {
   /** The workload's tasks (the evaluation's own, for a figure beside its scores). Default: runEval's suite. */
   tasks?: string[];
   /** Backend settings (LoRA adapters, sequences, threads), as the evaluation used. Default: createLlamaBackend's. */
   backend?: LlamaBackendOptions;
+  /**
+   * Load every model at once and let them take turns pass by pass (a change in the machine's
+   * load then hits them alike), or measure one model at a time (models that do not fit in
+   * memory together). Default: true.
+   */
+  together?: boolean;
 }
 
 /**
- * A GGUF model's steady-state throughput (`measureThroughput`: untimed warm-up, then timed
- * passes over the first items of `tasks`, median and min–max) on a backend of its own, disposed
- * after — what the notebooks' throughput tables and figures show, measured the same way for
- * every model they compare. A missing model file fails with what to run first.
+ * GGUF models' steady-state throughput, one result each in their order (`measureThroughputs`:
+ * untimed warm-up, then timed passes over the first items of `tasks`, median and min–max), each on
+ * a backend of its own, disposed after — what the notebooks' throughput tables and figures show,
+ * measured the same way for every model they compare. A missing model file fails with what to
+ * run first.
  *
  * @example
  * ```ts ignore
- * import { measureModelThroughput } from "tunebook/notebook/mod.ts";
- * const t = await measureModelThroughput("data/models/tiny/tiny-f32.gguf", { tasks: ["synth_qa"] });
- * console.log(t.tokensPerSecond);
+ * import { measureModelThroughputs } from "tunebook/notebook/mod.ts";
+ * const [base, tuned] = await measureModelThroughputs(
+ *   ["data/models/tiny/tiny-f32.gguf", "results/train/nb-tiny/merged/merged.gguf"],
+ *   { tasks: ["synth_qa"] },
+ * );
+ * console.log(base.tokensPerSecond, tuned.tokensPerSecond);
  * ```
  */
-export async function measureModelThroughput(
-  model: string,
+export async function measureModelThroughputs(
+  models: readonly string[],
   options: ModelThroughputOptions = {},
-): Promise<Throughput> {
-  requirePath(model, {
-    param: "model",
-    producer: "`deno task build:tiny` (the bundled model) or the notebook that writes it",
-  });
-  const { tasks, backend: backendOptions, ...throughput } = options;
-  const backend = await createLlamaBackend(model, backendOptions);
-  try {
-    return await measureThroughput(backend, tasks, throughput);
-  } finally {
-    await backend.dispose();
+): Promise<Throughput[]> {
+  for (const model of models) {
+    requirePath(model, {
+      param: "model",
+      producer: "`deno task build:tiny` (the bundled model) or the notebook that writes it",
+    });
   }
+  const { tasks, backend: backendOptions, together = true, ...throughput } = options;
+  const groups = together ? [models] : models.map((m) => [m]);
+  const out: Throughput[] = [];
+  for (const group of groups) {
+    const backends: Backend[] = [];
+    try {
+      for (const m of group) backends.push(await createLlamaBackend(m, backendOptions));
+      out.push(...await measureThroughputs(backends, tasks, throughput));
+    } finally {
+      for (const b of backends) await b.dispose();
+    }
+  }
+  return out;
 }

@@ -16,7 +16,6 @@
  * @module
  */
 import type { LlamaBackendOptions } from "../eval/backend.ts";
-import type { ThroughputOptions } from "../eval/throughput.ts";
 import { createOpenAIBackend, type OpenAIBackendOptions } from "../eval/openai_backend.ts";
 import {
   DEFAULT_REPORT,
@@ -25,7 +24,12 @@ import {
   type ReportRun,
   writeReportManifest,
 } from "../plots/report.ts";
-import { evaluateBackend, evaluateModel, measureModelThroughput } from "./evaluate.ts";
+import {
+  evaluateBackend,
+  evaluateModel,
+  measureModelThroughputs,
+  type ModelThroughputOptions,
+} from "./evaluate.ts";
 import { requirePath } from "./params.ts";
 
 /** An OpenAI-compatible model to evaluate next to the GGUF models. */
@@ -63,12 +67,13 @@ export interface SuiteOptions {
   /** Backend settings of the GGUF models (threads, sequences). Default: createLlamaBackend's. */
   backend?: LlamaBackendOptions;
   /**
-   * Steady-state throughput of each GGUF model after its evaluation (`measureModelThroughput` on
-   * the suite's tasks and backend settings), recorded in the manifest for the figures; null to
-   * skip it (the figures then show each evaluation's single-pass tokens/s). Default: `{}`
-   * (measureThroughput's defaults: 20 items per task, 1 warm-up, 3 timed passes).
+   * Steady-state throughput of the GGUF models after their evaluations
+   * (`measureModelThroughputs` on the suite's tasks and backend settings: every model loaded at
+   * once, taking turns pass by pass, unless `together: false`), recorded in the manifest for the
+   * figures; null to skip it (the figures then show each evaluation's single-pass tokens/s).
+   * Default: `{}` (20 items per task, 1 warm-up, 3 timed passes, together).
    */
-  throughput?: ThroughputOptions | null;
+  throughput?: Pick<ModelThroughputOptions, "items" | "warmup" | "repeats" | "together"> | null;
   /** Called before each model is evaluated. Default: a line on stdout. */
   onModel?: (run: ReportRun) => void;
 }
@@ -150,13 +155,6 @@ export async function evaluateSuite(
     onModel(run);
     if (model) {
       await evaluateModel(model, { tasks, limit, outDir: run.dir, backend: options.backend });
-      if (throughput) {
-        run.throughput = await measureModelThroughput(model, {
-          ...throughput,
-          tasks,
-          backend: options.backend,
-        });
-      }
     } else {
       const { label: _label, ...backend } = api!;
       await evaluateBackend(createOpenAIBackend(backend), {
@@ -165,6 +163,15 @@ export async function evaluateSuite(
         outDir: run.dir,
       });
     }
+  }
+  const local = plan.filter((p) => p.model !== undefined);
+  if (throughput && local.length) {
+    const measured = await measureModelThroughputs(local.map((p) => p.model!), {
+      ...throughput,
+      tasks,
+      backend: options.backend,
+    });
+    local.forEach((p, i) => (p.run.throughput = measured[i]));
   }
   const comparisons = plan.slice(1).filter((p) => p.run.kind !== "api").map((p) => ({
     a: p.run.kind === "finetuned" ? "base" : reference,

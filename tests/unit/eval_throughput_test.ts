@@ -2,10 +2,11 @@
  * lib/eval/throughput.ts on the model-free fake backend: the workload (the first items of each
  * task, every one once per pass, as runEval evaluates them), warm-up passes evaluated but not
  * reported, the timed passes' tokens from the backend's counter, the median inside its range, and
- * the refusals. No timing is asserted: only what was run and counted.
+ * the refusals; several backends taking turns pass by pass. No timing is asserted: only what was
+ * run and counted.
  */
 import assert from "node:assert/strict";
-import { measureThroughput } from "../../lib/eval/throughput.ts";
+import { measureThroughput, measureThroughputs } from "../../lib/eval/throughput.ts";
 import { fakeBackend } from "./_fake_backend.ts";
 
 Deno.test("measureThroughput: warm-up left out, each timed pass the same workload", async () => {
@@ -52,4 +53,24 @@ Deno.test("measureThroughput: fewer than 3 timed passes or a negative warm-up is
     () => measureThroughput(backend, ["synth_factz"]),
     /synth_factz/,
   );
+});
+
+Deno.test("measureThroughputs: backends take turns pass by pass, one result each", async () => {
+  const order: string[] = [];
+  const logged = (name: string) => {
+    const b = fakeBackend();
+    return {
+      ...b,
+      scoreChoices: (context: string, choices: string[]) => {
+        if (order.at(-1) !== name) order.push(name);
+        return b.scoreChoices!(context, choices);
+      },
+    };
+  };
+  const [a, b] = [logged("a"), logged("b")];
+  const [ta, tb] = await measureThroughputs([a, b], ["synth_facts"], { items: 4 });
+  // 1 warm-up round and 3 timed rounds, each a pass of a then one of b
+  assert.deepEqual(order, ["a", "b", "a", "b", "a", "b", "a", "b"]);
+  assert.deepEqual([ta.tokens, tb.tokens], [[4, 4, 4], [4, 4, 4]]);
+  assert.equal(a.answered() + b.answered(), 2 * 4 * 4);
 });
