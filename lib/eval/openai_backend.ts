@@ -197,6 +197,11 @@ export function createOpenAIBackend(options: OpenAIBackendOptions): OpenAIBacken
   });
   /** What the endpoints say identifies the model (prepare), for the run identity. */
   let served: unknown = null;
+  /**
+   * Every endpoint is a tunebook server: a choice's request asks (`echo_logprobs_from`) for the
+   * log-probabilities of the continuation only, not of the context every choice repeats.
+   */
+  let partialEcho = false;
   /** `max_tokens` a scoring request carries: 0, or 1 for a server that refuses 0. */
   let scoringMaxTokens: 0 | 1 = 0;
   let tokenizerInfo: Promise<{ prefix: number; maxLength: number }> | undefined;
@@ -270,6 +275,7 @@ export function createOpenAIBackend(options: OpenAIBackendOptions): OpenAIBacken
   async function echo(
     prompts: (string | number[])[],
     texts: (string | undefined)[],
+    from?: number,
   ): Promise<{ choices: Record<string, unknown>[]; url: string; generated: number }> {
     for (;;) {
       const body = {
@@ -279,6 +285,7 @@ export function createOpenAIBackend(options: OpenAIBackendOptions): OpenAIBacken
         logprobs: 1,
         max_tokens: scoringMaxTokens,
         temperature: 0,
+        ...(from !== undefined ? { echo_logprobs_from: from } : {}),
       };
       let answer;
       try {
@@ -320,9 +327,10 @@ export function createOpenAIBackend(options: OpenAIBackendOptions): OpenAIBacken
     const [trimmed] = splitTrailingWhitespace(context, "");
     const end = codePoints(trimmed);
     const prompts = choices.map((c) => context + c);
-    const { choices: out, url, generated } = await echo(prompts, prompts);
+    const from = partialEcho ? end : undefined;
+    const { choices: out, url, generated } = await echo(prompts, prompts, from);
     const scores = out.map((choice, i) =>
-      continuationScore(readEchoedLogprobs(choice, prompts[i], url, generated), end)
+      continuationScore(readEchoedLogprobs(choice, prompts[i], url, generated, from), end)
     );
     return {
       logprobs: scores.map((s) => s.logprob),
@@ -435,6 +443,7 @@ export function createOpenAIBackend(options: OpenAIBackendOptions): OpenAIBacken
       }
     }
     served = first?.fingerprint ?? null;
+    partialEcho = seen.length > 0 && seen.every((s) => s.tunebook);
     if (needs.scoring && !chat) await scoreChoices(PROBE_CONTEXT, [PROBE_CHOICE]);
   }
 
@@ -486,7 +495,7 @@ async function modelEntry(
   base: string,
   model: string,
   http: HttpSettings,
-): Promise<{ base: string; fingerprint: unknown }> {
+): Promise<{ base: string; fingerprint: unknown; tunebook: boolean }> {
   let reply: Record<string, unknown>;
   try {
     reply = await requestJson(`${base}/v1/models`, undefined, http);
@@ -495,12 +504,12 @@ async function modelEntry(
     const status = (failure.cause as OpenAIBackendError | undefined)?.status;
     // No model list here (404), or not allowed to read it: nothing to check.
     if (failure instanceof AttemptFailure && status !== undefined && status >= 400) {
-      return { base, fingerprint: null };
+      return { base, fingerprint: null, tunebook: false };
     }
     throw failure instanceof AttemptFailure ? failure.cause : e;
   }
   const data = Array.isArray(reply.data) ? reply.data as Record<string, unknown>[] : undefined;
-  if (!data) return { base, fingerprint: null };
+  if (!data) return { base, fingerprint: null, tunebook: false };
   const entry = data.find((m) => m.id === model);
   if (!entry) {
     const names = data.map((m) => String(m.id)).join(", ") || "none";
@@ -511,7 +520,7 @@ async function modelEntry(
   }
   const fingerprint = entry.tunebook ??
     (typeof entry.root === "string" ? { root: entry.root } : null);
-  return { base, fingerprint };
+  return { base, fingerprint, tunebook: entry.tunebook !== undefined };
 }
 
 /** Maps the API's finish_reason (and a client-side cut) to the engine's stop reasons. */

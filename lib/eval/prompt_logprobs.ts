@@ -82,7 +82,9 @@ export class PromptLogprobsUnsupportedError extends Error {
 
 /**
  * Check one reply choice for `prompt`'s log-probabilities and calibrate its offsets. `generated`:
- * tokens after the prompt to leave out (a server that needs `max_tokens` ≥ 1). Throws
+ * tokens after the prompt to leave out (a server that needs `max_tokens` ≥ 1); `unscoredBefore`:
+ * the code point before which tokens may have no log-probability (asked with tunebook's
+ * `echo_logprobs_from`). Throws
  * {@linkcode PromptLogprobsUnsupportedError} when the choice does not hold them.
  */
 export function readEchoedLogprobs(
@@ -90,6 +92,7 @@ export function readEchoedLogprobs(
   prompt: string,
   url: string,
   generated = 0,
+  unscoredBefore = 0,
 ): EchoedLogprobs {
   const c = (choice ?? {}) as { text?: unknown; logprobs?: unknown };
   if (typeof c.text !== "string" || !c.text.startsWith(prompt)) {
@@ -115,9 +118,10 @@ export function readEchoedLogprobs(
   for (let i = 0; i < n; i++) {
     const o = Number(offsets[i]) - shift;
     const p = logprobs[i];
+    const unscored = i === 0 || o < unscoredBefore;
     const bad = !Number.isFinite(o) || o > chars || (i > 0 && o < out.offsets[i - 1]) ||
-      (i > 0 && (typeof p !== "number" || !Number.isFinite(p))) ||
-      (i === 0 && p !== null && typeof p !== "number");
+      (!unscored && (typeof p !== "number" || !Number.isFinite(p))) ||
+      (unscored && p !== null && (typeof p !== "number" || !Number.isFinite(p)));
     if (bad || (i > 0 && o < 0)) {
       throw new PromptLogprobsUnsupportedError(
         url,

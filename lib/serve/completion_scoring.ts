@@ -38,7 +38,7 @@ import { BatchGenerator } from "../llm/batch_generator.ts";
 import { type PromptScore, PromptTooLongError } from "../llm/batch_scorer.ts";
 import { type FinishReason, streamSampled } from "../llm/sampled_stream.ts";
 import type { Token } from "../llm/tokenizer.ts";
-import type { TokenPieces } from "../llm/token_pieces.ts";
+import { codePoints, type TokenPieces } from "../llm/token_pieces.ts";
 import type { ServeConfig } from "./config.ts";
 import { ApiError, HTTP } from "./errors.ts";
 import { completionPromptTokens } from "./prompt_tokens.ts";
@@ -126,8 +126,9 @@ export async function handleScoredCompletion(
       const scorer = await lease.scorer();
       try {
         scores = await scorer.scorePrompts(
-          prompts.map((p) => ({
+          prompts.map((p, i) => ({
             tokens: p.tokens,
+            from: scoredFrom(request.echoLogprobsFrom, inputs[i], p, pieces),
             topLogprobs: request.logprobs!,
             next: greedyOne,
           })),
@@ -187,6 +188,27 @@ export async function handleScoredCompletion(
   } finally {
     lease.done();
   }
+}
+
+/**
+ * The first prompt position to score for `echo_logprobs_from` (`from`, undefined: all): a text
+ * prompt's first token that starts at or after that character of its text (offsets as the reply's
+ * `text_offset`), a token-id prompt's token at that index; never the first token (nothing precedes
+ * it).
+ */
+function scoredFrom(
+  from: number | undefined,
+  input: string | readonly number[],
+  prompt: { tokens: readonly Token[]; added: number },
+  pieces: TokenPieces,
+): number | undefined {
+  if (from === undefined) return undefined;
+  if (typeof input !== "string") return Math.max(1, Math.min(from, prompt.tokens.length));
+  const length = codePoints(input);
+  const { offsets } = pieces.render(prompt.tokens, { added: prompt.added });
+  let i = Math.max(1, prompt.added);
+  while (i < offsets.length && Math.min(offsets[i], length) < from) i++;
+  return Math.max(1, i);
 }
 
 /** 400 when a prompt leaves no room in a sequence for `maxTokens` (or, scoring only, for itself). */

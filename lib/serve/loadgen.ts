@@ -61,7 +61,10 @@ export interface StreamingLoadReport {
   errors: string[];
   /** Requests that ended early (no `[DONE]`, no finish reason, or fewer tokens than asked). */
   incomplete: number;
-  /** Completion tokens received in all. */
+  /**
+   * Completion tokens received in all, those streamed before a request's error included (the
+   * server generated them: llama-server, for one, can fail a stream at its end).
+   */
   completionTokens: number;
   /** Wall time of the run, seconds. */
   wallSeconds: number;
@@ -240,7 +243,7 @@ export async function runStreamingLoad(
   const ok = results.filter((r) => r.ok);
   const latencies = ok.map((r) => r.latencyMs);
   const ttfts = ok.flatMap((r) => (r.ttftMs === undefined ? [] : [r.ttftMs]));
-  const completionTokens = ok.reduce((s, r) => s + r.tokens, 0);
+  const completionTokens = results.reduce((s, r) => s + r.tokens, 0);
   return {
     requests,
     complete: ok.filter((r) => r.complete).length,

@@ -13,7 +13,9 @@
  * `logprobs: N` (the legacy completions shape: `tokens`, `token_logprobs` — `null` for the first
  * token —, `top_logprobs` with the N most likely tokens plus the chosen one, `text_offset` in
  * characters of the returned text; vLLM's `return_tokens_as_token_ids` names tokens
- * `token_id:<id>`). Chat takes `logprobs: true` with `top_logprobs: N` (the chat
+ * `token_id:<id>`; tunebook's `echo_logprobs_from: C` leaves the echoed tokens that start before
+ * character C — token index C of a token-id prompt — unscored, `null`, as the first token is: a
+ * client that needs only a continuation's log-probabilities asks for only those). Chat takes `logprobs: true` with `top_logprobs: N` (the chat
  * shape, generated tokens). Values a client sets that this server cannot honour (`n` > 1,
  * penalties, tools, `stream` with `echo`, `logprobs` or several prompts) are rejected with 400
  * rather than ignored; other unknown fields are ignored, as llama.cpp's server does.
@@ -68,6 +70,12 @@ export interface GenerationRequest {
    * `top_logprobs` with `logprobs: true` for chat); null: none asked for.
    */
   logprobs: number | null;
+  /**
+   * Completions with `echo` and `logprobs` (tunebook's `echo_logprobs_from` extension): echoed
+   * prompt tokens that start before this character (code point) of a text prompt, or before this
+   * index of a token-id prompt, get `null` log-probabilities and are not scored. Undefined: all.
+   */
+  echoLogprobsFrom?: number;
   /** The messages (chat). */
   messages?: ChatMessage[];
   /** Chat: end the render with the assistant's turn header (vLLM's `add_generation_prompt`). */
@@ -164,6 +172,8 @@ const CompletionSchema = z.object({
     invalid_type_error: "'return_tokens_as_token_ids' must be a boolean",
   }).nullish(),
   logprobs: int("logprobs").min(0, "'logprobs' must be at least 0").nullish(),
+  echo_logprobs_from: int("echo_logprobs_from").min(0, "'echo_logprobs_from' must be at least 0")
+    .nullish(),
   best_of: z.literal(1, { errorMap: () => ({ message: "'best_of' must be 1" }) }).nullish(),
   suffix: z.null({ invalid_type_error: "'suffix' is not supported" }).optional(),
 }).passthrough();
@@ -286,6 +296,13 @@ export function parseGenerationRequest(
       "prompt",
     );
   }
+  if (d.echo_logprobs_from != null && !(echo && logprobs !== null)) {
+    throw ApiError.badRequest(
+      "'echo_logprobs_from' applies to echoed prompt log-probabilities: send it with 'echo': " +
+        "true and 'logprobs'",
+      "echo_logprobs_from",
+    );
+  }
   if (d.stream && (echo || logprobs !== null || prompts.length > 1)) {
     const what = echo ? "'echo'" : logprobs !== null ? "'logprobs'" : "several prompts";
     throw ApiError.badRequest(
@@ -319,6 +336,7 @@ export function parseGenerationRequest(
   } else {
     req.prompts = prompts;
     req.tokensAsIds = d.return_tokens_as_token_ids ?? false;
+    if (d.echo_logprobs_from != null) req.echoLogprobsFrom = d.echo_logprobs_from;
     req.promptPaths = prompts.length === 1 && !Array.isArray(d.prompt?.[0]) &&
         (typeof d.prompt === "string" || typeof d.prompt[0] === "number")
       ? ["prompt"]

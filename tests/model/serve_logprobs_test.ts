@@ -215,6 +215,49 @@ Deno.test({
 });
 
 Deno.test({
+  name: "echo_logprobs_from: tokens before it unscored (null), the rest as the full echo's",
+  ...opts,
+  fn: async () => {
+    const [q] = facts(1);
+    const prompts = q.choices.map((c) => q.context + c);
+    const body = { model: "tiny", prompt: prompts, echo: true, logprobs: 2, max_tokens: 0 };
+    const full = await completions(body);
+    const from = chars(q.context);
+    const part = await completions({ ...body, echo_logprobs_from: from });
+    part.choices.forEach((c, i) => {
+      const a = full.choices[i].logprobs!, b = c.logprobs!;
+      assert.deepEqual(b.tokens, a.tokens);
+      assert.deepEqual(b.text_offset, a.text_offset);
+      let scored = 0;
+      b.text_offset.forEach((o, k) => {
+        if (k === 0 || o < from) {
+          assert.equal(b.token_logprobs[k], null, `token ${k} starts before ${from}`);
+          assert.equal(b.top_logprobs[k], null);
+        } else {
+          scored++;
+          assert.equal(b.token_logprobs[k], a.token_logprobs[k], `token ${k}`);
+          assert.deepEqual(b.top_logprobs[k], a.top_logprobs[k]);
+        }
+      });
+      assert.ok(scored >= 1 && scored < b.tokens.length / 2, `${scored} of ${b.tokens.length}`);
+      assert.equal(continuation(b, q.context), continuation(a, q.context));
+    });
+    // A token-id prompt: the index of the first scored token.
+    const ids = encodeText(loaded.model, prompts[0], { eos: false });
+    const byIds = await completions({ ...body, prompt: [ids], echo_logprobs_from: 5 });
+    const lp = byIds.choices[0].logprobs!;
+    assert.deepEqual(lp.token_logprobs.slice(0, 5), [null, null, null, null, null]);
+    assert.deepEqual(lp.token_logprobs.slice(5), full.choices[0].logprobs!.token_logprobs.slice(5));
+    const res = await post("/v1/completions", { ...body, logprobs: null, echo_logprobs_from: 3 });
+    assert.equal(res.status, 400);
+    assert.match(
+      (await res.json()).error.message,
+      /echo_logprobs_from.*'echo': true and 'logprobs'/,
+    );
+  },
+});
+
+Deno.test({
   name: "a request's numbers do not change with what else the server scores",
   ...opts,
   fn: async () => {

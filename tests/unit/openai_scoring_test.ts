@@ -24,6 +24,11 @@ interface FakeOptions {
   root?: string;
   /** Context length reported by /tokenize. */
   maxModelLen?: number;
+  /**
+   * Answer as a tunebook server: `/v1/models` has the `tunebook` fingerprint, and
+   * `echo_logprobs_from` leaves the tokens that start before it unscored (null).
+   */
+  tunebook?: boolean;
 }
 
 const words = (text: string) => text.match(/\s*\S+|\s+$/g) ?? [];
@@ -39,7 +44,13 @@ function fake(options: FakeOptions = {}) {
     const body = req.method === "POST" ? await req.json() : {};
     seen.push({ path, body });
     if (path === "/v1/models") {
-      return Response.json({ data: [{ id: MODEL, root: options.root ?? "/models/fake" }] });
+      return Response.json({
+        data: [{
+          id: MODEL,
+          root: options.root ?? "/models/fake",
+          ...(options.tunebook ? { tunebook: { weights: "sha256:fake" } } : {}),
+        }],
+      });
     }
     if (path === "/tokenizer_info") {
       return Response.json({ tokenizer_class: "Fake", bos_token: BOS, eos_token: "</s>" });
@@ -69,14 +80,16 @@ function fake(options: FakeOptions = {}) {
         offsets.push(Math.max(0, at));
         at += t.length;
       }
+      const from = options.tunebook ? body.echo_logprobs_from as number | undefined : undefined;
+      const unscored = (i: number) => i === 0 || (from !== undefined && offsets[i] < from);
       return {
         index,
         text: text + (body.max_tokens === 1 ? " X" : ""),
         logprobs: {
           tokens,
-          token_logprobs: tokens.map((t, i) => (i === 0 ? null : lp(t))),
+          token_logprobs: tokens.map((t, i) => (unscored(i) ? null : lp(t))),
           top_logprobs: tokens.map((t, i) =>
-            i === 0 ? null : t.includes("wrong") ? { [t]: lp(t), " best": 0 } : { [t]: lp(t) }
+            unscored(i) ? null : t.includes("wrong") ? { [t]: lp(t), " best": 0 } : { [t]: lp(t) }
           ),
           text_offset: offsets,
         },
@@ -179,4 +192,30 @@ Deno.test("the run identity names what is served, not the endpoints", async () =
     await a.close();
     await b.close();
   }
+});
+
+Deno.test("a tunebook endpoint is asked for the continuation's log-probabilities only; others never", async () => {
+  const scores = [];
+  for (const tunebook of [false, true]) {
+    const server = fake({ tunebook });
+    try {
+      const backend = createOpenAIBackend({ baseUrl: server.url, model: MODEL, apiKey: "" });
+      await backend.prepare!({ scoring: true });
+      const context = "Question: where?\nAnswer: ";
+      scores.push(await backend.scoreChoices!(context, ["Paris", "wrong town"]));
+      const sent = server.seen.filter((r) => r.path === "/v1/completions").map((r) => r.body);
+      assert.ok(sent.length >= 2, "the probe and the question");
+      for (const body of sent) {
+        if (tunebook) assert.equal(typeof body.echo_logprobs_from, "number");
+        else assert.ok(!("echo_logprobs_from" in body), JSON.stringify(body));
+      }
+      if (tunebook) {
+        // The trimmed context's end, in code points: the choices start there.
+        assert.equal(sent.at(-1)!.echo_logprobs_from, [...context.trimEnd()].length);
+      }
+    } finally {
+      await server.close();
+    }
+  }
+  assert.deepEqual(scores[1], scores[0], "the same scores either way");
 });
