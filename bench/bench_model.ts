@@ -44,6 +44,13 @@ export const BENCH_MODEL_ARGS = [
   "14",
 ];
 
+/**
+ * libllama compiled for this CPU from the bundled llama.cpp source, as the anchors (llama-server,
+ * llama-perplexity, llama-bench) are: scripts/build_llama_tools.sh writes it. Benchmarks measure
+ * tunebook on it (`TUNEBOOK_LIBLLAMA`) beside node-llama-cpp's prebuilt one when it exists.
+ */
+export const NATIVE_LIBLLAMA = ".cache/llama-build/shared/bin/libllama.so";
+
 /** The names `--model` accepts besides a GGUF path. */
 export const MODEL_ALIASES = ["tiny", "bench"] as const;
 

@@ -6,7 +6,10 @@
  * loopback, bounded in count and time. Each server runs as its own process; rounds alternate
  * the servers so background load hits both alike. Reports p50/p95 latency, time to first token,
  * tokens/s, the server's memory growth after a warm-up, errors and incomplete responses, and
- * the ratios tunebook / llama-server of tokens/s (target ≥ 0.8), p95 latency and peak memory. Runs
+ * the ratios tunebook / llama-server of tokens/s (target ≥ 1.0), p95 latency (≤ 1.1) and peak
+ * memory (≤ 1.2). tunebook runs twice when the native libllama is built: on node-llama-cpp's
+ * prebuilt libllama (what `deno install` gives) and on the same llama.cpp source compiled for this
+ * CPU as llama-server is (scripts/build_llama_tools.sh, `TUNEBOOK_LIBLLAMA`). Runs
  * on the tiny model (per-call overhead dominates) and on the benchmark model (bench/bench_model.ts:
  * a 512-hidden × 8-layer llama, where compute does) unless `--model` says otherwise. One compute
  * thread by default: the two cores are shared with the load generator (ggml's worker threads
@@ -20,9 +23,10 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { median } from "simple-statistics";
-import { benchCommandLine, resolveBenchModels } from "./bench_model.ts";
+import { benchCommandLine, NATIVE_LIBLLAMA, resolveBenchModels } from "./bench_model.ts";
+import { findLibllama, LIBLLAMA_ENV } from "../lib/llm/_libllama_path.ts";
 import {
   booleanFlag,
   defineCommand,
@@ -42,10 +46,13 @@ import {
 } from "../lib/serve/server_process.ts";
 
 const DEFAULT_LLAMA_SERVER = ".cache/llama-build/bin/llama-server";
+/** The issue's targets beside throughput: p95 latency and peak memory as fractions of llama-server's. */
+const P95_TARGET = 1.1;
+const MEMORY_TARGET = 1.2;
 /** Tokens per sequence for both servers (the tiny model's training context). */
 const CONTEXT_PER_SEQUENCE = 512;
 /** The issue's target: tunebook's throughput as a fraction of llama-server's. */
-const TARGET_RATIO = 0.8;
+const TARGET_RATIO = 1.0;
 /** Memory growth (MB) between the end of the warm-up and the end of the run still called flat. */
 const FLAT_MEMORY_MB = 16;
 const MS_PER_SECOND = 1000;
@@ -66,9 +73,13 @@ const MODEL_LOADS: Record<string, { requests: number; maxTokens: number; warmupL
   bench: { requests: 48, maxTokens: 32, warmupLoads: 2 },
 };
 
+/** The servers measured: tunebook on each libllama, and the anchor. */
+const SERVERS = ["tunebook", "tunebook-native", "llama-server"] as const;
+type Server = typeof SERVERS[number];
+
 interface Run {
   model: string;
-  server: "tunebook" | "llama-server";
+  server: Server;
   concurrency: number;
   round: number;
   report: StreamingLoadReport;
@@ -115,6 +126,12 @@ const flags = {
     default: DEFAULT_LLAMA_SERVER,
   }),
   "no-llama-server": booleanFlag("measure tunebook alone"),
+  "native-libllama": stringFlag(
+    "libllama compiled for this CPU (bash scripts/build_llama_tools.sh): tunebook is measured on " +
+      "it too, as `tunebook-native`, when the file exists",
+    { placeholder: "PATH", default: NATIVE_LIBLLAMA },
+  ),
+  "no-native": booleanFlag("measure tunebook on node-llama-cpp's prebuilt libllama only"),
   out: stringFlag("writes DIR/serve.json and DIR/serve.md", {
     placeholder: "DIR",
     default: "results/bench",
@@ -145,6 +162,14 @@ async function main(
   const timeLimitMs = values["time-limit-s"] * MS_PER_SECOND;
   const llamaServer = values["llama-server"];
   const withLlama = !values["no-llama-server"];
+  const nativeLib = values["native-libllama"];
+  const withNative = !values["no-native"] && existsSync(nativeLib);
+  if (!values["no-native"] && !withNative) {
+    console.error(
+      `${nativeLib} not found: tunebook is measured on node-llama-cpp's prebuilt libllama only ` +
+        `(bash scripts/build_llama_tools.sh builds the native one)`,
+    );
+  }
   if (withLlama && !existsSync(llamaServer)) {
     console.error(
       `${llamaServer} not found: build it with \`bash scripts/build_llama_tools.sh\`, or pass ` +
@@ -164,11 +189,14 @@ async function main(
 
   const start = async (
     model: string,
-    server: Run["server"],
+    server: Server,
     sequences: number,
     requests: number,
   ): Promise<ServerProcess> => {
-    if (server === "tunebook") {
+    if (server !== "llama-server") {
+      const env: Record<string, string> = server === "tunebook-native"
+        ? { [LIBLLAMA_ENV]: resolve(nativeLib) }
+        : {};
       return await spawnTunebookServer([
         "--model",
         model,
@@ -185,7 +213,7 @@ async function main(
         "--cpu",
         "--log-level",
         "warn",
-      ]);
+      ], { env });
     }
     return await spawnLlamaServer(llamaServer, {
       model,
@@ -201,9 +229,10 @@ async function main(
     const { requests, maxTokens, warmupLoads } = loadOf(m.label);
     for (const concurrency of concurrencies) {
       for (let round = 1; round <= rounds; round++) {
-        const order: Run["server"][] = withLlama
-          ? (round % 2 ? ["tunebook", "llama-server"] : ["llama-server", "tunebook"])
-          : ["tunebook"];
+        const measured = SERVERS.filter((s) =>
+          (s !== "llama-server" || withLlama) && (s !== "tunebook-native" || withNative)
+        );
+        const order = measured.map((_, i) => measured[(i + round - 1) % measured.length]);
         for (const server of order) {
           const proc = await start(m.path, server, concurrency, requests);
           try {
@@ -235,7 +264,8 @@ async function main(
     }
   }
 
-  const summary = (model: string, server: Run["server"], concurrency: number) => {
+  type Summary = NonNullable<ReturnType<typeof summary>>;
+  const summary = (model: string, server: Server, concurrency: number) => {
     const rs = runs.filter((r) =>
       r.model === model && r.server === server && r.concurrency === concurrency
     );
@@ -259,7 +289,14 @@ async function main(
   const configs = models.flatMap((m) =>
     concurrencies.map((concurrency) => {
       const tunebook = summary(m.label, "tunebook", concurrency)!;
+      const native = summary(m.label, "tunebook-native", concurrency);
       const llamaServer = summary(m.label, "llama-server", concurrency);
+      const ratios = (t: Summary | undefined) =>
+        t && {
+          ratio: ratioOf(t.tokensPerSecond, llamaServer?.tokensPerSecond),
+          p95Ratio: ratioOf(t.latencyP95Ms, llamaServer?.latencyP95Ms),
+          peakMemoryRatio: ratioOf(t.memoryPeakMb, llamaServer?.memoryPeakMb),
+        };
       return {
         model: m.label,
         path: m.path,
@@ -267,18 +304,28 @@ async function main(
         concurrency,
         sequences: concurrency,
         tunebook,
+        tunebookNative: native,
         llamaServer,
-        ratio: ratioOf(tunebook.tokensPerSecond, llamaServer?.tokensPerSecond),
-        p95Ratio: ratioOf(tunebook.latencyP95Ms, llamaServer?.latencyP95Ms),
-        peakMemoryRatio: ratioOf(tunebook.memoryPeakMb, llamaServer?.memoryPeakMb),
+        ...ratios(tunebook)!,
+        native: ratios(native),
       };
     })
   );
+  const tunebooks = configs.flatMap((
+    c,
+  ) => [c.tunebook, ...(c.tunebookNative ? [c.tunebookNative] : [])]);
+  const best = (c: typeof configs[number]) => c.native ?? c;
   const checks = {
-    noErrors: configs.every((c) => c.tunebook.errors === 0),
-    everyResponseComplete: configs.every((c) => c.tunebook.incomplete === 0),
-    memoryFlat: configs.every((c) => c.tunebook.memoryGrowthMb < FLAT_MEMORY_MB),
-    throughputTarget: withLlama ? configs.every((c) => (c.ratio ?? 0) >= TARGET_RATIO) : null,
+    noErrors: tunebooks.every((t) => t.errors === 0),
+    everyResponseComplete: tunebooks.every((t) => t.incomplete === 0),
+    memoryFlat: tunebooks.every((t) => t.memoryGrowthMb < FLAT_MEMORY_MB),
+    throughputTarget: withLlama ? configs.every((c) => (best(c).ratio ?? 0) >= TARGET_RATIO) : null,
+    p95Target: withLlama
+      ? configs.every((c) => (best(c).p95Ratio ?? Infinity) <= P95_TARGET)
+      : null,
+    memoryTarget: withLlama
+      ? configs.every((c) => (best(c).peakMemoryRatio ?? Infinity) <= MEMORY_TARGET)
+      : null,
   };
   const command = benchCommandLine("bench:serve", values, given);
   const result = {
@@ -291,7 +338,10 @@ async function main(
       loadAverageAtEnd: Deno.loadavg().map((x) => Math.round(x * 100) / 100),
     },
     load: { concurrencies, rounds, threads, greedy: true, ignoreEos: true },
+    libllama: { prebuilt: findLibllama(), native: withNative ? resolve(nativeLib) : null },
     targetRatio: TARGET_RATIO,
+    p95Target: P95_TARGET,
+    memoryTarget: MEMORY_TARGET,
     flatMemoryMb: FLAT_MEMORY_MB,
     configs,
     checks,
@@ -299,7 +349,6 @@ async function main(
   };
   mkdirSync(values.out, { recursive: true });
   writeFileSync(join(values.out, "serve.json"), JSON.stringify(result, null, 2) + "\n");
-  type Summary = NonNullable<ReturnType<typeof summary>>;
   const fmt = (x: number | undefined) => (x === undefined ? "" : `**${x.toFixed(2)}**`);
   const row = (
     c: { model: string; concurrency: number },
@@ -318,7 +367,13 @@ async function main(
     `N concurrent streaming clients (N parallel sequences in each server), greedy, ignore_eos, ` +
     `${threads} compute thread(s), ${CONTEXT_PER_SEQUENCE} tokens of context per sequence, ` +
     `loopback; each server is a separate process, warmed up with full loads first; median of ` +
-    `${rounds} alternating round(s). ${result.machine.cpus} CPUs (${result.machine.cpu}), shared ` +
+    `${rounds} alternating round(s). \`tunebook\`: node-llama-cpp's prebuilt libllama ` +
+    `(\`${result.libllama.prebuilt}\`)${
+      withNative
+        ? `; \`tunebook-native\`: the same llama.cpp source compiled for this CPU as llama-server ` +
+          `is (\`${result.libllama.native}\`, ${LIBLLAMA_ENV})`
+        : ""
+    }. ${result.machine.cpus} CPUs (${result.machine.cpu}), shared ` +
     `with the load generator (load average at the end ${
       result.machine.loadAverageAtEnd.join("/")
     }); ${result.date}. Command: \`${command}\`.`,
@@ -333,10 +388,18 @@ async function main(
     `| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |`,
     ...configs.flatMap((c) => [
       row(c, "tunebook", c.tunebook, [c.ratio, c.p95Ratio, c.peakMemoryRatio]),
+      ...(c.tunebookNative && c.native
+        ? [row(c, "tunebook-native", c.tunebookNative, [
+          c.native.ratio,
+          c.native.p95Ratio,
+          c.native.peakMemoryRatio,
+        ])]
+        : []),
       ...(c.llamaServer ? [row(c, "llama-server", c.llamaServer)] : []),
     ]),
     ``,
-    `Target: tunebook ≥ ${TARGET_RATIO}× llama-server's tokens/s. Checks: ${
+    `Targets (tunebook-native where measured, else tunebook): ≥ ${TARGET_RATIO}× llama-server's ` +
+    `tokens/s, p95 ≤ ${P95_TARGET}×, peak memory ≤ ${MEMORY_TARGET}×. Checks: ${
       Object.entries(checks).map(([k, v]) => `${k} ${v === null ? "n/a" : v ? "✓" : "✗"}`).join(
         ", ",
       )
