@@ -101,6 +101,7 @@ import {
   runLlamaPerplexity,
 } from "./_llama_tools.ts";
 import { encodeText } from "../lib/llm/tokenizer_rules.ts";
+import { findLibllama } from "../lib/llm/_libllama_path.ts";
 
 /** Targets from the issue. */
 const TARGET_VS_NAIVE = 5;
@@ -468,6 +469,8 @@ function machine(): Record<string, unknown> {
     simd: flags.filter((f) => /^(avx|avx2|avx512f|fma|f16c)$/.test(f)),
     os: `${Deno.build.os} ${Deno.build.arch}`,
     deno: Deno.version.deno,
+    /** The libllama tunebook's batched paths ran on (node-llama-cpp's prebuilt, or TUNEBOOK_LIBLLAMA). */
+    libllama: findLibllama(),
     /** 1/5/15-min load averages when the benchmark ended (other processes skew timings). */
     loadAverage: Deno.loadavg().map((x) => roundTo(x, 2)),
   };
@@ -1050,7 +1053,8 @@ function markdown(
     `${r.created} · ${r.machine.cpuModel} · nproc ${r.machine.nproc} · ${r.settings.threads} threads · ` +
     `median of ${r.settings.repeats} alternating rounds (after 1 warm-up) · load average ` +
     `${(r.machine.loadAverageAtStart as number[]).join("/")} at start, ` +
-    `${(r.machine.loadAverage as number[]).join("/")} at end · command \`${r.command}\``,
+    `${(r.machine.loadAverage as number[]).join("/")} at end · tunebook's libllama ` +
+    `\`${r.machine.libllama}\` · command \`${r.command}\``,
     "",
   ];
   for (const m of r.models) {

@@ -120,6 +120,10 @@ export async function handleScoredCompletion(
       );
     }
     const pieces = await lease.pieces();
+    // Each echoed prompt's token texts and offsets, once: for `echo_logprobs_from` and the reply.
+    const rendered = request.echo && request.logprobs !== null
+      ? prompts.map((p) => pieces.render(p.tokens, { added: p.added }))
+      : undefined;
     trace.genStart = performance.now();
     let scores: PromptScore[] | undefined;
     if (request.echo && request.logprobs !== null) {
@@ -128,7 +132,7 @@ export async function handleScoredCompletion(
         scores = await scorer.scorePrompts(
           prompts.map((p, i) => ({
             tokens: p.tokens,
-            from: scoredFrom(request.echoLogprobsFrom, inputs[i], p, pieces),
+            from: scoredFrom(request.echoLogprobsFrom, inputs[i], p, rendered![i].offsets),
             topLogprobs: request.logprobs!,
             next: greedyOne,
           })),
@@ -165,6 +169,7 @@ export async function handleScoredCompletion(
             scores: scores![i].positions,
             added: prompts[i].added,
             text: promptText,
+            rendered: rendered?.[i],
           }
           : undefined,
         generated: maxTokens > 0 ? { tokens: c.tokens, text: c.text } : undefined,
@@ -200,12 +205,11 @@ function scoredFrom(
   from: number | undefined,
   input: string | readonly number[],
   prompt: { tokens: readonly Token[]; added: number },
-  pieces: TokenPieces,
+  offsets: readonly number[],
 ): number | undefined {
   if (from === undefined) return undefined;
   if (typeof input !== "string") return Math.max(1, Math.min(from, prompt.tokens.length));
   const length = codePoints(input);
-  const { offsets } = pieces.render(prompt.tokens, { added: prompt.added });
   let i = Math.max(1, prompt.added);
   while (i < offsets.length && Math.min(offsets[i], length) < from) i++;
   return Math.max(1, i);

@@ -62,6 +62,8 @@ export interface EchoedPrompt {
   added: number;
   /** The prompt's text as returned in the choice. */
   text: string;
+  /** Its tokens rendered with `added` (`pieces.render`), when the caller has them already. */
+  rendered?: RenderedTokens;
 }
 
 /** A completion: its generated tokens' scores and its text (cut at a stop sequence). */
@@ -93,7 +95,7 @@ export function completionLogprobs(
   if (parts.prompt) {
     const p = parts.prompt;
     const length = codePoints(p.text);
-    const r = pieces.render(p.tokens, { added: p.added });
+    const r = p.rendered ?? pieces.render(p.tokens, { added: p.added });
     p.tokens.forEach((id, i) => {
       const s = p.scores[i] ?? null;
       const chosen = name(id, r.tokens[i]);
