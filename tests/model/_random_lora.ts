@@ -10,9 +10,9 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
+import { runTunebookModule } from "./_random_models.ts";
 
 const WRITER = resolve("python/tunebook/random_lora.py");
-const PYTHON = Deno.env.get("TUNEBOOK_PYTHON") ?? "/usr/bin/python3";
 
 /** Options for {@linkcode randomLoraPair}. */
 export interface RandomLoraPairOptions {
@@ -57,19 +57,11 @@ export async function randomLoraPair(
   if (existsSync(pair.lora) && existsSync(pair.merged)) return pair;
   // Written under temporary names and renamed, so an interrupted write is never taken as done.
   const partial = { lora: `${pair.lora}.partial`, merged: `${pair.merged}.partial` };
-  const r = await new Deno.Command(PYTHON, {
-    args: ["-m", "tunebook.random_lora", resolve(base), partial.lora, partial.merged, ...args],
-    cwd: resolve("python"),
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!r.success) {
-    throw new Error(
-      `random_lora.py failed for ${base} (run \`deno task setup\` for gguf-py and numpy): ${
-        new TextDecoder().decode(r.stderr)
-      }`,
-    );
-  }
+  await runTunebookModule(
+    "random_lora",
+    [resolve(base), partial.lora, partial.merged, ...args],
+    base,
+  );
   renameSync(partial.lora, pair.lora);
   renameSync(partial.merged, pair.merged);
   return pair;

@@ -53,19 +53,7 @@ export async function randomModel(spec: RandomModelSpec): Promise<string> {
   if (existsSync(out)) return out;
   // Written under a temporary name and renamed, so an interrupted write is never taken as done.
   const partial = `${out}.partial`;
-  const r = await new Deno.Command(PYTHON, {
-    args: ["-m", "tunebook.random_model", vocab, partial, ...args],
-    cwd: resolve("python"),
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!r.success) {
-    throw new Error(
-      `random_model.py failed for ${spec.vocab}/${spec.arch}: ${
-        new TextDecoder().decode(r.stderr)
-      }`,
-    );
-  }
+  await runTunebookModule("random_model", [vocab, partial, ...args], `${spec.vocab}/${spec.arch}`);
   renameSync(partial, out);
   return out;
 }
@@ -94,4 +82,28 @@ export function tokenizerVectors(name: string): [string, number[]][] {
     t,
     i,
   ) => [t, out[i].trim() === "" ? [] : out[i].trim().split(/\s+/).map(Number)]);
+}
+
+/**
+ * Run `python -m tunebook.<module> args…` from python/ (Debian's python3, or TUNEBOOK_PYTHON);
+ * throws with its stderr, naming `what` it was writing, when it fails.
+ */
+export async function runTunebookModule(
+  module: string,
+  args: readonly string[],
+  what: string,
+): Promise<void> {
+  const r = await new Deno.Command(PYTHON, {
+    args: ["-m", `tunebook.${module}`, ...args],
+    cwd: resolve("python"),
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!r.success) {
+    throw new Error(
+      `${module}.py failed for ${what} (run \`deno task setup\` for gguf-py and numpy): ${
+        new TextDecoder().decode(r.stderr)
+      }`,
+    );
+  }
 }

@@ -1,4 +1,5 @@
 /** How far apart llama.cpp's log-probs for the same tokens may be, by what differs between two runs. */
+import type { ChoiceScores } from "../../lib/llm/engine.ts";
 
 /** Largest log-prob difference allowed between runs whose prompts are decoded in the same chunks. */
 export const BATCH_TOLERANCE = 1e-3;
@@ -15,3 +16,12 @@ export const CHUNKING_TOLERANCE = 5e-2;
  * cache's share).
  */
 export const KERNEL_TOLERANCE = 1e-2;
+
+/** The largest difference between two runs' choice log-probs, question by question. */
+export function maxDiff(a: ChoiceScores[], b: ChoiceScores[]): number {
+  let m = 0;
+  a.forEach((x, i) =>
+    x.logprobs.forEach((v, j) => (m = Math.max(m, Math.abs(v - b[i].logprobs[j]))))
+  );
+  return m;
+}

@@ -17,7 +17,7 @@ import { BatchScorer, BatchTooSmallError } from "../../lib/llm/batch_scorer.ts";
 import { disjointWindow, rollingWindows } from "../../lib/llm/rolling_windows.ts";
 import { TEST_THREADS, TINY_GGUF } from "./_tiny.ts";
 import { writeRandomLora } from "./_serve_lora.ts";
-import { BATCH_TOLERANCE, CHUNKING_TOLERANCE, KERNEL_TOLERANCE } from "./_tolerances.ts";
+import { BATCH_TOLERANCE, CHUNKING_TOLERANCE, KERNEL_TOLERANCE, maxDiff } from "./_tolerances.ts";
 
 interface Question {
   context: string;
@@ -42,14 +42,6 @@ function questions(n: number): Question[] {
       choices: [d.distractor1, d.distractor2, d.distractor3, d.correct_answer].map((c) => " " + c),
     })),
   ];
-}
-
-function maxDiff(a: ChoiceScores[], b: ChoiceScores[]): number {
-  let m = 0;
-  a.forEach((x, i) =>
-    x.logprobs.forEach((v, j) => (m = Math.max(m, Math.abs(v - b[i].logprobs[j]))))
-  );
-  return m;
 }
 
 const loaded = await loadModel(TINY_GGUF, { gpu: false });

@@ -11,7 +11,7 @@ import { readJsonl } from "../../lib/data/jsonl.ts";
 import { type ChoiceScores, LlmEngine } from "../../lib/llm/engine.ts";
 import { loadModel } from "../../lib/llm/model.ts";
 import { randomLoraPair } from "./_random_lora.ts";
-import { BATCH_TOLERANCE, CHUNKING_TOLERANCE } from "./_tolerances.ts";
+import { BATCH_TOLERANCE, CHUNKING_TOLERANCE, maxDiff } from "./_tolerances.ts";
 import { TEST_THREADS, TINY_GGUF } from "./_tiny.ts";
 
 const pair = await randomLoraPair(TINY_GGUF);
@@ -26,14 +26,6 @@ const questions = readJsonl<Record<string, string>>("data/synthetic/facts/test.j
     context: `Question: ${d.question}\nAnswer:`,
     choices: [d.distractor1, d.distractor2, d.distractor3, d.correct_answer].map((c) => " " + c),
   }));
-
-function maxDiff(a: ChoiceScores[], b: ChoiceScores[]): number {
-  let m = 0;
-  a.forEach((x, i) =>
-    x.logprobs.forEach((v, j) => (m = Math.max(m, Math.abs(v - b[i].logprobs[j]))))
-  );
-  return m;
-}
 
 function argmaxes(xs: ChoiceScores[]): number[] {
   return xs.map((s) => s.logprobs.indexOf(Math.max(...s.logprobs)));
