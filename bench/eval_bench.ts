@@ -529,7 +529,8 @@ const GENERATION_DESCRIPTIONS: Record<GenerationMethod, string> = {
   tunebook_generate_sequences: `LlmEngine.generate with generator "sequences" (node-llama-cpp), ` +
     `${GENERATION_SEQUENCES} sequences`,
   llama_server: `llama-server -np ${GENERATION_SEQUENCES}, /completion with the same prompt ` +
-    `token ids, stop strings and n_predict, ${GENERATION_SEQUENCES} concurrent clients`,
+    `token ids, stop strings and n_predict, no prompt cache (\`cache_prompt: false\`: rounds repeat the items), ` +
+    `${GENERATION_SEQUENCES} concurrent clients`,
 };
 
 /** A generate_until prompt as every method sees it. */
@@ -643,6 +644,9 @@ async function createGenerationRunners(
               temperature: 0,
               stop: it.until,
               stream: false,
+              // Every round generates the same items: a slot's cached prompt would let llama-server
+              // skip prompts it saw a round earlier (tunebook's engine starts every item afresh).
+              cache_prompt: false,
             }),
           });
           if (!r.ok) {
