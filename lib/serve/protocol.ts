@@ -238,23 +238,9 @@ export function parseGenerationRequest(
   body: unknown,
   config: ServeConfig,
 ): GenerationRequest {
-  if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    throw ApiError.badRequest("the request body must be a JSON object", null, "invalid_body");
-  }
-  const parsed = (endpoint === "chat" ? ChatSchema : CompletionSchema).safeParse(body);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const param = issue.path.join(".") || null;
-    const message = issue.message.startsWith("'")
-      ? issue.message
-      : `invalid '${param ?? "body"}': ${issue.message}`;
-    throw ApiError.badRequest(
-      message,
-      param,
-      issue.code === "invalid_type" ? "invalid_type" : "invalid_value",
-    );
-  }
-  const d = parsed.data as z.infer<typeof ChatSchema> & z.infer<typeof CompletionSchema>;
+  const d = validate<unknown>(endpoint === "chat" ? ChatSchema : CompletionSchema, body) as
+    & z.infer<typeof ChatSchema>
+    & z.infer<typeof CompletionSchema>;
   const stop = d.stop == null ? [] : typeof d.stop === "string" ? [d.stop] : d.stop;
   if (stop.length > config.maxStop) {
     throw ApiError.badRequest(
