@@ -33,5 +33,5 @@ EXPOSE 8080
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["deno", "eval", "const r = await fetch('http://127.0.0.1:8080/health'); Deno.exit(r.ok ? 0 : 1)"]
-ENTRYPOINT ["deno", "run", "--allow-read", "--allow-write=.cache", "--allow-env", "--allow-net", "--allow-ffi", "--allow-sys", "--allow-run", "--unstable-no-legacy-abort", "lib/cli/serve.ts", "--host", "0.0.0.0", "--port", "8080", "--cpu"]
+ENTRYPOINT ["deno", "run", "--allow-read", "--allow-write=.cache", "--allow-env", "--allow-net", "--allow-ffi", "--allow-sys", "--allow-run", "--unstable-no-legacy-abort", "--v8-flags=--max-semi-space-size=1", "lib/cli/serve.ts", "--host", "0.0.0.0", "--port", "8080", "--cpu"]
 CMD []

@@ -38,7 +38,13 @@ import {
   stringFlag,
   USAGE_ERROR,
 } from "../lib/cli/_command.ts";
-import { runStreamingLoad, type StreamingLoadReport } from "../lib/serve/loadgen.ts";
+import {
+  type AnswerablePrompts,
+  answerablePrompts,
+  DEFAULT_LOAD_PROMPTS,
+  runStreamingLoad,
+  type StreamingLoadReport,
+} from "../lib/serve/loadgen.ts";
 import {
   type ServerProcess,
   spawnLlamaServer,
@@ -56,6 +62,8 @@ const TARGET_RATIO = 1.0;
 /** Memory growth (MB) between the end of the warm-up and the end of the run still called flat. */
 const FLAT_MEMORY_MB = 16;
 const MS_PER_SECOND = 1000;
+/** Every request's extra fields: greedy, exactly `max_tokens` tokens, no prompt cache reuse. */
+const LOAD_BODY = { temperature: 0, ignore_eos: true, cache_prompt: false };
 /**
  * Full loads each server answers before the measured one: V8's heap in tunebook's server grows
  * over the first ~400 requests and then stays put (seen with 8 clients: 134 → 154 → 195 → 205 →
@@ -225,8 +233,33 @@ async function main(
   };
 
   const runs: Run[] = [];
+  /**
+   * Per model, the prompts every server is driven with: the load's prompts that llama-server
+   * answers in full alone (its output parser fails a stream whose text it rejects, which would
+   * count as its errors and leave its rows measuring fewer tokens than tunebook's).
+   */
+  const promptsOf = new Map<string, AnswerablePrompts>();
   for (const m of models) {
     const { requests, maxTokens, warmupLoads } = loadOf(m.label);
+    let found: AnswerablePrompts = { kept: [...DEFAULT_LOAD_PROMPTS], dropped: [] };
+    if (withLlama) {
+      const proc = await start(m.path, "llama-server", 1, 1);
+      try {
+        found = await answerablePrompts(proc.url, { maxTokens, body: LOAD_BODY });
+      } finally {
+        await proc.stop();
+      }
+      if (found.kept.length === 0) {
+        console.error(
+          `${m.label}: llama-server failed on every load prompt (first: ${
+            found.dropped[0]?.error
+          })`,
+        );
+        return 1;
+      }
+    }
+    promptsOf.set(m.label, found);
+    const prompts = found.kept;
     for (const concurrency of concurrencies) {
       for (let round = 1; round <= rounds; round++) {
         const measured = SERVERS.filter((s) =>
@@ -241,6 +274,8 @@ async function main(
                 concurrency,
                 requests,
                 maxTokens,
+                prompts,
+                body: LOAD_BODY,
                 timeLimitMs,
                 memoryMb,
               });
@@ -337,7 +372,8 @@ async function main(
       deno: Deno.version.deno,
       loadAverageAtEnd: Deno.loadavg().map((x) => Math.round(x * 100) / 100),
     },
-    load: { concurrencies, rounds, threads, greedy: true, ignoreEos: true },
+    load: { concurrencies, rounds, threads, greedy: true, ignoreEos: true, body: LOAD_BODY },
+    prompts: Object.fromEntries(promptsOf),
     libllama: { prebuilt: findLibllama(), native: withNative ? resolve(nativeLib) : null },
     targetRatio: TARGET_RATIO,
     p95Target: P95_TARGET,
@@ -378,10 +414,24 @@ async function main(
       result.machine.loadAverageAtEnd.join("/")
     }); ${result.date}. Command: \`${command}\`.`,
     ``,
+    `Both servers are driven alike: streaming \`POST /v1/completions\` with the same text ` +
+    `prompts (used in turn), \`${JSON.stringify(LOAD_BODY)}\`; each server tokenizes them ` +
+    `itself. A prompt llama-server fails on when sent alone (its output parser rejects the ` +
+    `random model's text) is dropped for every server before the rounds, so no row counts ` +
+    `requests its server could not answer.`,
+    ``,
     ...models.map((m) => {
       const l = loadOf(m.label);
+      const p = promptsOf.get(m.label)!;
       return `- ${m.label}: \`${m.path}\`, ${l.requests} requests × ${l.maxTokens} tokens per ` +
-        `load, ${l.warmupLoads} warm-up load(s)`;
+        `load, ${l.warmupLoads} warm-up load(s); ${p.kept.length} prompt(s)${
+          p.dropped.length
+            ? `, ${p.dropped.length} dropped (${
+              p.dropped.map((d) => `${JSON.stringify(d.prompt)}: \`${d.error.slice(0, 160)}\``)
+                .join("; ")
+            })`
+            : ""
+        }`;
     }),
     ``,
     `| model | clients | server | tokens/s | p50 latency ms | p95 latency ms | p50 TTFT ms | p95 TTFT ms | errors | incomplete | peak memory MB | memory growth MB | tokens/s per round | tokens/s × llama-server | p95 × llama-server | peak memory × llama-server |`,

@@ -78,7 +78,8 @@ export interface StreamingLoadReport {
   memoryMb?: { start: number; end: number; peak: number };
 }
 
-const DEFAULT_PROMPTS = [
+/** The prompts {@linkcode runStreamingLoad} sends unless told otherwise, used in turn. */
+export const DEFAULT_LOAD_PROMPTS: readonly string[] = [
   "Question: What is 12 plus 7?\nAnswer:",
   "The favorite color of Torselven is",
   "Context: Mira keeps a red pet named Oslo.\nQuestion: What is the pet's name?\nAnswer:",
@@ -142,7 +143,7 @@ export async function runStreamingLoad(
     concurrency = DEFAULTS.concurrency,
     requests = DEFAULTS.requests,
     maxTokens = DEFAULTS.maxTokens,
-    prompts = DEFAULT_PROMPTS,
+    prompts = DEFAULT_LOAD_PROMPTS,
     model = DEFAULTS.model,
     body = { temperature: 0, ignore_eos: true, cache_prompt: false },
     apiKey,
@@ -273,6 +274,49 @@ export async function runStreamingLoad(
       }
       : {}),
   };
+}
+
+/** What {@linkcode answerablePrompts} found. */
+export interface AnswerablePrompts {
+  /** The prompts the server answered in full, in the order given. */
+  kept: string[];
+  /** The prompts it failed on, with its error. */
+  dropped: { prompt: string; error: string }[];
+}
+
+/**
+ * Send each of `prompts` once, alone, as {@linkcode runStreamingLoad} would send it (same
+ * `maxTokens`, model and `body`), and split them into those the server answers in full and those it
+ * fails on. A load test that compares two servers drives both with the `kept` prompts, so neither
+ * one's rows count requests the other could not answer at all (llama-server, for one, fails a
+ * stream whose text its output parser rejects — a random-weight model's invalid UTF-8).
+ *
+ * @example
+ * ```ts ignore
+ * import { answerablePrompts, runStreamingLoad } from "./loadgen.ts";
+ * const { kept, dropped } = await answerablePrompts("http://127.0.0.1:8080", { maxTokens: 32 });
+ * console.log(dropped.map((d) => d.error));
+ * await runStreamingLoad("http://127.0.0.1:8080", { prompts: kept });
+ * ```
+ */
+export async function answerablePrompts(
+  baseUrl: string,
+  options: Pick<StreamingLoadOptions, "prompts" | "maxTokens" | "model" | "body" | "apiKey"> = {},
+): Promise<AnswerablePrompts> {
+  const { prompts = DEFAULT_LOAD_PROMPTS, ...rest } = options;
+  const kept: string[] = [];
+  const dropped: { prompt: string; error: string }[] = [];
+  for (const prompt of prompts) {
+    const r = await runStreamingLoad(baseUrl, {
+      ...rest,
+      prompts: [prompt],
+      concurrency: 1,
+      requests: 1,
+    });
+    if (r.complete === 1) kept.push(prompt);
+    else dropped.push({ prompt, error: r.errors[0] ?? "incomplete response" });
+  }
+  return { kept, dropped };
 }
 
 /**

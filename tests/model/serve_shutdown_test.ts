@@ -9,10 +9,11 @@ import assert from "node:assert/strict";
 import OpenAI from "openai";
 import { resolveServeConfig } from "../../lib/serve/config.ts";
 import { startServer } from "../../lib/serve/server.ts";
+import { SERVE_DENO_FLAGS } from "../../lib/serve/server_process.ts";
 import { TINY_GGUF } from "./_tiny.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
-const CLI = ["run", "-A", "--unstable-no-legacy-abort", "lib/cli/serve.ts"];
+const CLI = ["run", "-A", ...SERVE_DENO_FLAGS, "lib/cli/serve.ts"];
 const dec = new TextDecoder();
 
 Deno.test({

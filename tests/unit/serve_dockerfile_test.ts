@@ -10,6 +10,7 @@ import { DockerfileParser, type JSONInstruction } from "dockerfile-ast";
 import { validate } from "dockerfile-utils";
 import { parse as parseYaml } from "yaml";
 import { DEFAULT_MODEL } from "../../lib/llm/model.ts";
+import { SERVE_DENO_FLAGS } from "../../lib/serve/server_process.ts";
 
 const text = readFileSync("Dockerfile", "utf8");
 const dockerfile = DockerfileParser.parse(text);
@@ -89,6 +90,21 @@ Deno.test("Dockerfile: runs the server as a non-root user on 0.0.0.0:8080, with 
   const health = keyword("HEALTHCHECK")[0]?.getArgumentsContent() ?? "";
   assert.match(health, /http:\/\/127\.0\.0\.1:8080\/health/);
   assert.deepEqual(args("STOPSIGNAL"), [["SIGTERM"]], "the server shuts down cleanly on SIGTERM");
+});
+
+Deno.test("the Dockerfile and `deno task serve` run the server with the server's Deno flags", () => {
+  const script = entrypoint.indexOf("lib/cli/serve.ts");
+  const dockerFlags = entrypoint.slice(2, script).filter((a) => !a.startsWith("--allow-"));
+  assert.deepEqual(dockerFlags, [...SERVE_DENO_FLAGS], "Dockerfile ENTRYPOINT");
+  const task = JSON.parse(readFileSync("deno.json", "utf8")).tasks.serve as string;
+  const words = task.split(/\s+/);
+  assert.deepEqual(
+    words.slice(words.indexOf("run") + 1, words.indexOf("lib/cli/serve.ts")).filter((a) =>
+      a !== "-A"
+    ),
+    [...SERVE_DENO_FLAGS],
+    "deno.json tasks.serve",
+  );
 });
 
 Deno.test("compose.yaml builds this Dockerfile and publishes the port on the host's loopback only", () => {
