@@ -168,6 +168,21 @@ const SYMBOLS = {
   llama_memory_seq_rm: { parameters: ["pointer", "i32", "i32", "i32"], result: "bool" },
   llama_vocab_is_eog: { parameters: ["pointer", "i32"], result: "bool" },
   llama_vocab_is_control: { parameters: ["pointer", "i32"], result: "bool" },
+  llama_vocab_get_attr: { parameters: ["pointer", "i32"], result: "i32" },
+  llama_vocab_get_text: { parameters: ["pointer", "i32"], result: "pointer" },
+  llama_vocab_eot: { parameters: ["pointer"], result: "i32" },
+  llama_vocab_nl: { parameters: ["pointer"], result: "i32" },
+  llama_detokenize: {
+    parameters: ["pointer", "buffer", "i32", "buffer", "i32", "bool", "bool"],
+    result: "i32",
+  },
+  llama_model_n_ctx_train: { parameters: ["pointer"], result: "i32" },
+  llama_model_n_params: { parameters: ["pointer"], result: "u64" },
+  llama_model_meta_val_str: {
+    parameters: ["pointer", "buffer", "buffer", "usize"],
+    result: "i32",
+  },
+  llama_model_chat_template: { parameters: ["pointer", "pointer"], result: "pointer" },
   llama_token_to_piece: {
     parameters: ["pointer", "i32", "buffer", "i32", "i32", "bool"],
     result: "i32",
@@ -487,6 +502,60 @@ export function freeLlamaContext(h: LlamaHandles): void {
   for (const k of h.adapterKeys) releaseAdapter(h.lib, k);
   releaseModel(h.lib, h.modelPath);
 }
+
+/** A model lent by {@linkcode acquireLlamaModel}. */
+export interface AcquiredLlamaModel {
+  lib: Lib;
+  model: Deno.PointerValue;
+  vocab: Deno.PointerValue;
+  /** Let go of it (once); the last holder out frees the model. */
+  release: () => void;
+}
+
+/**
+ * `modelPath`'s model (weights and vocabulary), the same load the contexts on that file share
+ * ({@linkcode createLlamaContext}): a server reads its tokenizer from the copy its generator
+ * decodes with. Throws, naming the file, when libllama cannot load it.
+ */
+export function acquireLlamaModel(modelPath: string): AcquiredLlamaModel {
+  const l = openLibllama().lib;
+  const model = acquireModel(l, modelPath);
+  let released = false;
+  return {
+    lib: l,
+    model,
+    vocab: l.symbols.llama_model_get_vocab(model),
+    release: () => {
+      if (released) return;
+      released = true;
+      releaseModel(l, modelPath);
+    },
+  };
+}
+
+/**
+ * From now on, llama.cpp's process-wide log goes to stderr at error level only (its model-loading
+ * and context-creation lines are dropped), as node-llama-cpp's runtime sets it up (lib/llm/model.ts,
+ * `LlamaLogLevel.error`) — for processes that open libllama without node-llama-cpp. Once per
+ * process; {@linkcode captureLlamaLog} still takes the log over for a while and restores this.
+ */
+export function quietLlamaLog(lib: Lib): void {
+  if (quieted) return;
+  quieted = true;
+  let pending = "";
+  let level = 0;
+  const callback = Deno.UnsafeCallback.threadSafe(LOG_CALLBACK, (lvl, text) => {
+    if (lvl !== LOG_LEVEL.cont) level = lvl;
+    if (level < LOG_LEVEL.error) return;
+    pending += text === null ? "" : Deno.UnsafePointerView.getCString(text);
+    const lines = pending.split("\n");
+    pending = lines.pop()!;
+    for (const line of lines) console.error(line);
+  });
+  callback.unref(); // the logger must not keep the process alive
+  lib.symbols.llama_log_set(callback.pointer, null);
+}
+let quieted = false;
 
 /** A model loaded with its vocabulary only (no weights), through the C API. */
 export interface LlamaVocabHandles {

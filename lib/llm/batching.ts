@@ -93,7 +93,9 @@ export function serializeNativeSampling(context: object): boolean {
 const MAX_DEFAULT_CONTEXT = 4096;
 
 /** Tokens per sequence when none are given: the model's training context, at most 4096. */
-export function defaultContextSize(loaded: LoadedModel): number {
+export function defaultContextSize(
+  loaded: { model: { trainContextSize: number }; info: { contextLength: number } },
+): number {
   // A vocabulary-only model reports no training context: the GGUF header's value stands in.
   const train = loaded.model.trainContextSize || loaded.info.contextLength;
   return Math.min(train || MAX_DEFAULT_CONTEXT, MAX_DEFAULT_CONTEXT);

@@ -20,7 +20,8 @@
  * @module
  */
 import { Template } from "@huggingface/jinja";
-import type { LlamaModel, Token } from "node-llama-cpp";
+import type { Token } from "node-llama-cpp";
+import type { ModelVocabulary } from "./model_vocabulary.ts";
 import { addSpecialTokens, encodeText, tokenizerRules } from "./tokenizer_rules.ts";
 
 /** One chat message, as in OpenAI's chat API (text content only). */
@@ -131,7 +132,7 @@ export class ChatTemplateError extends Error {
  * console.log(modelChatTemplate(model)?.render([{ role: "user", content: "2 plus 3?" }]));
  * ```
  */
-export function modelChatTemplate(model: LlamaModel): ChatTemplate | undefined {
+export function modelChatTemplate(model: ModelVocabulary): ChatTemplate | undefined {
   const meta = model.fileInfo.metadata as unknown as { tokenizer?: { chat_template?: unknown } };
   const template = meta.tokenizer?.chat_template;
   if (typeof template !== "string" || template === "") return undefined;
@@ -174,7 +175,7 @@ export interface ChatPrompt {
  * ```
  */
 export function encodeChat(
-  model: LlamaModel,
+  model: ModelVocabulary,
   template: ChatTemplate,
   messages: readonly ChatMessage[],
   options: EncodeChatOptions = {},
@@ -222,21 +223,21 @@ export function encodeChat(
 }
 
 /** Whether `text` holds special-token text of the model's vocabulary (e.g. `</s>`). */
-export function hasSpecialText(model: LlamaModel, text: string): boolean {
+export function hasSpecialText(model: ModelVocabulary, text: string): boolean {
   const parsed = model.tokenize(text, true);
   const literal = model.tokenize(text, false);
   return parsed.length !== literal.length || parsed.some((t, i) => t !== literal[i]);
 }
 
-function isSpecialToken(model: LlamaModel, token: Token): boolean {
+function isSpecialToken(model: ModelVocabulary, token: Token): boolean {
   const a = model.getTokenAttributes(token);
   return a.control || a.userDefined || a.unknown;
 }
 
-const spacePrefix = new WeakMap<LlamaModel, boolean>();
+const spacePrefix = new WeakMap<ModelVocabulary, boolean>();
 
 /** Whether the vocabulary puts a space before a text's first word (SentencePiece's "▁"). */
-function prefixesSpace(model: LlamaModel): boolean {
+function prefixesSpace(model: ModelVocabulary): boolean {
   let v = spacePrefix.get(model);
   if (v === undefined) {
     const plain = model.tokenize("a", false);

@@ -15,7 +15,6 @@
  * @module
  */
 import { resolve } from "node:path";
-import { readGgufFileInfo } from "node-llama-cpp";
 
 /** One entry of a GGUF file's tensor table. */
 export interface GgufTensorInfo {
@@ -88,6 +87,9 @@ export async function readGgufHeader(
   options: ReadGgufHeaderOptions = {},
 ): Promise<GgufHeader> {
   const { tensors = false } = options;
+  // Imported on first use: a process that never reads a GGUF header this way (the server on
+  // CPU) does not load node-llama-cpp's JavaScript.
+  const { readGgufFileInfo } = await import("node-llama-cpp");
   let info;
   try {
     info = await readGgufFileInfo(path, { readTensorInfo: tensors });

@@ -12,7 +12,7 @@
  */
 import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
-import { getLlama, type Llama, LlamaLogLevel, type LlamaModel } from "node-llama-cpp";
+import type { Llama, LlamaModel } from "node-llama-cpp";
 import { DEFAULT_HASH_CACHE, fileSha256 } from "../util/file_hash.ts";
 import { fileTypeName } from "../util/file_type.ts";
 import { GgufReadError, readGgufHeader } from "./gguf_header.ts";
@@ -70,11 +70,17 @@ export interface LoadModelOptions {
 let llamaPromise: Promise<Llama> | undefined;
 let llamaGpu: "auto" | false | undefined;
 
-/** The process-wide node-llama-cpp runtime (prebuilt binaries only, never a source build). */
+/**
+ * The process-wide node-llama-cpp runtime (prebuilt binaries only, never a source build).
+ * node-llama-cpp itself is imported here, on first use, so a process that never asks for it
+ * (the server on CPU: lib/llm/libllama_model.ts) does not load its JavaScript either.
+ */
 export function getRuntime(gpu: "auto" | false = "auto"): Promise<Llama> {
   if (!llamaPromise || llamaGpu !== gpu) {
     llamaGpu = gpu;
-    llamaPromise = getLlama({ gpu, build: "never", logLevel: LlamaLogLevel.error });
+    llamaPromise = import("node-llama-cpp").then(({ getLlama, LlamaLogLevel }) =>
+      getLlama({ gpu, build: "never", logLevel: LlamaLogLevel.error })
+    );
   }
   return llamaPromise;
 }

@@ -19,7 +19,8 @@
  * ```
  * @module
  */
-import { type LlamaModel, type Token, TokenBias } from "node-llama-cpp";
+import type { LlamaModel, Token, TokenBias } from "node-llama-cpp";
+import type { ModelVocabulary } from "./model_vocabulary.ts";
 import type { GeneratedLogprob } from "./batch_generator.ts";
 import { ContextOverflowError } from "./engine.ts";
 import type { PoolSequence } from "./sequence_pool.ts";
@@ -110,7 +111,7 @@ export async function* streamSampled(
     signal,
     logprobs,
   } = options;
-  const model = sequence.model;
+  const model: ModelVocabulary = sequence.model;
   if (logprobs !== undefined && !("generator" in sequence)) {
     throw new Error(
       "log-probabilities of generated tokens come from the batched generator (llama.cpp's C API " +
@@ -142,7 +143,7 @@ export async function* streamSampled(
       topP,
       topK: NO_TOP_K,
       seed,
-      tokenBias: bannedTokens.length ? banTokens(model, bannedTokens) : undefined,
+      tokenBias: bannedTokens.length ? await banTokens(sequence.model, bannedTokens) : undefined,
     });
   // The next token is requested before this one's text is handed on, so the context decodes it
   // (on a worker thread) while the caller streams this one: decoding and sending overlap.
@@ -206,7 +207,10 @@ function context(out: readonly Token[], done: number): Token[] {
  * tokens (node-llama-cpp 3.21.1), which `ignore_eos` needs to ban, so the entries go into its
  * bias map directly (what the runtime reads: token → logit bias, -Infinity = never).
  */
-function banTokens(model: LlamaModel, tokens: readonly Token[]): TokenBias {
+async function banTokens(model: LlamaModel, tokens: readonly Token[]): Promise<TokenBias> {
+  // node-llama-cpp is imported here, for its sequences only (the batched generator bans tokens
+  // with libllama's own sampler).
+  const { TokenBias } = await import("node-llama-cpp");
   const bias = new TokenBias(model.tokenizer);
   const map = (bias as unknown as { _biases?: unknown })._biases;
   if (!(map instanceof Map)) {

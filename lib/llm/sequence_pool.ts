@@ -21,11 +21,19 @@
  * ```
  * @module
  */
-import type { LlamaContext, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
+import type { LlamaContext, LlamaContextSequence, Token } from "node-llama-cpp";
 import { createSequencesContext, defaultContextSize } from "./batching.ts";
 import { defaultThreads, type LoraAdapter } from "./engine.ts";
 import { BatchGenerator } from "./batch_generator.ts";
+import { type LibllamaLoadedModel, LibllamaModel } from "./libllama_model.ts";
 import type { LoadedModel } from "./model.ts";
+import type { ModelVocabulary } from "./model_vocabulary.ts";
+
+/**
+ * A model a pool generates with: loaded by node-llama-cpp (lib/llm/model.ts), or by libllama alone
+ * (lib/llm/libllama_model.ts: the batched generator only).
+ */
+export type PoolModel = LoadedModel | LibllamaLoadedModel;
 
 /** Options for {@linkcode SequencePool.create}. */
 export interface SequencePoolOptions {
@@ -73,8 +81,8 @@ export interface GeneratorSlot {
   /** Slot number. */
   readonly slot: number;
   readonly generator: BatchGenerator;
-  /** The model (tokenizer, detokenizer). */
-  readonly model: LlamaModel;
+  /** The model's vocabulary (tokenizer, detokenizer). */
+  readonly model: ModelVocabulary;
   /** Tokens of KV cache per slot. */
   readonly contextSize: number;
 }
@@ -147,7 +155,7 @@ export class SequencePool {
   readonly sequences: number;
 
   private constructor(
-    readonly loaded: LoadedModel,
+    readonly loaded: PoolModel,
     /** The node-llama-cpp context, or the batched generator. */
     readonly context: LlamaContext | BatchGenerator,
     readonly maxWaiting: number,
@@ -171,7 +179,7 @@ export class SequencePool {
 
   /** Create a context with `sequences` parallel sequences on a loaded model (plus LoRA adapters). */
   static async create(
-    loaded: LoadedModel,
+    loaded: PoolModel,
     options: SequencePoolOptions = {},
   ): Promise<SequencePool> {
     const {
@@ -192,6 +200,12 @@ export class SequencePool {
         lora,
       });
       return new SequencePool(loaded, generator, maxWaiting);
+    }
+    if (isLibllamaLoaded(loaded)) {
+      throw new Error(
+        `${loaded.info.path}: loaded through libllama alone, which generates with the batched ` +
+          `generator only; load it with lib/llm/model.ts's loadModel for node-llama-cpp's engine`,
+      );
     }
     const context = await createSequencesContext(loaded, {
       sequences,
@@ -283,7 +297,13 @@ export class SequencePool {
   }
 }
 
-function vocabularySize(loaded: LoadedModel): number {
+/** Whether `loaded` was loaded through libllama alone (lib/llm/libllama_model.ts). */
+function isLibllamaLoaded(loaded: PoolModel): loaded is LibllamaLoadedModel {
+  return loaded.model instanceof LibllamaModel;
+}
+
+function vocabularySize(loaded: PoolModel): number {
+  if (isLibllamaLoaded(loaded)) return loaded.model.vocabularySize;
   const meta = loaded.model.fileInfo.metadata as unknown as Record<string, Record<string, unknown>>;
   const tokens = (meta.tokenizer?.ggml as { tokens?: unknown[] } | undefined)?.tokens;
   if (Array.isArray(tokens)) return tokens.length;

@@ -36,7 +36,8 @@
  * ```
  * @module
  */
-import type { LlamaModel, Token } from "node-llama-cpp";
+import type { Token } from "node-llama-cpp";
+import type { ModelVocabulary } from "./model_vocabulary.ts";
 
 /** A special token of the vocabulary: its id and its text. */
 export interface SpecialToken {
@@ -58,7 +59,7 @@ export interface TokenizerRules {
   addEos: boolean;
 }
 
-const rulesCache = new WeakMap<LlamaModel, TokenizerRules>();
+const rulesCache = new WeakMap<ModelVocabulary, TokenizerRules>();
 
 /**
  * The BOS/EOS rules of a loaded model (or vocabulary). `addBos` is node-llama-cpp's
@@ -67,7 +68,7 @@ const rulesCache = new WeakMap<LlamaModel, TokenizerRules>();
  * Unigram ("t5") vocabularies only — because node-llama-cpp's `shouldAppendEosToken` is false
  * whenever the vocabulary has no BOS token.
  */
-export function tokenizerRules(model: LlamaModel): TokenizerRules {
+export function tokenizerRules(model: ModelVocabulary): TokenizerRules {
   const cached = rulesCache.get(model);
   if (cached) return cached;
   const t = model.tokens;
@@ -105,7 +106,11 @@ export interface EncodeOptions {
  * add_special, parse_special)` gives, except that a parsed text already starting with BOS (or
  * ending with EOS) gets no second one.
  */
-export function encodeText(model: LlamaModel, text: string, options: EncodeOptions = {}): Token[] {
+export function encodeText(
+  model: ModelVocabulary,
+  text: string,
+  options: EncodeOptions = {},
+): Token[] {
   const { specialTokens = false, bos = true, eos = true } = options;
   const rules = tokenizerRules(model);
   return addSpecialTokens(model.tokenize(text, specialTokens), rules, {
@@ -158,13 +163,13 @@ for (let c = 0x2000; c <= 0x200a; c++) PY_WHITESPACE.add(String.fromCharCode(c))
  * an empty prompt of a model that adds no BOS gets lm-eval's prefix token (BOS, else EOS), so
  * there is a position to generate from.
  */
-export function encodePrompt(model: LlamaModel, text: string): Token[] {
+export function encodePrompt(model: ModelVocabulary, text: string): Token[] {
   const tokens = encodeText(model, text);
   return tokens.length ? tokens : prefixToken(model);
 }
 
 /** lm-eval's prefix token for an empty context: BOS, else EOS. */
-function prefixToken(model: LlamaModel): Token[] {
+function prefixToken(model: ModelVocabulary): Token[] {
   const rules = tokenizerRules(model);
   const token = rules.bos ?? rules.eos;
   if (!token) {
@@ -215,7 +220,7 @@ export interface ScoringTokens {
  * distribution to be scored under.
  */
 export function scoringTokens(
-  model: LlamaModel,
+  model: ModelVocabulary,
   context: string,
   continuations: readonly string[],
 ): ScoringTokens {
@@ -248,7 +253,7 @@ export interface TrainingTokens {
  * trailing whitespace belongs to the completion.
  */
 export function trainingTokens(
-  model: LlamaModel,
+  model: ModelVocabulary,
   prompt: string,
   completion: string,
   options: Pick<EncodeOptions, "specialTokens"> = {},

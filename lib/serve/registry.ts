@@ -2,7 +2,8 @@
  * The served models: each distinct base GGUF is loaded once; each model name gets its own
  * context (with its LoRA adapters) with a pool of parallel sequences, created on first use. On
  * CPU the contexts are batched generators on libllama, which holds each file's weights once for
- * all of them, and node-llama-cpp loads the vocabulary only (tokenizer, chat template); on a GPU
+ * all of them, and the tokenizer and chat template come from the same libllama load
+ * (lib/llm/libllama_model.ts: no node-llama-cpp in the process with `--cpu`); on a GPU
  * they are node-llama-cpp contexts on its loaded model. At most `maxContexts` contexts live at once; an idle one (no request
  * generating or waiting) is evicted, least recently used first, to make room.
  *
@@ -27,8 +28,10 @@ import { BatchGenerator } from "../llm/batch_generator.ts";
 import { BatchScorer } from "../llm/batch_scorer.ts";
 import { ChatTemplate, modelChatTemplate } from "../llm/chat.ts";
 import { defaultContextSize } from "../llm/batching.ts";
-import { getRuntime, type LoadedModel, loadModel } from "../llm/model.ts";
+import { loadLibllamaModel } from "../llm/libllama_model.ts";
+import { getRuntime, loadModel } from "../llm/model.ts";
 import {
+  type PoolModel,
   SequencePool,
   type SequencePoolStats,
   usesBatchedGenerator,
@@ -99,7 +102,7 @@ interface Entry {
 export class ModelRegistry {
   #state: RegistryState = "loading";
   #error?: Error;
-  #bases = new Map<string, Promise<LoadedModel>>();
+  #bases = new Map<string, Promise<PoolModel>>();
   #templates = new Map<string, ChatTemplate | undefined>();
   #entries = new Map<string, Entry>();
   #clock = 0;
@@ -268,15 +271,18 @@ export class ModelRegistry {
     return entry;
   }
 
-  async #base(m: ServedModel): Promise<LoadedModel> {
+  async #base(m: ServedModel): Promise<PoolModel> {
     let base = this.#bases.get(m.model);
     if (!base) {
-      // On CPU every context is a batched generator on libllama's one copy of the weights, so
-      // node-llama-cpp (tokenizer, detokenizer, chat template) loads the vocabulary only.
+      // On CPU every context is a batched generator on libllama's one copy of the weights, and
+      // the tokenizer, detokenizer and chat template come from that same load: node-llama-cpp is
+      // not loaded at all with --cpu, and only to find out whether there is a GPU otherwise.
       const gpu = this.config.gpu;
-      base = getRuntime(gpu).then((llama) =>
-        loadModel(m.model, { gpu, vocabOnly: usesBatchedGenerator(llama) })
-      );
+      base = gpu === false
+        ? loadLibllamaModel(m.model)
+        : getRuntime(gpu).then((llama): Promise<PoolModel> =>
+          usesBatchedGenerator(llama) ? loadLibllamaModel(m.model) : loadModel(m.model, { gpu })
+        );
       this.#bases.set(m.model, base);
     }
     const loaded = await base;
