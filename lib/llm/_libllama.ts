@@ -11,7 +11,7 @@
  * opened against its own defaults.
  * @module
  */
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { findLibllama, LIBLLAMA_ENV } from "./_libllama_path.ts";
 
 /** `struct llama_model_params` (llama.h): 80 bytes; tunebook sets only `vocab_only`. */
@@ -125,6 +125,10 @@ const LOG_LEVEL = { debug: 1, info: 2, warn: 3, error: 4, cont: 5 } as const;
 
 const SYMBOLS = {
   llama_backend_init: { parameters: [], result: "void" },
+  // ggml's, found through libllama's dependencies: the backends a GGML_BACKEND_DL build (the
+  // prebuilt one) loads from its folder.
+  ggml_backend_reg_count: { parameters: [], result: "usize" },
+  ggml_backend_load_all_from_path: { parameters: ["buffer"], result: "void" },
   llama_log_get: { parameters: ["buffer", "buffer"], result: "void" },
   llama_log_set: { parameters: ["pointer", "pointer"], result: "void" },
   llama_model_quantize_default_params: { parameters: [], result: QUANTIZE_PARAMS_STRUCT },
@@ -135,6 +139,13 @@ const SYMBOLS = {
   },
   llama_model_default_params: { parameters: [], result: MODEL_PARAMS },
   llama_model_load_from_file: { parameters: ["buffer", MODEL_PARAMS], result: "pointer" },
+  /** The same function, off the JavaScript thread (a server keeps answering while it loads). */
+  llama_model_load_from_file_nonblocking: {
+    name: "llama_model_load_from_file",
+    parameters: ["buffer", MODEL_PARAMS],
+    result: "pointer",
+    nonblocking: true,
+  },
   llama_model_free: { parameters: ["pointer"], result: "void" },
   llama_model_get_vocab: { parameters: ["pointer"], result: "pointer" },
   llama_vocab_n_tokens: { parameters: ["pointer"], result: "i32" },
@@ -239,6 +250,14 @@ export function openLibllama(): OpenedLibllama {
     );
   }
   lib.symbols.llama_backend_init();
+  // A build with its backends in separate libraries (node-llama-cpp's prebuilt one: a CPU
+  // library per instruction set) has none until they are loaded from its folder, the best one
+  // for this CPU first — as node-llama-cpp's runtime does when it is in the process (then they
+  // are loaded already).
+  if (lib.symbols.ggml_backend_reg_count() === 0n) {
+    quietLlamaLog(lib); // node-llama-cpp, which would have set up the log, is not here
+    lib.symbols.ggml_backend_load_all_from_path(cString(dirname(path)));
+  }
   opened = { path, lib };
   return opened;
 }
@@ -531,6 +550,44 @@ export function acquireLlamaModel(modelPath: string): AcquiredLlamaModel {
       releaseModel(l, modelPath);
     },
   };
+}
+
+/** Loads of {@linkcode acquireLlamaModelAsync} in progress, by absolute path. */
+const loadingModels = new Map<string, Promise<Deno.PointerValue>>();
+
+/**
+ * {@linkcode acquireLlamaModel}, with the load (when the file is not loaded yet) off the
+ * JavaScript thread, so a server answers "loading" meanwhile. Throws, naming the file, when
+ * libllama cannot load it.
+ */
+export async function acquireLlamaModelAsync(modelPath: string): Promise<AcquiredLlamaModel> {
+  const l = openLibllama().lib;
+  const key = resolve(modelPath);
+  if (!loadedModels.has(key)) {
+    let loading = loadingModels.get(key);
+    if (!loading) {
+      loading = l.symbols.llama_model_load_from_file_nonblocking(
+        cString(modelPath),
+        l.symbols.llama_model_default_params(),
+      ).then((model) => {
+        loadingModels.delete(key);
+        if (model === null) return null;
+        const entry = loadedModels.get(key);
+        if (!entry) {
+          loadedModels.set(key, { model, contexts: 0 });
+          return model;
+        }
+        // A context loaded the file on the JavaScript thread meanwhile: keep that one copy.
+        l.symbols.llama_model_free(model);
+        return entry.model;
+      });
+      loadingModels.set(key, loading);
+    }
+    if ((await loading) === null) {
+      throw new Error(`${modelPath}: libllama could not load this model`);
+    }
+  }
+  return acquireLlamaModel(modelPath);
 }
 
 /**

@@ -25,7 +25,14 @@ import { basename, resolve } from "node:path";
 import type { Token } from "node-llama-cpp";
 import { DEFAULT_HASH_CACHE, fileSha256 } from "../util/file_hash.ts";
 import { fileTypeName } from "../util/file_type.ts";
-import { type AcquiredLlamaModel, acquireLlamaModel, cString, quietLlamaLog } from "./_libllama.ts";
+import {
+  type AcquiredLlamaModel,
+  acquireLlamaModelAsync,
+  cString,
+  loadLlamaVocab,
+  openLibllama,
+  quietLlamaLog,
+} from "./_libllama.ts";
 import type { ModelInfo } from "./model.ts";
 import type {
   ModelVocabulary,
@@ -79,13 +86,12 @@ export async function loadLibllamaModel(
     throw new Error(`${path}: ${reason}.`);
   };
   if (!existsSync(path)) return await fail("model file not found");
-  let h: AcquiredLlamaModel;
+  let model: LibllamaModel;
   try {
-    h = acquireLlamaModel(path);
+    model = await LibllamaModel.load(path);
   } catch (e) {
     return await fail((e as Error).message.replace(`${path}: `, ""));
   }
-  const model = new LibllamaModel(h, path);
   const meta = (key: string) => model.metadata(key);
   const architecture = meta("general.architecture") ?? "";
   const fileType = meta("general.file_type");
@@ -96,7 +102,7 @@ export async function loadLibllamaModel(
     architecture,
     name: meta("general.name"),
     quantization: fileTypeName(fileType === undefined ? undefined : Number(fileType)),
-    parameters: Number(h.lib.symbols.llama_model_n_params(h.model)),
+    parameters: model.parameters,
     contextLength: Number(meta(`${architecture}.context_length`) ?? 0),
   };
   return { llama: { gpu: false }, model, info, vocabOnly: true };
@@ -117,14 +123,18 @@ export class LibllamaModel implements ModelVocabulary {
   /** Tokens in the vocabulary. */
   readonly vocabularySize: number;
 
-  /** `handles`: a model {@linkcode acquireLlamaModel} lent (released by `dispose`). */
-  constructor(handles: AcquiredLlamaModel, path: string) {
+  /** Parameters of the model (`llama_model_n_params`; 0 for a vocabulary-only load). */
+  readonly parameters: number;
+
+  /** `handles`: a model lent by `acquireLlamaModel` (released by `dispose`). */
+  private constructor(handles: AcquiredLlamaModel, path: string) {
     this.#h = handles;
     const s = handles.lib.symbols;
     const v = handles.vocab;
     this.filename = basename(path);
     this.trainContextSize = s.llama_model_n_ctx_train(handles.model);
     this.vocabularySize = s.llama_vocab_n_tokens(v);
+    this.parameters = Number(s.llama_model_n_params(handles.model));
     // node-llama-cpp's rules: BOS and EOS only when they are control tokens, EOT and NL unless
     // they are the unknown token.
     const control = (t: number) => t >= 0 && (s.llama_vocab_get_attr(v, t) & ATTR.control) !== 0;
@@ -162,6 +172,34 @@ export class LibllamaModel implements ModelVocabulary {
         },
       },
     };
+  }
+
+  /**
+   * `path`'s model, weights included: the load the batched generator and scorer on the file share
+   * (off the JavaScript thread when it is not loaded yet). Throws, naming the file, when libllama
+   * cannot load it.
+   */
+  static async load(path: string): Promise<LibllamaModel> {
+    quietLlamaLog(openLibllama().lib);
+    return new LibllamaModel(await acquireLlamaModelAsync(path), path);
+  }
+
+  /**
+   * `path`'s vocabulary alone (libllama's `vocab_only` load: no weights, so also for the
+   * vocabulary-only GGUFs of llama.cpp's source). Throws, naming the file, when it cannot be loaded.
+   */
+  static vocabularyOnly(path: string): LibllamaModel {
+    quietLlamaLog(openLibllama().lib);
+    const h = loadLlamaVocab(path);
+    let released = false;
+    return new LibllamaModel({
+      ...h,
+      release: () => {
+        if (released) return;
+        released = true;
+        h.lib.symbols.llama_model_free(h.model);
+      },
+    }, path);
   }
 
   /** A metadata value as libllama prints it (`llama_model_meta_val_str`), or undefined when absent. */

@@ -6,7 +6,7 @@
  * still answers.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
+import { copyFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import OpenAI from "openai";
@@ -545,13 +545,16 @@ Deno.test({
   name: "503 while the models load (health too), then ready",
   ...opts,
   fn: async () => {
+    // Copies of the model, loaded one after the other (the file the other servers here use is
+    // loaded in this process already, shared, and would be ready before a request arrives).
+    const models: Record<string, { model: string }> = {};
+    for (let i = 0; i < 8; i++) {
+      const copy = join(dir, `late-tiny-${i}.gguf`);
+      copyFileSync(TINY_GGUF, copy);
+      models[i === 0 ? "tiny" : `tiny-${i}`] = { model: copy };
+    }
     const late = startServer(
-      resolveServeConfig({
-        port: 0,
-        threads: THREADS,
-        gpu: false,
-        models: { tiny: { model: TINY_GGUF } },
-      }),
+      resolveServeConfig({ port: 0, threads: THREADS, gpu: false, models }),
       { log: () => {} },
     );
     try {
