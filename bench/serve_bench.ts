@@ -46,6 +46,8 @@ import {
   type StreamingLoadReport,
 } from "../lib/serve/loadgen.ts";
 import {
+  type ResidentBreakdown,
+  residentBreakdownMb,
   type ServerProcess,
   spawnLlamaServer,
   spawnTunebookServer,
@@ -93,6 +95,8 @@ interface Run {
   report: StreamingLoadReport;
   /** Resident memory (MB) at the end of the warm-up load. */
   warmMemoryMb: number;
+  /** Resident memory by mapping at the end of the measured load (Linux). */
+  resident?: ResidentBreakdown;
 }
 
 const flags = {
@@ -282,7 +286,16 @@ async function main(
             for (let w = 0; w < warmupLoads; w++) await load(); // not measured
             const warmMemoryMb = proc.rssMb();
             const report = await load(proc.rssMb);
-            runs.push({ model: m.label, server, concurrency, round, report, warmMemoryMb });
+            const resident = residentBreakdownMb(proc.pid, [m.path]);
+            runs.push({
+              model: m.label,
+              server,
+              concurrency,
+              round,
+              report,
+              warmMemoryMb,
+              ...(resident ? { resident } : {}),
+            });
             console.error(
               `${m.label}, ${concurrency} clients, round ${round}, ${server}: ` +
                 `${report.tokensPerSecond.toFixed(0)} tokens/s, p50 ${
@@ -455,11 +468,40 @@ async function main(
       )
     }.`,
     ``,
+    ...residentTable(runs, models),
     ...llamaServerErrors(runs),
   ].join("\n");
   writeFileSync(join(values.out, "serve.md"), md);
   console.log(md);
   return checks.noErrors && checks.everyResponseComplete && checks.memoryFlat ? 0 : 1;
+}
+
+/**
+ * Where each server's resident memory is at the end of its measured load (last round), by
+ * mapping: what the peak-memory ratio is made of.
+ */
+function residentTable(runs: Run[], models: { label: string; path: string }[]): string[] {
+  const last = new Map<string, Run>();
+  for (const r of runs) if (r.resident) last.set(`${r.model} ${r.concurrency} ${r.server}`, r);
+  if (last.size === 0) return [];
+  const mb = (x: number) => x.toFixed(0);
+  return [
+    `Resident memory at the end of the measured load, by mapping (MB, last round; ` +
+    `/proc/PID/smaps): the model file (one copy, mapped by libllama), the server's own ` +
+    `executable (Deno's binary; llama-server's), anonymous memory (KV cache, compute buffers, ` +
+    `malloc's heap, V8's heap) and other files (shared libraries).`,
+    ``,
+    `| model | clients | server | resident | model file | executable | anonymous | other files |`,
+    `| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |`,
+    ...[...last.values()].map((r) => {
+      const b = r.resident!;
+      const path = models.find((m) => m.label === r.model)?.path ?? "";
+      return `| ${r.model} | ${r.concurrency} | ${r.server} | ${mb(b.totalMb)} | ` +
+        `${mb(b.filesMb[path] ?? 0)} | ${mb(b.executableMb)} | ${mb(b.anonymousMb)} | ` +
+        `${mb(b.otherFilesMb)} |`;
+    }),
+    ``,
+  ];
 }
 
 /** A line per model on which llama-server answered errors (the anchor's own failures). */
