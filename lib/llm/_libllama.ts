@@ -46,6 +46,8 @@ const CTX = {
   nBatch: 4,
   nUbatch: 8,
   nSeqMax: 12,
+  nOutputsMax: 20,
+  nOutputsMaxPerSeq: 24,
   nThreads: 28,
   nThreadsBatch: 32,
   kvUnified: 133,
@@ -345,6 +347,14 @@ export interface LlamaContextSettings {
   threads: number;
   /** One KV buffer for all sequences (needed for tokens shared by several). */
   kvUnified: boolean;
+  /**
+   * Most rows of logits one micro-batch asks for, and per sequence: llama.cpp sizes the compute
+   * buffer's output for these (as llama-server sets them: one per slot). Default: 0 (= `nBatch`,
+   * every row; a scorer needs them).
+   */
+  nOutputsMax?: number;
+  /** Default: 0 (= `nOutputsMax`). */
+  nOutputsMaxPerSeq?: number;
 }
 
 /** A model, a context on it and its LoRA adapters, loaded through the C API. */
@@ -472,6 +482,8 @@ export function createLlamaContext(
   v.setUint32(CTX.nBatch, settings.nBatch, true);
   v.setUint32(CTX.nUbatch, settings.nBatch, true);
   v.setUint32(CTX.nSeqMax, settings.nSeqMax, true);
+  v.setUint32(CTX.nOutputsMax, settings.nOutputsMax ?? 0, true);
+  v.setUint32(CTX.nOutputsMaxPerSeq, settings.nOutputsMaxPerSeq ?? 0, true);
   v.setInt32(CTX.nThreads, settings.threads, true);
   v.setInt32(CTX.nThreadsBatch, settings.threads, true);
   v.setUint8(CTX.kvUnified, settings.kvUnified ? 1 : 0);

@@ -146,6 +146,10 @@ export class BatchGenerator {
       nCtx: contextSize * sequences,
       nBatch: batchSize,
       nSeqMax: sequences,
+      // A step asks for one row of logits per slot (its generated token, or its prompt's last),
+      // so the compute buffer holds `sequences` rows, not `batchSize`, as llama-server's does.
+      nOutputsMax: sequences,
+      nOutputsMaxPerSeq: 1,
       threads,
       kvUnified: false,
     }, lora);
