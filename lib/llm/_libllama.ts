@@ -13,6 +13,7 @@
  */
 import { dirname, resolve } from "node:path";
 import { findLibllama, LIBLLAMA_ENV } from "./_libllama_path.ts";
+import { padLoraRank } from "./lora_rank_pad.ts";
 
 /** `struct llama_model_params` (llama.h): 80 bytes; tunebook sets only `vocab_only`. */
 const MODEL_PARAMS = {
@@ -433,7 +434,7 @@ function acquireAdapter(
   const key = [resolve(modelPath), resolve(adapterPath), occurrence].join("\0");
   let entry = loadedAdapters.get(key);
   if (!entry) {
-    const adapter = l.symbols.llama_adapter_lora_init(model, cString(adapterPath));
+    const adapter = l.symbols.llama_adapter_lora_init(model, cString(loadablePath(adapterPath)));
     if (adapter === null) return { adapter, key };
     entry = { adapter, contexts: 0 };
     loadedAdapters.set(key, entry);
@@ -441,6 +442,27 @@ function acquireAdapter(
   entry.contexts++;
   return { adapter: entry.adapter, key };
 }
+
+/**
+ * The file to load `adapterPath` from: its rank-padded copy (lib/llm/lora_rank_pad.ts: the same
+ * B·A, a rank the matrix kernels take whole), or the file itself when padding is not needed or
+ * fails (e.g. an unwritable cache: then only slower, said once on stderr).
+ */
+function loadablePath(adapterPath: string): string {
+  try {
+    return padLoraRank(adapterPath);
+  } catch (e) {
+    if (!warnedPadding) {
+      warnedPadding = true;
+      console.warn(
+        `${adapterPath}: using the adapter unpadded (its rank-padded copy could not be written: ` +
+          `${(e as Error).message}); set TUNEBOOK_LORA_CACHE to a writable folder to speed it up`,
+      );
+    }
+    return adapterPath;
+  }
+}
+let warnedPadding = false;
 
 /** Let go of the adapter {@linkcode acquireAdapter} lent under `key`; the last one out frees it. */
 function releaseAdapter(l: Lib, key: string): void {
