@@ -9,13 +9,11 @@
  */
 import { percentFormat, pyRoundFloat } from "./_py_format.ts";
 import { compilePyRegex, PyRegexError, pySubTemplate } from "../../util/py_regex.ts";
+import { arg, getAttr, getItem, pyCapitalize, pyStrip } from "./_py_methods.ts";
 import {
-  arg,
   defined,
   dictEntries,
   float,
-  getAttr,
-  getItem,
   isDict,
   isFloat,
   isInt,
@@ -25,7 +23,6 @@ import {
   num,
   order,
   PyCallable,
-  pyCapitalize,
   pyCompare,
   pyEq,
   PyError,
@@ -34,7 +31,6 @@ import {
   PyRange,
   pyRepr,
   pyStr,
-  pyStrip,
   PyTuple,
   reprFloat,
   seqItems,

@@ -11,11 +11,10 @@
 import type { CallArgs, Expr, Stmt, Target } from "./_jinja_parser.ts";
 import { FILTERS, makeDict, makeNamespace, TESTS } from "./_jinja_filters.ts";
 import "./_py_format.ts";
+import { getAttr, getItem, pySlice } from "./_py_methods.ts";
 import {
   defined,
   dictEntries,
-  getAttr,
-  getItem,
   isDict,
   iterate,
   Namespace,
@@ -28,7 +27,6 @@ import {
   PyFloat,
   pyIn,
   PyRange,
-  pySlice,
   pyStr,
   PyTuple,
   pyUnary,

@@ -5,11 +5,10 @@
  * grouping, precision, and the types `s d i b o x X c e E f F g G n %`).
  * @module
  */
+import { getAttr, getItem, setFormatMethod } from "./_py_methods.ts";
 import {
   defined,
   dictGet,
-  getAttr,
-  getItem,
   isDict,
   isFloat,
   isInt,
@@ -20,7 +19,6 @@ import {
   pyStr,
   PyTuple,
   reprFloat,
-  setFormatMethod,
   setPercentFormat,
   typeName,
 } from "./_py_value.ts";

@@ -2,10 +2,11 @@
  * Jinja prompt templates for task files, rendered as lm-evaluation-harness renders them: Python's
  * Jinja2 configured as `Environment(undefined=StrictUndefined, keep_trailing_newline=True)` with
  * the `regex_replace` filter. tunebook's own Jinja engine (`_jinja_lexer.ts`, `_jinja_parser.ts`,
- * `_jinja_runtime.ts`, `_jinja_filters.ts`, `_py_value.ts`) follows Jinja2's grammar and Python's
- * value semantics: `{{ [a, b] }}` prints `['a', 'b']`, `{{ none }}` prints `None`, strings and
- * lists have Python's methods (`choices.label.index(answerKey)`, `x.strip('.')`), whitespace
- * control (`{%-`, `-%}`) strips as Jinja2 does, and a missing column is an error.
+ * `_jinja_runtime.ts`, `_jinja_filters.ts`, `_py_value.ts`, `_py_methods.ts`) follows Jinja2's
+ * grammar and Python's value semantics: `{{ [a, b] }}` prints `['a', 'b']`, `{{ none }}` prints
+ * `None`, strings and lists have Python's methods (`choices.label.index(answerKey)`,
+ * `x.strip('.')`), whitespace control (`{%-`, `-%}`) strips as Jinja2 does, and a missing column is
+ * an error.
  *
  * Known differences from Python Jinja2 (data/tasks/README.md lists them for users):
  * - a whole number read from data prints as an int (`3`, where Python prints a float `3.0`);

@@ -57,7 +57,7 @@
  *   computed in one batch (`runDocHooks`); `process_docs` runs in `data.ts` between reading and
  *   rendering rows; `process_results` replaces the metrics in the runner (`openResultsHook`).
  * - What a hook's `import datasets` gets: python/tunebook/datasets_stand_in.py.
- * - A new Jinja filter, test or Python method: `_jinja_filters.ts`, `_py_value.ts`.
+ * - A new Jinja filter, test or Python method: `_jinja_filters.ts`, `_py_methods.ts`.
  * - `filter_list` (validated in `validate_filters.ts`, run by `lib/eval/filters/` between
  *   generation and metrics) and `repeats`.
  *
