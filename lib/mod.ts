@@ -16,4 +16,5 @@ export * from "./train/mod.ts";
 export * from "./serve/mod.ts";
 export * from "./plots/mod.ts";
 export * from "./view/mod.ts";
+export * from "./recipes/mod.ts";
 export * from "./notebook/mod.ts";

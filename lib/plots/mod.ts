@@ -1,5 +1,7 @@
 /**
- * Figures: builders that return plotly.js specs from result files ({@link ./figures.ts}), a
+ * Figures: builders that return plotly.js specs from result files ({@link ./figures.ts}; per-class
+ * accuracy in {@link ./class_figure.ts}, a score per training checkpoint in
+ * {@link ./checkpoint_figure.ts}), a
  * figure as HTML drawn by plotly.js ({@link ./html.ts}), and the report behind the README figures
  * and its markdown summary ({@link ./report.ts}). Showing them in a notebook is lib/notebook's
  * job.
@@ -18,5 +20,7 @@
  * @module
  */
 export * from "./figures.ts";
+export * from "./class_figure.ts";
+export * from "./checkpoint_figure.ts";
 export * from "./html.ts";
 export * from "./report.ts";

@@ -12,7 +12,14 @@ import { fileURLToPath } from "node:url";
 import { runNotebooks } from "../../lib/notebook/run_notebooks.ts";
 
 const DIR = fileURLToPath(new URL("../../notebooks/", import.meta.url));
-const EXPECTED = ["01_curate", "02_finetune", "03_quantize", "04_evaluate", "05_report"];
+const EXPECTED = [
+  "01_curate",
+  "02_finetune",
+  "03_quantize",
+  "04_evaluate",
+  "05_report",
+  "06_recipe",
+];
 
 interface Cell {
   cell_type: string;

@@ -1,0 +1,119 @@
+/**
+ * The README's table of seed workflows, generated from recipe run manifests (never typed by
+ * hand): one row per recipe — the seed's headline result, the command, and the measured
+ * tiny-model result (base → tuned → quantized, and the API model, with 95% CIs) with the gain
+ * verdict. `deno task recipe --table` writes it to `<out>/summary.md` (and the rows to
+ * `<out>/summary.json`) from the newest finished run of each recipe.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { recipeTable } from "./table.ts";
+ * const md = recipeTable([]);
+ * assert.match(md, /^\| recipe \| seed workflow/);
+ * ```
+ * @module
+ */
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { RECIPE_NAMES } from "./presets.ts";
+import { RECIPE_MANIFEST, type RecipeManifest } from "./run.ts";
+
+/** One finished run as a table row. */
+export interface RecipeSummaryRow {
+  /** S0 … S4. */
+  recipe: string;
+  /** The seed's headline result. */
+  seed: string;
+  /** The command that reproduces it. */
+  command: string;
+  /** The run folder. */
+  dir: string;
+  /** Steps and items per task the run used. */
+  steps: number;
+  limit: number;
+  /** Headline task and metric. */
+  headline: string;
+  /** Label → value and 95% CI of the headline metric (base, tuned, quantized, API). */
+  scores: Record<string, { value: number; ci: [number, number] }>;
+  /** The verdict line and its parts. */
+  verdict: string;
+  met: boolean;
+  /** Seconds the run's steps took together. */
+  seconds: number;
+}
+
+/**
+ * The newest finished run (a verdict written) of each recipe under `out`, as rows, in recipe
+ * order; recipes without a finished run are left out.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { recipeSummaryRows } from "./table.ts";
+ * assert.deepEqual(recipeSummaryRows(Deno.makeTempDirSync()), []);
+ * ```
+ */
+export function recipeSummaryRows(out: string): RecipeSummaryRow[] {
+  const rows: RecipeSummaryRow[] = [];
+  for (const name of RECIPE_NAMES) {
+    const root = join(out, name);
+    if (!existsSync(root)) continue;
+    const runs = readdirSync(root)
+      .map((id) => join(root, id, RECIPE_MANIFEST))
+      .filter((p) => existsSync(p))
+      .map((p) => ({ path: p, m: JSON.parse(readFileSync(p, "utf8")) as RecipeManifest }))
+      .filter(({ m }) => m.verdict !== null)
+      .sort((a, b) => a.m.updated.localeCompare(b.m.updated));
+    const newest = runs.at(-1);
+    if (!newest) continue;
+    const { m } = newest;
+    const r = m.identity.recipe;
+    const scores: RecipeSummaryRow["scores"] = {};
+    for (const res of m.results) {
+      if (res.headline && res.kind !== "other") {
+        scores[res.label] = { value: res.headline.value, ci: res.headline.ci };
+      }
+    }
+    rows.push({
+      recipe: r.name,
+      seed: r.seed,
+      command: `deno task recipe ${r.name}` +
+        (r.steps !== 200 ? ` --steps ${r.steps}` : "") +
+        (r.limit !== 200 ? ` --limit ${r.limit}` : ""),
+      dir: join(root, m.run),
+      steps: r.steps,
+      limit: r.limit,
+      headline: `${r.headline.task} ${r.headline.metric}`,
+      scores,
+      verdict: m.verdict!.text,
+      met: m.verdict!.met,
+      seconds: Math.round(Object.values(m.steps).reduce((s, x) => s + (x ?? 0), 0)),
+    });
+  }
+  return rows;
+}
+
+function pct(x: number): string {
+  return `${(100 * x).toFixed(1)}%`;
+}
+
+/** The markdown table of `rows` (see the module documentation). */
+export function recipeTable(rows: RecipeSummaryRow[]): string {
+  const lines = [
+    "| recipe | seed workflow (its headline result) | command | tiny model: headline metric, 95% CI | gain (p < 0.01, q4_k_m in tuned CI) | time |",
+    "|---|---|---|---|---|---:|",
+  ];
+  for (const r of rows) {
+    const scores = Object.entries(r.scores).map(([label, s]) =>
+      `${label} ${pct(s.value)} [${pct(s.ci[0])}, ${pct(s.ci[1])}]`
+    ).join("; ");
+    const why = r.verdict.replace(/^gain (not )?met: /, "");
+    const p = /(mcnemar-\w+|paired-bootstrap) (p [=<] [\d.e-]+)/.exec(why);
+    lines.push(
+      `| ${r.recipe} | ${r.seed} | \`${r.command}\` | ${r.headline}: ${scores} | ` +
+        `${r.met ? "**met**" : "not met"} (${p ? `${p[1]} ${p[2]}` : why}) | ${r.seconds} s |`,
+    );
+  }
+  return lines.join("\n") + "\n";
+}
