@@ -53,6 +53,7 @@ import { perClassFigure } from "../plots/class_figure.ts";
 import { costFigure, type Figure } from "../plots/figures.ts";
 import {
   loadReport,
+  readQuantCard,
   reportFigures,
   reportMarkdown,
   type ReportRun,
@@ -549,9 +550,24 @@ async function runSteps(
 
   await step("figures", () => {
     const local = manifest.results.filter((r) => r.kind !== "other");
+    // Sizes for the quantization trade-off: the tuned model is the card's source.
+    const card = readQuantCard(at(manifest.artifacts.quantized));
+    const quant: Record<string, ReportRun["quant"]> = {
+      tuned: {
+        type: card.source_type.toLowerCase(),
+        bits_per_weight: card.source_bits_per_weight,
+        bytes: card.source_bytes,
+      },
+      [quantLabel]: { type: card.type, bits_per_weight: card.bits_per_weight, bytes: card.bytes },
+    };
     writeReportManifest(at(files.report), {
       created: new Date().toISOString(),
-      runs: local.map((r) => ({ label: r.label, kind: r.kind, dir: at(r.dir) })),
+      runs: local.map((r) => ({
+        label: r.label,
+        kind: r.kind,
+        dir: at(r.dir),
+        ...(quant[r.label] ? { quant: quant[r.label] } : {}),
+      })),
       comparisons: [{ a: "base", b: "tuned" }, { a: "tuned", b: quantLabel }],
       train: at(files.trainRun),
     });
