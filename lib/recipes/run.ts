@@ -36,7 +36,7 @@ import {
   renameSync,
   writeFileSync,
 } from "node:fs";
-import { join, resolve } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { writeJsonl } from "../data/jsonl.ts";
 import { curateFile } from "../data/curate.ts";
 import { createLlamaBackend, type LlamaBackendOptions } from "../eval/backend.ts";
@@ -466,7 +466,7 @@ async function runSteps(
       outDir: at("models"),
       force: true,
     });
-    manifest.artifacts.quantized = path.slice(dir.length + 1);
+    manifest.artifacts.quantized = relative(resolve(dir), resolve(path));
   });
 
   await step("evaluate", async () => {

@@ -17,7 +17,7 @@
  */
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { tmpdir } from "node:os";
 import { compareRuns } from "../../lib/eval/compare.ts";
 import { listTasks } from "../../lib/eval/task/mod.ts";
@@ -39,7 +39,7 @@ const STEPS = 100;
 const OUT = mkdtempSync(join(tmpdir(), "tunebook-recipes-"));
 const KNOWN = new Set(listTasks().map((t) => t.name));
 const options = {
-  out: OUT,
+  out: relative(Deno.cwd(), OUT), // a relative --out, as the CLI's default results/recipes is
   steps: STEPS,
   baseModel: TINY_DIR,
   baseGguf: TINY_GGUF,
