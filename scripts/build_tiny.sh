@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Rebuild the bundled tiny model from scratch, on CPU, reproducibly (deno task build:tiny).
-#   1. synthetic task splits + pretraining corpus   (lib/data/synthetic.ts, seed 1234)
+#   1. synthetic task splits + pretraining corpus   (lib/data/synthetic/, seed 1234)
 #   2. SentencePiece tokenizer + pure-torch Llama     (python/tunebook/pretrain.py)
 #   3. Hugging Face checkpoint -> data/models/tiny/   (config.json, model.safetensors, tokenizer files)
 #   4. GGUF (f32) with llama.cpp's gguf-py           (data/models/tiny/tiny-f32.gguf)

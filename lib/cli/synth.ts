@@ -15,7 +15,7 @@ import {
   makeSplits,
   SPLITS,
   SYNTHETIC_DEFAULTS,
-} from "../data/synthetic.ts";
+} from "../data/synthetic/mod.ts";
 import { writeJsonl } from "../data/jsonl.ts";
 import { defineCommand, integerFlag, runCommand, stringFlag, UsageError } from "./_command.ts";
 

@@ -15,7 +15,7 @@
  * ```
  * @module
  */
-export * from "./synthetic.ts";
+export * from "./synthetic/mod.ts";
 export * from "./jsonl.ts";
 export * from "./load.ts";
 export * from "./examples.ts";

@@ -112,7 +112,7 @@ fine-tune, quantize, evaluate and serve in minutes on a laptop, and real enough 
 ## How it was made
 
 One command, no network: \`deno task build:tiny\` (scripts/build_tiny.sh). It writes the synthetic corpus
-(lib/data/synthetic.ts, seed ${t.seed}), trains a SentencePiece BPE tokenizer with Llama's settings, pretrains the
+(lib/data/synthetic/, seed ${t.seed}), trains a SentencePiece BPE tokenizer with Llama's settings, pretrains the
 pure-torch Llama (python/tunebook/model.py) with AdamW and a cosine schedule, saves a Hugging Face checkpoint,
 exports GGUF with llama.cpp's gguf-py, and writes this card from measurements.
 
