@@ -137,7 +137,16 @@ Deno.test("tags: the shipped tasks' tags expand (arithmetic, synthetic)", () => 
   deepStrictEqual(registry.tags.get("arithmetic")?.length, 10);
   const synthetic = resolveTasks(["synthetic"]).map((t) => t.name);
   deepStrictEqual(synthetic, [...synthetic].sort((a, b) => a.localeCompare(b)));
-  for (const n of ["synth_arithmetic", "synth_entailment", "synth_facts", "synth_qa"]) {
+  for (
+    const n of [
+      "synth_arithmetic",
+      "synth_entailment",
+      "synth_facts",
+      "synth_qa",
+      "synth_summary",
+      "synth_code2text",
+    ]
+  ) {
     ok(synthetic.includes(n), `${n} is not tagged synthetic`);
   }
 });

@@ -88,8 +88,13 @@ export function makeItems<F extends Family>(
   const rng = new Rng(seed, `items:${family}`);
   switch (family) {
     case "arithmetic":
-      return uniqueItems<ArithmeticItem>(count, makeArithmetic, (i) => i.context, rng, family) as
-        FamilyItem[F][];
+      return uniqueItems<ArithmeticItem>(
+        count,
+        makeArithmetic,
+        (i) => i.context,
+        rng,
+        family,
+      ) as FamilyItem[F][];
     case "entailment":
       return uniqueItems<EntailmentItem>(
         count,

@@ -34,7 +34,7 @@
  * @module
  */
 export type { ArithmeticItem } from "./arithmetic.ts";
-export { type CodeItem, codeTokens, docstringTokens, DOCSTRING_VOCABULARY } from "./code.ts";
+export { type CodeItem, codeTokens, DOCSTRING_VOCABULARY, docstringTokens } from "./code.ts";
 export { type CorpusOptions, makePretrainCorpus, PRETRAIN_FAMILIES } from "./corpus.ts";
 export type { EntailmentItem } from "./entailment.ts";
 export type { FactItem } from "./facts.ts";
@@ -45,13 +45,9 @@ export {
   makeItems,
   makeSplits,
   type Split,
-  SPLITS,
   type SplitOptions,
+  SPLITS,
   SYNTHETIC_DEFAULTS,
 } from "./items.ts";
 export type { QaItem } from "./qa.ts";
-export {
-  SUMMARY_FUNCTION_WORDS,
-  SUMMARY_KINDS,
-  type SummaryItem,
-} from "./summary.ts";
+export { SUMMARY_FUNCTION_WORDS, SUMMARY_KINDS, type SummaryItem } from "./summary.ts";

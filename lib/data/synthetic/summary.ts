@@ -40,7 +40,14 @@ export interface SummaryItem {
 }
 
 /** The event kinds. */
-export const SUMMARY_KINDS = ["race", "opening", "storm", "discovery", "election", "match"] as const;
+export const SUMMARY_KINDS = [
+  "race",
+  "opening",
+  "storm",
+  "discovery",
+  "election",
+  "match",
+] as const;
 
 /** The only words a summary may use that its passage need not contain. */
 export const SUMMARY_FUNCTION_WORDS: ReadonlySet<string> = new Set([
