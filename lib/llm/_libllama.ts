@@ -336,6 +336,38 @@ export function cString(s: string): Uint8Array<ArrayBuffer> {
   return new TextEncoder().encode(s + "\0");
 }
 
+/**
+ * `llama_tokenize` on `vocab`: token ids of `text`, the output buffer grown to what libllama asks
+ * for. `addSpecial`: BOS/EOS as the vocabulary adds them; `parseSpecial`: special tokens' texts in
+ * `text` become those tokens.
+ */
+export function llamaTokenize(
+  lib: Lib,
+  vocab: Deno.PointerValue,
+  text: string,
+  addSpecial: boolean,
+  parseSpecial: boolean,
+): number[] {
+  const bytes = cString(text);
+  const len = bytes.length - 1;
+  let room = len + 8;
+  for (;;) {
+    const out = new Int32Array(room);
+    const n = lib.symbols.llama_tokenize(
+      vocab,
+      bytes,
+      len,
+      new Uint8Array(out.buffer),
+      room,
+      addSpecial,
+      parseSpecial,
+    );
+    if (n >= 0) return [...out.subarray(0, n)];
+    if (-n <= room) throw new Error(`llama_tokenize failed (${n})`);
+    room = -n;
+  }
+}
+
 /** Settings of {@linkcode createLlamaContext}. */
 export interface LlamaContextSettings {
   /** KV cache cells in all. */

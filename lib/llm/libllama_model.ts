@@ -29,6 +29,7 @@ import {
   type AcquiredLlamaModel,
   acquireLlamaModelAsync,
   cString,
+  llamaTokenize,
   loadLlamaVocab,
   openLibllama,
   quietLlamaLog,
@@ -277,24 +278,7 @@ export class LibllamaModel implements ModelVocabulary {
 
   /** `llama_tokenize` with `add_special` false, as node-llama-cpp's native tokenize calls it. */
   #tokenize(text: string, parseSpecial: boolean): Token[] {
-    const bytes = cString(text);
-    const len = bytes.length - 1;
-    let room = len + 8;
-    for (;;) {
-      const out = new Int32Array(room);
-      const n = this.#h.lib.symbols.llama_tokenize(
-        this.#h.vocab,
-        bytes,
-        len,
-        new Uint8Array(out.buffer),
-        room,
-        false,
-        parseSpecial,
-      );
-      if (n >= 0) return [...out.subarray(0, n)] as Token[];
-      if (-n <= room) throw new Error(`llama_tokenize failed (${n})`);
-      room = -n;
-    }
+    return llamaTokenize(this.#h.lib, this.#h.vocab, text, false, parseSpecial) as Token[];
   }
 
   /** `llama_detokenize` with `remove_special` false, decoded as UTF-8 (invalid bytes as U+FFFD). */

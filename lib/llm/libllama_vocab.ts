@@ -16,7 +16,7 @@
  * ```
  * @module
  */
-import { cString, type LlamaVocabHandles, loadLlamaVocab } from "./_libllama.ts";
+import { llamaTokenize, type LlamaVocabHandles, loadLlamaVocab } from "./_libllama.ts";
 
 /** `LLAMA_TOKEN_NULL`. */
 const TOKEN_NULL = -1;
@@ -71,24 +71,7 @@ export class LibllamaVocab {
   tokenize(text: string, options: LibllamaTokenizeOptions = {}): number[] {
     if (this.#disposed) throw new Error("the vocabulary was disposed");
     const { addSpecial = false, parseSpecial = false } = options;
-    const bytes = cString(text);
-    const len = bytes.length - 1;
-    let room = len + 8;
-    for (;;) {
-      const out = new Int32Array(room);
-      const n = this.#h.lib.symbols.llama_tokenize(
-        this.#h.vocab,
-        bytes,
-        len,
-        new Uint8Array(out.buffer),
-        room,
-        addSpecial,
-        parseSpecial,
-      );
-      if (n >= 0) return [...out.subarray(0, n)];
-      if (-n <= room) throw new Error(`llama_tokenize failed (${n})`);
-      room = -n;
-    }
+    return llamaTokenize(this.#h.lib, this.#h.vocab, text, addSpecial, parseSpecial);
   }
 
   /** Free the vocabulary. */
