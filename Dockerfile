@@ -23,6 +23,7 @@ RUN deno install --frozen
 
 COPY --chown=deno:deno lib/ ./lib/
 COPY --chown=deno:deno data/models/tiny/tiny-f32.gguf ./data/models/tiny/tiny-f32.gguf
+COPY --chown=deno:deno data/models/tiny-256/tiny-256-f32.gguf data/models/tiny-256/chat-lora.gguf ./data/models/tiny-256/
 # Type-check and compile the server's modules at build time, not at every start.
 RUN deno cache --frozen lib/cli/serve.ts
 

@@ -18,9 +18,11 @@ import { RunLockedError } from "../eval/run_lock.ts";
 import { DEFAULT_RECIPE_DIR, RECIPE_MANIFEST, runRecipe } from "../recipes/run.ts";
 import { recipeSummaryRows, recipeTable } from "../recipes/table.ts";
 import { findRecipe, RECIPE_NAMES, RecipeInputError, RECIPES } from "../recipes/presets.ts";
+import { BUNDLED_MODEL_NAMES } from "../llm/model.ts";
 import {
   booleanFlag,
   defineCommand,
+  enumFlag,
   integerFlag,
   runCommand,
   stringFlag,
@@ -61,6 +63,9 @@ its run folder again and continues after the last finished step.`,
     }),
     steps: integerFlag("optimizer steps", { min: 1, defaultText: "the preset's (200)" }),
     limit: integerFlag("items per eval task", { min: 1, defaultText: "the preset's (200)" }),
+    model: enumFlag("the bundled base model to fine-tune", BUNDLED_MODEL_NAMES, {
+      defaultText: "the preset's",
+    }),
     threads: integerFlag("llama.cpp threads of the evaluations; 0 = one fewer than the cores", {
       min: 0,
       default: 1,
@@ -72,7 +77,9 @@ its run folder again and continues after the last finished step.`,
       for (const r of Object.values(RECIPES)) {
         console.log(
           `${r.name}  ${r.title}\n    seed: ${r.seed}\n    train: ${r.trainTasks.join(", ")}; ` +
-            `eval: ${r.evalTasks.join(", ")}; LoRA r${r.lora.r}/α${r.lora.alpha}, ${r.steps} ` +
+            `eval: ${
+              r.evalTasks.join(", ")
+            }; base ${r.model}; LoRA r${r.lora.r}/α${r.lora.alpha}, ${r.steps} ` +
             `steps; ${r.quant}; headline ${r.headline.task} ${r.headline.metric}` +
             (r.api
               ? `; API model ${r.api.model} at $${r.api.pricePer1kInput}/$${r.api.pricePer1kOutput} per 1k tokens`
@@ -96,6 +103,7 @@ its run folder again and continues after the last finished step.`,
       throw new UsageError(`name a recipe (${RECIPE_NAMES.join(", ")}) or pass --list`);
     }
     const recipe = findRecipe(positionals[0]);
+    if (values.model !== undefined) recipe.model = values.model;
     const { dir, manifest } = await runRecipe(recipe, {
       out: values.out,
       run: values.run,

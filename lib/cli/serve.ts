@@ -13,6 +13,7 @@
  * ends them at once.
  * @module
  */
+import { existsSync } from "node:fs";
 import {
   addAdapter,
   loadServeConfigFile,
@@ -25,7 +26,7 @@ import {
 import { jsonLineLogger } from "../serve/log.ts";
 import { ListenError, type RunningServer, startServer } from "../serve/server.ts";
 import { checkLoraFile, LoraSpecError } from "../llm/lora_spec.ts";
-import { DEFAULT_MODEL } from "../llm/model.ts";
+import { BUNDLED_CHAT, BUNDLED_MODELS, DEFAULT_MODEL } from "../llm/model.ts";
 import {
   booleanFlag,
   defineCommand,
@@ -213,6 +214,16 @@ function buildConfig(values: FlagValues<typeof flags>): ServeConfig {
     const model = values.model ?? DEFAULT_MODEL;
     const name = values.name ?? modelNameFromPath(model);
     overrides.models = { [name]: { model } };
+  }
+  if (!values.config && !values.model && !values.name && existsSync(BUNDLED_CHAT.adapter)) {
+    // A plain `deno task serve`: the bundled model, and the bundled chat model beside it.
+    overrides.models = {
+      ...config.models,
+      [BUNDLED_CHAT.name]: {
+        model: BUNDLED_MODELS[BUNDLED_CHAT.base].gguf,
+        adapters: [{ path: BUNDLED_CHAT.adapter, scale: 1 }],
+      },
+    };
   }
   const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
   config = resolveServeConfig({ ...config, ...defined }, "command line");

@@ -5,11 +5,15 @@
  * with an explicit `--out data/synthetic` (scripts/build_tiny.sh passes it).
  *
  *   deno task synth --out data/synthetic --corpus .cache/tiny/corpus.jsonl
+ *   deno task synth --corpus .cache/tiny-256/corpus.jsonl --model tiny-256
+ *   deno task synth --chat .cache/tiny-256/chat.jsonl
  * @module
  */
 import { createWriteStream, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import {
+  CORPUS_TINY_256,
+  CORPUS_TINY_256_COPY,
   FAMILIES,
   makePretrainCorpus,
   makeSplits,
@@ -17,7 +21,15 @@ import {
   SYNTHETIC_DEFAULTS,
 } from "../data/synthetic/mod.ts";
 import { writeJsonl } from "../data/jsonl.ts";
-import { defineCommand, integerFlag, runCommand, stringFlag, UsageError } from "./_command.ts";
+import { makeChatConversations } from "../data/synthetic/chat.ts";
+import {
+  defineCommand,
+  enumFlag,
+  integerFlag,
+  runCommand,
+  stringFlag,
+  UsageError,
+} from "./_command.ts";
 
 /** `deno task synth`. */
 export const command = defineCommand({
@@ -29,19 +41,30 @@ is written (data/synthetic is committed: regenerate it with --out data/synthetic
   flags: {
     out: stringFlag("write the task splits under DIR", { placeholder: "DIR" }),
     corpus: stringFlag("write the pretraining corpus there", { placeholder: "FILE.jsonl" }),
+    chat: stringFlag(
+      'write the chat adapter\'s conversations there ({"messages"} rows from the train splits)',
+      { placeholder: "FILE.jsonl" },
+    ),
     seed: integerFlag("world seed (names, facts, items and corpus derive from it)", {
       default: SYNTHETIC_DEFAULTS.seed,
     }),
-    documents: integerFlag("documents in the corpus", {
+    model: enumFlag(
+      "whose pretraining corpus: tiny (four families, data/models/tiny), tiny-256 (every " +
+        "family, with recall drills, data/models/tiny-256) or tiny-256-copy (tiny-256's second " +
+        "phase: denser drills, sentences and lists repeated word for word)",
+      ["tiny", "tiny-256", "tiny-256-copy"],
+      { default: "tiny" },
+    ),
+    documents: integerFlag("documents in the corpus (default: the model's corpus size)", {
       min: 1,
-      default: SYNTHETIC_DEFAULTS.documents,
     }),
   },
   run: async ({ values }) => {
-    if (values.out === undefined && values.corpus === undefined) {
+    if (values.out === undefined && values.corpus === undefined && values.chat === undefined) {
       throw new UsageError(
         "nothing to write: give --out DIR for the task splits (--out data/synthetic replaces " +
-          "the committed ones) and/or --corpus FILE.jsonl for the pretraining corpus",
+          "the committed ones), --corpus FILE.jsonl for the pretraining corpus and/or --chat " +
+          "FILE.jsonl for the chat adapter's conversations",
       );
     }
     const seed = values.seed;
@@ -58,7 +81,13 @@ is written (data/synthetic is committed: regenerate it with --out data/synthetic
       mkdirSync(dirname(values.corpus), { recursive: true });
       const out = createWriteStream(values.corpus);
       let n = 0;
-      for (const doc of makePretrainCorpus({ seed, documents: values.documents })) {
+      const preset = values.model === "tiny-256"
+        ? CORPUS_TINY_256
+        : values.model === "tiny-256-copy"
+        ? CORPUS_TINY_256_COPY
+        : {};
+      const documents = values.documents ?? preset.documents ?? SYNTHETIC_DEFAULTS.documents;
+      for (const doc of makePretrainCorpus({ ...preset, seed, documents })) {
         if (!out.write(JSON.stringify({ text: doc }) + "\n")) {
           await new Promise<void>((r) => out.once("drain", () => r()));
         }
@@ -66,6 +95,11 @@ is written (data/synthetic is committed: regenerate it with --out data/synthetic
       }
       await new Promise<void>((r) => out.end(() => r()));
       console.error(`corpus: ${n} documents -> ${values.corpus}`);
+    }
+    if (values.chat !== undefined) {
+      const rows = makeChatConversations({ seed });
+      writeJsonl(values.chat, rows.map(({ messages }) => ({ messages })));
+      console.error(`chat: ${rows.length} conversations -> ${values.chat}`);
     }
     return 0;
   },

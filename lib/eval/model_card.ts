@@ -1,13 +1,25 @@
 /**
- * The bundled tiny model's card (data/models/tiny/README.md), rendered from what was
- * measured: training.json (written by pretrain.py), eval results, file sizes and the
- * optional transformers check (hf_check.json, made on a GPU machine).
+ * A bundled model's card (data/models/<name>/README.md), rendered from what was measured:
+ * training.json (written by pretrain.py), eval results, file sizes, the recipe runs that
+ * fine-tuned it (their tuned headline scores) and the optional transformers check
+ * (hf_check.json, made on a GPU machine).
  * @module
  */
 import type { EvalResults } from "./runner.ts";
 
 /** What a model card is made from. */
 export interface ModelCardInput {
+  /** The bundled model's name (its folder's name: tiny, tiny-256). Default: "tiny". */
+  name?: string;
+  /** What the model is for, one sentence. Default: the tiny model's (the default of every command). */
+  role?: string;
+  /** What its corpus is, one sentence (after the corpus examples). Default: none. */
+  corpus?: string;
+  /**
+   * Tuned scores by task, from recipe runs on this model: the task's metric (as in `chance`),
+   * the tuned value and CI, the recipe and its LoRA. Tasks without one show "no recipe".
+   */
+  tuned?: Record<string, { metric: string; value: number; ci: [number, number]; recipe: string }>;
   /** training.json from python/tunebook/pretrain.py. */
   training: {
     parameters: number;
@@ -22,7 +34,17 @@ export interface ModelCardInput {
     torch: string;
     threads: number;
     train_seconds: number;
-    history: { step: number; train_loss: number; val_loss: number }[];
+    command?: string;
+    /** Earlier pretraining phases (a run continued with `--init`), oldest first. */
+    phases?: {
+      corpus_tokens: number;
+      training_tokens: number;
+      steps: number;
+      batch: number;
+      seq: number;
+      train_seconds: number;
+    }[];
+    history: { step: number; train_loss: number; val_loss: number; induction_loss?: number }[];
   };
   /** Eval results of the model on the default suite. */
   results: EvalResults;
@@ -58,15 +80,36 @@ export interface ModelCardInput {
  * ```
  */
 export function renderModelCard(input: ModelCardInput): string {
-  const { training: t, results: r, files, hfCheck, chance } = input;
+  const { training: t, results: r, files, hfCheck, chance, tuned } = input;
+  const name = input.name ?? "tiny";
   const total = Object.values(files).reduce((a, b) => a + b, 0);
+  // BLEU is on 0–100 (CodeXGLUE's scale), every other metric on 0–1.
+  const top = (metric: string) => metric.startsWith("bleu") ? 100 : 1;
+  const fmt = (metric: string, x: number) => top(metric) === 100 ? `${x.toFixed(2)} BLEU` : pct(x);
+  const tunedCell = (task: string, metric: string) => {
+    const x = tuned?.[task];
+    return x && x.metric === metric
+      ? ` ${fmt(metric, x.value)} [${fmt(metric, x.ci[0])}, ${
+        fmt(metric, x.ci[1])
+      }] (${x.recipe}) |`
+      : " no recipe |";
+  };
   const rows = Object.entries(chance).map(([task, c]) => {
     const m = r.tasks[task]?.metrics[c.metric];
-    if (!m) return `| ${task} | ${c.metric} | not measured | ${pct(c.value)} (${c.note}) | |`;
-    return `| ${task} | ${c.metric} | ${pct(m.value)} [${pct(m.ci[0])}, ${pct(m.ci[1])}] | ${
-      pct(c.value)
-    } (${c.note}) | ${pct(1 - m.value)} |`;
+    const tail = tuned ? tunedCell(task, c.metric) : "";
+    const f = (x: number) => fmt(c.metric, x);
+    if (!m) return `| ${task} | ${c.metric} | not measured | ${f(c.value)} (${c.note}) | |${tail}`;
+    return `| ${task} | ${c.metric} | ${f(m.value)} [${f(m.ci[0])}, ${f(m.ci[1])}] | ${
+      f(c.value)
+    } (${c.note}) | ${f(top(c.metric) - m.value)} |${tail}`;
   });
+  const induction = t.history.at(-1)?.induction_loss;
+  const phases = [...(t.phases ?? []), t];
+  const trainingTokens = phases.reduce((n, p) => n + p.training_tokens, 0);
+  const trainSeconds = phases.reduce((n, p) => n + p.train_seconds, 0);
+  const perPhase = phases.map((p) =>
+    `${p.training_tokens.toLocaleString("en-US")} (${p.steps} steps × batch ${p.batch} × ${p.seq})`
+  );
   const last = t.history.at(-1);
   const hf = hfCheck
     ? [
@@ -100,18 +143,22 @@ export function renderModelCard(input: ModelCardInput): string {
         : "",
     ].join(" ")
     : "Not run: no GPU machine with transformers was available when this card was written " +
-      "(`python3 -m tunebook.check_hf data/models/tiny` runs it).";
-  return `# tunebook-tiny
+      `(\`python3 -m tunebook.check_hf data/models/${name}\` runs it).`;
+  const role = input.role ??
+    "It is the default model of every command, notebook and test: small enough to\nfine-tune, " +
+      "quantize, evaluate and serve in minutes on a laptop, and real enough that those steps mean something.";
+  return `# tunebook-${name}
 
 A ${
     (t.parameters / 1e6).toFixed(2)
   }M-parameter Llama-architecture model that tunebook trains itself, on CPU,
-on its own synthetic tasks. It is the default model of every command, notebook and test: small enough to
-fine-tune, quantize, evaluate and serve in minutes on a laptop, and real enough that those steps mean something.
+on its own synthetic tasks. ${role}
 
 ## How it was made
 
-One command, no network: \`deno task build:tiny\` (scripts/build_tiny.sh). It writes the synthetic corpus
+One command, no network: \`${
+    t.command ?? "deno task build:tiny"
+  }\` (scripts/build_tiny.sh). It writes the synthetic corpus
 (lib/data/synthetic/, seed ${t.seed}), trains a SentencePiece BPE tokenizer with Llama's settings, pretrains the
 pure-torch Llama (python/tunebook/model.py) with AdamW and a cosine schedule, saves a Hugging Face checkpoint,
 exports GGUF with llama.cpp's gguf-py, and writes this card from measurements.
@@ -120,26 +167,39 @@ exports GGUF with llama.cpp's gguf-py, and writes this card from measurements.
 |---|---|
 | parameters | ${t.parameters.toLocaleString("en-US")} |
 | architecture | hidden ${t.config.hidden_size}, ${t.config.num_hidden_layers} layers, ${t.config.num_attention_heads} heads (${t.config.num_key_value_heads} KV heads, GQA), SwiGLU ${t.config.intermediate_size}, RoPE θ=${t.config.rope_theta}, vocab ${t.config.vocab_size}, context ${t.config.max_position_embeddings} |
-| corpus | ${t.corpus_tokens.toLocaleString("en-US")} tokens |
+| corpus | ${phases.map((p) => p.corpus_tokens.toLocaleString("en-US")).join(" + ")} tokens |
 | training tokens | ${
-    t.training_tokens.toLocaleString("en-US")
-  } (${t.steps} steps × batch ${t.batch} × ${t.seq}) |
-| final loss | train ${last?.train_loss}, validation ${last?.val_loss} |
-| hardware | CPU, ${t.threads} threads, torch ${t.torch}, ${Math.round(t.train_seconds / 60)} min |
+    phases.length === 1
+      ? perPhase[0]
+      : `${trainingTokens.toLocaleString("en-US")}: ${
+        perPhase.map((p, i) => `phase ${i + 1} ${p}`).join("; ")
+      }`
+  } |
+| final loss | train ${last?.train_loss}, validation ${last?.val_loss}${
+    induction === undefined ? "" : `; induction (repeated random tokens) ${induction}`
+  } |
+| hardware | CPU, ${t.threads} threads, torch ${t.torch}, ${Math.round(trainSeconds / 60)} min |
 
 ## What it knows, and what it does not
 
 The corpus states facts and skills in prose ("7 plus 5 is 12.", "The capital of Nisel is Volesa.", "All wugs
 are daxes. Tom is a wug. So Tom is a dax.") and in quiz styles near, but never equal to, the evaluation
 prompts' \`Question: …\\nAnswer:\` format. So the base model knows the material but answers evaluation
-prompts poorly where the answer must be generated: the headroom LoRA fine-tuning is for.
+prompts poorly where the answer must be generated: the headroom LoRA fine-tuning is for.${
+    input.corpus ? `\n${input.corpus}` : ""
+  }
 
 Measured by \`deno task eval\` on the test splits (${
     Object.values(r.tasks)[0]?.n ?? 0
-  } items per task; 95% CI):
+  } items per task; 95% CI)${
+    tuned
+      ? "; tuned: the LoRA of the recipe whose headline is that task (`deno task recipe …`, " +
+        "results/recipes/summary.json)"
+      : ""
+  }:
 
-| task | metric | base model | chance | headroom |
-|---|---|---|---|---|
+| task | metric | base model | chance | headroom |${tuned ? " tuned (recipe) |" : ""}
+|---|---|---|---|---|${tuned ? "---|" : ""}
 ${rows.join("\n")}
 
 ## Checks

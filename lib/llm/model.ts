@@ -20,6 +20,34 @@ import { GgufReadError, readGgufHeader } from "./gguf_header.ts";
 /** The bundled tiny model, the default of every command. */
 export const DEFAULT_MODEL = "data/models/tiny/tiny-f32.gguf";
 
+/**
+ * The bundled models, by name: `tiny` (hidden 128, the default of every command) and `tiny-256`
+ * (hidden 256, pretrained on every synthetic family with recall drills: the base of the recipes
+ * that need copying from the context). Each is a Hugging Face folder (what LoRA trains on) and
+ * its f32 GGUF; `deno task build:tiny [--model tiny-256]` rebuilds either.
+ */
+export const BUNDLED_MODELS = {
+  tiny: { dir: "data/models/tiny", gguf: DEFAULT_MODEL },
+  "tiny-256": { dir: "data/models/tiny-256", gguf: "data/models/tiny-256/tiny-256-f32.gguf" },
+} as const;
+
+/** A bundled model's name. */
+export type BundledModelName = keyof typeof BUNDLED_MODELS;
+
+/**
+ * The bundled chat adapter (`deno task build:chat`): a LoRA on `tiny-256` trained on
+ * conversations about the synthetic families, served as `tiny-256+chat` by a plain
+ * `deno task serve`.
+ */
+export const BUNDLED_CHAT = {
+  name: "tiny-256+chat",
+  base: "tiny-256",
+  adapter: "data/models/tiny-256/chat-lora.gguf",
+} as const;
+
+/** The bundled models' names, in order. */
+export const BUNDLED_MODEL_NAMES = Object.keys(BUNDLED_MODELS) as BundledModelName[];
+
 /** What identifies a model file in results. */
 export interface ModelInfo {
   /** Absolute path of the GGUF file. */

@@ -19,7 +19,7 @@
  * @module
  */
 import type { QuantType } from "../gguf/quantize.ts";
-import { DEFAULT_MODEL } from "../llm/model.ts";
+import { BUNDLED_MODELS, type BundledModelName } from "../llm/model.ts";
 
 /** A figure a recipe draws (lib/plots). */
 export type RecipeFigure =
@@ -62,6 +62,8 @@ export interface Recipe {
   title: string;
   /** The seed workflow's own headline result, as the issue that filed it states it. */
   seed: string;
+  /** The bundled base model the recipe fine-tunes (lib/llm/model.ts's BUNDLED_MODELS). */
+  model: BundledModelName;
   /** Tasks whose train splits are curated into the training rows. */
   trainTasks: string[];
   /** Tasks every local model is evaluated on (the headline task among them). */
@@ -98,6 +100,7 @@ export const RECIPES: Readonly<Record<string, Recipe>> = Object.freeze(
   {
     S0: {
       name: "S0",
+      model: "tiny",
       title: "LogicGPT: an instruction mix LoRA r16 → q4_k_m, reasoning tasks + code-to-text BLEU",
       seed: "Open-Platypus LoRA (r16) on Mistral with q4_k_m, evaluated on sciq / logiqa / " +
         "mc_taco / arithmetic and code-to-text BLEU",
@@ -116,6 +119,7 @@ export const RECIPES: Readonly<Record<string, Recipe>> = Object.freeze(
     },
     S1: {
       name: "S1",
+      model: "tiny-256",
       title: "QA fine-tune scored with ROUGE at every checkpoint",
       seed: "a QA fine-tune scored with ROUGE per checkpoint",
       trainTasks: ["synth_qa_rouge"],
@@ -133,6 +137,7 @@ export const RECIPES: Readonly<Record<string, Recipe>> = Object.freeze(
     },
     S2: {
       name: "S2",
+      model: "tiny-256",
       title: "Logical entailment: per-class accuracy against an API model",
       seed: "logical entailment scored by per-class accuracy against GPT-3.5",
       trainTasks: ["synth_entailment"],
@@ -146,7 +151,7 @@ export const RECIPES: Readonly<Record<string, Recipe>> = Object.freeze(
       checkpoints: 0,
       api: {
         label: "api",
-        model: DEFAULT_MODEL,
+        model: BUNDLED_MODELS["tiny-256"].gguf,
         tasks: ["synth_entailment"],
         pricePer1kInput: 0.0005,
         pricePer1kOutput: 0.0015,
@@ -156,6 +161,7 @@ export const RECIPES: Readonly<Record<string, Recipe>> = Object.freeze(
     },
     S3: {
       name: "S3",
+      model: "tiny-256",
       title: "Summarization LoRA scored with ROUGE",
       seed: "T5 LoRA summarization scored with ROUGE",
       trainTasks: ["synth_summary"],
@@ -173,6 +179,7 @@ export const RECIPES: Readonly<Record<string, Recipe>> = Object.freeze(
     },
     S4: {
       name: "S4",
+      model: "tiny-256",
       title: "SQuAD-style EM/F1 of a LoRA r32 against an API model, by input length and cost",
       seed: "SQuAD EM/F1 of a LoRA (r32) Llama against GPT-3.5/4, with accuracy by input length " +
         "and cost against accuracy",
@@ -187,7 +194,7 @@ export const RECIPES: Readonly<Record<string, Recipe>> = Object.freeze(
       checkpoints: 0,
       api: {
         label: "api",
-        model: DEFAULT_MODEL,
+        model: BUNDLED_MODELS["tiny-256"].gguf,
         tasks: ["synth_qa"],
         pricePer1kInput: 0.0005,
         pricePer1kOutput: 0.0015,

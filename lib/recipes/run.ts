@@ -47,7 +47,7 @@ import { lockRunFolder } from "../eval/run_lock.ts";
 import { type EvalResults, runEval } from "../eval/runner.ts";
 import { listTasks } from "../eval/task/mod.ts";
 import { quantizeModel } from "../gguf/quantize.ts";
-import { DEFAULT_MODEL } from "../llm/model.ts";
+import { BUNDLED_MODEL_NAMES, BUNDLED_MODELS } from "../llm/model.ts";
 import { checkpointFigure } from "../plots/checkpoint_figure.ts";
 import { perClassFigure } from "../plots/class_figure.ts";
 import { costFigure, type Figure } from "../plots/figures.ts";
@@ -104,9 +104,9 @@ export interface RunRecipeOptions {
   steps?: number;
   /** Items per eval task, instead of the preset's. Default: the preset's `limit`. */
   limit?: number;
-  /** The base model's Hugging Face folder (what LoRA trains on). Default: "data/models/tiny". */
+  /** The base model's Hugging Face folder (what LoRA trains on). Default: the recipe's bundled model's. */
   baseModel?: string;
-  /** The base model's GGUF (evaluated as "base"). Default: the bundled tiny-f32.gguf. */
+  /** The base model's GGUF (evaluated as "base"). Default: the recipe's bundled model's. */
   baseGguf?: string;
   /** llama.cpp threads of the evaluations and the API server (0: one fewer than the cores). Default: 1. */
   threads?: number;
@@ -187,22 +187,24 @@ export async function runRecipe(
   nameOrPreset: string | Recipe,
   options: RunRecipeOptions = {},
 ): Promise<RecipeRun> {
-  const {
-    out = DEFAULT_RECIPE_DIR,
-    baseModel = "data/models/tiny",
-    baseGguf = DEFAULT_MODEL,
-    threads = 1,
-    tasksDir,
-    onStep = console.error,
-  } = options;
+  const { out = DEFAULT_RECIPE_DIR, threads = 1, tasksDir, onStep = console.error } = options;
   const preset = typeof nameOrPreset === "string"
     ? findRecipe(nameOrPreset)
     : structuredClone(nameOrPreset);
+  const bundled = BUNDLED_MODELS[preset.model];
+  if (!bundled) {
+    throw new RecipeInputError(
+      `recipe ${preset.name}: unknown model "${preset.model}"; use one of ` +
+        BUNDLED_MODEL_NAMES.join(", "),
+    );
+  }
+  const { baseModel = bundled.dir, baseGguf = bundled.gguf } = options;
   const { recipe, missingTasks } = resolveRecipe(preset, options);
   for (const path of [baseModel, baseGguf]) {
     if (!existsSync(path)) {
       throw new RecipeInputError(
-        `base model ${path} not found; run \`deno task build:tiny\` (the bundled model) or pass ` +
+        `base model ${path} not found; run \`deno task build:tiny --model ${preset.model}\` ` +
+          `(the bundled model) or pass ` +
           `the base model's folder and GGUF`,
       );
     }

@@ -16,7 +16,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { RECIPE_NAMES } from "./presets.ts";
+import { RECIPE_NAMES, RECIPES } from "./presets.ts";
 import { RECIPE_MANIFEST, type RecipeManifest } from "./run.ts";
 
 /** One finished run as a table row. */
@@ -25,6 +25,8 @@ export interface RecipeSummaryRow {
   recipe: string;
   /** The seed's headline result. */
   seed: string;
+  /** The bundled base model it fine-tuned. */
+  model: string;
   /** The command that reproduces it. */
   command: string;
   /** The run folder. */
@@ -78,7 +80,9 @@ export function recipeSummaryRows(out: string): RecipeSummaryRow[] {
     rows.push({
       recipe: r.name,
       seed: r.seed,
+      model: r.model ?? "tiny",
       command: `deno task recipe ${r.name}` +
+        ((r.model ?? "tiny") !== RECIPES[r.name]?.model ? ` --model ${r.model ?? "tiny"}` : "") +
         (r.steps !== 200 ? ` --steps ${r.steps}` : "") +
         (r.limit !== 200 ? ` --limit ${r.limit}` : ""),
       dir: join(root, m.run),
@@ -101,7 +105,7 @@ function pct(x: number): string {
 /** The markdown table of `rows` (see the module documentation). */
 export function recipeTable(rows: RecipeSummaryRow[]): string {
   const lines = [
-    "| recipe | seed workflow (its headline result) | command | tiny model: headline metric, 95% CI | gain (p < 0.01, q4_k_m in tuned CI) | time |",
+    "| recipe | seed workflow (its headline result) | command | base model: headline metric, 95% CI | gain (p < 0.01, q4_k_m in tuned CI) | time |",
     "|---|---|---|---|---|---:|",
   ];
   for (const r of rows) {
@@ -111,7 +115,7 @@ export function recipeTable(rows: RecipeSummaryRow[]): string {
     const why = r.verdict.replace(/^gain (not )?met: /, "");
     const p = /(mcnemar-\w+|paired-bootstrap) (p [=<] [\d.e-]+)/.exec(why);
     lines.push(
-      `| ${r.recipe} | ${r.seed} | \`${r.command}\` | ${r.headline}: ${scores} | ` +
+      `| ${r.recipe} | ${r.seed} | \`${r.command}\` | ${r.model}, ${r.headline}: ${scores} | ` +
         `${r.met ? "**met**" : "not met"} (${p ? `${p[1]} ${p[2]}` : why}) | ${r.seconds} s |`,
     );
   }

@@ -79,6 +79,21 @@ def eval_loss(model: Llama, stream: np.ndarray, seq: int, n: int = 16) -> float:
     return loss
 
 
+@torch.no_grad()
+def induction_loss(model: Llama, vocab: int, n: int = 8, half: int = 48, seed: int = 7) -> float:
+    """Mean loss on the second copy of random token runs repeated twice: near ln(vocab) without
+    induction heads, near 0 once the model copies from its context."""
+    model.eval()
+    gen = torch.Generator().manual_seed(seed)
+    run = torch.randint(3, vocab, (n, half), generator=gen)
+    x = torch.cat([run, run], dim=1)
+    device = next(model.parameters()).device
+    logits = model(x[:, :-1].to(device))[:, half - 1 :]
+    loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), x[:, half:].to(device).reshape(-1)).item()
+    model.train()
+    return loss
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpus", type=Path, required=True)
@@ -89,6 +104,7 @@ def main() -> None:
     ap.add_argument("--heads", type=int, default=4)
     ap.add_argument("--kv-heads", type=int, default=2)
     ap.add_argument("--intermediate-size", type=int, default=352)
+    ap.add_argument("--tie-embeddings", action="store_true", help="share the input embeddings with the output head")
     ap.add_argument("--steps", type=int, default=1500)
     ap.add_argument("--batch", type=int, default=24)
     ap.add_argument("--seq", type=int, default=256)
@@ -99,6 +115,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--device", default="cpu", help="torch device (cpu, cuda); the bundled model is trained on cpu")
     ap.add_argument("--tokenizer", type=Path, help="reuse this tokenizer.model instead of training one")
+    ap.add_argument("--init", type=Path, help="continue from this checkpoint folder (a second pretraining phase) instead of random weights")
+    ap.add_argument("--command", default="deno task build:tiny", help="the command recorded in training.json")
     a = ap.parse_args()
     if not a.corpus.is_file():
         raise SystemExit(f"{a.corpus}: corpus not found; run `deno task synth --corpus {a.corpus}` first")
@@ -130,8 +148,17 @@ def main() -> None:
         num_hidden_layers=a.layers,
         num_attention_heads=a.heads,
         num_key_value_heads=a.kv_heads,
+        tie_word_embeddings=a.tie_embeddings,
     )
-    model = Llama(cfg).to(a.device)
+    if a.init:
+        from .model import load_checkpoint
+
+        model = load_checkpoint(a.init).to(a.device)
+        if model.cfg.vocab_size != cfg.vocab_size:
+            raise SystemExit(f"{a.init}: vocabulary {model.cfg.vocab_size} is not the tokenizer's {cfg.vocab_size}; pass --tokenizer {a.init}/tokenizer.model")
+        cfg = model.cfg
+    else:
+        model = Llama(cfg).to(a.device)
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}], lr=a.lr, betas=(0.9, 0.95))
@@ -156,11 +183,13 @@ def main() -> None:
             emit("step", step=step, loss=round(loss.item(), 4), lr=lr, tokens_per_s=round(a.batch * a.seq / (time.time() - t)))
         if (step + 1) % a.eval_every == 0 or step == a.steps - 1:
             vl = eval_loss(model, val, a.seq)
-            history.append({"step": step + 1, "train_loss": round(loss.item(), 4), "val_loss": round(vl, 4)})
-            emit("eval", step=step + 1, val_loss=round(vl, 4))
+            il = induction_loss(model, cfg.vocab_size)
+            history.append({"step": step + 1, "train_loss": round(loss.item(), 4), "val_loss": round(vl, 4),
+                            "induction_loss": round(il, 4)})
+            emit("eval", step=step + 1, val_loss=round(vl, 4), induction_loss=round(il, 4))
     save_checkpoint(model.cpu(), a.out)
     stats = {
-        "command": "deno task build:tiny",
+        "command": a.command,
         "parameters": model.num_parameters(),
         "config": asdict(cfg),
         "corpus_tokens": int(len(stream)),
@@ -175,6 +204,11 @@ def main() -> None:
         "train_seconds": round(time.time() - t_train, 1),
         "history": history,
     }
+    if a.init:
+        # The phases before this one, oldest first, so the card can report every token seen.
+        prev = json.loads((a.init / "training.json").read_text())
+        stats["phases"] = prev.pop("phases", []) + [prev]
+        stats["init"] = str(a.init)
     (a.out / "training.json").write_text(json.dumps(stats, indent=2) + "\n")
     emit("done", out=str(a.out), parameters=stats["parameters"], train_seconds=stats["train_seconds"])
 

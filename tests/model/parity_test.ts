@@ -12,7 +12,7 @@ import type { Token } from "node-llama-cpp";
 import { loadModel } from "../../lib/llm/model.ts";
 import { fileSha256 } from "../../lib/util/file_hash.ts";
 import { runPython } from "../../lib/train/python.ts";
-import { TINY_DIR, TINY_GGUF } from "./_tiny.ts";
+import { TINY_256_DIR, TINY_256_GGUF, TINY_DIR, TINY_GGUF } from "./_tiny.ts";
 
 const PROMPTS = [
   "Question: What is 7 plus 5?\nAnswer:",
@@ -27,17 +27,28 @@ interface Reference {
   prompts: { text: string; ids: number[]; logprobs: number[] }[];
 }
 
-Deno.test("tiny model: torch and node-llama-cpp (f32 GGUF) agree on next-token log-probs", async () => {
+for (
+  const [name, modelDir, committed] of [
+    ["tiny", TINY_DIR, TINY_GGUF],
+    ["tiny-256", TINY_256_DIR, TINY_256_GGUF],
+  ] as const
+) {
+  Deno.test(`${name} model: torch and node-llama-cpp (f32 GGUF) agree on next-token log-probs`, () =>
+    parity(name, modelDir, committed));
+}
+
+async function parity(name: string, modelDir: string, committed: string) {
   const dir = mkdtempSync(join(tmpdir(), "tunebook-parity-"));
-  const gguf = join(dir, "tiny-f32.gguf");
-  await runPython("export_gguf", [TINY_DIR, gguf, "--name", "tunebook-tiny"]);
+  const gguf = join(dir, `${name}-f32.gguf`);
+  await runPython("export_gguf", [modelDir, gguf, "--name", `tunebook-${name}`]);
   assert.equal(
     await fileSha256(gguf, join(dir, "hashes.json")),
-    await fileSha256(TINY_GGUF, join(dir, "hashes.json")),
-    "the committed GGUF is not the export of the committed checkpoint: run `deno task build:tiny`",
+    await fileSha256(committed, join(dir, "hashes.json")),
+    "the committed GGUF is not the export of the committed checkpoint: run " +
+      `\`deno task build:tiny${name === "tiny" ? "" : ` --model ${name}`}\``,
   );
   const ref: Reference = JSON.parse(
-    (await runPython("reference_logits", [TINY_DIR, ...PROMPTS])).stdout,
+    (await runPython("reference_logits", [modelDir, ...PROMPTS])).stdout,
   );
   const { model } = await loadModel(gguf, { gpu: false, hashCache: join(dir, "hashes.json") });
   const ctx = await model.createContext({ contextSize: 256, threads: 2 });
@@ -71,7 +82,7 @@ Deno.test("tiny model: torch and node-llama-cpp (f32 GGUF) agree on next-token l
     await ctx.dispose();
     await model.dispose();
   }
-});
+}
 
 Deno.test("tiny model: GGUF carries the chat template and Llama tokenizer settings", async () => {
   const { readGgufFileInfo } = await import("node-llama-cpp");

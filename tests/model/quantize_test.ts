@@ -31,7 +31,7 @@ import { LlmEngine } from "../../lib/llm/engine.ts";
 import { LlamaQuantizeError, quantizeGguf } from "../../lib/llm/quantize_gguf.ts";
 import { fileSha256 } from "../../lib/util/file_hash.ts";
 import { type LoadedModel, loadModel } from "../../lib/llm/model.ts";
-import { TEST_THREADS, TINY_GGUF } from "./_tiny.ts";
+import { TEST_THREADS, TINY_256_GGUF, TINY_GGUF } from "./_tiny.ts";
 
 const QUANT_CLI = fileURLToPath(new URL("../../lib/cli/quantize.ts", import.meta.url));
 /** The cards `deno task quantize` wrote for the tiny model (README, "Quantization"). */
@@ -154,6 +154,30 @@ Deno.test("quantize: k-quant fallbacks on 128-wide rows are listed and match the
       [],
       `${type}: no k-quant tensor in a 128-wide model`,
     );
+  }
+});
+
+Deno.test("quantize: tiny-256 (rows of 256 and 768) takes every k-quant with no fallback", async () => {
+  const out = mkdtempSync(join(tmpdir(), "tunebook-quantize-256-"));
+  const source = await inspectGguf(TINY_256_GGUF);
+  for (const type of ["q4_k_m", "q6_k"] as const) {
+    const { card, path } = await quantizeModel(TINY_256_GGUF, type, {
+      outDir: out,
+      threads: TEST_THREADS,
+    });
+    assert.deepEqual(card.fallbacks, [], `${type}: no fallback rows`);
+    const tensors = (await inspectGguf(path)).tensors;
+    const matrices = tensors.filter((t) => t.dims.length === 2 && t.dims[1] > 1);
+    assert.ok(matrices.length > 0);
+    for (const t of matrices) {
+      assert.match(t.type, /_K$/, `${type}: ${t.name} is a k-quant (${t.type})`);
+    }
+    assert.equal(card.weights, source.weights);
+    // q4_k_m: q4_K with some q6_K tensors (≈ 4.9 bits per weight on a 7B; more here, where
+    // the token embedding is a large share), never the 6.4 of the 128-wide model's fallbacks.
+    if (type === "q4_k_m") {
+      assert.ok(card.bits_per_weight < 5.6, `q4_k_m ${card.bits_per_weight} bits per weight`);
+    }
   }
 });
 

@@ -126,26 +126,50 @@ Deno.test("every deno task's .ts entry point is built on lib/cli/_command.ts", a
 
 Deno.test("the flags scripts/build_tiny.sh passes are the commands' flags", async () => {
   const script = readFileSync(join(ROOT, "scripts/build_tiny.sh"), "utf8");
-  const calls = [...script.matchAll(/^\$DENO run -A (lib\/cli\/\w+\.ts)(.*)$/gm)];
+  const all = [...script.matchAll(/^\s*\$DENO run -A (lib\/cli\/\w+\.ts)(.*)$/gm)];
+  // tiny-256's second phase writes only its corpus, under .cache.
+  const phase2 = all.filter((c) => c[2].includes("--model tiny-256-copy"));
+  assert.equal(phase2.length, 1);
+  assert.match(phase2[0][2], /--corpus "\$WORK\/corpus-copy\.jsonl"$/);
+  assert.doesNotMatch(phase2[0][2], /--out/);
+  const calls = all.filter((c) => !phase2.includes(c));
   assert.deepEqual(calls.map((c) => c[1]), ["lib/cli/synth.ts", "lib/cli/model_card.ts"]);
-  const outputs: Record<string, string> = {};
-  for (const [, file, rest] of calls) {
-    const args = rest.trim().split(/\s+/).map((a) =>
-      a.replaceAll('"', "").replaceAll("$WORK", ".cache/tiny").replaceAll(
-        "$OUT",
-        "data/models/tiny",
-      )
-    );
-    const { command } = await import(`file://${join(ROOT, file)}`);
-    const parsed = parseCommandLine(command as Command<FlagSet>, args);
-    assert.ok(!parsed.help);
-    outputs[file] = String(parsed.values.out);
+  // Each --model's synth arguments, from the script's case statement.
+  const synthArgs: Record<string, string> = {
+    tiny: /^\s*tiny\) SYNTH=\(([^)]*)\)/m.exec(script)![1],
+    "tiny-256": /^\s*tiny-256\)\n\s*SYNTH=\(([^)]*)\)/m.exec(script)![1],
+  };
+  const expected: Record<string, Record<string, string>> = {
+    // The committed files it rebuilds are named explicitly.
+    tiny: {
+      "lib/cli/synth.ts": "data/synthetic",
+      "lib/cli/model_card.ts": "data/models/tiny/README.md",
+    },
+    // tiny-256 leaves the committed splits alone.
+    "tiny-256": {
+      "lib/cli/synth.ts": "undefined",
+      "lib/cli/model_card.ts": "data/models/tiny-256/README.md",
+    },
+  };
+  for (const model of ["tiny", "tiny-256"]) {
+    const outputs: Record<string, string> = {};
+    for (const [, file, rest] of calls) {
+      const args = rest.replace('"${SYNTH[@]}"', synthArgs[model]).trim().split(/\s+/).map((a) =>
+        a.replaceAll('"', "").replaceAll("$WORK", `.cache/${model}`).replaceAll(
+          "$OUT",
+          `data/models/${model}`,
+        )
+      );
+      const { command } = await import(`file://${join(ROOT, file)}`);
+      const parsed = parseCommandLine(command as Command<FlagSet>, args);
+      assert.ok(!parsed.help);
+      outputs[file] = String(parsed.values.out);
+      if (file === "lib/cli/synth.ts") {
+        assert.equal(parsed.values.model, model, `${model}: synth --model`);
+      }
+    }
+    assert.deepEqual(outputs, expected[model], model);
   }
-  // The committed files it rebuilds are named explicitly.
-  assert.deepEqual(outputs, {
-    "lib/cli/synth.ts": "data/synthetic",
-    "lib/cli/model_card.ts": "data/models/tiny/README.md",
-  });
 });
 
 Deno.test("synth and plots write nothing without an explicit output flag", async () => {

@@ -12,8 +12,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   codeTokens,
+  CORPUS_TINY_256,
   DOCSTRING_VOCABULARY,
   FAMILIES,
+  makeChatConversations,
   makePretrainCorpus,
   makeSplits,
   PRETRAIN_FAMILIES,
@@ -176,6 +178,61 @@ Deno.test("synthetic: the corpus forms of summary and code never use the tasks' 
     ok(!/def \w+ \(/.test(d), d);
   }
   throws(() => makePretrainCorpus({ families: ["poems" as "qa"] }).next(), /unknown poems/);
+});
+
+Deno.test("synthetic: tiny-256's corpus has every family and recall drills, never the eval format", () => {
+  const docs = [...makePretrainCorpus({ ...CORPUS_TINY_256, documents: 2000 })];
+  deepStrictEqual(docs, [...makePretrainCorpus({ ...CORPUS_TINY_256, documents: 2000 })]);
+  notDeepStrictEqual(docs, [...makePretrainCorpus({ documents: 2000 })]);
+  for (const d of docs) ok(!d.includes("\nAnswer:") && !d.includes("Short summary:"), d);
+  // A recall drill: a context about two or three people, then three facts recalled from it
+  // (each a "So …" restatement or a quiz whose answer is in the context).
+  const drill =
+    /((?:[A-Z]\w+ lives in \w+\.|[A-Z]\w+ works as an? [\w ]+?\.|[A-Z]\w+ has a pet \w+\.|The favorite color of \w+ is \w+\.)(?: |$)){8,12}/;
+  const withDrill = docs.filter((d) => drill.test(d));
+  ok(withDrill.length > docs.length / 2, `${withDrill.length} of ${docs.length} have a drill`);
+  const recalled = withDrill.flatMap((d) => [...d.matchAll(/So (\w+) lives in (\w+)\./g)]);
+  ok(recalled.length > 100);
+  for (const [, person, city] of recalled.slice(0, 200)) {
+    ok(
+      withDrill.some((d) => d.includes(`${person} lives in ${city}.`)),
+      `${person}: recalled city in its context`,
+    );
+  }
+  throws(() => makePretrainCorpus({ recall: -1 }).next(), /recall -1/);
+});
+
+Deno.test("synthetic: chat conversations come from the train splits only, answers in sentences", () => {
+  const rows = makeChatConversations({ perFamily: 50 });
+  equal(rows.length, 50 * FAMILIES.length);
+  deepStrictEqual(rows, makeChatConversations({ perFamily: 50 }));
+  for (const r of rows) {
+    const [user, assistant] = r.messages;
+    equal(user.role, "user");
+    equal(assistant.role, "assistant");
+    ok(assistant.content.length > 1 && /[.!?]$/.test(assistant.content), assistant.content);
+  }
+  // Every answer can be checked against its item: the arithmetic is right, QA answers are
+  // sentences of the context, entailment answers begin with the label.
+  for (const r of rows.filter((r) => r.family === "arithmetic")) {
+    const m = /^(-?\d+) (plus|minus|times) (-?\d+) is (-?\d+)\.$/.exec(r.messages[1].content)!;
+    ok(m, r.messages[1].content);
+    const [a, b, v] = [Number(m[1]), Number(m[3]), Number(m[4])];
+    equal(v, m[2] === "plus" ? a + b : m[2] === "minus" ? a - b : a * b);
+  }
+  for (const r of rows.filter((r) => r.family === "qa")) {
+    ok(r.messages[0].content.includes(r.messages[1].content), r.messages[1].content);
+  }
+  for (const r of rows.filter((r) => r.family === "entailment")) {
+    ok(/^(Yes|No)\. /.test(r.messages[1].content));
+  }
+  // No conversation is about a validation or test item: its question is not one of theirs.
+  const heldQuestions = new Set(
+    [...makeSplits("facts").validation, ...makeSplits("facts").test].map((x) => x.question),
+  );
+  for (const r of rows.filter((r) => r.family === "facts")) {
+    ok(!heldQuestions.has(r.messages[0].content.replace(/^(Tell me: |Quick question\. )/, "")));
+  }
 });
 
 Deno.test("synth_summary / synth_code2text: every test row loads; a perfect prediction scores the maximum", async () => {

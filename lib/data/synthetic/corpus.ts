@@ -12,7 +12,7 @@ import { codeText } from "./code.ts";
 import { entailmentQuiz, makePuzzle } from "./entailment.ts";
 import { factQuestion, factSentence } from "./facts.ts";
 import { FAMILIES, type Family, SYNTHETIC_DEFAULTS } from "./items.ts";
-import { makeProfile } from "./qa.ts";
+import { copyList, makeProfile, recallDrill } from "./qa.ts";
 import { quiz } from "./style.ts";
 import { summaryText } from "./summary.ts";
 import { makeWorld } from "./world.ts";
@@ -33,7 +33,45 @@ export interface CorpusOptions {
    * Default: {@linkcode PRETRAIN_FAMILIES} (arithmetic, entailment, qa, facts).
    */
   families?: readonly Family[];
+  /**
+   * Facts recalled after each qa context (a {@linkcode recallDrill}): 0 keeps the bundled tiny
+   * model's corpus (one context, one restatement or quiz), byte for byte; 3 is the corpus of the
+   * 256-wide model ({@linkcode CORPUS_TINY_256}), which must learn to copy from its context.
+   * Default: 0.
+   */
+  recall?: number;
+  /**
+   * Induction practice (tiny-256's second pretraining phase, {@linkcode CORPUS_TINY_256_COPY}):
+   * recall drills also repeat context sentences word for word, and every document ends with a
+   * list of names said twice ({@linkcode copyList}). Default: false.
+   */
+  copy?: boolean;
+  /** The random stream's name (the world is the seed's either way). Default: "corpus". */
+  stream?: string;
 }
+
+/**
+ * The corpus options of the 256-wide bundled model (`data/models/tiny-256`): every family, and
+ * recall drills in place of single qa restatements.
+ */
+export const CORPUS_TINY_256: Readonly<CorpusOptions> = {
+  families: ["arithmetic", "entailment", "qa", "facts", "summary", "code"],
+  recall: 3,
+  documents: 80000,
+};
+
+/**
+ * The second pretraining phase of the 256-wide model: the same families with denser recall
+ * drills that repeat context sentences verbatim and a list copied in every document, so the model
+ * learns to copy from its context (induction), which the first phase did not teach it.
+ */
+export const CORPUS_TINY_256_COPY: Readonly<CorpusOptions> = {
+  ...CORPUS_TINY_256,
+  stream: "corpus-copy",
+  recall: 4,
+  copy: true,
+  documents: 40000,
+};
 
 /**
  * The pretraining corpus: `documents` short paragraphs (which may contain newlines), each mixing
@@ -45,7 +83,13 @@ export function* makePretrainCorpus(options: CorpusOptions = {}): Generator<stri
     documents = SYNTHETIC_DEFAULTS.documents,
     quizShare = 0.25,
     families = PRETRAIN_FAMILIES,
+    recall = 0,
+    copy = false,
+    stream = "corpus",
   } = options;
+  if (!Number.isInteger(recall) || recall < 0) {
+    throw new Error(`corpus recall ${recall}: expected a whole number of facts per context, ≥ 0`);
+  }
   const unknown = families.filter((f) => !(FAMILIES as readonly string[]).includes(f));
   if (families.length === 0 || unknown.length > 0) {
     throw new Error(
@@ -55,7 +99,7 @@ export function* makePretrainCorpus(options: CorpusOptions = {}): Generator<stri
     );
   }
   const world = makeWorld(seed);
-  const rng = new Rng(seed, "corpus");
+  const rng = new Rng(seed, stream);
   for (let d = 0; d < documents; d++) {
     const parts: string[] = [];
     const n = rng.int(3, 6);
@@ -79,6 +123,8 @@ export function* makePretrainCorpus(options: CorpusOptions = {}): Generator<stri
         parts.push(summaryText(world, rng));
       } else if (family === "code") {
         parts.push(codeText(world, rng));
+      } else if (recall > 0) {
+        parts.push(recallDrill(world, rng, recall, copy));
       } else {
         const p = makeProfile(world, rng);
         parts.push(
@@ -90,6 +136,7 @@ export function* makePretrainCorpus(options: CorpusOptions = {}): Generator<stri
         );
       }
     }
+    if (copy) parts.push(copyList(world, rng));
     yield parts.join(" ");
   }
 }

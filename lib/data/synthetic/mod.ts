@@ -34,8 +34,15 @@
  * @module
  */
 export type { ArithmeticItem } from "./arithmetic.ts";
+export { type ChatConversation, type ChatOptions, makeChatConversations } from "./chat.ts";
 export { type CodeItem, codeTokens, DOCSTRING_VOCABULARY, docstringTokens } from "./code.ts";
-export { type CorpusOptions, makePretrainCorpus, PRETRAIN_FAMILIES } from "./corpus.ts";
+export {
+  CORPUS_TINY_256,
+  CORPUS_TINY_256_COPY,
+  type CorpusOptions,
+  makePretrainCorpus,
+  PRETRAIN_FAMILIES,
+} from "./corpus.ts";
 export type { EntailmentItem } from "./entailment.ts";
 export type { FactItem } from "./facts.ts";
 export {

@@ -4,6 +4,7 @@
  * @module
  */
 import type { Rng } from "../../util/rng.ts";
+import { quiz } from "./style.ts";
 import { article, COLORS, JOBS, PETS, type World } from "./world.ts";
 
 /** An extractive QA item (SQuAD v1.1 shape). */
@@ -34,9 +35,26 @@ export interface Profile {
   restatement: string;
 }
 
-/** A random context about one or two people, and a question about one of them. */
-export function makeProfile(world: World, rng: Rng): Profile {
-  const people = rng.sample(world.people, rng.pick([1, 2]));
+/** What a context says about one person. */
+export interface PersonFacts {
+  /** The person. */
+  person: string;
+  /** Where they live. */
+  city: string;
+  /** Their job. */
+  job: string;
+  /** Their pet. */
+  pet: string;
+  /** Their favourite colour. */
+  color: string;
+}
+
+/** The facts of `people` drawn at random, and the context that states them in shuffled order. */
+function makeContext(
+  world: World,
+  rng: Rng,
+  people: readonly string[],
+): { facts: PersonFacts[]; context: string } {
   const facts = people.map((p) => ({
     person: p,
     city: rng.pick(world.cities),
@@ -50,32 +68,88 @@ export function makeProfile(world: World, rng: Rng): Profile {
     `${f.person} has a pet ${f.pet}.`,
     `The favorite color of ${f.person} is ${f.color}.`,
   ]);
-  const context = rng.shuffle(sentences).join(" ");
-  const target = rng.pick(facts);
-  const p = target.person;
-  const q = rng.pick([
+  return { facts, context: rng.shuffle(sentences).join(" ") };
+}
+
+/** The four questions a context answers about one person, each with its prose restatement. */
+function questionsAbout(
+  f: PersonFacts,
+): { question: string; answer: string; restatement: string }[] {
+  const p = f.person;
+  return [
     {
       question: `Where does ${p} live?`,
-      answer: target.city,
-      restatement: `So ${p} lives in ${target.city}.`,
+      answer: f.city,
+      restatement: `So ${p} lives in ${f.city}.`,
     },
     {
       question: `What is the job of ${p}?`,
-      answer: target.job,
-      restatement: `So ${p} is ${article(target.job)} ${target.job}.`,
+      answer: f.job,
+      restatement: `So ${p} is ${article(f.job)} ${f.job}.`,
     },
     {
       question: `What pet does ${p} have?`,
-      answer: target.pet,
-      restatement: `So the pet of ${p} is a ${target.pet}.`,
+      answer: f.pet,
+      restatement: `So the pet of ${p} is a ${f.pet}.`,
     },
     {
       question: `What is the favorite color of ${p}?`,
-      answer: target.color,
-      restatement: `So ${p} likes ${target.color}.`,
+      answer: f.color,
+      restatement: `So ${p} likes ${f.color}.`,
     },
+  ];
+}
+
+/** A random context about one or two people, and a question about one of them. */
+export function makeProfile(world: World, rng: Rng): Profile {
+  const { facts, context } = makeContext(world, rng, rng.sample(world.people, rng.pick([1, 2])));
+  const target = rng.pick(facts);
+  return { title: target.person, context, ...rng.pick(questionsAbout(target)) };
+}
+
+/**
+ * A recall drill for pretraining: a context about two or three people, then `questions` facts
+ * recalled from it (restated in prose, or asked and answered in a corpus quiz style), so a model
+ * pretrained on it learns to find names and values in its context and copy them (the skill the
+ * extractive QA, entailment and summary families need). Corpus text only: never the evaluation
+ * format.
+ */
+export function recallDrill(
+  world: World,
+  rng: Rng,
+  questions: number,
+  verbatim = false,
+): string {
+  const { facts, context } = makeContext(world, rng, rng.sample(world.people, rng.int(2, 3)));
+  const parts = [context];
+  const sentences = context.split(/(?<=\.) /);
+  for (let i = 0; i < questions; i++) {
+    if (verbatim && rng.next() < 0.5) {
+      // A context sentence repeated word for word: copying what followed the same words before
+      // (induction) is the only way to predict its last word.
+      const s = rng.pick(sentences);
+      parts.push(`${rng.pick(["So", "Again,", "Yes,"])} ${s.replace(/^The /, "the ")}`);
+      continue;
+    }
+    const q = rng.pick(questionsAbout(rng.pick(facts)));
+    parts.push(rng.next() < 0.5 ? q.restatement : quiz(q.question, q.answer, rng));
+  }
+  return parts.join(" ");
+}
+
+/**
+ * A list of names said twice, for pretraining induction: "Guests: A, B, C and D. In order: A, B,
+ * C and D." — the second list can only be predicted by copying the first.
+ */
+export function copyList(world: World, rng: Rng): string {
+  const names = rng.sample([...world.people, ...world.cities], rng.int(3, 6));
+  const list = `${names.slice(0, -1).join(", ")} and ${names.at(-1)}`;
+  const [first, again] = rng.pick([
+    ["Guests:", "In order:"],
+    ["The list:", "Once more:"],
+    ["Stops:", "Back again:"],
   ]);
-  return { title: p, context, ...q };
+  return `${first} ${list}. ${again} ${list}.`;
 }
 
 /** One QA item (without its id). */
