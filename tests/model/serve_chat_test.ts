@@ -11,11 +11,9 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import OpenAI from "openai";
 import { BUNDLED_CHAT } from "../../lib/llm/model.ts";
-import { freePort } from "../../lib/serve/server_process.ts";
+import { startServeChild } from "./_serve_child.ts";
 import type { FactItem, QaItem } from "../../lib/data/synthetic/mod.ts";
 
-const START_TIMEOUT_MS = 90_000;
-const POLL_MS = 100;
 /** Test items asked per family. */
 const ASKED = 20;
 /** Share of answers that must be on topic: a sentence that names what the question is about. */
@@ -48,33 +46,9 @@ Deno.test({
   fn: async () => {
     const task = JSON.parse(readFileSync("deno.json", "utf8")).tasks.serve as string;
     const [, , ...taskArgs] = task.split(/\s+/); // "deno run -A … lib/cli/serve.ts"
-    const port = freePort();
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", ...taskArgs, "--port", String(port), "--threads", "1"],
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const stderr = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-    let log = "";
-    const reading = (async () => {
-      while (true) {
-        const { done, value } = await stderr.read();
-        if (done) break;
-        log += value;
-      }
-    })();
+    const server = await startServeChild(["run", ...taskArgs, "--threads", "1"]);
     try {
-      const base = `http://127.0.0.1:${port}`;
-      const start = performance.now();
-      while (true) {
-        const ok = await fetch(`${base}/health`).then(async (r) => {
-          await r.body?.cancel();
-          return r.ok;
-        }, () => false);
-        if (ok) break;
-        assert.ok(performance.now() - start < START_TIMEOUT_MS, `server did not start:\n${log}`);
-        await new Promise((r) => setTimeout(r, POLL_MS));
-      }
+      const base = server.base;
       const client = new OpenAI({ baseURL: `${base}/v1`, apiKey: "none", maxRetries: 0 });
       const ids = [];
       for await (const m of client.models.list()) ids.push(m.id);
@@ -117,11 +91,8 @@ Deno.test({
         !onTopic(plain.choices[0].message.content ?? "", testItems<FactItem>("facts")[0].question),
       );
     } finally {
-      child.kill("SIGTERM");
+      const { code, log } = await server.stop();
+      assert.equal(code, 0, log);
     }
-    const status = await child.status;
-    await reading;
-    await child.stdout.cancel();
-    assert.equal(status.code, 0, log);
   },
 });

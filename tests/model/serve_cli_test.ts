@@ -11,12 +11,10 @@ import { join } from "node:path";
 import OpenAI from "openai";
 import { writeRandomLora } from "./_serve_lora.ts";
 import { TINY_GGUF } from "./_tiny.ts";
-import { freePort } from "../../lib/serve/server_process.ts";
+import { startServeChild } from "./_serve_child.ts";
 
 /** One ggml thread: the server process shares the 2 cores with this test process. */
 const SERVER_THREADS = 1;
-const START_TIMEOUT_MS = 60_000;
-const POLL_MS = 100;
 const KEY = "cli-key";
 
 /** The Dockerfile's exec-form ENTRYPOINT. */
@@ -36,46 +34,20 @@ Deno.test({
     await writeRandomLora(lora);
     const [deno, ...args] = dockerEntrypoint();
     assert.equal(deno, "deno");
-    const port = freePort();
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        ...args,
-        "--model",
-        TINY_GGUF,
-        "--adapter",
-        `arith=${lora}:0.5`,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        String(port),
-        "--threads",
-        String(SERVER_THREADS),
-      ],
-      env: { TUNEBOOK_API_KEY: KEY },
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const stderr = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-    let log = "";
-    const reading = (async () => {
-      while (true) {
-        const { done, value } = await stderr.read();
-        if (done) break;
-        log += value;
-      }
-    })();
+    const server = await startServeChild([
+      ...args,
+      "--model",
+      TINY_GGUF,
+      "--adapter",
+      `arith=${lora}:0.5`,
+      "--host",
+      "127.0.0.1",
+      "--threads",
+      String(SERVER_THREADS),
+    ], { TUNEBOOK_API_KEY: KEY });
+    let stopped: { code: number; log: string } | undefined;
     try {
-      const base = `http://127.0.0.1:${port}`;
-      const start = performance.now();
-      while (true) {
-        const ok = await fetch(`${base}/health`).then(async (r) => {
-          await r.body?.cancel();
-          return r.ok;
-        }, () => false);
-        if (ok) break;
-        assert.ok(performance.now() - start < START_TIMEOUT_MS, `server did not start:\n${log}`);
-        await new Promise((r) => setTimeout(r, POLL_MS));
-      }
+      const base = server.base;
       const client = new OpenAI({ baseURL: `${base}/v1`, apiKey: KEY, maxRetries: 0 });
       const ids = [];
       for await (const m of client.models.list()) ids.push(m.id);
@@ -90,12 +62,10 @@ Deno.test({
       assert.equal(unauthorized.status, 401);
       await unauthorized.body?.cancel();
     } finally {
-      child.kill("SIGTERM");
+      stopped = await server.stop();
     }
-    const status = await child.status;
-    await reading;
-    await child.stdout.cancel();
-    assert.equal(status.code, 0, log);
+    const { code, log } = stopped;
+    assert.equal(code, 0, log);
     const events = log.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l).event);
     assert.deepEqual(
       events.filter((e) => e !== "request"),
