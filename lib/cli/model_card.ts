@@ -14,47 +14,10 @@ import { basename, join } from "node:path";
 import { createLlamaBackend } from "../eval/backend.ts";
 import { DEFAULT_SUITE, runEval } from "../eval/runner.ts";
 import { formatResultsTable } from "../eval/table.ts";
-import { renderModelCard } from "../eval/model_card.ts";
+import { CARD_TASK_CHANCE, CARDS, renderModelCard } from "../eval/model_card.ts";
 import { DEFAULT_RECIPE_DIR } from "../recipes/run.ts";
-import type { RecipeSummaryRow } from "../recipes/table.ts";
+import { tunedHeadlines } from "../recipes/table.ts";
 import { defineCommand, integerFlag, runCommand, stringFlag } from "./_command.ts";
-
-/** Chance level of each task a card can show (its metric, value and why). */
-const CHANCE = {
-  synth_arithmetic: { metric: "exact_match,remove_whitespace", value: 0, note: "open answer" },
-  synth_entailment: { metric: "acc", value: 0.5, note: "2 choices" },
-  synth_qa: { metric: "f1", value: 0, note: "open answer" },
-  synth_facts: { metric: "acc", value: 0.25, note: "4 choices" },
-  synth_qa_rouge: { metric: "rougeL", value: 0, note: "open answer" },
-  synth_summary: { metric: "rougeL", value: 0, note: "open answer" },
-  synth_code2text: { metric: "bleu4", value: 0, note: "open answer" },
-} as const;
-
-/** Per bundled model: the tasks on its card and what the card says it is. */
-const CARDS: Record<string, { tasks: (keyof typeof CHANCE)[]; role?: string; corpus?: string }> = {
-  tiny: { tasks: ["synth_arithmetic", "synth_entailment", "synth_qa", "synth_facts"] },
-  "tiny-256": {
-    tasks: [
-      "synth_arithmetic",
-      "synth_entailment",
-      "synth_qa",
-      "synth_facts",
-      "synth_qa_rouge",
-      "synth_summary",
-      "synth_code2text",
-    ],
-    role: "It is the base of the recipes that need copying from the prompt: hidden 256, so\n" +
-      "every k-quant applies to every tensor (q4_k_m with no fallback rows), and pretrained on every family.",
-    corpus: "Its corpus (`deno task synth --model tiny-256`) has every family — summaries and " +
-      "code docstrings too — and recall drills in place of single QA restatements: a context about " +
-      "two or three people, then three facts recalled from it, so the model learns to find a name " +
-      "in its context and copy what follows it. A second phase (`deno task synth --model tiny-256-copy`) " +
-      "continues from the first on denser drills that also repeat context sentences word for word, " +
-      "and a list of names said twice in every document, since the first phase alone did not learn to " +
-      "copy. It copies names from natural sentences, not strings of random tokens: its loss on the " +
-      "second copy of a random token run (the induction figure below) stays above ln 2048 = 7.6.",
-  },
-};
 
 /** `deno task card`. */
 export const command = defineCommand({
@@ -103,7 +66,9 @@ export const command = defineCommand({
     );
     const hfPath = join(dir, "hf_check.json");
     const summary = join(values.recipes, "summary.json");
-    const tuned = existsSync(summary) ? tunedScores(summary, name) : undefined;
+    const tuned = existsSync(summary)
+      ? tunedHeadlines(JSON.parse(readFileSync(summary, "utf8")), name)
+      : undefined;
     const card = renderModelCard({
       name,
       role: spec.role,
@@ -113,7 +78,7 @@ export const command = defineCommand({
       results,
       files,
       hfCheck: existsSync(hfPath) ? JSON.parse(readFileSync(hfPath, "utf8")) : undefined,
-      chance: Object.fromEntries(spec.tasks.map((t) => [t, CHANCE[t]])),
+      chance: Object.fromEntries(spec.tasks.map((t) => [t, CARD_TASK_CHANCE[t]])),
     });
     if (values.out === undefined) {
       console.log(card);
@@ -124,21 +89,5 @@ export const command = defineCommand({
     return 0;
   },
 });
-
-/** The tuned headline score of each recipe run on `model` in a recipe summary.json, by task. */
-function tunedScores(
-  path: string,
-  model: string,
-): NonNullable<Parameters<typeof renderModelCard>[0]["tuned"]> {
-  const rows = JSON.parse(readFileSync(path, "utf8")) as RecipeSummaryRow[];
-  const out: NonNullable<Parameters<typeof renderModelCard>[0]["tuned"]> = {};
-  for (const row of rows) {
-    const tuned = row.scores.tuned;
-    if ((row.model ?? "tiny") !== model || !tuned) continue;
-    const [task, metric] = row.headline.split(" ");
-    out[task] = { metric, value: tuned.value, ci: tuned.ci, recipe: row.recipe };
-  }
-  return out;
-}
 
 if (import.meta.main) await runCommand(command);

@@ -13,7 +13,6 @@
  * ends them at once.
  * @module
  */
-import { existsSync } from "node:fs";
 import {
   addAdapter,
   loadServeConfigFile,
@@ -22,11 +21,12 @@ import {
   resolveServeConfig,
   SERVE_DEFAULTS,
   type ServeConfig,
+  withBundledChat,
 } from "../serve/config.ts";
 import { jsonLineLogger } from "../serve/log.ts";
 import { ListenError, type RunningServer, startServer } from "../serve/server.ts";
 import { checkLoraFile, LoraSpecError } from "../llm/lora_spec.ts";
-import { BUNDLED_CHAT, BUNDLED_MODELS, DEFAULT_MODEL } from "../llm/model.ts";
+import { DEFAULT_MODEL } from "../llm/model.ts";
 import {
   booleanFlag,
   defineCommand,
@@ -215,15 +215,9 @@ function buildConfig(values: FlagValues<typeof flags>): ServeConfig {
     const name = values.name ?? modelNameFromPath(model);
     overrides.models = { [name]: { model } };
   }
-  if (!values.config && !values.model && !values.name && existsSync(BUNDLED_CHAT.adapter)) {
+  if (!values.config && !values.model && !values.name) {
     // A plain `deno task serve`: the bundled model, and the bundled chat model beside it.
-    overrides.models = {
-      ...config.models,
-      [BUNDLED_CHAT.name]: {
-        model: BUNDLED_MODELS[BUNDLED_CHAT.base].gguf,
-        adapters: [{ path: BUNDLED_CHAT.adapter, scale: 1 }],
-      },
-    };
+    overrides.models = withBundledChat(config).models;
   }
   const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
   config = resolveServeConfig({ ...config, ...defined }, "command line");

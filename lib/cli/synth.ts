@@ -12,8 +12,7 @@
 import { createWriteStream, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import {
-  CORPUS_TINY_256,
-  CORPUS_TINY_256_COPY,
+  CORPUS_PRESETS,
   FAMILIES,
   makePretrainCorpus,
   makeSplits,
@@ -52,7 +51,7 @@ is written (data/synthetic is committed: regenerate it with --out data/synthetic
       "whose pretraining corpus: tiny (four families, data/models/tiny), tiny-256 (every " +
         "family, with recall drills, data/models/tiny-256) or tiny-256-copy (tiny-256's second " +
         "phase: denser drills, sentences and lists repeated word for word)",
-      ["tiny", "tiny-256", "tiny-256-copy"],
+      Object.keys(CORPUS_PRESETS) as (keyof typeof CORPUS_PRESETS)[],
       { default: "tiny" },
     ),
     documents: integerFlag("documents in the corpus (default: the model's corpus size)", {
@@ -81,11 +80,7 @@ is written (data/synthetic is committed: regenerate it with --out data/synthetic
       mkdirSync(dirname(values.corpus), { recursive: true });
       const out = createWriteStream(values.corpus);
       let n = 0;
-      const preset = values.model === "tiny-256"
-        ? CORPUS_TINY_256
-        : values.model === "tiny-256-copy"
-        ? CORPUS_TINY_256_COPY
-        : {};
+      const preset = CORPUS_PRESETS[values.model];
       const documents = values.documents ?? preset.documents ?? SYNTHETIC_DEFAULTS.documents;
       for (const doc of makePretrainCorpus({ ...preset, seed, documents })) {
         if (!out.write(JSON.stringify({ text: doc }) + "\n")) {

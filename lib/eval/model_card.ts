@@ -7,6 +7,46 @@
  */
 import type { EvalResults } from "./runner.ts";
 
+/** Chance level of each task a card can show (its metric, value and why). */
+export const CARD_TASK_CHANCE = {
+  synth_arithmetic: { metric: "exact_match,remove_whitespace", value: 0, note: "open answer" },
+  synth_entailment: { metric: "acc", value: 0.5, note: "2 choices" },
+  synth_qa: { metric: "f1", value: 0, note: "open answer" },
+  synth_facts: { metric: "acc", value: 0.25, note: "4 choices" },
+  synth_qa_rouge: { metric: "rougeL", value: 0, note: "open answer" },
+  synth_summary: { metric: "rougeL", value: 0, note: "open answer" },
+  synth_code2text: { metric: "bleu4", value: 0, note: "open answer" },
+} as const;
+
+/** Per bundled model: the tasks on its card and what the card says it is. */
+export const CARDS: Record<
+  string,
+  { tasks: (keyof typeof CARD_TASK_CHANCE)[]; role?: string; corpus?: string }
+> = {
+  tiny: { tasks: ["synth_arithmetic", "synth_entailment", "synth_qa", "synth_facts"] },
+  "tiny-256": {
+    tasks: [
+      "synth_arithmetic",
+      "synth_entailment",
+      "synth_qa",
+      "synth_facts",
+      "synth_qa_rouge",
+      "synth_summary",
+      "synth_code2text",
+    ],
+    role: "It is the base of the recipes that need copying from the prompt: hidden 256, so\n" +
+      "every k-quant applies to every tensor (q4_k_m with no fallback rows), and pretrained on every family.",
+    corpus: "Its corpus (`deno task synth --model tiny-256`) has every family — summaries and " +
+      "code docstrings too — and recall drills in place of single QA restatements: a context about " +
+      "two or three people, then three facts recalled from it, so the model learns to find a name " +
+      "in its context and copy what follows it. A second phase (`deno task synth --model tiny-256-copy`) " +
+      "continues from the first on denser drills that also repeat context sentences word for word, " +
+      "and a list of names said twice in every document, since the first phase alone did not learn to " +
+      "copy. It copies names from natural sentences, not strings of random tokens: its loss on the " +
+      "second copy of a random token run (the induction figure below) stays above ln 2048 = 7.6.",
+  },
+};
+
 /** What a model card is made from. */
 export interface ModelCardInput {
   /** The bundled model's name (its folder's name: tiny, tiny-256). Default: "tiny". */

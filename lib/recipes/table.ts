@@ -71,6 +71,7 @@ export function recipeSummaryRows(out: string): RecipeSummaryRow[] {
     if (!newest) continue;
     const { m } = newest;
     const r = m.identity.recipe;
+    const model = r.model ?? "tiny"; // manifests from before recipes named their model
     const scores: RecipeSummaryRow["scores"] = {};
     for (const res of m.results) {
       if (res.headline && res.kind !== "other") {
@@ -80,9 +81,9 @@ export function recipeSummaryRows(out: string): RecipeSummaryRow[] {
     rows.push({
       recipe: r.name,
       seed: r.seed,
-      model: r.model ?? "tiny",
+      model,
       command: `deno task recipe ${r.name}` +
-        ((r.model ?? "tiny") !== RECIPES[r.name]?.model ? ` --model ${r.model ?? "tiny"}` : "") +
+        (model !== RECIPES[r.name]?.model ? ` --model ${model}` : "") +
         (r.steps !== 200 ? ` --steps ${r.steps}` : "") +
         (r.limit !== 200 ? ` --limit ${r.limit}` : ""),
       dir: join(root, m.run),
@@ -96,6 +97,42 @@ export function recipeSummaryRows(out: string): RecipeSummaryRow[] {
     });
   }
   return rows;
+}
+
+/** A tuned headline score of a recipe run, by task (a model card's "tuned" column). */
+export interface TunedHeadline {
+  /** The headline metric. */
+  metric: string;
+  /** The tuned model's value and 95% CI. */
+  value: number;
+  ci: [number, number];
+  /** The recipe (S0 … S4). */
+  recipe: string;
+}
+
+/**
+ * The tuned headline score of each row (summary.json's) whose base model is `model`, by headline
+ * task.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tunedHeadlines } from "./table.ts";
+ * assert.deepEqual(tunedHeadlines([], "tiny"), {});
+ * ```
+ */
+export function tunedHeadlines(
+  rows: RecipeSummaryRow[],
+  model: string,
+): Record<string, TunedHeadline> {
+  const out: Record<string, TunedHeadline> = {};
+  for (const row of rows) {
+    const tuned = row.scores.tuned;
+    if ((row.model ?? "tiny") !== model || !tuned) continue;
+    const [task, metric] = row.headline.split(" ");
+    out[task] = { metric, value: tuned.value, ci: tuned.ci, recipe: row.recipe };
+  }
+  return out;
 }
 
 function pct(x: number): string {

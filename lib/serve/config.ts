@@ -21,13 +21,13 @@
  * ```
  * @module
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import type { LoraAdapter } from "../llm/engine.ts";
 import { type NamedLoraSpec, parseNamedLoraSpec } from "../llm/lora_spec.ts";
-import { DEFAULT_MODEL } from "../llm/model.ts";
+import { BUNDLED_CHAT, BUNDLED_MODELS, DEFAULT_MODEL } from "../llm/model.ts";
 
 /** One model name the server answers to. */
 export interface ServedModel {
@@ -289,4 +289,27 @@ export function addAdapter(config: ServeConfig, base: string, adapter: AdapterFl
     ...config,
     models: { ...config.models, [name]: { ...baseModel, ...existing, adapters } },
   };
+}
+
+/**
+ * The config with the bundled chat model added as `tiny-256+chat` (tiny-256's GGUF with its chat
+ * adapter, lib/llm/model.ts's `BUNDLED_CHAT`) when the adapter file exists — what a plain
+ * `deno task serve` serves beside the bundled model; unchanged otherwise.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { resolveServeConfig, withBundledChat } from "./config.ts";
+ * const cfg = withBundledChat(resolveServeConfig());
+ * assert.equal(cfg.models.tiny.model, "data/models/tiny/tiny-f32.gguf");
+ * ```
+ */
+export function withBundledChat(config: ServeConfig): ServeConfig {
+  if (!existsSync(BUNDLED_CHAT.adapter)) return config;
+  const chat: ServedModel = {
+    model: BUNDLED_MODELS[BUNDLED_CHAT.base].gguf,
+    adapters: [{ path: BUNDLED_CHAT.adapter, scale: 1 }],
+    chatTemplate: null,
+  };
+  return { ...config, models: { ...config.models, [BUNDLED_CHAT.name]: chat } };
 }

@@ -16,12 +16,12 @@
  * @module
  */
 import { Rng } from "../../util/rng.ts";
-import type { ArithmeticItem } from "./arithmetic.ts";
+import { type ArithmeticItem, arithmeticValue } from "./arithmetic.ts";
 import type { CodeItem } from "./code.ts";
 import type { EntailmentItem } from "./entailment.ts";
 import type { FactItem } from "./facts.ts";
 import { FAMILIES, makeSplits, SYNTHETIC_DEFAULTS } from "./items.ts";
-import type { QaItem } from "./qa.ts";
+import { answerSentence, type QaItem } from "./qa.ts";
 import type { SummaryItem } from "./summary.ts";
 
 /** One conversation: a user turn and the assistant's answer. */
@@ -40,20 +40,13 @@ export interface ChatOptions {
   perFamily?: number;
 }
 
-const OPS: Record<string, (a: number, b: number) => number> = {
-  plus: (a, b) => a + b,
-  minus: (a, b) => a - b,
-  times: (a, b) => a * b,
-};
-
 function facts(x: FactItem, rng: Rng): [string, string] {
   const ask = rng.pick(["", "Tell me: ", "Quick question. "]);
   return [`${ask}${x.question}`, x.support];
 }
 
 function arithmetic(x: ArithmeticItem, rng: Rng): [string, string] {
-  const f = OPS[x.op];
-  const value = f ? f(x.a, x.b) : Number(x.completion.trim());
+  const value = arithmeticValue(x.op, x.a, x.b);
   const ask = rng.pick([
     `What is ${x.a} ${x.op} ${x.b}?`,
     `Can you work out ${x.a} ${x.op} ${x.b}?`,
@@ -74,9 +67,7 @@ function entailment(x: EntailmentItem): [string, string] {
 
 function qa(x: QaItem): [string, string] {
   const answer = x.answers.text[0];
-  const sentence = x.context.split(/(?<=\.) /).find((s) =>
-    s.includes(x.title) && s.includes(answer)
-  );
+  const sentence = answerSentence(x.context, x.title, answer);
   return [`${x.context}\n${x.question}`, sentence ?? `${answer}.`];
 }
 

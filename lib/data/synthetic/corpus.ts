@@ -140,3 +140,12 @@ export function* makePretrainCorpus(options: CorpusOptions = {}): Generator<stri
     yield parts.join(" ");
   }
 }
+
+/** The pretraining corpus of each bundled model's phase, by name (`deno task synth --model`). */
+export const CORPUS_PRESETS: Readonly<
+  Record<"tiny" | "tiny-256" | "tiny-256-copy", Readonly<CorpusOptions>>
+> = {
+  tiny: {},
+  "tiny-256": CORPUS_TINY_256,
+  "tiny-256-copy": CORPUS_TINY_256_COPY,
+};

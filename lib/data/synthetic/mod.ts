@@ -37,6 +37,7 @@ export type { ArithmeticItem } from "./arithmetic.ts";
 export { type ChatConversation, type ChatOptions, makeChatConversations } from "./chat.ts";
 export { type CodeItem, codeTokens, DOCSTRING_VOCABULARY, docstringTokens } from "./code.ts";
 export {
+  CORPUS_PRESETS,
   CORPUS_TINY_256,
   CORPUS_TINY_256_COPY,
   type CorpusOptions,

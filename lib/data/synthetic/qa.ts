@@ -166,12 +166,21 @@ export function makeQa(world: World, rng: Rng): Omit<QaItem, "id"> {
   };
 }
 
+/**
+ * The context's sentence that states `answer` about `person` (the context may mention two
+ * people), or undefined when no sentence names both.
+ */
+export function answerSentence(
+  context: string,
+  person: string,
+  answer: string,
+): string | undefined {
+  return context.split(/(?<=\.) /).find((s) => s.includes(person) && s.includes(answer));
+}
+
 function answerStart(context: string, person: string, answer: string): number {
-  // The answer as stated in a sentence about this person (the context may mention two people).
-  for (const sentence of context.split(/(?<=\.) /)) {
-    if (sentence.includes(person) && sentence.includes(answer)) {
-      return context.indexOf(sentence) + sentence.lastIndexOf(answer);
-    }
-  }
-  return context.indexOf(answer);
+  const sentence = answerSentence(context, person, answer);
+  return sentence === undefined
+    ? context.indexOf(answer)
+    : context.indexOf(sentence) + sentence.lastIndexOf(answer);
 }
