@@ -16,12 +16,18 @@
  *
  * Then a LoRA adapter against the same weights merged, on the same items, in the same rounds:
  *
- * - `tunebook_lora`: the default (batched) scorer on the model with a random adapter of the
- *   trainer's default shape applied at runtime (r 8, alpha 16, every block's q/k/v/o and
- *   gate/up/down weights; tests/model/_random_lora.ts, cached beside the benchmark model);
- * - `tunebook_merged`: the same scorer on the model with that adapter merged into its weights.
+ * - `tunebook_lora`: what `deno task eval --lora` does — the default (batched) scorer on the
+ *   model with a random adapter of the trainer's default shape (r 8, alpha 16, every block's
+ *   q/k/v/o and gate/up/down weights; tests/model/_random_lora.ts, cached beside the benchmark
+ *   model) merged into a copy of its weights at load (lib/llm/lora_merge.ts; the merge's seconds,
+ *   written fresh each run, are recorded);
+ * - `tunebook_lora_runtime`: the same adapter applied by llama.cpp in every decode (what a
+ *   quantized base, or `--lora-mode runtime`, gets);
+ * - `tunebook_merged`: the same scorer on the model with that adapter merged by the trainer's
+ *   exporter (the reference).
  *
- * Target (issue 14): `tunebook_lora` ≥ 0.9× `tunebook_merged` items/s (`--no-lora` skips both).
+ * Target (issue 14): `tunebook_lora` ≥ 0.9× `tunebook_merged` items/s; the runtime ratio is
+ * recorded beside it (`--no-lora` skips all three).
  *
  * And the physical reference: `llama-bench`'s prompt-processing test on the same model and
  * threads (`-p 512 -n 0`, `-b`/`-ub` 512: one 512-token decode per repetition, f16 KV), one
@@ -70,6 +76,7 @@ import {
   resolveBenchModels,
 } from "./bench_model.ts";
 import { randomLoraPair } from "../tests/model/_random_lora.ts";
+import { mergeLora } from "../lib/llm/lora_merge.ts";
 import {
   booleanFlag,
   defineCommand,
@@ -135,6 +142,7 @@ const METHODS = [
   "llama_perplexity_np4",
   "llama_perplexity_np32",
   "tunebook_lora",
+  "tunebook_lora_runtime",
   "tunebook_merged",
 ] as const;
 type Method = typeof METHODS[number];
@@ -148,7 +156,10 @@ const DESCRIPTIONS: Record<Method, string> = {
   llama_perplexity_np4: "llama-perplexity --multiple-choice -np 4 (its default; 1 item/decode)",
   llama_perplexity_np32: "llama-perplexity --multiple-choice -np 32 (8 items/decode)",
   tunebook_lora: "the tunebook method on the model with a random LoRA adapter (r 8, alpha 16, " +
-    "every block's q/k/v/o and gate/up/down weights) applied at runtime",
+    "every block's q/k/v/o and gate/up/down weights) as `deno task eval --lora` applies it: " +
+    "merged into a copy of the weights at load (lib/llm/lora_merge.ts)",
+  tunebook_lora_runtime: "the same adapter applied at runtime by llama.cpp (W·x + s·B·(A·x) " +
+    "in every decode)",
   tunebook_merged: "the tunebook method on the model with the same adapter merged into its weights",
 };
 
@@ -262,7 +273,12 @@ async function createRunners(
   // (v): the adapter at runtime and merged, next to each other in every round
   if (lora) {
     runners.push(
-      await engineRunner("tunebook_lora", loaded, items, {
+      await engineRunner("tunebook_lora", lora.mergedAtLoad, items, {
+        threads,
+        scorer: "batched",
+        lora: [],
+      }),
+      await engineRunner("tunebook_lora_runtime", loaded, items, {
         threads,
         scorer: "batched",
         lora: [{ path: lora.lora }],
@@ -281,8 +297,14 @@ async function createRunners(
 interface LoraModels {
   /** The adapter's GGUF. */
   lora: string;
-  /** The merged model, loaded. */
+  /** The merged model (the trainer's exporter), loaded. */
   merged: LoadedModel;
+  /** The model with the adapter merged at load as `deno task eval` does, loaded. */
+  mergedAtLoad: LoadedModel;
+  /** Seconds lib/llm/lora_merge.ts took to write that copy. */
+  mergeSeconds: number;
+  /** Where the copy was written (removed after the run). */
+  mergeDir: string;
 }
 
 /** The adapter and merged model of `m` (written once into the benchmark model cache), loaded. */
@@ -296,7 +318,19 @@ async function loraModels(m: BenchModel): Promise<LoraModels> {
         `(${(e as Error).message.trim()}); pass --no-lora to skip it`,
     );
   }
-  return { lora: pair.lora, merged: await loadModel(pair.merged, { gpu: false }) };
+  // written fresh into a folder of its own, so the merge's seconds are measured every run
+  const mergeDir = mkdtempSync(join(tmpdir(), "tunebook-lora-merge-"));
+  const t0 = performance.now();
+  const atLoad = await mergeLora(m.path, [{ path: pair.lora }], { cacheDir: mergeDir });
+  const mergeSeconds = (performance.now() - t0) / 1000;
+  if (!("path" in atLoad)) throw new Error(`${m.path}: the adapter was not merged: ${atLoad.why}`);
+  return {
+    lora: pair.lora,
+    merged: await loadModel(pair.merged, { gpu: false }),
+    mergedAtLoad: await loadModel(atLoad.path, { gpu: false }),
+    mergeSeconds,
+    mergeDir,
+  };
 }
 
 /**
@@ -444,9 +478,16 @@ function naiveCheck(task: string, runners: Runner[]): Record<string, unknown> {
   };
 }
 
-/** The adapter at runtime and merged compute the same scores (up to f32/f16 rounding of W + BA). */
-function loraCheck(task: string, runners: Runner[]): Record<string, unknown> {
-  const lora = runners.find((r) => r.method === "tunebook_lora")!.logprobs!();
+/**
+ * The adapter (merged at load, or at runtime) and the exporter's merged model compute the same
+ * scores (up to f32/f16 rounding of W + BA).
+ */
+function loraCheck(
+  task: string,
+  runners: Runner[],
+  method: "tunebook_lora" | "tunebook_lora_runtime",
+): Record<string, unknown> {
+  const lora = runners.find((r) => r.method === method)!.logprobs!();
   const merged = runners.find((r) => r.method === "tunebook_merged")!.logprobs!();
   let maxDiff = 0;
   let samePred = 0;
@@ -457,7 +498,10 @@ function loraCheck(task: string, runners: Runner[]): Record<string, unknown> {
   });
   return {
     task,
-    check: "LoRA at runtime vs merged summed log-probs (merged weights rounded to their type)",
+    check: `LoRA ${
+      method === "tunebook_lora" ? "merged at load" : "at runtime"
+    } vs merged summed log-probs (merged weights rounded to their type)`,
+    method,
     maxAbsDiff: roundTo(maxDiff, 6),
     samePrediction: `${samePred}/${merged.length}`,
   };
@@ -506,7 +550,7 @@ const flags = {
   }),
   "no-generation": booleanFlag(`skip the generate_until measurement (${GENERATION_TASK})`),
   "no-lora": booleanFlag(
-    "skip the LoRA adapter vs merged model measurement (tunebook_lora, tunebook_merged)",
+    "skip the LoRA adapter vs merged model measurement (tunebook_lora, tunebook_lora_runtime, tunebook_merged)",
   ),
   "all-methods": booleanFlag(
     `run ${SLOW_METHODS.join(" and ")} on every model (default: on the tiny model only)`,
@@ -544,7 +588,13 @@ interface ModelResult {
   /** llama-bench's prompt tokens/s on each task's rounds (absent with --no-llama-bench). */
   llamaBench?: LlamaBenchMeasurement[];
   /** The adapter vs the merged model, per task (absent with --no-lora). */
-  lora?: { adapter: string; merged: string; tasks: { task: string; ratio: number }[] };
+  lora?: {
+    adapter: string;
+    merged: string;
+    /** Seconds the merge at load took (written fresh). */
+    mergeSeconds: number;
+    tasks: { task: string; ratio: number; runtimeRatio: number }[];
+  };
   /** generate_until: every method on the same prompts (absent with --no-generation). */
   generation?: GenerationResult;
 }
@@ -682,7 +732,10 @@ async function benchModelScoring(
           });
         }
         if (slow) checks.push(naiveCheck(task, runners));
-        if (lora) checks.push(loraCheck(task, runners));
+        if (lora) {
+          checks.push(loraCheck(task, runners, "tunebook_lora"));
+          checks.push(loraCheck(task, runners, "tunebook_lora_runtime"));
+        }
       } finally {
         for (const r of runners) await r.dispose?.();
       }
@@ -698,6 +751,8 @@ async function benchModelScoring(
     rmSync(dir, { recursive: true, force: true });
     await loaded.model.dispose();
     await lora?.merged.model.dispose();
+    await lora?.mergedAtLoad.model.dispose();
+    if (lora) rmSync(lora.mergeDir, { recursive: true, force: true });
   }
 
   const speed = (task: string, method: Method) =>
@@ -722,8 +777,8 @@ async function benchModelScoring(
     );
     return { task, rows };
   });
-  const loraRatio = (task: string) =>
-    roundTo(speed(task, "tunebook_lora")! / speed(task, "tunebook_merged")!, 2);
+  const loraRatio = (task: string, method: Method = "tunebook_lora") =>
+    roundTo(speed(task, method)! / speed(task, "tunebook_merged")!, 2);
   const targets = values.tasks.map((task) => {
     const r = ratios.find((x) => x.task === task)!.rows.find((x) => x.method === "tunebook")!;
     const target = (ratio: number | null, goal: number) =>
@@ -753,7 +808,12 @@ async function benchModelScoring(
     lora: lora && {
       adapter: lora.lora,
       merged: lora.merged.info.path,
-      tasks: values.tasks.map((task) => ({ task, ratio: loraRatio(task) })),
+      mergeSeconds: roundTo(lora.mergeSeconds, 3),
+      tasks: values.tasks.map((task) => ({
+        task,
+        ratio: loraRatio(task),
+        runtimeRatio: loraRatio(task, "tunebook_lora_runtime"),
+      })),
     },
     generation,
   };
@@ -810,12 +870,18 @@ function markdown(
     }
     if (m.lora) {
       lines.push(
-        `LoRA adapter at runtime (r 8, every block's q/k/v/o and gate/up/down weights) / the same ` +
-          `weights merged, items/s: ${
+        `LoRA adapter (r 8, every block's q/k/v/o and gate/up/down weights) as \`deno task eval ` +
+          `--lora\` applies it — merged into a copy of the weights at load, ` +
+          `${m.lora.mergeSeconds} s once — / the same weights merged by the exporter, items/s: ${
             m.lora.tasks.map((t) => `${t.task} **${t.ratio}**`).join(", ")
-          } (target ≥ ${TARGET_LORA_VS_MERGED}); ${
+          } (target ≥ ${TARGET_LORA_VS_MERGED}); applied at runtime instead (quantized bases, ` +
+          `\`--lora-mode runtime\`): ${
+            m.lora.tasks.map((t) => `${t.task} ${t.runtimeRatio}`).join(", ")
+          }. ${
             m.checks.filter((c) => String(c.check).startsWith("LoRA")).map((c) =>
-              `${c.task}: same prediction on ${c.samePrediction}, scores within ${c.maxAbsDiff}`
+              `${c.task} (${
+                c.method === "tunebook_lora" ? "merged at load" : "runtime"
+              }): same prediction on ${c.samePrediction}, scores within ${c.maxAbsDiff}`
             ).join("; ")
           }.`,
         "",

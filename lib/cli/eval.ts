@@ -61,6 +61,13 @@ const flags = {
     placeholder: "FILE.gguf[:SCALE]",
     group: LOCAL,
   }),
+  "lora-mode": enumFlag(
+    "how --lora adapters are applied: merge (folded into a cached copy of the weights once: " +
+      "the merged model's speed), runtime (llama.cpp adds B·A in every decode), auto (merge an " +
+      "f32/f16 base up to 2 GiB, else runtime)",
+    ["auto", "merge", "runtime"],
+    { default: "auto", group: LOCAL },
+  ),
   sequences: integerFlag("parallel sequences in the context", { min: 1, default: 8, group: LOCAL }),
   threads: integerFlag("CPU threads (0: one fewer than the cores)", {
     min: 0,
@@ -200,6 +207,7 @@ export const command = defineCommand({
       for (const adapter of values.lora) checkLoraFile(adapter.path);
       backend = await createLlamaBackend(values.model, {
         lora: values.lora,
+        loraMode: values["lora-mode"],
         sequences: values.sequences,
         threads: values.threads,
         gpu: values.cpu ? false : "auto",
@@ -285,7 +293,9 @@ function apiBackend(values: FlagValues<typeof flags>, given: ReadonlySet<string>
         "--api-model tiny)",
     );
   }
-  const gguf = ["model", "lora", "cpu", "sequences", "threads"].filter((f) => given.has(f));
+  const gguf = ["model", "lora", "lora-mode", "cpu", "sequences", "threads"].filter((f) =>
+    given.has(f)
+  );
   if (gguf.length) {
     throw new UsageError(
       `cannot use ${gguf.map((f) => `--${f}`).join(", ")} with --endpoint: they configure a ` +

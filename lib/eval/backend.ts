@@ -12,6 +12,9 @@ import {
   type RollingScore,
   type ScoreChoicesOptions,
 } from "../llm/engine.ts";
+import { statSync } from "node:fs";
+import { resolve } from "node:path";
+import { mergeLora } from "../llm/lora_merge.ts";
 import { DEFAULT_MODEL, loadModel } from "../llm/model.ts";
 import { fileSha256 } from "../util/file_hash.ts";
 
@@ -85,7 +88,17 @@ export interface LlamaBackendOptions {
   threads?: number;
   /** Use a GPU when available. Default: "auto". */
   gpu?: "auto" | false;
+  /**
+   * How LoRA adapters are applied: "merge" folds them into a cached copy of the model's weights
+   * once (lib/llm/lora_merge.ts; the merged model's speed), "runtime" has llama.cpp add `B·A` in
+   * every decode, "auto" merges when it can (an f32/f16/bf16 base up to 2 GiB, matrix adapters)
+   * and else applies them at runtime. Default: "auto".
+   */
+  loraMode?: LoraMode;
 }
+
+/** How {@linkcode createLlamaBackend} applies LoRA adapters ({@linkcode LlamaBackendOptions.loraMode}). */
+export type LoraMode = "auto" | "merge" | "runtime";
 
 /** Questions in flight when the engine scores multiple choice in batches (enough to fill a decode). */
 export const BATCHED_CONCURRENCY = 128;
@@ -104,31 +117,48 @@ export async function createLlamaBackend(
   modelPath: string = DEFAULT_MODEL,
   options: LlamaBackendOptions = {},
 ): Promise<Backend> {
-  const { lora = [], sequences = 8, threads = 0, gpu = "auto" } = options;
-  const loaded = await loadModel(modelPath, { gpu });
-  const engine = await LlmEngine.create(loaded, { sequences, threads, lora });
+  const { lora = [], sequences = 8, threads = 0, gpu = "auto", loraMode = "auto" } = options;
   const adapters = [];
   for (const a of lora) {
     adapters.push({ path: a.path, sha256: await fileSha256(a.path), scale: a.scale ?? 1 });
   }
+  let merged: string | undefined;
+  if (lora.length > 0 && loraMode !== "runtime") {
+    const m = await mergeLora(modelPath, lora);
+    if ("path" in m) merged = m.path;
+    else if (loraMode === "merge") {
+      throw new Error(
+        `${modelPath}: cannot merge the LoRA adapters (${m.why}); use runtime adapters`,
+      );
+    }
+  }
+  const loaded = await loadModel(merged ?? modelPath, { gpu });
+  const engine = await LlmEngine.create(loaded, { sequences, threads, lora: merged ? [] : lora });
+  // A merged copy keeps the base's header: everything but the file is the base's.
+  const model = merged ? resolve(modelPath) : loaded.info.path;
+  const sha256 = merged ? await fileSha256(modelPath) : loaded.info.sha256;
+  const applied = lora.length === 0 ? {} : { lora_applied: merged ? "merged" : "runtime" };
   return {
     identity: {
       backend: "node-llama-cpp",
-      model: loaded.info.path,
-      sha256: loaded.info.sha256,
-      bytes: loaded.info.bytes,
+      model,
+      sha256,
+      bytes: merged ? statSync(modelPath).size : loaded.info.bytes,
       quantization: loaded.info.quantization,
       architecture: loaded.info.architecture,
       parameters: loaded.info.parameters,
       lora: adapters,
+      ...(merged ? { lora_merged_copy: merged } : {}),
       contextSize: engine.contextSize,
       sequences,
       scorer: engine.scorer,
     },
     runIdentity: {
       backend: "node-llama-cpp",
-      model_sha256: loaded.info.sha256,
+      model_sha256: sha256,
       adapters: adapters.map((a) => ({ sha256: a.sha256, scale: a.scale })),
+      // merged weights are rounded once to the base's type: not bit-equal to runtime adapters
+      ...applied,
       scorer: engine.scorer,
       context_size: engine.contextSize,
     },

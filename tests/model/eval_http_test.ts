@@ -133,6 +133,8 @@ for (const model of ["tiny", "tiny+lora"]) {
       threads: TEST_THREADS,
       gpu: false,
       lora: model === "tiny" ? [] : [{ path: lora, scale: 1 }],
+      // the server applies its adapter at runtime; eval's default merge rounds W + B·A once
+      loraMode: "runtime",
     });
     const out = mkdtempSync(join(dir, "local-"));
     let local: EvalResults;

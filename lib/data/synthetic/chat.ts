@@ -19,7 +19,7 @@ import { Rng } from "../../util/rng.ts";
 import { type ArithmeticItem, arithmeticValue } from "./arithmetic.ts";
 import type { CodeItem } from "./code.ts";
 import type { EntailmentItem } from "./entailment.ts";
-import type { FactItem } from "./facts.ts";
+import { factAnswer, type FactItem } from "./facts.ts";
 import { FAMILIES, makeSplits, SYNTHETIC_DEFAULTS } from "./items.ts";
 import { answerSentence, type QaItem } from "./qa.ts";
 import type { SummaryItem } from "./summary.ts";
@@ -42,7 +42,7 @@ export interface ChatOptions {
 
 function facts(x: FactItem, rng: Rng): [string, string] {
   const ask = rng.pick(["", "Tell me: ", "Quick question. "]);
-  return [`${ask}${x.question}`, x.support];
+  return [`${ask}${x.question}`, factAnswer(x)];
 }
 
 function arithmetic(x: ArithmeticItem, rng: Rng): [string, string] {

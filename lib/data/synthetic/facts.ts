@@ -25,24 +25,66 @@ export interface FactItem {
   support: string;
 }
 
+/**
+ * The sentences that state a fact, the first with the object last (the order a question about
+ * the subject is answered in).
+ */
+function factForms(f: Pick<Fact, "relation" | "subject" | "object">): string[] {
+  switch (f.relation) {
+    case "capital":
+      return [
+        `The capital of ${f.subject} is ${f.object}.`,
+        `${f.object} is the capital of ${f.subject}.`,
+      ];
+    case "color":
+      return [
+        `${capital(f.subject)} stones are ${f.object}.`,
+        `A ${f.subject} stone is ${f.object}.`,
+      ];
+    case "food":
+      return [`The ${f.subject} eats ${f.object}.`, `${capital(f.subject)}s feed on ${f.object}.`];
+    case "orbit":
+      return [
+        `${f.subject} orbits the star ${f.object}.`,
+        `The star ${f.object} has the planet ${f.subject}.`,
+      ];
+  }
+}
+
 /** A sentence stating the fact (pretraining text and the items' support). */
 export function factSentence(f: Fact, rng: Rng): string {
-  const forms: Record<Fact["relation"], string[]> = {
-    capital: [
-      `The capital of ${f.subject} is ${f.object}.`,
-      `${f.object} is the capital of ${f.subject}.`,
-    ],
-    color: [
-      `${capital(f.subject)} stones are ${f.object}.`,
-      `A ${f.subject} stone is ${f.object}.`,
-    ],
-    food: [`The ${f.subject} eats ${f.object}.`, `${capital(f.subject)}s feed on ${f.object}.`],
-    orbit: [
-      `${f.subject} orbits the star ${f.object}.`,
-      `The star ${f.object} has the planet ${f.subject}.`,
-    ],
-  };
-  return rng.pick(forms[f.relation]);
+  return rng.pick(factForms(f));
+}
+
+/** What {@linkcode factQuestion} asks, per relation: the question with the subject captured. */
+const QUESTION_FORMS: [Fact["relation"], RegExp][] = [
+  ["capital", /^What is the capital of (.+)\?$/],
+  ["color", /^What color are (.+) stones\?$/],
+  ["food", /^What does the (.+) eat\?$/],
+  ["orbit", /^Which star does (.+) orbit\?$/],
+];
+
+/**
+ * The answer to a fact item's question as a sentence that ends with the answer, in the question's
+ * own order ("What is the capital of Nisel?" → "The capital of Nisel is Volesa."), whichever form
+ * its support sentence has; the support itself for a question not in {@linkcode factQuestion}'s
+ * forms.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { factAnswer } from "./facts.ts";
+ * const item = { question: "Which star does Roderwa orbit?", correct_answer: "Peltuko",
+ *   support: "The star Peltuko has the planet Roderwa." };
+ * assert.equal(factAnswer(item), "Roderwa orbits the star Peltuko.");
+ * ```
+ */
+export function factAnswer(x: Pick<FactItem, "question" | "correct_answer" | "support">): string {
+  for (const [relation, form] of QUESTION_FORMS) {
+    const m = form.exec(x.question);
+    if (m) return factForms({ relation, subject: m[1], object: x.correct_answer })[0];
+  }
+  return x.support;
 }
 
 /** The question that asks for the fact's object. */
