@@ -9,16 +9,14 @@
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { createLlamaBackend } from "../../lib/eval/backend.ts";
 import { quantizeModel } from "../../lib/gguf/quantize.ts";
 import { loraMergeBlocker, mergeLora } from "../../lib/llm/lora_merge.ts";
 import { randomLoraPair } from "./_random_lora.ts";
+import { ggufPyJson } from "./_gguf_py.ts";
 import { BATCH_TOLERANCE } from "./_tolerances.ts";
 import { TEST_THREADS, TINY_GGUF } from "./_tiny.ts";
-
-const PYTHON = Deno.env.get("TUNEBOOK_PYTHON") ?? "/usr/bin/python3";
-const GGUF_PY = resolve(Deno.env.get("TUNEBOOK_LLAMA_CPP") ?? ".cache/llama.cpp", "gguf-py");
 
 /**
  * gguf-py's view of merged vs expected: per tensor of the base, the largest |merged − expected|
@@ -61,19 +59,13 @@ for name, t in base.items():
 print(json.dumps(out))
 `;
 
-async function check(
+function check(
   base: string,
   merged: string,
   mode: "adapter" | "reference",
   other: string,
 ): Promise<Record<string, { abs: number; steps: number; changed: boolean }>> {
-  const out = await new Deno.Command(PYTHON, {
-    args: ["-c", CHECK, GGUF_PY, base, merged, mode, other],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.ok(out.success, new TextDecoder().decode(out.stderr));
-  return JSON.parse(new TextDecoder().decode(out.stdout));
+  return ggufPyJson(CHECK, [base, merged, mode, other]);
 }
 
 const dir = mkdtempSync(join(tmpdir(), "tunebook-lora-merge-"));

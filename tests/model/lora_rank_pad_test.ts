@@ -7,18 +7,16 @@
 import assert from "node:assert/strict";
 import { mkdtempSync, readdirSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { LlmEngine } from "../../lib/llm/engine.ts";
 import { loraRankLayout, padLoraRank } from "../../lib/llm/lora_rank_pad.ts";
 import { loadModel } from "../../lib/llm/model.ts";
 import { writeRandomLora } from "./_serve_lora.ts";
 import { BATCH_TOLERANCE, maxDiff } from "./_tolerances.ts";
 import { randomLoraPair } from "./_random_lora.ts";
+import { ggufPyJson } from "./_gguf_py.ts";
 import { readJsonl } from "../../lib/data/jsonl.ts";
 import { TEST_THREADS, TINY_GGUF } from "./_tiny.ts";
-
-const PYTHON = Deno.env.get("TUNEBOOK_PYTHON") ?? "/usr/bin/python3";
-const GGUF_PY = resolve(Deno.env.get("TUNEBOOK_LLAMA_CPP") ?? ".cache/llama.cpp", "gguf-py");
 
 /** Compare two adapters with gguf-py: per pair, max |B·A − B'·A'| and the two files' alpha and rank. */
 const COMPARE = `
@@ -44,13 +42,7 @@ print(json.dumps(out))
 `;
 
 async function compare(original: string, padded: string) {
-  const out = await new Deno.Command(PYTHON, {
-    args: ["-c", COMPARE, GGUF_PY, original, padded],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.ok(out.success, new TextDecoder().decode(out.stderr));
-  return JSON.parse(new TextDecoder().decode(out.stdout)) as {
+  return await ggufPyJson<{
     alpha: [number, number];
     pairs: Record<string, {
       ranks: [number, number];
@@ -58,7 +50,7 @@ async function compare(original: string, padded: string) {
       padding_abs_max: number;
       shapes: number[][];
     }>;
-  };
+  }>(COMPARE, [original, padded]);
 }
 
 const dir = mkdtempSync(join(tmpdir(), "tunebook-lora-pad-"));
