@@ -14,7 +14,7 @@
  * @module
  */
 import type { TrainEvent } from "../train/bridge.ts";
-import { lossFigure } from "../plots/figures.ts";
+import { lossFigure } from "../plots/loss_figure.ts";
 import { figureDisplay, inJupyter, markdownDisplay, show } from "./display.ts";
 
 /** Pause after the last live display of a cell. */

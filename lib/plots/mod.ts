@@ -21,6 +21,7 @@
  */
 export * from "./figures.ts";
 export * from "./class_figure.ts";
+export * from "./loss_figure.ts";
 export * from "./checkpoint_figure.ts";
 export * from "./html.ts";
 export * from "./report.ts";

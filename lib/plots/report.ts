@@ -31,7 +31,6 @@ import {
   type LabeledComparison,
   type LabeledRun,
   lengthFigure,
-  lossFigure,
   meanScore,
   primaryMetric,
   quantFigure,
@@ -40,6 +39,7 @@ import {
   type ThroughputSeries,
   throughputSeries,
 } from "./figures.ts";
+import { lossFigure } from "./loss_figure.ts";
 import { num } from "./_style.ts";
 
 /** Where notebooks/04_evaluate.ipynb writes the manifest and where readers look by default. */

@@ -28,7 +28,7 @@
  * @module
  */
 import { CompareInputError } from "../eval/compare.ts";
-import { lossFigure } from "../plots/figures.ts";
+import { lossFigure } from "../plots/loss_figure.ts";
 import type { TrainEvent } from "../train/bridge.ts";
 import { pageCss, pageHtml, pageScript } from "./page_assets.ts";
 import { plotlyJs } from "../plots/html.ts";

@@ -23,7 +23,8 @@
 import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import type { TrainEvent } from "../train/bridge.ts";
-import { type Figure, lossFigure } from "../plots/figures.ts";
+import type { Figure } from "../plots/figures.ts";
+import { lossFigure } from "../plots/loss_figure.ts";
 import {
   parseEvents,
   readTrainConfig,
