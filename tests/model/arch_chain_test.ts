@@ -9,8 +9,9 @@
  *   vocabulary, as Mistral-Nemo's tekken (Llama 3's stands in: tekken is not bundled).
  *
  * Per architecture: LoRA with the torch backend (4 steps), the GGUF LoRA, the merged checkpoint and
- * GGUF, q4_k_m of the merged model with no tensor falling back; the adapter applied at runtime on
- * the base GGUF equals the merged GGUF (greedy outputs, and choice log-probs within tolerance);
+ * GGUF, q4_k_m of the merged model with no tensor falling back; the adapter on the base GGUF —
+ * merged into a copy at load, as eval does, and applied at runtime by llama.cpp, as the server does
+ * — equals the merged GGUF (greedy outputs, and choice log-probs within tolerance);
  * q4_k_m loads and generates. Then tunebook's eval (`runEval`, what `deno task eval` runs) on a
  * multiple-choice and a generation task against base+adapter, merged and q4_k_m: each writes its
  * results.json with the metrics, and adapter = merged again (metrics, predictions, log-probs).
@@ -24,7 +25,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { tmpdir } from "node:os";
-import { createLlamaBackend } from "../../lib/eval/backend.ts";
+import { createLlamaBackend, type LoraMode } from "../../lib/eval/backend.ts";
 import { type EvalResults, runEval, type Sample } from "../../lib/eval/runner.ts";
 import { quantizeModel } from "../../lib/gguf/quantize.ts";
 import { resolveServeConfig } from "../../lib/serve/config.ts";
@@ -153,11 +154,17 @@ for (const shape of ["llama3", "qwen2", "mistral"] as const) {
         assert.deepEqual(q4.card.fallbacks, [], "no tensor falls back");
         assert.equal(q4.card.file_type, "Q4_K_M");
 
-        const run = async (model: string, adapters: string[], evalAs?: string): Promise<Ran> => {
+        const run = async (
+          model: string,
+          adapters: string[],
+          evalAs?: string,
+          loraMode: LoraMode = "auto",
+        ): Promise<Ran> => {
           const backend = await createLlamaBackend(model, {
             lora: adapters.map((path) => ({ path })),
             threads: 1,
             gpu: false,
+            loraMode,
           });
           try {
             const outs: string[] = [];
@@ -185,7 +192,11 @@ for (const shape of ["llama3", "qwen2", "mistral"] as const) {
         const plain = await run(base, []);
         const adapted = await run(base, [lora], "adapter");
         const fused = await run(merged, [], "merged");
-        assert.deepEqual(adapted.outs, fused.outs, "greedy outputs: adapter at runtime vs merged");
+        assert.deepEqual(
+          adapted.outs,
+          fused.outs,
+          "greedy outputs: adapter merged at load vs merged",
+        );
         const rel = (a: number[][], b: number[][]) =>
           Math.max(
             ...a.flatMap((row, i) =>
@@ -199,10 +210,16 @@ for (const shape of ["llama3", "qwen2", "mistral"] as const) {
           `relative Δ ${diff}`,
         );
         assert.ok(diff <= TOLERANCE, `adapter vs merged: relative |Δ log p| = ${diff}`);
+        // eval merges the adapter into a copy of the base at load; llama.cpp's runtime adapter
+        // (what the server applies) gives the same
+        const runtime = await run(base, [lora], undefined, "runtime");
+        assert.deepEqual(runtime.outs, fused.outs, "greedy outputs: runtime adapter vs merged");
+        const runtimeDiff = rel(runtime.scores, fused.scores);
+        assert.ok(runtimeDiff <= TOLERANCE, `runtime adapter vs merged: relative Δ ${runtimeDiff}`);
         const moved = rel(adapted.scores, plain.scores);
         assert.ok(moved > 10 * TOLERANCE, `the adapter changes the model (relative Δ ${moved})`);
 
-        // eval: the same metrics and predictions from the adapter at runtime and the merged GGUF
+        // eval: the same metrics and predictions from the adapter (merged at load) and the merged GGUF
         assert.deepEqual(metricValues(adapted.results!), metricValues(fused.results!));
         assert.deepEqual(predictions(adapted.samples!), predictions(fused.samples!));
         const evalDiff = rel(choiceLogprobs(adapted.samples!), choiceLogprobs(fused.samples!));
