@@ -18,7 +18,13 @@
  *   deno task bench:serve       # tiny and bench models; 4, 8 and 16 clients; 3 rounds
  *   deno task bench:serve --model tiny --concurrency 8 --requests 32 --rounds 1 --no-llama-server
  *
- * Writes results/bench/serve.json and results/bench/serve.md.
+ * With `--adapter FILE` every server serves the model with that LoRA adapter: tunebook as the only
+ * name on its base, so merged into a cached copy of the weights at load (lib/llm/lora_merge.ts)
+ * unless `--lora-mode runtime`; llama-server with `--lora FILE` (at runtime, its only way).
+ *
+ *   deno task bench:serve --model tiny-256 --adapter data/models/tiny-256/chat-lora.gguf --name serve_lora
+ *
+ * Writes results/bench/serve.json and results/bench/serve.md (`--name` another NAME).
  * @module
  */
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
@@ -30,6 +36,7 @@ import { findLibllama, LIBLLAMA_ENV } from "../lib/llm/_libllama_path.ts";
 import {
   booleanFlag,
   defineCommand,
+  enumFlag,
   type FlagValues,
   integerFlag,
   listFlag,
@@ -144,11 +151,36 @@ const flags = {
     { placeholder: "PATH", default: NATIVE_LIBLLAMA },
   ),
   "no-native": booleanFlag("measure tunebook on node-llama-cpp's prebuilt libllama only"),
-  out: stringFlag("writes DIR/serve.json and DIR/serve.md", {
+  adapter: stringFlag(
+    "a GGUF LoRA adapter every server applies: tunebook serves it as the only name on its base " +
+      "(merged at load unless --lora-mode runtime), llama-server with --lora",
+    { placeholder: "FILE.gguf" },
+  ),
+  "lora-mode": enumFlag("tunebook's --lora-mode with --adapter", ["auto", "runtime"], {
+    default: "auto",
+  }),
+  out: stringFlag("output folder", {
     placeholder: "DIR",
     default: "results/bench",
   }),
+  name: stringFlag("output files are DIR/NAME.json and DIR/NAME.md", {
+    placeholder: "NAME",
+    default: "serve",
+  }),
 };
+
+/**
+ * A serve config file (in a temporary folder) with one model name, "tiny": `model` plus `adapter`,
+ * so tunebook's server has no plain base beside it.
+ */
+function adapterConfig(model: string, adapter: string): string {
+  const path = join(Deno.makeTempDirSync({ prefix: "tunebook-servebench-" }), "serve.json");
+  writeFileSync(
+    path,
+    JSON.stringify({ models: { tiny: { model: resolve(model), adapters: [{ path: adapter }] } } }),
+  );
+  return path;
+}
 
 /** `deno task bench:serve`. */
 export const command = defineCommand({
@@ -175,6 +207,11 @@ async function main(
   const llamaServer = values["llama-server"];
   const withLlama = !values["no-llama-server"];
   const nativeLib = values["native-libllama"];
+  const adapter = values.adapter ? resolve(values.adapter) : undefined;
+  if (adapter && !existsSync(adapter)) {
+    console.error(`--adapter ${values.adapter}: not found`);
+    return USAGE_ERROR;
+  }
   const withNative = !values["no-native"] && existsSync(nativeLib);
   if (!values["no-native"] && !withNative) {
     console.error(
@@ -209,11 +246,12 @@ async function main(
       const env: Record<string, string> = server === "tunebook-native"
         ? { [LIBLLAMA_ENV]: resolve(nativeLib) }
         : {};
+      // with an adapter: one name, "tiny", the base plus the adapter (no plain base beside it)
+      const served = adapter
+        ? ["--config", adapterConfig(model, adapter), "--lora-mode", values["lora-mode"]]
+        : ["--model", model, "--name", "tiny"];
       return await spawnTunebookServer([
-        "--model",
-        model,
-        "--name",
-        "tiny",
+        ...served,
         "--threads",
         String(threads),
         "--sequences",
@@ -230,6 +268,7 @@ async function main(
     return await spawnLlamaServer(llamaServer, {
       model,
       alias: "tiny",
+      lora: adapter ? [adapter] : [],
       threads,
       sequences,
       contextPerSequence: CONTEXT_PER_SEQUENCE,
@@ -386,6 +425,7 @@ async function main(
       loadAverageAtEnd: Deno.loadavg().map((x) => Math.round(x * 100) / 100),
     },
     load: { concurrencies, rounds, threads, greedy: true, ignoreEos: true, body: LOAD_BODY },
+    adapter: adapter ? { path: adapter, tunebookLoraMode: values["lora-mode"] } : null,
     prompts: Object.fromEntries(promptsOf),
     libllama: { prebuilt: findLibllama(), native: withNative ? resolve(nativeLib) : null },
     targetRatio: TARGET_RATIO,
@@ -397,7 +437,7 @@ async function main(
     runs,
   };
   mkdirSync(values.out, { recursive: true });
-  writeFileSync(join(values.out, "serve.json"), JSON.stringify(result, null, 2) + "\n");
+  writeFileSync(join(values.out, `${values.name}.json`), JSON.stringify(result, null, 2) + "\n");
   const fmt = (x: number | undefined) => (x === undefined ? "" : `**${x.toFixed(2)}**`);
   const row = (
     c: { model: string; concurrency: number },
@@ -427,6 +467,16 @@ async function main(
       result.machine.loadAverageAtEnd.join("/")
     }); ${result.date}. Command: \`${command}\`.`,
     ``,
+    ...(adapter
+      ? [
+        `Every server applies the LoRA adapter \`${adapter}\`: tunebook ${
+          values["lora-mode"] === "auto"
+            ? "merged into a cached copy of the weights at load (the only name on its base)"
+            : "at runtime (`--lora-mode runtime`)"
+        }, llama-server at runtime (\`--lora\`).`,
+        ``,
+      ]
+      : []),
     `Both servers are driven alike: streaming \`POST /v1/completions\` with the same text ` +
     `prompts (used in turn), \`${JSON.stringify(LOAD_BODY)}\`; each server tokenizes them ` +
     `itself. A prompt llama-server fails on when sent alone (its output parser rejects the ` +
@@ -471,7 +521,7 @@ async function main(
     ...residentTable(runs, models),
     ...llamaServerErrors(runs),
   ].join("\n");
-  writeFileSync(join(values.out, "serve.md"), md);
+  writeFileSync(join(values.out, `${values.name}.md`), md);
   console.log(md);
   return checks.noErrors && checks.everyResponseComplete && checks.memoryFlat ? 0 : 1;
 }

@@ -95,6 +95,13 @@ const flags = {
     { min: 0, defaultText: String(SERVE_DEFAULTS.scoreThreads) },
   ),
   cpu: booleanFlag("never use a GPU"),
+  "lora-mode": enumFlag(
+    "how a model's LoRA adapters are applied: auto (merged into a cached copy of the weights " +
+      "at load when no other served name shares its base, else at runtime), runtime (always " +
+      "at runtime)",
+    ["auto", "runtime"],
+    { defaultText: SERVE_DEFAULTS.loraMode },
+  ),
   "max-queue": integerFlag("requests waiting per model before 429", {
     min: 0,
     defaultText: String(SERVE_DEFAULTS.maxQueue),
@@ -204,6 +211,7 @@ function buildConfig(values: FlagValues<typeof flags>): ServeConfig {
     threads: values.threads,
     scoreThreads: values["score-threads"],
     gpu: values.cpu ? false : undefined,
+    loraMode: values["lora-mode"],
     maxQueue: values["max-queue"],
     maxTokens: values["max-tokens"],
     maxBodyBytes: values["max-body-bytes"],

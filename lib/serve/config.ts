@@ -92,6 +92,14 @@ export interface ServeConfig {
   scoreThreads: number;
   /** Tokens per decode of the prompt scorer (as `deno task eval`'s, so both compute alike). Default: 1024. */
   scoreBatchSize: number;
+  /**
+   * How a model name's LoRA adapters are applied. "auto": merged into a cached copy of the weights
+   * at load (lib/llm/lora_merge.ts: no per-decode cost) when no other served name shares that
+   * base GGUF and the merge can be done (f32/f16 base up to 2 GiB), else at runtime, so a base is
+   * still loaded once for all its names; "runtime": always at runtime (llama.cpp adds B·A in every
+   * decode, bit for bit what `deno task eval --lora-mode runtime` computes). Default: "auto".
+   */
+  loraMode: "auto" | "runtime";
 }
 
 /** Every default, in one place. */
@@ -117,6 +125,7 @@ export const SERVE_DEFAULTS: Readonly<ServeConfig> = Object.freeze({
   maxLogprobs: 20,
   scoreThreads: 0,
   scoreBatchSize: 1024,
+  loraMode: "auto" as const,
 });
 
 /** Characters allowed in a model name (it appears in URLs and logs). */
@@ -161,6 +170,7 @@ const ServeConfigSchema = z.object({
   maxLogprobs: z.number().int().min(0),
   scoreThreads: z.number().int().min(0),
   scoreBatchSize: z.number().int().min(2),
+  loraMode: z.union([z.literal("auto"), z.literal("runtime")]),
 }).strict();
 
 /** A config as a file or caller writes it: every field optional. */

@@ -1,6 +1,9 @@
 /**
  * The served models: each distinct base GGUF is loaded once; each model name gets its own
- * context (with its LoRA adapters) with a pool of parallel sequences, created on first use. On
+ * context (with its LoRA adapters) with a pool of parallel sequences, created on first use. A name
+ * that alone uses its base and has adapters loads the base with them merged into a cached copy
+ * instead (lib/llm/lora_merge.ts; `loraMode` "runtime" turns that off), so its decodes pay no
+ * LoRA graph. On
  * CPU the contexts are batched generators on libllama, which holds each file's weights once for
  * all of them, and the tokenizer and chat template come from the same libllama load
  * (lib/llm/libllama_model.ts: no node-llama-cpp in the process with `--cpu`); on a GPU
@@ -38,6 +41,7 @@ import {
 } from "../llm/sequence_pool.ts";
 import type { TokenPieces } from "../llm/token_pieces.ts";
 import { fileSha256 } from "../util/file_hash.ts";
+import { mergeLora } from "../llm/lora_merge.ts";
 import type { ServeConfig, ServedModel } from "./config.ts";
 import { ApiError, HTTP } from "./errors.ts";
 
@@ -69,8 +73,23 @@ export interface ServedIdentity {
   model_sha256: string;
   /** Each LoRA adapter's SHA-256 and scale, in order. */
   adapters: { sha256: string; scale: number }[];
+  /**
+   * How the adapters are applied (present when there are any): merged into a copy of the
+   * weights at load, or at runtime — their numbers differ in rounding.
+   */
+  lora_applied?: "merged" | "runtime";
   /** Tokens per sequence of its context. */
   context_size: number;
+}
+
+/** Where a model name's weights load from, and the adapters its context still applies. */
+interface Weights {
+  /** The GGUF loaded: the base, or its merged copy. */
+  path: string;
+  /** Adapters applied at runtime (none when merged). */
+  lora: ServedModel["adapters"];
+  /** Whether the adapters were merged into `path`. */
+  merged: boolean;
 }
 
 /** How long {@linkcode ModelRegistry.close} waits for requests to let go. */
@@ -103,6 +122,7 @@ export class ModelRegistry {
   #state: RegistryState = "loading";
   #error?: Error;
   #bases = new Map<string, Promise<PoolModel>>();
+  #weights = new Map<string, Promise<Weights>>();
   #templates = new Map<string, ChatTemplate | undefined>();
   #entries = new Map<string, Entry>();
   #clock = 0;
@@ -134,7 +154,7 @@ export class ModelRegistry {
   async start(): Promise<void> {
     try {
       for (const [name, m] of Object.entries(this.config.models)) checkFiles(name, m);
-      for (const m of Object.values(this.config.models)) await this.#base(m);
+      for (const name of Object.keys(this.config.models)) await this.#base(name);
       const first = this.names()[0];
       if (first) await this.#open(first);
       this.#state = "ready";
@@ -215,13 +235,19 @@ export class ModelRegistry {
     if (!id) {
       const served = this.config.models[name];
       id = (async () => {
-        const loaded = await this.#base(served);
+        const loaded = await this.#base(name);
+        const weights = await this.#weightsOf(name);
         const adapters = [];
         for (const a of served.adapters) {
           adapters.push({ sha256: await fileSha256(a.path), scale: a.scale ?? 1 });
         }
         const contextSize = this.config.contextSize ?? defaultContextSize(loaded);
-        return { model_sha256: loaded.info.sha256, adapters, context_size: contextSize };
+        return {
+          model_sha256: weights.merged ? await fileSha256(served.model) : loaded.info.sha256,
+          adapters,
+          ...(adapters.length ? { lora_applied: weights.merged ? "merged" : "runtime" } : {}),
+          context_size: contextSize,
+        } as ServedIdentity;
       })();
       this.#identities.set(name, id);
     }
@@ -271,19 +297,45 @@ export class ModelRegistry {
     return entry;
   }
 
-  async #base(m: ServedModel): Promise<PoolModel> {
-    let base = this.#bases.get(m.model);
+  /**
+   * `name`'s weights: its base GGUF with its adapters at runtime, or — with `loraMode` "auto",
+   * when no other served name uses that base and the merge can be done — the base with the
+   * adapters merged into a cached copy (lib/llm/lora_merge.ts), loaded instead of the base.
+   */
+  #weightsOf(name: string): Promise<Weights> {
+    let w = this.#weights.get(name);
+    if (!w) {
+      const m = this.config.models[name];
+      const shared = Object.values(this.config.models).filter((x) =>
+        x.model === m.model
+      ).length > 1;
+      w = (async (): Promise<Weights> => {
+        if (m.adapters.length && !shared && this.config.loraMode === "auto") {
+          const merged = await mergeLora(m.model, m.adapters);
+          if ("path" in merged) return { path: merged.path, lora: [], merged: true };
+        }
+        return { path: m.model, lora: m.adapters, merged: false };
+      })();
+      this.#weights.set(name, w);
+    }
+    return w;
+  }
+
+  async #base(name: string): Promise<PoolModel> {
+    const m = this.config.models[name];
+    const { path } = await this.#weightsOf(name);
+    let base = this.#bases.get(path);
     if (!base) {
       // On CPU every context is a batched generator on libllama's one copy of the weights, and
       // the tokenizer, detokenizer and chat template come from that same load: node-llama-cpp is
       // not loaded at all with --cpu, and only to find out whether there is a GPU otherwise.
       const gpu = this.config.gpu;
       base = gpu === false
-        ? loadLibllamaModel(m.model)
+        ? loadLibllamaModel(path)
         : getRuntime(gpu).then((llama): Promise<PoolModel> =>
-          usesBatchedGenerator(llama) ? loadLibllamaModel(m.model) : loadModel(m.model, { gpu })
+          usesBatchedGenerator(llama) ? loadLibllamaModel(path) : loadModel(path, { gpu })
         );
-      this.#bases.set(m.model, base);
+      this.#bases.set(path, base);
     }
     const loaded = await base;
     const key = templateKey(m);
@@ -319,14 +371,14 @@ export class ModelRegistry {
   }
 
   async #createPool(name: string): Promise<SequencePool> {
-    const served = this.config.models[name];
-    const loaded = await this.#base(served);
+    const loaded = await this.#base(name);
+    const { lora } = await this.#weightsOf(name);
     const pool = await SequencePool.create(loaded, {
       sequences: this.config.sequences,
       contextSize: this.config.contextSize ?? undefined,
       batchSize: this.config.batchSize,
       threads: this.config.threads,
-      lora: served.adapters,
+      lora,
       maxWaiting: this.config.maxQueue,
     });
     return pool;
@@ -335,14 +387,14 @@ export class ModelRegistry {
   /** `name`'s prompt scorer, created on first use (a failed creation is retried by the next call). */
   #scorer(entry: Entry, name: string, pool: SequencePool): Promise<BatchScorer> {
     if (!entry.scorer) {
-      const served = this.config.models[name];
       const scorer = (async () => {
-        const loaded = await this.#base(served);
+        const loaded = await this.#base(name);
+        const { lora } = await this.#weightsOf(name);
         return BatchScorer.open(loaded.info.path, {
           threads: this.config.scoreThreads || navigator.hardwareConcurrency || 1,
           batchSize: this.config.scoreBatchSize,
           contextSize: Math.max(pool.contextSize, this.config.scoreBatchSize),
-          lora: served.adapters,
+          lora,
         });
       })();
       entry.scorer = scorer;

@@ -100,6 +100,8 @@ export interface LlamaServerOptions {
   contextPerSequence: number;
   /** The model name it answers to (`-a`). Default: llama-server's own (the file name). */
   alias?: string;
+  /** LoRA adapters (GGUF) it applies to every slot (`--lora`). Default: none. */
+  lora?: string[];
 }
 
 /**
@@ -114,6 +116,7 @@ export function spawnLlamaServer(binary: string, o: LlamaServerOptions): Promise
       "-m",
       o.model,
       ...(o.alias !== undefined ? ["-a", o.alias] : []),
+      ...(o.lora ?? []).flatMap((path) => ["--lora", path]),
       "--host",
       "127.0.0.1",
       "--port",
