@@ -126,7 +126,9 @@ export async function createLlamaBackend(
   if (lora.length > 0 && loraMode !== "runtime") {
     const m = await mergeLora(modelPath, lora);
     if ("path" in m) merged = m.path;
-    else if (loraMode === "merge") {
+    else if ("failed" in m && loraMode === "auto") {
+      console.warn(`LoRA adapters at runtime: ${m.why}`);
+    } else if (loraMode === "merge") {
       throw new Error(
         `${modelPath}: cannot merge the LoRA adapters (${m.why}); use runtime adapters`,
       );

@@ -16,6 +16,9 @@
  * (merging would requantize it) or a bf16 one, an embedding adapter, mismatched shapes, a base over
  * {@linkcode DEFAULT_MERGE_MAX_BYTES} — and the caller then applies the adapters at runtime.
  *
+ * A cache that cannot be written is a reason too (`failed: true`): the adapters then run at
+ * runtime, slower but the same, and the caller says so once.
+ *
  * @example
  * ```ts ignore
  * import { mergeLora } from "./lora_merge.ts";
@@ -33,6 +36,7 @@ import {
   openSync,
   readSync,
   renameSync,
+  rmSync,
   statSync,
   writeFileSync,
 } from "node:fs";
@@ -139,13 +143,14 @@ export function loraMergeBlocker(
 
 /**
  * `basePath` with `adapters` merged into its weights: the cached copy's path (written now if
- * missing), or why it cannot be merged.
+ * missing), or why it cannot be merged — including a cache folder that cannot be written, whose
+ * error is the reason (the caller then applies the adapters at runtime).
  */
 export async function mergeLora(
   basePath: string,
   adapters: MergeAdapter[],
   options: MergeLoraOptions = {},
-): Promise<{ path: string; written: boolean } | { why: string }> {
+): Promise<{ path: string; written: boolean } | { why: string; failed?: true }> {
   const { cacheDir = loraCacheDir(), maxBytes = DEFAULT_MERGE_MAX_BYTES } = options;
   const p = plan(basePath, adapters, maxBytes);
   if (typeof p === "string") return { why: p };
@@ -158,7 +163,20 @@ export async function mergeLora(
   const key = createHash("sha256").update(JSON.stringify(identity)).digest("hex").slice(0, 32);
   const out = join(cacheDir, `merged-${key}.gguf`);
   if (existsSync(out)) return { path: out, written: false };
-  mkdirSync(cacheDir, { recursive: true });
+  try {
+    mkdirSync(cacheDir, { recursive: true });
+    return { path: writeMerged(basePath, adapters, p, out), written: true };
+  } catch (e) {
+    return {
+      why: `the merged copy could not be written to ${cacheDir} (${(e as Error).message}); ` +
+        `set TUNEBOOK_LORA_CACHE to a writable folder`,
+      failed: true,
+    };
+  }
+}
+
+/** Write `basePath` with the plan's adapters merged to `out` (a temporary name first); `out`. */
+function writeMerged(basePath: string, adapters: MergeAdapter[], p: Plan, out: string): string {
   const bytes = readWhole(basePath);
   const files = adapters.map((a) => readWhole(a.path));
   for (const target of p.targets) {
@@ -175,9 +193,14 @@ export async function mergeLora(
     addDelta(bytes, p.base.dataStart, target.base, parts);
   }
   const partial = `${out}.${Deno.pid}.partial`;
-  writeFileSync(partial, bytes);
-  renameSync(partial, out);
-  return { path: out, written: true };
+  try {
+    writeFileSync(partial, bytes);
+    renameSync(partial, out);
+  } catch (e) {
+    rmSync(partial, { force: true });
+    throw e;
+  }
+  return out;
 }
 
 /** The whole file in a fresh buffer (offset 0, so typed views on aligned tensor data work). */

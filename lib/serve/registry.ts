@@ -313,6 +313,7 @@ export class ModelRegistry {
         if (m.adapters.length && !shared && this.config.loraMode === "auto") {
           const merged = await mergeLora(m.model, m.adapters);
           if ("path" in merged) return { path: merged.path, lora: [], merged: true };
+          if ("failed" in merged) console.warn(`${name}: LoRA adapters at runtime: ${merged.why}`);
         }
         return { path: m.model, lora: m.adapters, merged: false };
       })();

@@ -164,3 +164,38 @@ Deno.test("eval's backend merges by default, scores as runtime adapters do, and 
   );
   writeFileSync(join(dir, "done"), "");
 });
+
+Deno.test("a cache that cannot be written: the reason, a warning, and eval falls back to runtime adapters", async () => {
+  const file = join(dir, "a-file");
+  writeFileSync(file, "");
+  const cacheDir = join(file, "cache"); // under a file: mkdir fails (ENOTDIR), even as root
+  const m = await mergeLora(TINY_GGUF, [{ path: pair.lora }], { cacheDir });
+  assert.ok("why" in m && m.failed, JSON.stringify(m));
+  assert.match(m.why, /could not be written to .*a-file\/cache .*TUNEBOOK_LORA_CACHE/);
+  const before = Deno.env.get("TUNEBOOK_LORA_CACHE");
+  Deno.env.set("TUNEBOOK_LORA_CACHE", cacheDir);
+  const warn = console.warn;
+  const warned: string[] = [];
+  console.warn = (msg: string) => warned.push(msg);
+  try {
+    const b = await createLlamaBackend(TINY_GGUF, {
+      lora: [{ path: pair.lora }],
+      threads: TEST_THREADS,
+      gpu: false,
+    });
+    await b.dispose();
+    assert.equal(b.runIdentity?.lora_applied, "runtime");
+    assert.ok(
+      warned.some((w) => /LoRA adapters at runtime: the merged copy/.test(w)),
+      warned.join(),
+    );
+    await assert.rejects(
+      createLlamaBackend(TINY_GGUF, { lora: [{ path: pair.lora }], gpu: false, loraMode: "merge" }),
+      /cannot merge the LoRA adapters \(the merged copy could not be written/,
+    );
+  } finally {
+    console.warn = warn;
+    if (before === undefined) Deno.env.delete("TUNEBOOK_LORA_CACHE");
+    else Deno.env.set("TUNEBOOK_LORA_CACHE", before);
+  }
+});
