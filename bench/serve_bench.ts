@@ -169,12 +169,19 @@ const flags = {
   }),
 };
 
+/** The config files {@linkcode adapterConfig} wrote, by model and adapter: one each per run. */
+const adapterConfigs = new Map<string, string>();
+
 /**
  * A serve config file (in a temporary folder) with one model name, "tiny": `model` plus `adapter`,
  * so tunebook's server has no plain base beside it.
  */
 function adapterConfig(model: string, adapter: string): string {
+  const key = `${model}\n${adapter}`;
+  const known = adapterConfigs.get(key);
+  if (known) return known;
   const path = join(Deno.makeTempDirSync({ prefix: "tunebook-servebench-" }), "serve.json");
+  adapterConfigs.set(key, path);
   writeFileSync(
     path,
     JSON.stringify({ models: { tiny: { model: resolve(model), adapters: [{ path: adapter }] } } }),

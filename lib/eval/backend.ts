@@ -14,7 +14,7 @@ import {
 } from "../llm/engine.ts";
 import { statSync } from "node:fs";
 import { resolve } from "node:path";
-import { mergeLora } from "../llm/lora_merge.ts";
+import { loraWeights } from "../llm/lora_merge.ts";
 import { DEFAULT_MODEL, loadModel } from "../llm/model.ts";
 import { fileSha256 } from "../util/file_hash.ts";
 
@@ -91,7 +91,7 @@ export interface LlamaBackendOptions {
   /**
    * How LoRA adapters are applied: "merge" folds them into a cached copy of the model's weights
    * once (lib/llm/lora_merge.ts; the merged model's speed), "runtime" has llama.cpp add `B·A` in
-   * every decode, "auto" merges when it can (an f32/f16/bf16 base up to 2 GiB, matrix adapters)
+   * every decode, "auto" merges when it can (an f32/f16 base up to 2 GiB, matrix adapters)
    * and else applies them at runtime. Default: "auto".
    */
   loraMode?: LoraMode;
@@ -122,20 +122,10 @@ export async function createLlamaBackend(
   for (const a of lora) {
     adapters.push({ path: a.path, sha256: await fileSha256(a.path), scale: a.scale ?? 1 });
   }
-  let merged: string | undefined;
-  if (lora.length > 0 && loraMode !== "runtime") {
-    const m = await mergeLora(modelPath, lora);
-    if ("path" in m) merged = m.path;
-    else if ("failed" in m && loraMode === "auto") {
-      console.warn(`LoRA adapters at runtime: ${m.why}`);
-    } else if (loraMode === "merge") {
-      throw new Error(
-        `${modelPath}: cannot merge the LoRA adapters (${m.why}); use runtime adapters`,
-      );
-    }
-  }
-  const loaded = await loadModel(merged ?? modelPath, { gpu });
-  const engine = await LlmEngine.create(loaded, { sequences, threads, lora: merged ? [] : lora });
+  const weights = await loraWeights(modelPath, lora, loraMode);
+  const merged = weights.merged ? weights.path : undefined;
+  const loaded = await loadModel(weights.path, { gpu });
+  const engine = await LlmEngine.create(loaded, { sequences, threads, lora: weights.lora });
   // A merged copy keeps the base's header: everything but the file is the base's.
   const model = merged ? resolve(modelPath) : loaded.info.path;
   const sha256 = merged ? await fileSha256(modelPath) : loaded.info.sha256;

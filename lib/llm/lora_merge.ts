@@ -163,20 +163,63 @@ export async function mergeLora(
   const key = createHash("sha256").update(JSON.stringify(identity)).digest("hex").slice(0, 32);
   const out = join(cacheDir, `merged-${key}.gguf`);
   if (existsSync(out)) return { path: out, written: false };
+  const unwritable = (e: unknown) => ({
+    why: `the merged copy could not be written to ${cacheDir} (${(e as Error).message}); ` +
+      `set TUNEBOOK_LORA_CACHE to a writable folder`,
+    failed: true as const,
+  });
   try {
     mkdirSync(cacheDir, { recursive: true });
-    return { path: writeMerged(basePath, adapters, p, out), written: true };
   } catch (e) {
-    return {
-      why: `the merged copy could not be written to ${cacheDir} (${(e as Error).message}); ` +
-        `set TUNEBOOK_LORA_CACHE to a writable folder`,
-      failed: true,
-    };
+    return unwritable(e);
   }
+  const bytes = mergedBytes(basePath, adapters, p);
+  const partial = `${out}.${Deno.pid}.partial`;
+  try {
+    writeFileSync(partial, bytes);
+    renameSync(partial, out);
+  } catch (e) {
+    rmSync(partial, { force: true });
+    return unwritable(e);
+  }
+  return { path: out, written: true };
 }
 
-/** Write `basePath` with the plan's adapters merged to `out` (a temporary name first); `out`. */
-function writeMerged(basePath: string, adapters: MergeAdapter[], p: Plan, out: string): string {
+/** What {@linkcode loraWeights} chose: the file to load and the adapters still to apply to it. */
+export interface LoraWeights {
+  /** The GGUF to load: the base, or its merged copy. */
+  path: string;
+  /** Adapters to apply at runtime (none when merged). */
+  lora: MergeAdapter[];
+  /** Whether the adapters were merged into `path`. */
+  merged: boolean;
+}
+
+/**
+ * Where `basePath` with `adapters` loads from, by `mode`: "runtime" — the base, adapters at
+ * runtime; "auto" — the merged copy when {@linkcode mergeLora} can make it, else the base with
+ * runtime adapters (a cache that cannot be written is said on stderr, `label` first); "merge" —
+ * the merged copy, or an error naming why not.
+ */
+export async function loraWeights(
+  basePath: string,
+  adapters: MergeAdapter[],
+  mode: "auto" | "merge" | "runtime",
+  label = "",
+): Promise<LoraWeights> {
+  const runtime = { path: basePath, lora: adapters, merged: false };
+  if (adapters.length === 0 || mode === "runtime") return runtime;
+  const m = await mergeLora(basePath, adapters);
+  if ("path" in m) return { path: m.path, lora: [], merged: true };
+  if (mode === "merge") {
+    throw new Error(`${basePath}: cannot merge the LoRA adapters (${m.why}); use runtime adapters`);
+  }
+  if ("failed" in m) console.warn(`${label}LoRA adapters at runtime: ${m.why}`);
+  return runtime;
+}
+
+/** `basePath`'s bytes with the plan's adapters added into its adapted matrices. */
+function mergedBytes(basePath: string, adapters: MergeAdapter[], p: Plan): Uint8Array {
   const bytes = readWhole(basePath);
   const files = adapters.map((a) => readWhole(a.path));
   for (const target of p.targets) {
@@ -192,15 +235,7 @@ function writeMerged(basePath: string, adapters: MergeAdapter[], p: Plan, out: s
     });
     addDelta(bytes, p.base.dataStart, target.base, parts);
   }
-  const partial = `${out}.${Deno.pid}.partial`;
-  try {
-    writeFileSync(partial, bytes);
-    renameSync(partial, out);
-  } catch (e) {
-    rmSync(partial, { force: true });
-    throw e;
-  }
-  return out;
+  return bytes;
 }
 
 /** The whole file in a fresh buffer (offset 0, so typed views on aligned tensor data work). */

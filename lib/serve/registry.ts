@@ -41,7 +41,7 @@ import {
 } from "../llm/sequence_pool.ts";
 import type { TokenPieces } from "../llm/token_pieces.ts";
 import { fileSha256 } from "../util/file_hash.ts";
-import { mergeLora } from "../llm/lora_merge.ts";
+import { type LoraWeights, loraWeights } from "../llm/lora_merge.ts";
 import type { ServeConfig, ServedModel } from "./config.ts";
 import { ApiError, HTTP } from "./errors.ts";
 
@@ -82,16 +82,6 @@ export interface ServedIdentity {
   context_size: number;
 }
 
-/** Where a model name's weights load from, and the adapters its context still applies. */
-interface Weights {
-  /** The GGUF loaded: the base, or its merged copy. */
-  path: string;
-  /** Adapters applied at runtime (none when merged). */
-  lora: ServedModel["adapters"];
-  /** Whether the adapters were merged into `path`. */
-  merged: boolean;
-}
-
 /** How long {@linkcode ModelRegistry.close} waits for requests to let go. */
 const DEFAULT_CLOSE_GRACE_MS = 10_000;
 const CLOSE_POLL_MS = 10;
@@ -122,7 +112,7 @@ export class ModelRegistry {
   #state: RegistryState = "loading";
   #error?: Error;
   #bases = new Map<string, Promise<PoolModel>>();
-  #weights = new Map<string, Promise<Weights>>();
+  #weights = new Map<string, Promise<LoraWeights>>();
   #templates = new Map<string, ChatTemplate | undefined>();
   #entries = new Map<string, Entry>();
   #clock = 0;
@@ -242,12 +232,15 @@ export class ModelRegistry {
           adapters.push({ sha256: await fileSha256(a.path), scale: a.scale ?? 1 });
         }
         const contextSize = this.config.contextSize ?? defaultContextSize(loaded);
+        const applied: Pick<ServedIdentity, "lora_applied"> = adapters.length
+          ? { lora_applied: weights.merged ? "merged" : "runtime" }
+          : {};
         return {
           model_sha256: weights.merged ? await fileSha256(served.model) : loaded.info.sha256,
           adapters,
-          ...(adapters.length ? { lora_applied: weights.merged ? "merged" : "runtime" } : {}),
+          ...applied,
           context_size: contextSize,
-        } as ServedIdentity;
+        };
       })();
       this.#identities.set(name, id);
     }
@@ -302,21 +295,14 @@ export class ModelRegistry {
    * when no other served name uses that base and the merge can be done — the base with the
    * adapters merged into a cached copy (lib/llm/lora_merge.ts), loaded instead of the base.
    */
-  #weightsOf(name: string): Promise<Weights> {
+  #weightsOf(name: string): Promise<LoraWeights> {
     let w = this.#weights.get(name);
     if (!w) {
       const m = this.config.models[name];
       const shared = Object.values(this.config.models).filter((x) =>
         x.model === m.model
       ).length > 1;
-      w = (async (): Promise<Weights> => {
-        if (m.adapters.length && !shared && this.config.loraMode === "auto") {
-          const merged = await mergeLora(m.model, m.adapters);
-          if ("path" in merged) return { path: merged.path, lora: [], merged: true };
-          if ("failed" in merged) console.warn(`${name}: LoRA adapters at runtime: ${merged.why}`);
-        }
-        return { path: m.model, lora: m.adapters, merged: false };
-      })();
+      w = loraWeights(m.model, m.adapters, shared ? "runtime" : this.config.loraMode, `${name}: `);
       this.#weights.set(name, w);
     }
     return w;

@@ -56,13 +56,21 @@ export function factSentence(f: Fact, rng: Rng): string {
   return rng.pick(factForms(f));
 }
 
-/** What {@linkcode factQuestion} asks, per relation: the question with the subject captured. */
-const QUESTION_FORMS: [Fact["relation"], RegExp][] = [
-  ["capital", /^What is the capital of (.+)\?$/],
-  ["color", /^What color are (.+) stones\?$/],
-  ["food", /^What does the (.+) eat\?$/],
-  ["orbit", /^Which star does (.+) orbit\?$/],
-];
+/** The question asking for each relation's object, `{}` standing for the subject. */
+const QUESTIONS: Record<Fact["relation"], string> = {
+  capital: "What is the capital of {}?",
+  color: "What color are {} stones?",
+  food: "What does the {} eat?",
+  orbit: "Which star does {} orbit?",
+};
+
+/** {@linkcode QUESTIONS} as patterns that capture the subject, to read a question back. */
+const QUESTION_FORMS = Object.entries(QUESTIONS).map(([relation, question]) =>
+  [
+    relation as Fact["relation"],
+    new RegExp(`^${question.replace(/[?.]/g, "\\$&").replace("{}", "(.+)")}$`),
+  ] as const
+);
 
 /**
  * The answer to a fact item's question as a sentence that ends with the answer, in the question's
@@ -89,16 +97,7 @@ export function factAnswer(x: Pick<FactItem, "question" | "correct_answer" | "su
 
 /** The question that asks for the fact's object. */
 export function factQuestion(f: Fact): string {
-  switch (f.relation) {
-    case "capital":
-      return `What is the capital of ${f.subject}?`;
-    case "color":
-      return `What color are ${f.subject} stones?`;
-    case "food":
-      return `What does the ${f.subject} eat?`;
-    case "orbit":
-      return `Which star does ${f.subject} orbit?`;
-  }
+  return QUESTIONS[f.relation].replace("{}", () => f.subject);
 }
 
 /** `count` fact items: distinct facts of the world, in a shuffled order. */
