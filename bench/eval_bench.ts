@@ -104,6 +104,7 @@ import {
 } from "./_llama_tools.ts";
 import { encodeText } from "../lib/llm/tokenizer_rules.ts";
 import { findLibllama } from "../lib/llm/_libllama_path.ts";
+import { measureOutputLayer, type OutputLayerCost, referenceRate } from "./_output_layer.ts";
 import {
   benchGeneration,
   GENERATION_DESCRIPTIONS,
@@ -180,6 +181,8 @@ interface Measurement {
   medianStartupSeconds?: number;
   /** Tokens evaluated per run (tunebook's counter; naive: context + choice tokens). */
   tokensEvaluated?: number;
+  /** Rows of logits those tokens asked for, per run (the batched scorer's counter). */
+  outputRows?: number;
   /**
    * Tokens evaluated per second: each timed round's tokens over its seconds, median of the
    * rounds (absent for llama-perplexity, which reports no token count).
@@ -198,6 +201,12 @@ interface LlamaBenchMeasurement {
   tokensPerSecond: number;
   /** The command line of the last round. */
   command: string;
+  /**
+   * The output layer's seconds per row of logits, measured in each round through tunebook's
+   * libllama on the same model and threads (bench/_output_layer.ts): the work llama-bench's pp test
+   * leaves out and a scorer cannot (a row per scored position).
+   */
+  outputLayer: { secondsPerRow: number; rounds: number[]; decodes: OutputLayerCost[] };
 }
 
 /**
@@ -349,20 +358,24 @@ async function engineRunner(
   let last: number[][] = [];
   const rates: number[] = [];
   let tokens = 0;
+  let outputRows: number | undefined;
   return {
     method,
     run: async () => {
       const before = engine.tokensEvaluated;
+      const rowsBefore = engine.outputRowsEvaluated;
       const t0 = performance.now();
       const s = await scoreAll(engine, items, inFlight);
       const seconds = (performance.now() - t0) / 1000;
       tokens = engine.tokensEvaluated - before;
+      outputRows = rowsBefore === undefined ? undefined : engine.outputRowsEvaluated! - rowsBefore;
       rates.push(tokens / seconds);
       last = s.map((x) => x.logprobs);
       return seconds;
     },
     extra: () => ({
       tokensEvaluated: tokens,
+      outputRows,
       promptTokensPerSecond: roundTo(median(rates.slice(1)), 1), // the first run is the warm-up
     }),
     logprobs: () => last,
@@ -607,6 +620,11 @@ interface Ratios {
   vsPerplexityBest: number;
   /** Prompt tokens/s over llama-bench's (null without a token count or llama-bench). */
   vsLlamaBench: number | null;
+  /**
+   * Prompt tokens/s over the rate llama-bench's implies for the same tokens and rows of logits
+   * (its pp time plus the measured output layer per row; null where rows are not counted).
+   */
+  vsLlamaBenchWithOutputLayer: number | null;
 }
 
 async function main(
@@ -699,6 +717,7 @@ async function benchModelScoring(
         for (const r of runners) await r.run();
         const seconds = new Map<Method, number[]>(runners.map((r) => [r.method, []]));
         const pp: LlamaBenchRun[] = [];
+        const outputLayer: OutputLayerCost[] = [];
         for (let rep = 0; rep < repeats; rep++) {
           for (const r of runners) seconds.get(r.method)!.push(await r.run());
           if (!values["no-llama-bench"]) {
@@ -709,6 +728,7 @@ async function benchModelScoring(
                 threads,
               }),
             );
+            outputLayer.push(await measureOutputLayer(loaded.info.path, threads));
           }
         }
         if (pp.length) {
@@ -718,6 +738,11 @@ async function benchModelScoring(
             rounds: pp.map((r) => roundTo(r.medianTokensPerSecond, 1)),
             tokensPerSecond: roundTo(median(pp.map((r) => r.medianTokensPerSecond)), 1),
             command: pp.at(-1)!.command.join(" "),
+            outputLayer: {
+              secondsPerRow: median(outputLayer.map((o) => o.secondsPerRow)),
+              rounds: outputLayer.map((o) => o.secondsPerRow),
+              decodes: outputLayer,
+            },
           };
           llamaBench.push(m);
           console.log(`${m.task} llama-bench pp${m.promptTokens}: ${m.tokensPerSecond} tokens/s`);
@@ -763,7 +788,19 @@ async function benchModelScoring(
     const np4 = speed(task, "llama_perplexity_np4")!;
     const best = Math.max(np4, speed(task, "llama_perplexity_np32")!);
     const naive = speed(task, "naive");
-    const pp = llamaBench.find((x) => x.task === task)?.tokensPerSecond;
+    const bench = llamaBench.find((x) => x.task === task);
+    const pp = bench?.tokensPerSecond;
+    const withOutput = (method: Method) => {
+      const x = measurements.find((y) => y.task === task && y.method === method);
+      if (!bench || !x?.outputRows || !x.tokensEvaluated || !x.promptTokensPerSecond) return null;
+      const ref = referenceRate(
+        x.tokensEvaluated,
+        x.outputRows,
+        bench.tokensPerSecond,
+        bench.outputLayer.secondsPerRow,
+      );
+      return roundTo(x.promptTokensPerSecond / ref, 2);
+    };
     const rows = METHODS.filter((method) => speed(task, method) !== undefined).map(
       (method): Ratios => ({
         method,
@@ -773,6 +810,7 @@ async function benchModelScoring(
         vsLlamaBench: pp === undefined || promptRate(task, method) === undefined
           ? null
           : roundTo(promptRate(task, method)! / pp, 2),
+        vsLlamaBenchWithOutputLayer: withOutput(method),
       }),
     );
     return { task, rows };
@@ -789,6 +827,7 @@ async function benchModelScoring(
       vsPerplexityBest: target(r.vsPerplexityBest, TARGET_VS_PERPLEXITY),
       vsPerplexityNp4: target(r.vsPerplexityNp4, TARGET_VS_PERPLEXITY),
       vsLlamaBench: target(r.vsLlamaBench, TARGET_VS_LLAMA_BENCH),
+      vsLlamaBenchWithOutputLayer: target(r.vsLlamaBenchWithOutputLayer, TARGET_VS_LLAMA_BENCH),
       loraVsMerged: lora ? target(loraRatio(task), TARGET_LORA_VS_MERGED) : null,
     };
   });
@@ -844,8 +883,8 @@ function markdown(
         m.model.parameters ? `${(m.model.parameters / 1e6).toFixed(1)}M parameters, ` : ""
       }sha256 ${m.model.sha256.slice(0, 12)})`,
       "",
-      "| task | method | items/s (median) | items/s (best) | × naive | × llama-perplexity -np 4 | × llama-perplexity best | prompt tokens/s | × llama-bench pp | rounds (s) |",
-      "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
+      "| task | method | items/s (median) | items/s (best) | × naive | × llama-perplexity -np 4 | × llama-perplexity best | prompt tokens/s | × llama-bench pp | logits rows / token | × llama-bench pp + output layer | rounds (s) |",
+      "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     );
     for (const { task, rows } of m.ratios) {
       for (const row of rows) {
@@ -855,7 +894,9 @@ function markdown(
             row.vsNaive ?? "—"
           } | ${row.vsPerplexityNp4} | ${row.vsPerplexityBest} | ${
             x.promptTokensPerSecond ?? "—"
-          } | ${row.vsLlamaBench ?? "—"} | ${x.seconds.join(", ")} |`,
+          } | ${row.vsLlamaBench ?? "—"} | ${
+            x.outputRows && x.tokensEvaluated ? roundTo(x.outputRows / x.tokensEvaluated, 3) : "—"
+          } | ${row.vsLlamaBenchWithOutputLayer ?? "—"} | ${x.seconds.join(", ")} |`,
         );
       }
     }
@@ -864,7 +905,12 @@ function markdown(
       lines.push(
         `llama-bench on ${b.task}'s rounds (pp${b.promptTokens}, ${r.settings.threads} ` +
           `threads, one process per round): median **${b.tokensPerSecond}** tokens/s, rounds ` +
-          `${b.rounds.join(", ")} (\`${b.command}\`).`,
+          `${b.rounds.join(", ")} (\`${b.command}\`). Output layer, same rounds: ` +
+          `**${roundTo(b.outputLayer.secondsPerRow * 1e6, 1)} µs** per row of logits (median; ` +
+          `rounds ${
+            b.outputLayer.rounds.map((x) => roundTo(x * 1e6, 1)).join(", ")
+          } µs), against ` +
+          `${roundTo((1 / b.tokensPerSecond) * 1e6, 1)} µs per token of llama-bench's pp.`,
         "",
       );
     }
@@ -917,7 +963,13 @@ function markdown(
       "benchmark model); `—`: not run. Prompt tokens/s: tokens decoded (tunebook: the engine's " +
       "`tokensEvaluated`, alignment padding included; naive: context + choice tokens per choice) " +
       "over the round's seconds, median of the rounds; × llama-bench pp: over llama-bench's " +
-      `prompt-processing tokens/s (-p ${LLAMA_BENCH_PROMPT_TOKENS} -n 0, same model and threads).`,
+      `prompt-processing tokens/s (-p ${LLAMA_BENCH_PROMPT_TOKENS} -n 0, same model and threads), ` +
+      "which computes one row of logits per decode; logits rows / token: the scorer's rows of " +
+      "logits (one per scored position, at least 2 per decode) over its decoded tokens; × " +
+      "llama-bench pp + output layer: over the rate llama-bench's implies for the same tokens " +
+      "and rows — tokens / (tokens / its pp tokens/s + rows × the output layer's seconds per " +
+      "row), that cost measured each round through tunebook's libllama (bench/_output_layer.ts: " +
+      "a 512-token decode asking for every row against the same decode asking for 2).",
     "Methods: " + METHODS.map((m) => `\`${m}\`: ${DESCRIPTIONS[m]}`).join("; ") + "; " +
       GENERATION_METHODS.map((m) => `\`${m}\`: ${GENERATION_DESCRIPTIONS[m]}`).join("; ") + ".",
     "",

@@ -20,8 +20,13 @@
  * of 64 cells and sums in SIMD lane groups, and a decode of fewer than 64 tokens takes another
  * kernel; measured on the tiny model, one choice's log-likelihood moved by up to 7.8e-3 nats with
  * the questions packed beside it. So each call's tree is placed at a cell that starts a lane group
- * and never straddles a tile it could fit in (padding tokens fill the gaps), and small decodes are
- * padded to 64 tokens. A question's scores then depend on its tokens only: the engine's scores do
+ * and never straddles a tile it could fit in, and small decodes are padded to 64 tokens. The cells
+ * between trees are holes, not decoded tokens: before such a decode the cache is refilled with a
+ * saved "hole" sequence over every cell (copied, not computed) and the trees' cells are freed, so
+ * llama.cpp puts the batch's tokens exactly there and every other cell is masked for them, as a
+ * padding token's would be (same numbers, bit for bit, and about a fifth fewer tokens decoded on
+ * multiple-choice items; sliding-window models, whose cache may reuse a masked cell, decode
+ * padding tokens instead). A question's scores then depend on its tokens only: the engine's scores do
  * not change with concurrency or `--limit`, and a server answering the same request — alone, or
  * beside any others — gives the engine's numbers.
  *
@@ -178,6 +183,8 @@ const MIN_DECODE = 64;
  * matrix-vector product (its matrix kernel declines a single column), whose sums round differently.
  */
 const MIN_OUTPUTS = 2;
+/** Sequence ids the scorer keeps for itself: the padding tokens' and the holes' (see #decodePacked). */
+const RESERVED_SEQS = 2;
 
 /**
  * Scores multiple-choice questions (token ids) and whole prompts token by token, many per decode;
@@ -193,13 +200,24 @@ export class BatchScorer {
   /** Padding target of a decode: {@linkcode MIN_DECODE}, or the batch when it is smaller. */
   readonly #minDecode: number;
   readonly #queue: Unit[] = [];
+  /**
+   * The hole sequence's saved cache (every cell, masked for every other sequence), restored
+   * before a decode whose layout has gaps; undefined until the first such decode, null where
+   * this memory cannot take it (a sliding-window model, a failed save or restore): real
+   * padding tokens fill the gaps then.
+   */
+  #holes: Uint8Array<ArrayBuffer> | null | undefined;
   #running: Promise<void> | undefined;
   #disposed = false;
   /** Tokens decoded so far. */
   tokensEvaluated = 0;
+  /** Rows of logits those decodes computed (the output layer's work; see {@linkcode MIN_OUTPUTS}). */
+  outputRows = 0;
 
   private constructor(h: LlamaHandles, batchSize: number, contextSize: number, maxSeqs: number) {
-    if (maxSeqs < 2) throw new RangeError(`maxSequences must be at least 2, got ${maxSeqs}`);
+    if (maxSeqs < RESERVED_SEQS + 1) {
+      throw new RangeError(`maxSequences must be at least ${RESERVED_SEQS + 1}, got ${maxSeqs}`);
+    }
     this.#h = h;
     this.#mem = h.lib.symbols.llama_get_memory(h.ctx);
     this.#batchSize = batchSize;
@@ -239,7 +257,7 @@ export class BatchScorer {
   /** Whether a question fits in one decode of this scorer. */
   fits(context: readonly number[], conts: readonly (readonly number[])[]): boolean {
     return BatchScorer.tokensNeeded(context, conts) <= this.#batchSize &&
-      conts.length < this.#maxSeqs && context.length > 0;
+      conts.length <= this.#maxSeqs - RESERVED_SEQS && context.length > 0;
   }
 
   /**
@@ -338,7 +356,7 @@ export class BatchScorer {
   /** A call's prompts as units: prefix trees that fit the sequence ids and the context. */
   #units(job: Job): Unit[] {
     const units: Unit[] = [];
-    const seqs = this.#maxSeqs - 1; // one sequence id is the padding's
+    const seqs = this.#maxSeqs - RESERVED_SEQS;
     let first = 0;
     while (first < job.prompts.length) {
       const tree = new PrefixTree();
@@ -384,7 +402,7 @@ export class BatchScorer {
       if (u.tree.decoded > this.#batchSize) break;
       const next = [...sizes, u.tree.decoded];
       const full = layout(next, this.#minDecode).total > this.#batchSize ||
-        seqs + u.tree.paths.length > this.#maxSeqs - 1;
+        seqs + u.tree.paths.length > this.#maxSeqs - RESERVED_SEQS;
       if (sizes.length && full) break;
       sizes.push(u.tree.decoded);
       seqs += u.tree.paths.length;
@@ -406,15 +424,22 @@ export class BatchScorer {
     u.job.reject(e);
   }
 
-  /** Decode units together, each at its aligned place, padding between them and up to the minimum. */
+  /**
+   * Decode units together, each at its aligned cell. The cells between them are holes — the hole
+   * sequence's restored cache, which no unit sees — or, where holes are not available, padding
+   * tokens decoded with the units; padding tokens also make up a decode's minimum length.
+   */
   async #decodePacked(units: Unit[]): Promise<void> {
-    const { starts, total } = layout(units.map((u) => u.tree.decoded), this.#minDecode);
+    const sizes = units.map((u) => u.tree.decoded);
+    const { starts, end, total } = layout(sizes, this.#minDecode);
+    const tokens = sizes.reduce((a, x) => a + x, 0);
+    const holes = end > tokens && await this.#placeHoles(starts, sizes, end);
     const b = this.#b;
     const pad = this.#maxSeqs - 1;
     let n = 0, padPos = 0, seq = 0;
     const rows: [Node, number][] = [];
-    const padTo = (cell: number) => {
-      for (; n < cell; n++) {
+    const padTo = (count: number) => {
+      for (; n < count; n++) {
         b.token[n] = 0;
         b.pos[n] = padPos++;
         b.nSeqId[n] = 1;
@@ -423,7 +448,7 @@ export class BatchScorer {
       }
     };
     units.forEach((u, i) => {
-      padTo(starts[i]);
+      if (!holes) padTo(starts[i]);
       for (const node of u.tree.nodes()) {
         this.#put(n, node, seq);
         if (node.logits) rows.push([node, n]);
@@ -431,8 +456,75 @@ export class BatchScorer {
       }
       seq += u.tree.paths.length;
     });
-    padTo(total);
+    // With holes the padding tokens take the cells after the last unit, as they do without.
+    padTo(holes ? Math.max(n, this.#minDecode) : total);
     await this.#decode(n, rows);
+  }
+
+  /**
+   * Fill the cache with the hole sequence's cells, then free the cells the units will take
+   * (`sizes[i]` cells from `starts[i]`) and everything from `end`: llama.cpp then puts the batch's
+   * tokens, in order, into exactly those free cells. False (the cache left clear) where this
+   * memory cannot do it; the caller pads with tokens instead.
+   */
+  async #placeHoles(
+    starts: readonly number[],
+    sizes: readonly number[],
+    end: number,
+  ): Promise<boolean> {
+    const l = this.#h.lib.symbols;
+    const hole = this.#maxSeqs - 2;
+    if (this.#holes === undefined) this.#holes = await this.#saveHoles(hole);
+    if (this.#holes === null) return false;
+    if (
+      l.llama_state_seq_set_data(this.#h.ctx, this.#holes, BigInt(this.#holes.length), hole) === 0n
+    ) {
+      l.llama_memory_clear(this.#mem, false);
+      this.#holes = null;
+      return false;
+    }
+    let ok = l.llama_memory_seq_rm(this.#mem, hole, end, -1);
+    starts.forEach((start, i) => {
+      ok &&= l.llama_memory_seq_rm(this.#mem, hole, start, start + sizes[i]);
+    });
+    if (!ok) {
+      l.llama_memory_clear(this.#mem, false);
+      this.#holes = null;
+    }
+    return ok;
+  }
+
+  /**
+   * Decode the hole sequence once over the cells a packed decode can reach (the batch size;
+   * position = cell) and save its cache — one batch of K/V cells, copied back before each decode
+   * with gaps (a memory copy, against the padding tokens' pass through every layer); null for
+   * a sliding-window model, whose cache may reuse a cell that its window masks (which would put
+   * a unit's token where a hole should stay), or when llama.cpp does not save it.
+   */
+  async #saveHoles(hole: number): Promise<Uint8Array<ArrayBuffer> | null> {
+    const l = this.#h.lib.symbols;
+    if (l.llama_model_n_swa(this.#h.model) !== 0) return null;
+    const b = this.#b;
+    const n = this.#batchSize;
+    try {
+      for (let i = 0; i < n; i++) {
+        b.token[i] = 0;
+        b.pos[i] = i;
+        b.nSeqId[i] = 1;
+        b.seqIds[i][0] = hole;
+        b.logits[i] = i === n - 1 ? 1 : 0;
+      }
+      b.setTokens(n);
+      if (await l.llama_decode(this.#h.ctx, b.struct) !== 0) return null;
+      const size = Number(l.llama_state_seq_get_size(this.#h.ctx, hole));
+      const data = new Uint8Array(size);
+      return size > 0 &&
+          Number(l.llama_state_seq_get_data(this.#h.ctx, data, BigInt(size), hole)) === size
+        ? data
+        : null;
+    } finally {
+      l.llama_memory_clear(this.#mem, false);
+    }
   }
 
   /** Decode one unit too big for a decode in chunks of the batch size, the cache keeping the earlier ones. */
@@ -478,6 +570,7 @@ export class BatchScorer {
     try {
       this.#b.setTokens(n);
       this.tokensEvaluated += n;
+      this.outputRows += Math.max(rows.length, Math.min(MIN_OUTPUTS, n));
       const rc = await l.llama_decode(this.#h.ctx, this.#b.struct);
       if (rc !== 0) throw new Error(`llama_decode failed (${rc})`);
       for (const [node, row] of rows) node.dist = this.#distribution(row, node);
@@ -513,7 +606,7 @@ export class BatchScorer {
 function layout(
   sizes: readonly number[],
   minDecode: number,
-): { starts: number[]; total: number } {
+): { starts: number[]; end: number; total: number } {
   const starts: number[] = [];
   let cursor = 0;
   for (const size of sizes) {
@@ -526,7 +619,7 @@ function layout(
     starts.push(start);
     cursor = start + size;
   }
-  return { starts, total: Math.max(cursor, minDecode) };
+  return { starts, end: cursor, total: Math.max(cursor, minDecode) };
 }
 
 function roundUp(x: number, to: number): number {

@@ -233,6 +233,15 @@ export class LlmEngine {
     return this.#tokens + (this.#batch?.tokensEvaluated ?? 0);
   }
 
+  /**
+   * Rows of logits the batched scorer's decodes computed (undefined on the "sequences" path, which
+   * does not count them): with {@linkcode tokensEvaluated}, the share of decoded tokens that paid
+   * for the output layer.
+   */
+  get outputRowsEvaluated(): number | undefined {
+    return this.#batch?.outputRows;
+  }
+
   /** Which path {@linkcode LlmEngine.scoreChoices} takes (see {@linkcode EngineOptions.scorer}). */
   get scorer(): "batched" | "sequences" {
     return this.#batch ? "batched" : "sequences";

@@ -265,6 +265,28 @@ Deno.test("the batched scorer's scores do not depend on what shares the decode",
   }
 });
 
+Deno.test("the batched scorer leaves the cells between packed questions as holes, not decoded padding", async () => {
+  const scorer = BatchScorer.open(TINY_GGUF, { threads: TEST_THREADS });
+  // 70 decoded tokens each (the context; a one-token choice is not decoded): longer than a
+  // 64-cell attention tile, so the second starts on cell 128 and 58 cells lie between them.
+  const q = (k: number) => ({
+    context: [1, ...Array.from({ length: 69 }, (_, i) => 10 + ((i * k) % 200))],
+    conts: [[5], [6, 7]],
+  });
+  const qs = [q(3), q(7)];
+  try {
+    const alone = [];
+    for (const x of qs) alone.push(await scorer.score(x.context, x.conts));
+    const before = scorer.tokensEvaluated;
+    const together = await Promise.all(qs.map((x) => scorer.score(x.context, x.conts)));
+    // One decode of 2 × (70 + 1) tokens: the second choice's first token is decoded too.
+    assert.equal(scorer.tokensEvaluated - before, 142);
+    assert.deepEqual(together, alone);
+  } finally {
+    await scorer.dispose();
+  }
+});
+
 Deno.test("the batched scorer gives the sequences scorer's predictions, with and without LoRA", async () => {
   const qs = questions(40);
   const loraPath = join(mkdtempSync(join(tmpdir(), "tunebook-lora-")), "lora.gguf");
