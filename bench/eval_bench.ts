@@ -184,6 +184,11 @@ interface Measurement {
   /** Rows of logits those tokens asked for, per run (the batched scorer's counter). */
   outputRows?: number;
   /**
+   * The batched scorer's seconds per timed round in llama_decode, reading logits rows in
+   * JavaScript and restoring holes (the rest of a round: queueing, tokenizing, the trees).
+   */
+  split?: { decode: number[]; logits: number[]; holes: number[] };
+  /**
    * Tokens evaluated per second: each timed round's tokens over its seconds, median of the
    * rounds (absent for llama-perplexity, which reports no token count).
    */
@@ -359,14 +364,22 @@ async function engineRunner(
   const rates: number[] = [];
   let tokens = 0;
   let outputRows: number | undefined;
+  const split: NonNullable<Measurement["split"]> = { decode: [], logits: [], holes: [] };
   return {
     method,
     run: async () => {
       const before = engine.tokensEvaluated;
       const rowsBefore = engine.outputRowsEvaluated;
+      const splitBefore = engine.scorerSeconds;
       const t0 = performance.now();
       const s = await scoreAll(engine, items, inFlight);
       const seconds = (performance.now() - t0) / 1000;
+      const splitAfter = engine.scorerSeconds;
+      if (splitBefore && splitAfter) {
+        for (const k of ["decode", "logits", "holes"] as const) {
+          split[k].push(roundTo(splitAfter[k] - splitBefore[k], 4));
+        }
+      }
       tokens = engine.tokensEvaluated - before;
       outputRows = rowsBefore === undefined ? undefined : engine.outputRowsEvaluated! - rowsBefore;
       rates.push(tokens / seconds);
@@ -376,6 +389,14 @@ async function engineRunner(
     extra: () => ({
       tokensEvaluated: tokens,
       outputRows,
+      // The first run is the warm-up (and saves the holes once).
+      split: split.decode.length
+        ? {
+          decode: split.decode.slice(1),
+          logits: split.logits.slice(1),
+          holes: split.holes.slice(1),
+        }
+        : undefined,
       promptTokensPerSecond: roundTo(median(rates.slice(1)), 1), // the first run is the warm-up
     }),
     logprobs: () => last,
@@ -911,6 +932,21 @@ function markdown(
             b.outputLayer.rounds.map((x) => roundTo(x * 1e6, 1)).join(", ")
           } µs), against ` +
           `${roundTo((1 / b.tokensPerSecond) * 1e6, 1)} µs per token of llama-bench's pp.`,
+        "",
+      );
+    }
+    const splits = m.measurements.filter((x) => x.method === "tunebook" && x.split);
+    if (splits.length) {
+      lines.push(
+        "Where the `tunebook` rounds' time goes (medians over the rounds, seconds): " +
+          splits.map((x) => {
+            const d = median(x.split!.decode), g = median(x.split!.logits);
+            const h = median(x.split!.holes), t = x.medianSeconds;
+            const pc = (v: number) => `${roundTo((100 * v) / t, 0)}%`;
+            return `${x.task}: ${t} per round — llama_decode ${roundTo(d, 3)} (${pc(d)}), ` +
+              `reading logits rows in JavaScript ${roundTo(g, 3)} (${pc(g)}), holes ` +
+              `${roundTo(h, 3)} (${pc(h)}), the rest ${roundTo(Math.max(0, t - d - g - h), 3)}`;
+          }).join("; ") + ".",
         "",
       );
     }

@@ -213,6 +213,11 @@ export class BatchScorer {
   tokensEvaluated = 0;
   /** Rows of logits those decodes computed (the output layer's work; see {@linkcode MIN_OUTPUTS}). */
   outputRows = 0;
+  /**
+   * Seconds spent so far in `llama_decode`, reading logits rows (log-partition, arg-max, top
+   * tokens, in JavaScript) and restoring holes: where a scoring call's time goes.
+   */
+  readonly seconds = { decode: 0, logits: 0, holes: 0 };
 
   private constructor(h: LlamaHandles, batchSize: number, contextSize: number, maxSeqs: number) {
     if (maxSeqs < RESERVED_SEQS + 1) {
@@ -433,7 +438,9 @@ export class BatchScorer {
     const sizes = units.map((u) => u.tree.decoded);
     const { starts, end, total } = layout(sizes, this.#minDecode);
     const tokens = sizes.reduce((a, x) => a + x, 0);
+    const t0 = performance.now();
     const holes = end > tokens && await this.#placeHoles(starts, sizes, end);
+    this.seconds.holes += (performance.now() - t0) / 1000;
     const b = this.#b;
     const pad = this.#maxSeqs - 1;
     let n = 0, padPos = 0, seq = 0;
@@ -571,9 +578,13 @@ export class BatchScorer {
       this.#b.setTokens(n);
       this.tokensEvaluated += n;
       this.outputRows += Math.max(rows.length, Math.min(MIN_OUTPUTS, n));
+      const t0 = performance.now();
       const rc = await l.llama_decode(this.#h.ctx, this.#b.struct);
+      const t1 = performance.now();
+      this.seconds.decode += (t1 - t0) / 1000;
       if (rc !== 0) throw new Error(`llama_decode failed (${rc})`);
       for (const [node, row] of rows) node.dist = this.#distribution(row, node);
+      this.seconds.logits += (performance.now() - t1) / 1000;
     } finally {
       if (clear) l.llama_memory_clear(this.#mem, false);
     }

@@ -242,6 +242,14 @@ export class LlmEngine {
     return this.#batch?.outputRows;
   }
 
+  /**
+   * The batched scorer's seconds so far in llama_decode, reading logits rows and restoring holes
+   * (undefined on the "sequences" path): for benchmarks' breakdowns.
+   */
+  get scorerSeconds(): Readonly<{ decode: number; logits: number; holes: number }> | undefined {
+    return this.#batch ? { ...this.#batch.seconds } : undefined;
+  }
+
   /** Which path {@linkcode LlmEngine.scoreChoices} takes (see {@linkcode EngineOptions.scorer}). */
   get scorer(): "batched" | "sequences" {
     return this.#batch ? "batched" : "sequences";
