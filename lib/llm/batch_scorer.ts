@@ -241,6 +241,12 @@ export class BatchScorer {
     const contextSize = Math.max(options.contextSize ?? batchSize, batchSize);
     // llama.cpp reserves outputs for max(n_outputs, n_seq_max) and asserts that is ≤ n_batch.
     const maxSequences = Math.min(options.maxSequences ?? 128, batchSize);
+    if (maxSequences < RESERVED_SEQS + 1) {
+      throw new RangeError(
+        `the batched scorer needs a batch size and maxSequences of at least ${RESERVED_SEQS + 1} ` +
+          `(one sequence id for questions, one for padding, one for holes), got ${maxSequences}`,
+      );
+    }
     const h = createLlamaContext(modelPath, {
       nCtx: contextSize,
       nBatch: batchSize,
@@ -439,7 +445,11 @@ export class BatchScorer {
     const { starts, end, total } = layout(sizes, this.#minDecode);
     const tokens = sizes.reduce((a, x) => a + x, 0);
     const t0 = performance.now();
-    const holes = end > tokens && await this.#placeHoles(starts, sizes, end);
+    // With holes the padding tokens that make up the minimum go after the last unit, so the
+    // decode reaches `end` + their count: holes only where that stays within the batch's cells
+    // (the hole state's and the cache's), else padding in the gaps as before.
+    const holes = end > tokens && end + Math.max(0, this.#minDecode - tokens) <= this.#batchSize &&
+      await this.#placeHoles(starts, sizes, end);
     this.seconds.holes += (performance.now() - t0) / 1000;
     const b = this.#b;
     const pad = this.#maxSeqs - 1;
@@ -483,6 +493,7 @@ export class BatchScorer {
     const hole = this.#maxSeqs - 2;
     if (this.#holes === undefined) this.#holes = await this.#saveHoles(hole);
     if (this.#holes === null) return false;
+    l.llama_memory_clear(this.#mem, false);
     if (
       l.llama_state_seq_set_data(this.#h.ctx, this.#holes, BigInt(this.#holes.length), hole) === 0n
     ) {
@@ -513,6 +524,7 @@ export class BatchScorer {
     if (l.llama_model_n_swa(this.#h.model) !== 0) return null;
     const b = this.#b;
     const n = this.#batchSize;
+    l.llama_memory_clear(this.#mem, false);
     try {
       for (let i = 0; i < n; i++) {
         b.token[i] = 0;

@@ -169,7 +169,7 @@ const ServeConfigSchema = z.object({
   maxPrompts: z.number().int().positive(),
   maxLogprobs: z.number().int().min(0),
   scoreThreads: z.number().int().min(0),
-  scoreBatchSize: z.number().int().min(2),
+  scoreBatchSize: z.number().int().min(3),
   loraMode: z.union([z.literal("auto"), z.literal("runtime")]),
 }).strict();
 

@@ -14,6 +14,7 @@ import { type ChoiceScores, ContextOverflowError, LlmEngine } from "../../lib/ll
 import { loadModel } from "../../lib/llm/model.ts";
 import { singleLogitItemStrategy } from "../../lib/llm/batching.ts";
 import { BatchScorer, BatchTooSmallError } from "../../lib/llm/batch_scorer.ts";
+import { loadedModelCount } from "../../lib/llm/_libllama.ts";
 import { disjointWindow, rollingWindows } from "../../lib/llm/rolling_windows.ts";
 import { TEST_THREADS, TINY_GGUF } from "./_tiny.ts";
 import { writeRandomLora } from "./_serve_lora.ts";
@@ -285,6 +286,31 @@ Deno.test("the batched scorer leaves the cells between packed questions as holes
   } finally {
     await scorer.dispose();
   }
+});
+
+Deno.test("the batched scorer pads where holes would push the minimum decode past the batch", async () => {
+  // 14 two-token prompts at once, one cell each, start on cells 0, 16, …, 208: with holes the 50
+  // padding tokens that make up the 64-token minimum would need cells 209…258 of 256.
+  const scorer = BatchScorer.open(TINY_GGUF, { threads: TEST_THREADS, batchSize: 256 });
+  const prompts = Array.from({ length: 14 }, (_, i) => ({ tokens: [1, 20 + i] }));
+  try {
+    const alone = [];
+    for (const p of prompts) alone.push(...await scorer.scorePrompts([p]));
+    const together = await Promise.all(prompts.map((p) => scorer.scorePrompts([p])));
+    assert.deepEqual(together.flat(), alone);
+  } finally {
+    await scorer.dispose();
+  }
+});
+
+Deno.test("the batched scorer refuses fewer than 3 sequence ids before loading anything", () => {
+  const models = loadedModelCount();
+  assert.throws(
+    () => BatchScorer.open(TINY_GGUF, { threads: TEST_THREADS, batchSize: 2 }),
+    RangeError,
+    "at least 3",
+  );
+  assert.equal(loadedModelCount(), models);
 });
 
 Deno.test("the batched scorer gives the sequences scorer's predictions, with and without LoRA", async () => {
