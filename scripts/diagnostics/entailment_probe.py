@@ -15,7 +15,8 @@ rows comes from the same generator (test and validation stay the same items):
 a") for the entailed kinds; (2) " yes" vs " no" after three prompt forms (two pretraining quiz forms,
 the eval prompt). `train`: a LoRA (or, with --full, every parameter) trained on the eval prompt with
 cross-entropy over {" yes", " no"} at the answer position, accuracy per kind on the test split every
-quarter of the steps. Results of 2026-12-02: results/diagnostics/s2_entailment.md.
+quarter of the steps; `--scratch` trains a fresh model of the same shape instead (can the shape
+learn the judgement from direct supervision at all?). Results of 2026-12-02: results/diagnostics/s2_entailment.md.
 """
 import argparse
 import json
@@ -32,7 +33,8 @@ import sentencepiece as spm  # noqa: E402
 import torch  # noqa: E402
 
 from tunebook.lora import add_lora  # noqa: E402
-from tunebook.model import load_checkpoint  # noqa: E402
+from tunebook.hf_files import read_config  # noqa: E402
+from tunebook.model import Llama, LlamaConfig, load_checkpoint  # noqa: E402
 
 MODEL = ROOT / "data/models/tiny-256"
 TEST = ROOT / "data/synthetic/entailment/test.jsonl"
@@ -96,7 +98,7 @@ def probe(model, sp, test):
 
 def train(model, sp, test, a):
     rows = load(a.train)[: a.n]
-    if not a.full:
+    if not (a.full or a.scratch):
         for q in model.parameters():
             q.requires_grad_(False)
         add_lora(model, a.r, 2 * a.r, a.targets.split(","))
@@ -150,11 +152,16 @@ def main():
     p.add_argument("--bs", type=int, default=16)
     p.add_argument("--targets", default="q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj")
     p.add_argument("--full", action="store_true", help="train every parameter instead of a LoRA")
+    p.add_argument("--scratch", action="store_true",
+                   help="train every parameter of a fresh model of tiny-256's shape (random weights, seed 0)")
     a = p.parse_args()
     torch.manual_seed(0)
     torch.set_num_threads(2)
     sp = spm.SentencePieceProcessor(model_file=str(MODEL / "tokenizer.model"))
-    model = load_checkpoint(MODEL)
+    if a.scratch:
+        model = Llama(LlamaConfig.from_hf(read_config(MODEL), str(MODEL / "config.json")))
+    else:
+        model = load_checkpoint(MODEL)
     test = load(TEST)
     if a.mode == "probe":
         probe(model.eval(), sp, test)
