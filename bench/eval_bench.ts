@@ -33,7 +33,8 @@
  * threads (`-p 512 -n 0`, `-b`/`-ub` 512: one 512-token decode per repetition, f16 KV), one
  * process per round (`-r 1`, after its own untimed warm-up run), the methods taking turns. Each
  * tunebook method's prompt tokens/s — the tokens its decodes carried (the engine's
- * `tokensEvaluated`, alignment padding included: tokens decoded, as llama-bench counts them)
+ * `tokensEvaluated`: tokens decoded, as llama-bench counts them, padding to a decode's minimum
+ * included, the holes between questions not, since they are not decoded)
  * over the same round's seconds, median of the rounds — is reported as a ratio to llama-bench's
  * median tokens/s (target: tunebook ≥ 0.9×). `--no-llama-bench` leaves it out.
  *
@@ -676,7 +677,8 @@ async function main(
         promptTokens: LLAMA_BENCH_PROMPT_TOKENS,
         run: `one process per round: -p ${LLAMA_BENCH_PROMPT_TOKENS} -n 0 -b/-ub ` +
           `${LLAMA_BENCH_PROMPT_TOKENS} -r 1 (after its own warm-up run), f16 KV, -ngl 0`,
-        tokensCounted: "tokens decoded (tunebook: the engine's tokensEvaluated, padding included)",
+        tokensCounted: "tokens decoded (tunebook: the engine's tokensEvaluated, padding to a " +
+          "decode's minimum included; holes are not decoded)",
       },
     },
     methods: { ...DESCRIPTIONS, ...GENERATION_DESCRIPTIONS },
@@ -997,7 +999,8 @@ function markdown(
       "`Final result` (task reading, tokenization, scoring; no model load or warm-up). " +
       `${SLOW_METHODS.join(" and ")} run on the tiny model only (minutes per run on the ` +
       "benchmark model); `—`: not run. Prompt tokens/s: tokens decoded (tunebook: the engine's " +
-      "`tokensEvaluated`, alignment padding included; naive: context + choice tokens per choice) " +
+      "`tokensEvaluated`, padding to a decode's minimum included, holes not decoded; naive: " +
+      "context + choice tokens per choice) " +
       "over the round's seconds, median of the rounds; × llama-bench pp: over llama-bench's " +
       `prompt-processing tokens/s (-p ${LLAMA_BENCH_PROMPT_TOKENS} -n 0, same model and threads), ` +
       "which computes one row of logits per decode; logits rows / token: the scorer's rows of " +

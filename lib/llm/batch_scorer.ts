@@ -22,7 +22,7 @@
  * the questions packed beside it. So each call's tree is placed at a cell that starts a lane group
  * and never straddles a tile it could fit in, and small decodes are padded to 64 tokens. The cells
  * between trees are holes, not decoded tokens: before such a decode the cache is refilled with a
- * saved "hole" sequence over every cell (copied, not computed) and the trees' cells are freed, so
+ * saved "hole" sequence over the batch's cells (copied, not computed) and the trees' cells are freed, so
  * llama.cpp puts the batch's tokens exactly there and every other cell is masked for them, as a
  * padding token's would be (same numbers, bit for bit, and about a fifth fewer tokens decoded on
  * multiple-choice items; sliding-window models, whose cache may reuse a masked cell, decode
@@ -220,9 +220,6 @@ export class BatchScorer {
   readonly seconds = { decode: 0, logits: 0, holes: 0 };
 
   private constructor(h: LlamaHandles, batchSize: number, contextSize: number, maxSeqs: number) {
-    if (maxSeqs < RESERVED_SEQS + 1) {
-      throw new RangeError(`maxSequences must be at least ${RESERVED_SEQS + 1}, got ${maxSeqs}`);
-    }
     this.#h = h;
     this.#mem = h.lib.symbols.llama_get_memory(h.ctx);
     this.#batchSize = batchSize;
@@ -263,6 +260,16 @@ export class BatchScorer {
    */
   static tokensNeeded(context: readonly number[], conts: readonly (readonly number[])[]): number {
     return context.length + conts.reduce((n, c) => n + Math.max(0, c.length - 1), 0);
+  }
+
+  /** The padding tokens' sequence id (the last); see {@linkcode RESERVED_SEQS}. */
+  get #padSeq(): number {
+    return this.#maxSeqs - 1;
+  }
+
+  /** The holes' sequence id (the one before the padding's). */
+  get #holeSeq(): number {
+    return this.#maxSeqs - 2;
   }
 
   /** Whether a question fits in one decode of this scorer. */
@@ -452,7 +459,7 @@ export class BatchScorer {
       await this.#placeHoles(starts, sizes, end);
     this.seconds.holes += (performance.now() - t0) / 1000;
     const b = this.#b;
-    const pad = this.#maxSeqs - 1;
+    const pad = this.#padSeq;
     let n = 0, padPos = 0, seq = 0;
     const rows: [Node, number][] = [];
     const padTo = (count: number) => {
@@ -490,7 +497,7 @@ export class BatchScorer {
     end: number,
   ): Promise<boolean> {
     const l = this.#h.lib.symbols;
-    const hole = this.#maxSeqs - 2;
+    const hole = this.#holeSeq;
     if (this.#holes === undefined) this.#holes = await this.#saveHoles(hole);
     if (this.#holes === null) return false;
     l.llama_memory_clear(this.#mem, false);
