@@ -145,6 +145,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("mode", choices=["probe", "train"])
     p.add_argument("--train", help="entailment items (JSONL) to train on")
+    p.add_argument("--test", default=str(TEST), help="entailment items (JSONL) to measure on")
     p.add_argument("--n", type=int, default=900, help="train rows used")
     p.add_argument("--steps", type=int, default=200)
     p.add_argument("--lr", type=float, default=3e-3)
@@ -162,7 +163,7 @@ def main():
         model = Llama(LlamaConfig.from_hf(read_config(MODEL), str(MODEL / "config.json")))
     else:
         model = load_checkpoint(MODEL)
-    test = load(TEST)
+    test = load(a.test)
     if a.mode == "probe":
         probe(model.eval(), sp, test)
     else:
