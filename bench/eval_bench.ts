@@ -649,6 +649,23 @@ interface Ratios {
   vsLlamaBenchWithOutputLayer: number | null;
 }
 
+/**
+ * The most `× llama-bench pp` a scorer asking for the measured rows of logits per token could
+ * reach if it spent no time outside llama-bench's prompt processing and the output layer.
+ */
+function ceiling(
+  x: { outputRows?: number | null; tokensEvaluated?: number | null } | undefined,
+  b: { tokensPerSecond: number; outputLayer: { secondsPerRow: number } },
+): string {
+  if (!x?.outputRows || !x.tokensEvaluated) return "";
+  const perToken = x.outputRows / x.tokensEvaluated;
+  const most = 1 / (1 + perToken * b.outputLayer.secondsPerRow * b.tokensPerSecond);
+  return ` With tunebook's ${roundTo(perToken, 3)} rows per token, time spent on nothing else ` +
+    `would reach at most **${
+      roundTo(most, 2)
+    }×** llama-bench pp (target ${TARGET_VS_LLAMA_BENCH}).`;
+}
+
 async function main(
   values: FlagValues<typeof flags>,
   given: ReadonlySet<string>,
@@ -933,7 +950,8 @@ function markdown(
           `rounds ${
             b.outputLayer.rounds.map((x) => roundTo(x * 1e6, 1)).join(", ")
           } µs), against ` +
-          `${roundTo((1 / b.tokensPerSecond) * 1e6, 1)} µs per token of llama-bench's pp.`,
+          `${roundTo((1 / b.tokensPerSecond) * 1e6, 1)} µs per token of llama-bench's pp.` +
+          ceiling(m.measurements.find((x) => x.task === b.task && x.method === "tunebook"), b),
         "",
       );
     }
