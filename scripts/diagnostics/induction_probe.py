@@ -3,6 +3,8 @@
     python3 scripts/diagnostics/induction_probe.py items --out /tmp/lex      # lexical entailment items
     python3 scripts/diagnostics/induction_probe.py copy data/models/tiny-256 [MORE_CHECKPOINTS...]
     python3 scripts/diagnostics/induction_probe.py repeats --out /tmp/corpus-rep.jsonl [--mix CORPUS]
+    python3 scripts/diagnostics/induction_probe.py repeats --out /tmp/corpus-rep50.jsonl --words 50 --docs 40000 \
+      --min-words 5 --max-words 20 --seed 8
 
 `items`: entailment items whose judgement needs no logic, only matching names against the premise
 ("A is taller than B. C is taller than D."; hypothesis a premise sentence word for word (yes), one
@@ -96,6 +98,11 @@ def main():
     p.add_argument("--out", help="items: folder; repeats: corpus file")
     p.add_argument("--test", default="/tmp/lex/test.jsonl", help="copy: items to probe (from `items`)")
     p.add_argument("--mix", help="repeats: interleave with this corpus's documents (first 30,000, shuffled)")
+    p.add_argument("--words", type=int, help="repeats: draw runs from this many whole-word pieces (default: all)")
+    p.add_argument("--docs", type=int, default=20000, help="repeats: documents without --mix")
+    p.add_argument("--min-words", type=int, help="repeats: shortest run (default 10; 8 with --mix)")
+    p.add_argument("--max-words", type=int, help="repeats: longest run (default 50; 40 with --mix)")
+    p.add_argument("--seed", type=int, help="repeats: random seed (default 6; 5 with --mix)")
     a = p.parse_args()
     if a.mode == "items":
         if not a.out:
@@ -115,17 +122,21 @@ def main():
         if not a.out:
             p.error("repeats needs --out FILE")
         sp = spm.SentencePieceProcessor(model_file=str(TOKENIZER))
-        vocab, rng = words(sp), random.Random(6 if not a.mix else 5)
+        vocab = words(sp)
+        rng = random.Random(a.seed if a.seed is not None else 6 if not a.mix else 5)
+        if a.words:
+            vocab = rng.sample(vocab, a.words)
+        lo, hi = (a.min_words or (8 if a.mix else 10)), (a.max_words or (40 if a.mix else 50))
         docs = []
         if a.mix:
             docs = [line.rstrip("\n") for line in open(a.mix) if line.strip()]
             rng.shuffle(docs)
             docs = docs[:30000]
         with open(a.out, "w") as f:
-            for i in range(len(docs) or 20000):
+            for i in range(len(docs) or a.docs):
                 if docs:
                     f.write(docs[i] + "\n")
-                run = " ".join(rng.choice(vocab) for _ in range(rng.randint(8, 40) if docs else rng.randint(10, 50)))
+                run = " ".join(rng.choice(vocab) for _ in range(rng.randint(lo, hi)))
                 f.write(json.dumps({"text": f"{run}. {run}."}) + "\n")
         print(f"wrote {a.out}")
 
