@@ -658,8 +658,13 @@ function ceiling(
   b: { tokensPerSecond: number; outputLayer: { secondsPerRow: number } },
 ): string {
   if (!x?.outputRows || !x.tokensEvaluated) return "";
+  const most = referenceRate(
+    x.tokensEvaluated,
+    x.outputRows,
+    b.tokensPerSecond,
+    b.outputLayer.secondsPerRow,
+  ) / b.tokensPerSecond;
   const perToken = x.outputRows / x.tokensEvaluated;
-  const most = 1 / (1 + perToken * b.outputLayer.secondsPerRow * b.tokensPerSecond);
   return ` With tunebook's ${roundTo(perToken, 3)} rows per token, time spent on nothing else ` +
     `would reach at most **${
       roundTo(most, 2)

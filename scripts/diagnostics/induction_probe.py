@@ -46,6 +46,8 @@ def item(rng, names, kind):
     a, b, c, d, e = rng.sample(names, 5)
     premise = f"{a} is taller than {b}. {c} is taller than {d}."
     x, y = rng.choice([(a, b), (c, d)])
+    # Every kind's hypothesis is drawn (the dict is built whole), so the random stream, and with it
+    # the committed results' items, does not depend on which kind was picked.
     h = {"copy-yes": (x, y), "absent-no": rng.choice([(x, e), (e, y)]), "swap-no": (y, x),
          "cross-no": rng.choice([(a, d), (c, b)])}[kind]
     return {"premise": premise, "hypothesis": f"{h[0]} is taller than {h[1]}.",
