@@ -25,6 +25,31 @@ const CLASS_PREFIX = "acc_";
 /** `acc_norm` is a metric of its own, not a class named "norm". */
 const NOT_CLASSES = new Set(["acc_norm"]);
 
+/** The metric names among `metrics` that are a gold class's accuracy (`acc_<label>`). */
+function classMetrics(metrics: Record<string, unknown>): string[] {
+  return Object.keys(metrics).filter((m) => m.startsWith(CLASS_PREFIX) && !NOT_CLASSES.has(m));
+}
+
+/**
+ * Accuracy on each gold class (label → value) from a task's metrics (the `per_class_accuracy`
+ * metric's `acc_<label>` entries); empty when the task has none.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { classAccuracies } from "./class_figure.ts";
+ * const e = (v: number) => ({ value: v, stderr: 0, ci: [v, v] as [number, number], n: 10, method: "wilson" as const });
+ * assert.deepEqual(classAccuracies({ acc: e(0.6), acc_norm: e(0.6), acc_no: e(1), acc_yes: e(0) }), { no: 1, yes: 0 });
+ * ```
+ */
+export function classAccuracies(
+  metrics: Record<string, { value: number }>,
+): Record<string, number> {
+  return Object.fromEntries(
+    classMetrics(metrics).sort().map((m) => [m.slice(CLASS_PREFIX.length), metrics[m].value]),
+  );
+}
+
 /**
  * Per-class accuracy of `task`, one bar group per gold label (sorted), one trace per run. Axis
  * titles: "gold class" and "accuracy on the class, 0–1 (95% CI)". Throws when no run has an
@@ -32,13 +57,7 @@ const NOT_CLASSES = new Set(["acc_norm"]);
  */
 export function perClassFigure(runs: LabeledRun[], task: string): Figure {
   const classes = [
-    ...new Set(
-      runs.flatMap((r) =>
-        Object.keys(r.results.tasks[task]?.metrics ?? {}).filter((m) =>
-          m.startsWith(CLASS_PREFIX) && !NOT_CLASSES.has(m)
-        )
-      ),
-    ),
+    ...new Set(runs.flatMap((r) => classMetrics(r.results.tasks[task]?.metrics ?? {}))),
   ].sort();
   if (!classes.length) {
     throw new Error(

@@ -49,7 +49,7 @@ import { listTasks } from "../eval/task/mod.ts";
 import { quantizeModel } from "../gguf/quantize.ts";
 import { BUNDLED_MODEL_NAMES, BUNDLED_MODELS } from "../llm/model.ts";
 import { checkpointFigure } from "../plots/checkpoint_figure.ts";
-import { perClassFigure } from "../plots/class_figure.ts";
+import { classAccuracies, perClassFigure } from "../plots/class_figure.ts";
 import { costFigure, type Figure } from "../plots/figures.ts";
 import {
   loadReport,
@@ -602,6 +602,7 @@ async function runSteps(
       comparison,
       tuned: results.get("tuned")!.tasks[task].metrics[metric],
       quantized: results.get(quantLabel)!.tasks[task].metrics[metric],
+      tunedPerClass: classAccuracies(results.get("tuned")!.tasks[task].metrics),
     });
     const figures = drawFigures(recipe, report, manifest, results, dir);
     mkdirSync(at("figures"), { recursive: true });

@@ -151,9 +151,11 @@ export function recipeTable(rows: RecipeSummaryRow[]): string {
     ).join("; ");
     const why = r.verdict.replace(/^gain (not )?met: /, "");
     const p = /(mcnemar-\w+|paired-bootstrap) (p [=<] [\d.e-]+)/.exec(why);
+    const one = /answers "([^"]+)" to every item/.exec(why);
     lines.push(
       `| ${r.recipe} | ${r.seed} | \`${r.command}\` | ${r.model}, ${r.headline}: ${scores} | ` +
-        `${r.met ? "**met**" : "not met"} (${p ? `${p[1]} ${p[2]}` : why}) | ${r.seconds} s |`,
+        `${r.met ? "**met**" : "not met"} (${p ? `${p[1]} ${p[2]}` : why}` +
+        `${one ? `; tuned answers "${one[1]}" to every item` : ""}) | ${r.seconds} s |`,
     );
   }
   return lines.join("\n") + "\n";

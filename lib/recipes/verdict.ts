@@ -8,7 +8,10 @@
  * 2. **quantized within CI**: the quantized model's score lies inside the tuned model's 95%
  *    confidence interval (results.json).
  *
- * `met` is both. The verdict carries every number it was decided on, so a report can say why.
+ * `met` is both, unless the headline task reports per-class accuracy and the tuned model gives
+ * one answer to every item (100% on one gold class, 0% on every other): always answering the
+ * majority class can beat a base model that answers the other one, and that is not a gain.
+ * The verdict carries every number it was decided on, so a report can say why.
  *
  * @example
  * ```ts
@@ -42,6 +45,8 @@ export interface VerdictInput {
   tuned: Estimate;
   /** The quantized model's estimate. */
   quantized: Estimate;
+  /** The tuned model's accuracy per gold class (label → 0–1), when the task reports it. */
+  tunedPerClass?: Record<string, number>;
 }
 
 /** A recipe's verdict. */
@@ -66,7 +71,10 @@ export interface GainVerdict {
   quantized: number;
   /** The quantized score lies in `tunedCi`. */
   quantizedWithinCi: boolean;
-  /** `gain` and `quantizedWithinCi`. */
+  /** The one answer the tuned model gives to every item (per-class accuracy 100% on it, 0% on
+   * the others), or null. */
+  oneAnswer: string | null;
+  /** `gain` and `quantizedWithinCi`, and `oneAnswer` null. */
   met: boolean;
   /** One line for reports: "gain met: …" or "gain not met: …", with the numbers. */
   text: string;
@@ -89,6 +97,16 @@ export interface GainVerdict {
  * assert.equal(v.gain, false);
  * assert.equal(v.test, "mcnemar-chi2");
  * assert.match(v.text, /^gain not met/);
+ * // A "gain" by answering "no" to every item is not met.
+ * const always = gainVerdict({
+ *   headline: { task: "nli", metric: "acc" },
+ *   comparison: { meanA: 0.395, meanB: 0.605, delta: 0.21, ci: [0.07, 0.36], pValue: 0.004, n: 200 },
+ *   tuned: e(0.605), quantized: e(0.605), tunedPerClass: { no: 1, yes: 0 },
+ * });
+ * assert.equal(always.gain, true);
+ * assert.equal(always.oneAnswer, "no");
+ * assert.equal(always.met, false);
+ * assert.match(always.text, /answers "no" to every item/);
  * ```
  */
 export function gainVerdict(input: VerdictInput): GainVerdict {
@@ -99,7 +117,8 @@ export function gainVerdict(input: VerdictInput): GainVerdict {
   const p = c.mcnemar ? c.mcnemar.pValue : c.pValue;
   const gain = c.delta > 0 && p < GAIN_P;
   const quantizedWithinCi = quantized.value >= tuned.ci[0] && quantized.value <= tuned.ci[1];
-  const met = gain && quantizedWithinCi;
+  const oneAnswer = constantAnswer(input.tunedPerClass ?? {});
+  const met = gain && quantizedWithinCi && oneAnswer === null;
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
   const pText = p < 0.001 ? "p < 0.001" : `p = ${p.toPrecision(2)}`;
   const text = `gain ${met ? "met" : "not met"}: ${headline.task} ${headline.metric} base ` +
@@ -107,7 +126,13 @@ export function gainVerdict(input: VerdictInput): GainVerdict {
     `95% CI [${pct(c.ci[0])}, ${pct(c.ci[1])}], ${test} ${pText}, n = ${c.n}; ` +
     `${gain ? "significant" : `not a significant gain at p < ${GAIN_P}`}); quantized ` +
     `${pct(quantized.value)} ${quantizedWithinCi ? "within" : "outside"} the tuned 95% CI ` +
-    `[${pct(tuned.ci[0])}, ${pct(tuned.ci[1])}]`;
+    `[${pct(tuned.ci[0])}, ${pct(tuned.ci[1])}]` +
+    (oneAnswer === null
+      ? ""
+      : `; the tuned model answers "${oneAnswer}" to every item (per-class ` +
+        `accuracy ${
+          Object.entries(input.tunedPerClass!).map(([k, v]) => `${k} ${pct(v)}`).join(", ")
+        })`);
   return {
     headline,
     base: c.meanA,
@@ -121,7 +146,17 @@ export function gainVerdict(input: VerdictInput): GainVerdict {
     tunedCi: tuned.ci,
     quantized: quantized.value,
     quantizedWithinCi,
+    oneAnswer,
     met,
     text,
   };
+}
+
+/** The class answered on every item: accuracy 1 on it and 0 on each of at least one other class. */
+function constantAnswer(perClass: Record<string, number>): string | null {
+  const entries = Object.entries(perClass);
+  const right = entries.filter(([, v]) => v === 1);
+  return entries.length >= 2 && right.length === 1 && entries.every(([, v]) => v === 1 || v === 0)
+    ? right[0][0]
+    : null;
 }

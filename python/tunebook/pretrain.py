@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from .events import emit
+from .examples import IGNORE
 from .model import Llama, LlamaConfig, save_checkpoint
 from .tokenizer import train_tokenizer, write_hf_tokenizer_files
 
@@ -57,12 +58,35 @@ def lr_at(step: int, steps: int, lr: float, warmup: int) -> float:
     return lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-def batches(stream: np.ndarray, batch: int, seq: int, gen: torch.Generator):
+def repeat_row(seq: int, vocab: int, gen: torch.Generator, shortest: int, longest: int,
+               bos: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+    """One row of induction practice: runs of random token ids (3 … vocab-1), each said twice after
+    <s>, packed to seq + 1 ids. Targets are the next ids, except on each run's first copy (and on <s>),
+    where nothing can be predicted: those are IGNORE, so the row teaches copying and nothing else."""
+    ids: list[int] = []
+    scored: list[bool] = []
+    while len(ids) < seq + 1:
+        n = int(torch.randint(shortest, longest + 1, (1,), generator=gen))
+        run = (torch.randint(3, vocab, (n,), generator=gen)).tolist()
+        ids += [bos] + run + run
+        scored += [False] * (n + 1) + [True] * n
+    x = torch.tensor(ids[: seq + 1])
+    keep = torch.tensor(scored[1 : seq + 1])
+    return x[:-1], torch.where(keep, x[1:], torch.full_like(x[1:], IGNORE))
+
+
+def batches(stream: np.ndarray, batch: int, seq: int, gen: torch.Generator, repeat_rows: float = 0.0,
+            vocab: int = 0, run_words: tuple[int, int] = (4, 24)):
+    """Random windows over the packed stream; with repeat_rows > 0, each row is instead a
+    `repeat_row` with that probability (drawn from the same generator, so a run reproduces)."""
     data = torch.from_numpy(stream)
     while True:
         starts = torch.randint(0, len(stream) - seq - 1, (batch,), generator=gen)
         x = torch.stack([data[s : s + seq] for s in starts])
         y = torch.stack([data[s + 1 : s + seq + 1] for s in starts])
+        if repeat_rows > 0:
+            for row in torch.nonzero(torch.rand(batch, generator=gen) < repeat_rows).flatten().tolist():
+                x[row], y[row] = repeat_row(seq, vocab, gen, *run_words)
         yield x, y
 
 
@@ -116,6 +140,10 @@ def main() -> None:
     ap.add_argument("--device", default="cpu", help="torch device (cpu, cuda); the bundled model is trained on cpu")
     ap.add_argument("--tokenizer", type=Path, help="reuse this tokenizer.model instead of training one")
     ap.add_argument("--init", type=Path, help="continue from this checkpoint folder (a second pretraining phase) instead of random weights")
+    ap.add_argument("--repeat-rows", type=float, default=0.0,
+                    help="fraction of batch rows that are induction practice (random token runs said twice, loss on the second copy)")
+    ap.add_argument("--run-length", type=int, nargs=2, default=(4, 24), metavar=("MIN", "MAX"),
+                    help="tokens per run in induction-practice rows")
     ap.add_argument("--command", default="deno task build:tiny", help="the command recorded in training.json")
     a = ap.parse_args()
     if not a.corpus.is_file():
@@ -163,7 +191,9 @@ def main() -> None:
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}], lr=a.lr, betas=(0.9, 0.95))
     gen = torch.Generator().manual_seed(a.seed)
-    it = batches(train, a.batch, a.seq, gen)
+    if not 0.0 <= a.repeat_rows <= 1.0:
+        raise SystemExit(f"--repeat-rows {a.repeat_rows}: give a fraction between 0 and 1")
+    it = batches(train, a.batch, a.seq, gen, a.repeat_rows, cfg.vocab_size, tuple(a.run_length))
     history = []
     t_train = time.time()
     for step in range(a.steps):
@@ -174,7 +204,7 @@ def main() -> None:
         x, y = x.to(a.device), y.to(a.device)
         t = time.time()
         logits = model(x)
-        loss = F.cross_entropy(logits.reshape(-1, cfg.vocab_size), y.reshape(-1))
+        loss = F.cross_entropy(logits.reshape(-1, cfg.vocab_size), y.reshape(-1), ignore_index=IGNORE)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -199,6 +229,8 @@ def main() -> None:
         "seq": a.seq,
         "lr": a.lr,
         "seed": a.seed,
+        "repeat_rows": a.repeat_rows,
+        "run_length": list(a.run_length),
         "torch": torch.__version__,
         "threads": a.threads,
         "train_seconds": round(time.time() - t_train, 1),

@@ -153,16 +153,18 @@ def main():
     p.add_argument("--bs", type=int, default=16)
     p.add_argument("--targets", default="q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj")
     p.add_argument("--full", action="store_true", help="train every parameter instead of a LoRA")
+    p.add_argument("--model", default=str(MODEL), help="checkpoint folder to probe or train (default: the bundled tiny-256)")
     p.add_argument("--scratch", action="store_true",
                    help="train every parameter of a fresh model of tiny-256's shape (random weights, seed 0)")
     a = p.parse_args()
     torch.manual_seed(0)
     torch.set_num_threads(2)
-    sp = spm.SentencePieceProcessor(model_file=str(MODEL / "tokenizer.model"))
+    model_dir = Path(a.model)
+    sp = spm.SentencePieceProcessor(model_file=str(model_dir / "tokenizer.model"))
     if a.scratch:
-        model = Llama(LlamaConfig.from_hf(read_config(MODEL), str(MODEL / "config.json")))
+        model = Llama(LlamaConfig.from_hf(read_config(model_dir), str(model_dir / "config.json")))
     else:
-        model = load_checkpoint(MODEL)
+        model = load_checkpoint(model_dir)
     test = load(a.test)
     if a.mode == "probe":
         probe(model.eval(), sp, test)

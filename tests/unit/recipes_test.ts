@@ -125,6 +125,61 @@ Deno.test("gainVerdict: met needs a positive delta, p < 0.01 and q4_k_m inside t
   assert.equal(mc.gain, true);
 });
 
+Deno.test("gainVerdict: a tuned model that gives one answer to every item has no gain to report", () => {
+  const headline = { task: "synth_entailment", metric: "acc" };
+  const comparison = {
+    meanA: 0.395,
+    meanB: 0.605,
+    delta: 0.21,
+    ci: [0.07, 0.36] as [number, number],
+    pValue: 0.004,
+    n: 200,
+  };
+  const input = { headline, comparison, tuned: est(0.605), quantized: est(0.605) };
+  const always = gainVerdict({ ...input, tunedPerClass: { no: 1, yes: 0 } });
+  assert.equal(always.gain, true, "the paired test alone would call it a gain");
+  assert.equal(always.oneAnswer, "no");
+  assert.equal(always.met, false);
+  assert.match(
+    always.text,
+    /^gain not met: .*the tuned model answers "no" to every item \(per-class accuracy no 100\.0%, yes 0\.0%\)$/,
+  );
+  const md = recipeTable([{
+    recipe: "S2",
+    seed: "entailment",
+    model: "tiny-256",
+    command: "deno task recipe S2",
+    dir: "d",
+    steps: 200,
+    limit: 200,
+    headline: "synth_entailment acc",
+    scores: { tuned: { value: 0.605, ci: [0.536, 0.67] } },
+    verdict: always.text,
+    met: always.met,
+    seconds: 60,
+  }]);
+  assert.match(
+    md,
+    /\| not met \(paired-bootstrap p = 0\.0040; tuned answers "no" to every item\) \|/,
+  );
+  const others: Record<string, number>[] = [
+    { no: 0.9, yes: 0.2 },
+    { no: 1, yes: 0.5 },
+    { no: 1 },
+    {},
+  ];
+  for (const perClass of others) {
+    const v = gainVerdict({ ...input, tunedPerClass: perClass });
+    assert.equal(v.oneAnswer, null, JSON.stringify(perClass));
+    assert.equal(v.met, true, JSON.stringify(perClass));
+  }
+  assert.equal(
+    gainVerdict(input).met,
+    true,
+    "a task without per-class accuracy is judged as before",
+  );
+});
+
 function manifestFor(name: string, updated: string, met: boolean): RecipeManifest {
   const recipe = findRecipe(name);
   return {
