@@ -34,11 +34,12 @@ cores); it rewrites the committed data/synthetic/ and data/models/tiny/:
   5. model card with measured accuracy              deno task card --out data/models/tiny/README.md
 PRETRAIN_ARGS go to pretrain.py (e.g. --steps 100).
 
---model tiny-256 builds data/models/tiny-256 instead (about 65 minutes on 2 idle cores): the
+--model tiny-256 builds data/models/tiny-256 instead (about 90 minutes on 2 idle cores): the
 corpus of every family with recall drills (deno task synth --model tiny-256), hidden 256, 4 layers,
-SwiGLU 768, tied embeddings, so k-quants apply to every tensor; then a second phase on induction
-practice (deno task synth --model tiny-256-copy) so the model copies from its context; the
-committed task splits are not rewritten. Then its chat adapter (deno task build:chat,
+SwiGLU 768, tied embeddings, so k-quants apply to every tensor; then a second phase on denser drills
+and repeated sentences (deno task synth --model tiny-256-copy), and a third on both corpora with
+half of each batch induction practice (pretrain.py --repeat-rows 0.5: random token runs said twice)
+so the model copies from its context; the committed task splits are not rewritten. Then its chat adapter (deno task build:chat,
 data/models/tiny-256/chat-lora.gguf).
 
 Options:
@@ -74,6 +75,15 @@ if [[ $MODEL == tiny-256 ]]; then
   (cd python && "$PY" -m tunebook.pretrain --corpus "../$WORK/corpus-copy.jsonl" --out "../$WORK/model" \
     --init "../$WORK/phase1" --tokenizer "../$WORK/phase1/tokenizer.model" --steps 800 --batch 16 --lr 1e-3 \
     --warmup 30 --eval-every 100 --command "deno task build:tiny --model tiny-256" "${ARGS[@]}") | tee "$WORK/pretrain-copy.log"
+  # Phase 3: both corpora (phase 1's keeps the facts recalled) with half of every batch's rows
+  # induction practice (random token runs said twice, loss on the second copy only); phase 2's
+  # repeated sentences did not make copying emerge, this does (results/diagnostics/s2_entailment.md).
+  rm -rf "$WORK/phase2" && mv "$WORK/model" "$WORK/phase2"
+  cat "$WORK/corpus.jsonl" "$WORK/corpus-copy.jsonl" > "$WORK/corpus-induction.jsonl"
+  (cd python && "$PY" -m tunebook.pretrain --corpus "../$WORK/corpus-induction.jsonl" --out "../$WORK/model" \
+    --init "../$WORK/phase2" --tokenizer "../$WORK/phase2/tokenizer.model" --steps 800 --batch 16 --lr 2e-3 \
+    --warmup 30 --eval-every 50 --repeat-rows 0.5 --command "deno task build:tiny --model tiny-256" "${ARGS[@]}") \
+    | tee "$WORK/pretrain-induction.log"
 fi
 mkdir -p "$OUT"
 cp "$WORK"/model/{config.json,model.safetensors,tokenizer.model,tokenizer_config.json,special_tokens_map.json,training.json} "$OUT/"
