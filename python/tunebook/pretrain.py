@@ -76,7 +76,7 @@ def repeat_row(seq: int, vocab: int, gen: torch.Generator, shortest: int, longes
 
 
 def batches(stream: np.ndarray, batch: int, seq: int, gen: torch.Generator, repeat_rows: float = 0.0,
-            vocab: int = 0, run_words: tuple[int, int] = (4, 24)):
+            vocab: int = 0, run_words: tuple[int, int] = (4, 24), bos: int = 1):
     """Random windows over the packed stream; with repeat_rows > 0, each row is instead a
     `repeat_row` with that probability (drawn from the same generator, so a run reproduces)."""
     data = torch.from_numpy(stream)
@@ -86,7 +86,7 @@ def batches(stream: np.ndarray, batch: int, seq: int, gen: torch.Generator, repe
         y = torch.stack([data[s + 1 : s + seq + 1] for s in starts])
         if repeat_rows > 0:
             for row in torch.nonzero(torch.rand(batch, generator=gen) < repeat_rows).flatten().tolist():
-                x[row], y[row] = repeat_row(seq, vocab, gen, *run_words)
+                x[row], y[row] = repeat_row(seq, vocab, gen, *run_words, bos=bos)
         yield x, y
 
 
@@ -193,7 +193,7 @@ def main() -> None:
     gen = torch.Generator().manual_seed(a.seed)
     if not 0.0 <= a.repeat_rows <= 1.0:
         raise SystemExit(f"--repeat-rows {a.repeat_rows}: give a fraction between 0 and 1")
-    it = batches(train, a.batch, a.seq, gen, a.repeat_rows, cfg.vocab_size, tuple(a.run_length))
+    it = batches(train, a.batch, a.seq, gen, a.repeat_rows, cfg.vocab_size, tuple(a.run_length), sp.bos_id())
     history = []
     t_train = time.time()
     for step in range(a.steps):
