@@ -6,6 +6,7 @@ greedy decoding must give the answer's tokens exactly. This is the recall a chat
 on: it answers in the same sentence forms (lib/data/synthetic/chat.ts).
 
     python3 scripts/diagnostics/fact_recall.py            # tiny and tiny-256
+    python3 scripts/diagnostics/fact_recall.py /tmp/ckpt  # a checkpoint folder (a name with a /)
 
 Results of 2026-12-02: results/diagnostics/fact_recall.md.
 """
@@ -23,7 +24,7 @@ from tunebook.model import load_checkpoint  # noqa: E402
 
 
 def recall(name: str) -> tuple[int, int]:
-    model_dir = ROOT / "data/models" / name
+    model_dir = Path(name) if "/" in name else ROOT / "data/models" / name
     sp = spm.SentencePieceProcessor(model_file=str(model_dir / "tokenizer.model"))
     model = load_checkpoint(model_dir).eval()
     right = asked = 0

@@ -6,10 +6,11 @@
  *
  * Each recipe must finish with every artifact, a q4_k_m result and a verdict computed from its
  * files. The gain itself — tuned beats base on the headline metric with a paired test p < 0.01
- * and q4_k_m within the tuned model's 95% CI — is asserted for the recipes in `GAIN_HOLDS`, where
- * it holds today. For S2 (entailment: neither model learns it from 200 rows) the test asserts
- * that the verdict is computed and reported. A recipe whose headline task is not in data/tasks yet must be refused
- * saying which task it needs.
+ * and q4_k_m within the tuned model's 95% CI, and not won by one answer to every item — is
+ * asserted for the recipes in `GAIN_HOLDS`: all five since tiny-256 copies from its context
+ * (S2 at these 100 steps: 39.5% → 65.0%, p < 0.001, measured 2026-12-02). A recipe left out of
+ * it would only have its verdict computed and reported. A recipe whose headline task is not in
+ * data/tasks yet must be refused saying which task it needs.
  *
  * Settings: 100 optimizer steps (half the presets' 200; S0's facts gain is complete by then) and
  * the presets' 200 items per task (the paired tests need them).
@@ -32,8 +33,8 @@ import {
 } from "../../lib/recipes/mod.ts";
 import { TEST_THREADS } from "./_tiny.ts";
 
-/** Recipes whose gain holds on their bundled model (asserted); the rest report "not met". */
-const GAIN_HOLDS = new Set(["S0", "S1", "S3", "S4"]);
+/** Recipes whose gain holds on their bundled model (asserted); any other would only be reported. */
+const GAIN_HOLDS = new Set(["S0", "S1", "S2", "S3", "S4"]);
 const STEPS = 100;
 const OUT = mkdtempSync(join(tmpdir(), "tunebook-recipes-"));
 const KNOWN = new Set(listTasks().map((t) => t.name));
