@@ -7,9 +7,8 @@
  * Each recipe must finish with every artifact, a q4_k_m result and a verdict computed from its
  * files. The gain itself — tuned beats base on the headline metric with a paired test p < 0.01
  * and q4_k_m within the tuned model's 95% CI, and not won by one answer to every item — is
- * asserted for the recipes in `GAIN_HOLDS`: all five since tiny-256 copies from its context
- * (S2 at these 100 steps: 39.5% → 65.0%, p < 0.001, measured 2026-12-02). A recipe left out of
- * it would only have its verdict computed and reported. A recipe whose headline task is not in
+ * asserted for every recipe, since tiny-256 copies from its context (S2 at these 100 steps:
+ * 39.5% → 65.0%, p < 0.001, measured 2026-12-02). A recipe whose headline task is not in
  * data/tasks yet must be refused saying which task it needs.
  *
  * Settings: 100 optimizer steps (half the presets' 200; S0's facts gain is complete by then) and
@@ -33,8 +32,6 @@ import {
 } from "../../lib/recipes/mod.ts";
 import { TEST_THREADS } from "./_tiny.ts";
 
-/** Recipes whose gain holds on their bundled model (asserted); any other would only be reported. */
-const GAIN_HOLDS = new Set(["S0", "S1", "S2", "S3", "S4"]);
 const STEPS = 100;
 const OUT = mkdtempSync(join(tmpdir(), "tunebook-recipes-"));
 const KNOWN = new Set(listTasks().map((t) => t.name));
@@ -59,7 +56,7 @@ for (const name of RECIPE_NAMES) {
   }
   Deno.test({
     name: `recipe ${name} (${recipe.headline.task} ${recipe.headline.metric}): every artifact, ` +
-      `q4_k_m, verdict${GAIN_HOLDS.has(name) ? " — gain met" : " computed and reported"}`,
+      "q4_k_m, verdict — gain met",
     sanitizeResources: false,
     sanitizeOps: false,
     fn: async () => {
@@ -118,11 +115,9 @@ for (const name of RECIPE_NAMES) {
       assert.equal(v.quantizedWithinCi, quant.value >= tuned.ci[0] && quant.value <= tuned.ci[1]);
       assert.match(v.text, v.met ? /^gain met: / : /^gain not met: /);
       assert.ok(readFileSync(at("summary.md"), "utf8").includes(task));
-      if (GAIN_HOLDS.has(name)) {
-        assert.ok(v.gain, v.text);
-        assert.ok(v.quantizedWithinCi, v.text);
-        assert.ok(v.met, v.text);
-      }
+      assert.ok(v.gain, v.text);
+      assert.ok(v.quantizedWithinCi, v.text);
+      assert.ok(v.met, v.text);
       // The seed's figures, as plotly specs.
       const figs = readRecipeFigures({ dir, manifest });
       for (const f of recipe.figures) assert.ok(figs[f]?.data.length, `figure ${f}`);
