@@ -16,7 +16,7 @@ import { DEFAULT_SUITE, runEval } from "../eval/runner.ts";
 import { formatResultsTable } from "../eval/table.ts";
 import { CARD_TASK_CHANCE, CARDS, renderModelCard } from "../eval/model_card.ts";
 import { DEFAULT_RECIPE_DIR } from "../recipes/run.ts";
-import { tunedHeadlines } from "../recipes/table.ts";
+import { tunedScores } from "../recipes/table.ts";
 import { defineCommand, integerFlag, runCommand, stringFlag } from "./_command.ts";
 
 /** `deno task card`. */
@@ -67,7 +67,11 @@ export const command = defineCommand({
     const hfPath = join(dir, "hf_check.json");
     const summary = join(values.recipes, "summary.json");
     const tuned = existsSync(summary)
-      ? tunedHeadlines(JSON.parse(readFileSync(summary, "utf8")), name)
+      ? tunedScores(
+        JSON.parse(readFileSync(summary, "utf8")),
+        name,
+        Object.fromEntries(spec.tasks.map((task) => [task, CARD_TASK_CHANCE[task].metric])),
+      )
       : undefined;
     const card = renderModelCard({
       name,

@@ -13,6 +13,7 @@ export const CARD_TASK_CHANCE = {
   synth_entailment: { metric: "acc", value: 0.5, note: "2 choices" },
   synth_qa: { metric: "f1", value: 0, note: "open answer" },
   synth_facts: { metric: "acc", value: 0.25, note: "4 choices" },
+  synth_facts_support: { metric: "acc", value: 0.25, note: "4 choices" },
   synth_qa_rouge: { metric: "rougeL", value: 0, note: "open answer" },
   synth_summary: { metric: "rougeL", value: 0, note: "open answer" },
   synth_code2text: { metric: "bleu4", value: 0, note: "open answer" },
@@ -30,12 +31,13 @@ export const CARDS: Record<
       "synth_entailment",
       "synth_qa",
       "synth_facts",
+      "synth_facts_support",
       "synth_qa_rouge",
       "synth_summary",
       "synth_code2text",
     ],
-    role: "It is the base of the recipes that need copying from the prompt: hidden 256, so\n" +
-      "every k-quant applies to every tensor (q4_k_m with no fallback rows), and pretrained on every family.",
+    role: "It is the base of all five recipes (S0–S4): hidden 256, so every k-quant applies to\n" +
+      "every tensor (q4_k_m with no fallback rows), pretrained on every family, and it copies from its prompt.",
     corpus: "Its corpus (`deno task synth --model tiny-256`) has every family — summaries and " +
       "code docstrings too — and recall drills in place of single QA restatements: a context about " +
       "two or three people, then three facts recalled from it, so the model learns to find a name " +
@@ -46,7 +48,9 @@ export const CARDS: Record<
       "(`pretrain.py --repeat-rows 0.5`: random token runs said twice after `<s>`, loss on the second " +
       "copy only); from it the model copies from its context (20 random words said again: 13.35 → 0.13 " +
       "nats per token, results/diagnostics/s2_entailment.md) and every recipe gains, at the cost of the " +
-      "facts the first phase held (synth_facts at chance; results/diagnostics/fact_recall.md). The " +
+      "facts the first phase held: closed-book synth_facts at chance (results/diagnostics/fact_recall.md); " +
+      "S0 is scored, as lm-eval scores sciq, with each fact's support passage in the prompt " +
+      "(synth_facts_support). The " +
       "induction figure below is pretrain.py's own probe (48 random ids without `<s>`), not that copy measure.",
   },
 };
@@ -237,8 +241,8 @@ Measured by \`deno task eval\` on the test splits (${
     Object.values(r.tasks)[0]?.n ?? 0
   } items per task; 95% CI)${
     tuned
-      ? "; tuned: the LoRA of the recipe whose headline is that task (`deno task recipe …`, " +
-        "results/recipes/summary.json)"
+      ? "; tuned: the LoRA of the recipe whose headline is that task, else of the first recipe " +
+        "evaluated on it (`deno task recipe …`, results/recipes/summary.json)"
       : ""
   }:
 

@@ -1,10 +1,11 @@
 /**
  * The five seed workflows as data: one typed preset each (tasks, LoRA rank/alpha/steps, the
  * curation split, quantization type, the "API model" and its price, the figures), which
- * {@linkcode ./run.ts runRecipe} runs end to end on the bundled tiny model.
+ * {@linkcode ./run.ts runRecipe} runs end to end on a bundled tiny model (all five on tiny-256).
  *
  * Each preset maps a seed's real benchmark to the synthetic family shaped like it (data/tasks):
- * sciq → synth_facts, logiqa / mc_taco → synth_entailment, arithmetic → synth_arithmetic, SQuAD →
+ * sciq → synth_facts_support (lm-eval's sciq prompt: the support passage, then the question;
+ * the closed-book synth_facts is evaluated beside it), logiqa / mc_taco → synth_entailment, arithmetic → synth_arithmetic, SQuAD →
  * synth_qa, ROUGE-scored QA → synth_qa_rouge, summarization → synth_summary, code-to-text →
  * synth_code2text.
  *
@@ -100,13 +101,24 @@ export const RECIPES: Readonly<Record<string, Recipe>> = Object.freeze(
   {
     S0: {
       name: "S0",
-      model: "tiny",
+      model: "tiny-256",
       title: "LogicGPT: an instruction mix LoRA r16 → q4_k_m, reasoning tasks + code-to-text BLEU",
       seed: "Open-Platypus LoRA (r16) on Mistral with q4_k_m, evaluated on sciq / logiqa / " +
         "mc_taco / arithmetic and code-to-text BLEU",
-      trainTasks: ["synth_facts_gen", "synth_entailment", "synth_arithmetic", "synth_code2text"],
-      evalTasks: ["synth_facts", "synth_entailment", "synth_arithmetic", "synth_code2text"],
-      headline: { task: "synth_facts", metric: "acc" },
+      trainTasks: [
+        "synth_facts_support",
+        "synth_entailment",
+        "synth_arithmetic",
+        "synth_code2text",
+      ],
+      evalTasks: [
+        "synth_facts_support",
+        "synth_facts",
+        "synth_entailment",
+        "synth_arithmetic",
+        "synth_code2text",
+      ],
+      headline: { task: "synth_facts_support", metric: "acc" },
       lora: { r: 16, alpha: 32 },
       steps: 200,
       split: [0.9, 0.1, 0],

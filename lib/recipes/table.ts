@@ -38,6 +38,11 @@ export interface RecipeSummaryRow {
   headline: string;
   /** Label → value and 95% CI of the headline metric (base, tuned, quantized, API). */
   scores: Record<string, { value: number; ci: [number, number] }>;
+  /**
+   * The tuned model's every metric on every task it was evaluated on (task → metric → value and
+   * 95% CI), from its results.json; absent in rows written before it was recorded.
+   */
+  tunedTasks?: Record<string, Record<string, { value: number; ci: [number, number] }>>;
   /** The verdict line and its parts. */
   verdict: string;
   met: boolean;
@@ -78,6 +83,10 @@ export function recipeSummaryRows(out: string): RecipeSummaryRow[] {
         scores[res.label] = { value: res.headline.value, ci: res.headline.ci };
       }
     }
+    const tunedResult = m.results.find((res) => res.label === "tuned");
+    const tunedTasks = tunedResult
+      ? taskMetrics(join(root, m.run, tunedResult.dir, "results.json"))
+      : undefined;
     rows.push({
       recipe: r.name,
       seed: r.seed,
@@ -91,6 +100,7 @@ export function recipeSummaryRows(out: string): RecipeSummaryRow[] {
       limit: r.limit,
       headline: `${r.headline.task} ${r.headline.metric}`,
       scores,
+      ...(tunedTasks ? { tunedTasks } : {}),
       verdict: m.verdict!.text,
       met: m.verdict!.met,
       seconds: Math.round(Object.values(m.steps).reduce((s, x) => s + (x ?? 0), 0)),
@@ -110,27 +120,61 @@ export interface TunedHeadline {
   recipe: string;
 }
 
+/** An eval run's results.json as task → metric → value and CI (undefined if it is missing). */
+function taskMetrics(path: string): RecipeSummaryRow["tunedTasks"] {
+  if (!existsSync(path)) return undefined;
+  const results = JSON.parse(readFileSync(path, "utf8")) as {
+    tasks: Record<string, { metrics: Record<string, { value: number; ci: [number, number] }> }>;
+  };
+  return Object.fromEntries(
+    Object.entries(results.tasks).map(([task, t]) => [
+      task,
+      Object.fromEntries(
+        Object.entries(t.metrics).map(([metric, e]) => [metric, { value: e.value, ci: e.ci }]),
+      ),
+    ]),
+  );
+}
+
 /**
- * The tuned headline score of each row (summary.json's) whose base model is `model`, by headline
- * task.
+ * The tuned score of each task on a model card, from the rows (summary.json's) whose base model
+ * is `model`: a task that is a recipe's headline gets that recipe's tuned headline score; any
+ * other task in `metrics` (task → the card's metric) gets the tuned score of the first recipe,
+ * in recipe order, that evaluated it on that metric.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tunedHeadlines } from "./table.ts";
- * assert.deepEqual(tunedHeadlines([], "tiny"), {});
+ * import { type RecipeSummaryRow, tunedScores } from "./table.ts";
+ * const row = {
+ *   recipe: "S0", model: "tiny-256", headline: "synth_facts_support acc",
+ *   scores: { tuned: { value: 0.9, ci: [0.85, 0.94] } },
+ *   tunedTasks: { synth_arithmetic: { "exact_match": { value: 0.1, ci: [0.06, 0.15] } } },
+ * } as unknown as RecipeSummaryRow;
+ * const tuned = tunedScores([row], "tiny-256", { synth_arithmetic: "exact_match" });
+ * assert.deepEqual(Object.keys(tuned), ["synth_facts_support", "synth_arithmetic"]);
+ * assert.equal(tuned.synth_arithmetic.recipe, "S0");
+ * assert.deepEqual(tunedScores([row], "tiny"), {});
  * ```
  */
-export function tunedHeadlines(
+export function tunedScores(
   rows: RecipeSummaryRow[],
   model: string,
+  metrics: Record<string, string> = {},
 ): Record<string, TunedHeadline> {
   const out: Record<string, TunedHeadline> = {};
-  for (const row of rows) {
+  const mine = rows.filter((row) => (row.model ?? "tiny") === model);
+  for (const row of mine) {
     const tuned = row.scores.tuned;
-    if ((row.model ?? "tiny") !== model || !tuned) continue;
+    if (!tuned) continue;
     const [task, metric] = row.headline.split(" ");
     out[task] = { metric, value: tuned.value, ci: tuned.ci, recipe: row.recipe };
+  }
+  for (const [task, metric] of Object.entries(metrics)) {
+    if (out[task]) continue;
+    const row = mine.find((r) => r.tunedTasks?.[task]?.[metric]);
+    const score = row?.tunedTasks?.[task]?.[metric];
+    if (row && score) out[task] = { metric, value: score.value, ci: score.ci, recipe: row.recipe };
   }
   return out;
 }

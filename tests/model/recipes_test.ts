@@ -1,5 +1,5 @@
 /**
- * Every seed-workflow recipe end to end on its bundled model (S0 on tiny, the others on tiny-256),
+ * Every seed-workflow recipe end to end on its bundled model (all five on tiny-256),
  * as CI runs it (issue 17's proof): curate → LoRA with the seed's rank → merge →
  * q4_k_m → evaluate base, tuned, quantized (and the API model served by tunebook's own server for
  * S2/S4) → verdict → figures, into a fresh run folder each.
@@ -11,7 +11,7 @@
  * 39.5% → 65.0%, p < 0.001, measured 2026-12-02). A recipe whose headline task is not in
  * data/tasks yet must be refused saying which task it needs.
  *
- * Settings: 100 optimizer steps (half the presets' 200; S0's facts gain is complete by then) and
+ * Settings: 100 optimizer steps (half the presets' 200) and
  * the presets' 200 items per task (the paired tests need them).
  */
 import assert from "node:assert/strict";

@@ -20,7 +20,9 @@ import {
   recipeSummaryRows,
   recipeTable,
   runRecipe,
+  tunedScores,
 } from "../../lib/recipes/mod.ts";
+import { findTask } from "../../lib/eval/task/mod.ts";
 import type { Estimate } from "../../lib/eval/stats.ts";
 
 const CLI = fileURLToPath(new URL("../../lib/cli/recipe.ts", import.meta.url));
@@ -45,6 +47,12 @@ Deno.test("presets: the seeds' ranks, q4_k_m, headline and API tasks evaluated",
   assert.ok(RECIPES.S1.checkpoints > 0 && RECIPES.S1.figures.includes("checkpoints"));
   assert.equal(RECIPES.S3.headline.task, "synth_summary");
   assert.ok(RECIPES.S0.evalTasks.includes("synth_code2text"), "S0's code-to-text step");
+  // Issue 17: one bundled model learns all five.
+  assert.deepEqual(new Set(Object.values(RECIPES).map((r) => r.model)), new Set(["tiny-256"]));
+  // S0's sciq is lm-eval's: the support passage before the question.
+  assert.equal(RECIPES.S0.headline.task, "synth_facts_support");
+  assert.match(String(findTask("synth_facts_support").docToText), /^\{\{support\.lstrip\(\)\}\}\n/);
+  assert.equal(findTask("synth_facts_support").docToText, findTask("sciq").docToText);
 });
 
 Deno.test("findRecipe: a copy (editing it leaves the preset alone); unknown names list the presets", () => {
@@ -234,8 +242,31 @@ Deno.test("recipeSummaryRows + recipeTable: the newest finished run per recipe, 
   write("S0", "a", manifestFor("S0", "2026-01-05T00:00:00Z", false));
   write("S2", "unfinished", { ...manifestFor("S2", "2026-03-01T00:00:00Z", true), verdict: null });
   write("S1", "empty", null);
+  mkdirSync(join(out, "S4", "run-2026-02-01T00:00:00Z", "eval", "tuned"), { recursive: true });
+  writeFileSync(
+    join(out, "S4", "run-2026-02-01T00:00:00Z", "eval", "tuned", "results.json"),
+    JSON.stringify({
+      tasks: {
+        synth_qa: { metrics: { f1: { value: 0.9, ci: [0.85, 0.94], n: 200 } } },
+        synth_summary: { metrics: { rougeL: { value: 0.4, ci: [0.3, 0.5], n: 200 } } },
+      },
+    }),
+  );
   const rows = recipeSummaryRows(out);
   assert.deepEqual(rows.map((r) => [r.recipe, r.met]), [["S0", false], ["S4", true]]);
+  assert.equal(rows[0].tunedTasks, undefined, "no results.json: no per-task scores");
+  assert.deepEqual(rows[1].tunedTasks?.synth_summary, { rougeL: { value: 0.4, ci: [0.3, 0.5] } });
+  // A model card's tuned column: headlines first, then a task another recipe evaluated.
+  const model = rows[1].model;
+  const tuned = tunedScores(rows, model, { synth_summary: "rougeL", synth_code2text: "bleu4" });
+  assert.deepEqual(tuned.synth_summary, {
+    metric: "rougeL",
+    value: 0.4,
+    ci: [0.3, 0.5],
+    recipe: "S4",
+  });
+  assert.equal(tuned.synth_code2text, undefined, "no recipe evaluated it");
+  assert.deepEqual(tunedScores(rows, "another-model", { synth_summary: "rougeL" }), {});
   assert.equal(rows[1].dir, join(out, "S4", "run-2026-02-01T00:00:00Z"));
   assert.deepEqual(
     Object.keys(rows[0].scores),
