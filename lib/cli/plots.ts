@@ -6,16 +6,18 @@
  *
  *   deno task plots --out images                      # results/notebooks/report.json → images/
  *   deno task plots --report other/report.json --out /tmp/figs --formats png
+ *   deno task plots --recipe results/recipes/S4/<run-id> --only by_length,cost --out images/recipes/S4
  *
  * `--out` is required: images/ is committed, so only an explicit `--out images` rewrites it.
  *
  * @module
  */
-import { writeFileSync } from "node:fs";
-import { dirname, relative, resolve } from "node:path";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
 import { exportFigures } from "../plots/export.ts";
 import type { FigureLike } from "../plots/figures.ts";
 import { DEFAULT_REPORT, loadReport, reportFigures, reportMarkdown } from "../plots/report.ts";
+import { readRecipeFigures, RECIPE_MANIFEST, type RecipeManifest } from "../recipes/run.ts";
 import { defineCommand, listFlag, runCommand, stringFlag, UsageError } from "./_command.ts";
 
 /** `deno task plots`. */
@@ -23,7 +25,8 @@ export const command = defineCommand({
   name: "plots",
   summary: "Regenerate the README figures from the report manifest notebooks/04_evaluate.ipynb\n" +
     "writes: DIR/<figure>.<format> for accuracy, deltas, loss, by_length, cost, quantization\n" +
-    "(those the report has inputs for), exported through headless Chromium.",
+    "(those the report has inputs for), exported through headless Chromium; or, with --recipe,\n" +
+    "the figures a recipe run drew (deno task recipe: per_class, checkpoints, by_length, cost, …).",
   flags: {
     report: stringFlag("report manifest (written by notebooks/04_evaluate.ipynb)", {
       placeholder: "FILE",
@@ -37,21 +40,44 @@ export const command = defineCommand({
     summary: stringFlag("also write the markdown summary there (image links relative to it)", {
       placeholder: "FILE",
     }),
+    recipe: stringFlag(
+      "a finished recipe run's folder: export its figures instead of the report's",
+      {
+        placeholder: "DIR",
+      },
+    ),
+    only: listFlag("export only these figures (names as the report or run has them)", {
+      item: "figure",
+    }),
   },
   exitStatus: "Exit status: 0 done; 2 bad arguments or missing results (the message says what " +
     "to run); 1 other failure.",
   run: async ({ values }) => {
     let report;
-    try {
-      report = loadReport(values.report);
-    } catch (e) {
-      throw new UsageError((e as Error).message);
+    let figures: Record<string, FigureLike>;
+    if (values.recipe !== undefined) {
+      if (values.summary) throw new UsageError("--summary is for a report, not with --recipe");
+      figures = recipeFigures(values.recipe);
+    } else {
+      try {
+        report = loadReport(values.report);
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+      figures = reportFigures(report) as Record<string, FigureLike>;
     }
-    const figures = reportFigures(report);
-    const written = await exportFigures(figures as Record<string, FigureLike>, values.out, {
-      formats: values.formats,
-    });
-    if (values.summary) {
+    if (values.only?.length) {
+      const unknown = values.only.filter((name) => !(name in figures));
+      if (unknown.length) {
+        throw new UsageError(
+          `--only: no figure ${unknown.map((n) => `"${n}"`).join(", ")} here; ` +
+            `there are: ${Object.keys(figures).join(", ")}`,
+        );
+      }
+      figures = Object.fromEntries(values.only.map((name) => [name, figures[name]]));
+    }
+    const written = await exportFigures(figures, values.out, { formats: values.formats });
+    if (values.summary && report) {
       const images = relative(dirname(resolve(values.summary)), resolve(values.out)) || ".";
       writeFileSync(values.summary, reportMarkdown(report, { images }));
       written.push(values.summary);
@@ -60,5 +86,24 @@ export const command = defineCommand({
     return 0;
   },
 });
+
+/** The figures of the recipe run in `dir`, or a usage error saying what to run. */
+function recipeFigures(dir: string): Record<string, FigureLike> {
+  const path = join(dir, RECIPE_MANIFEST);
+  if (!existsSync(path)) {
+    throw new UsageError(
+      `--recipe ${dir}: no ${RECIPE_MANIFEST} there; give a run folder of \`deno task recipe\` ` +
+        "(results/recipes/<recipe>/<run-id>)",
+    );
+  }
+  const manifest = JSON.parse(readFileSync(path, "utf8")) as RecipeManifest;
+  if (manifest.verdict === null || !Object.keys(manifest.figures).length) {
+    throw new UsageError(
+      `--recipe ${dir}: the run has not drawn its figures yet; run \`deno task recipe ` +
+        `${manifest.identity.recipe.name}\` again to finish it`,
+    );
+  }
+  return readRecipeFigures({ dir, manifest }) as Record<string, FigureLike>;
+}
 
 if (import.meta.main) await runCommand(command);

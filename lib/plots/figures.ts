@@ -202,6 +202,50 @@ function estimateOf(run: LabeledRun, task: string, metric: string): Estimate | n
   return run.results.tasks[task]?.metrics[metric] ?? null;
 }
 
+/** Metrics reported on 0–100 (CodeXGLUE's smoothed BLEU, sacrebleu's BLEU, chrF, TER). */
+const PERCENT_SCALE = /^(bleu|sacrebleu|chrf|ter)/;
+
+/**
+ * The full scale of a metric: 100 for the BLEU family (reported on 0–100, as CodeXGLUE and
+ * sacrebleu do), else 1. Means over tasks and figures that put several tasks on one axis divide
+ * by it, so a BLEU of 18.5 counts as 0.185 beside an accuracy of 0.53.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { metricScale } from "./figures.ts";
+ * assert.deepEqual([metricScale("bleu4"), metricScale("acc"), metricScale("exact_match,strict-match")], [100, 1, 1]);
+ * ```
+ */
+export function metricScale(metric: string): number {
+  return PERCENT_SCALE.test(metric.split(",")[0]) ? 100 : 1;
+}
+
+/**
+ * Divisors that put every task's metric on one axis: all 1 when the metrics share a scale, else
+ * each metric's {@linkcode metricScale} (0–100 metrics shown ÷ 100 beside proportions).
+ */
+function axisDivisors(metrics: readonly string[]): number[] {
+  const scales = metrics.map(metricScale);
+  return new Set(scales).size > 1 ? scales : scales.map(() => 1);
+}
+
+/** A task's axis label: its name and metric, and "÷ 100" when it is shown rescaled. */
+function taskLabel(task: string, metric: string, divisor: number): string {
+  return `${task}<br>(${metric}${divisor === 1 ? "" : ` ÷ ${divisor}`})`;
+}
+
+function scaled(e: Estimate | null, divisor: number): Estimate | null {
+  return e && divisor !== 1
+    ? {
+      ...e,
+      value: e.value / divisor,
+      stderr: e.stderr / divisor,
+      ci: [e.ci[0] / divisor, e.ci[1] / divisor],
+    }
+    : e;
+}
+
 /**
  * Score per task with 95% CI error bars: grouped bars, one trace per run. The y axis spans 0–1
  * when every score is a proportion. Axis titles: "task (metric)" and "score (95% CI)".
@@ -222,10 +266,11 @@ export function accuracyFigure(runs: LabeledRun[], options: MetricChoiceOptions 
     const first = runs.find((r) => r.results.tasks[t]);
     return first ? metricOf(t, first.results.tasks[t], options.metric) : "acc";
   };
-  const labels = tasks.map((t) => `${t}<br>(${metricFor(t)})`);
+  const divisors = axisDivisors(tasks.map(metricFor));
+  const labels = tasks.map((t, k) => taskLabel(t, metricFor(t), divisors[k]));
   let maxValue = 0;
   const data: Trace[] = runs.map((run, i) => {
-    const ests = tasks.map((t) => estimateOf(run, t, metricFor(t)));
+    const ests = tasks.map((t, k) => scaled(estimateOf(run, t, metricFor(t)), divisors[k]));
     const values = ests.map((e) => e?.value ?? NaN);
     const cis = ests.map((e) => e?.ci ?? [NaN, NaN] as [number, number]);
     for (const e of ests) if (e) maxValue = Math.max(maxValue, e.ci[1] ?? e.value, e.value);
@@ -332,12 +377,17 @@ export function deltaFigure(
     const names = comparisons.flatMap((c) => Object.keys(c.comparison.tasks[task]?.metrics ?? {}));
     return preferredMetric(names) ?? "acc";
   };
-  const labels = tasks.map((t) => `${t}<br>(${metricFor(t)})`);
+  const divisors = axisDivisors(tasks.map(metricFor));
+  const labels = tasks.map((t, k) => taskLabel(t, metricFor(t), divisors[k]));
   const data: Trace[] = comparisons.map((c, i) => {
     const label = c.label ?? `${c.comparison.b.run} − ${c.comparison.a.run}`;
     const ms = tasks.map((t) => c.comparison.tasks[t]?.metrics[metricFor(t)] ?? null);
-    const values = ms.map((m) => m?.delta ?? NaN);
-    const cis = ms.map((m) => m?.ci ?? [NaN, NaN] as [number, number]);
+    const values = ms.map((m, k) => (m?.delta ?? NaN) / divisors[k]);
+    const cis = ms.map((m, k) =>
+      m
+        ? [m.ci[0] / divisors[k], m.ci[1] / divisors[k]] as [number, number]
+        : [NaN, NaN] as [number, number]
+    );
     const ps = ms.map((m) =>
       !m ? NaN : test === "mcnemar" && m.mcnemar ? m.mcnemar.pValue : m.pValue
     );
@@ -535,7 +585,8 @@ const Z95 = 1.959964;
 
 /**
  * The unweighted mean over tasks of each task's headline score ({@linkcode primaryMetric} unless
- * `metric` says otherwise), with a normal 95% CI from the tasks' standard errors.
+ * `metric` says otherwise) on 0–1 (a BLEU-family score divided by its {@linkcode metricScale}),
+ * with a normal 95% CI from the tasks' standard errors.
  *
  * @example
  * ```ts
@@ -551,7 +602,9 @@ export function meanScore(results: EvalResultsLike, options: MetricChoiceOptions
   const tasks = options.tasks ?? Object.keys(results.tasks);
   const ests = tasks.map((t) => {
     const r = results.tasks[t];
-    return r ? r.metrics[metricOf(t, r, options.metric)] : undefined;
+    if (!r) return undefined;
+    const metric = metricOf(t, r, options.metric);
+    return scaled(r.metrics[metric] ?? null, metricScale(metric)) ?? undefined;
   }).filter((e): e is Estimate => !!e && Number.isFinite(e.value));
   if (!ests.length) return { value: NaN, stderr: NaN, ci: [NaN, NaN], tasks: 0 };
   const value = ests.reduce((s, e) => s + e.value, 0) / ests.length;

@@ -32,6 +32,7 @@ import {
   type LabeledRun,
   lengthFigure,
   meanScore,
+  metricScale,
   primaryMetric,
   quantFigure,
   type QuantPoint,
@@ -440,7 +441,16 @@ export function reportMarkdown(report: Report, options: ReportMarkdownOptions = 
         `${throughputCell(speed, i)} |`,
     );
   });
-  out.push("", `${speed.note.replace(/^tokens\/s: /, "Tokens/s: ")}.`);
+  const percent = tasks.filter((t) => metricScale(metricOf(t)) !== 1);
+  out.push(
+    "",
+    `${speed.note.replace(/^tokens\/s: /, "Tokens/s: ")}.` +
+      (percent.length
+        ? ` Mean: over tasks on 0–1, ${
+          percent.map((t) => `${t}'s ${metricOf(t)}`).join(", ")
+        } ÷ 100.`
+        : ""),
+  );
   if (report.comparisons.length) {
     out.push("", `${h(1)} Differences`, "");
     out.push(

@@ -5,7 +5,7 @@
  * and a real PNG/SVG export through Chromium. (Showing them in notebooks: notebook_test.ts.)
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -16,6 +16,7 @@ import {
   lengthFigure,
   loadReport,
   meanScore,
+  metricScale,
   quantPoints,
   readRunResults,
   REPORT_FIGURES,
@@ -78,6 +79,37 @@ Deno.test("accuracy: one bar trace per run with 95% CI error bars from results.j
   assert.ok(Math.abs(err.array[2] - (est.ci[1] - est.value)) < 1e-12);
   assert.ok(Math.abs(err.arrayminus[2] - (est.value - est.ci[0])) < 1e-12);
   assert.ok(err.array[2] > 0 && err.arrayminus[2] > 0, "CI visible");
+});
+
+Deno.test("BLEU (0–100) beside proportions: shown ÷ 100 on one axis, means on 0–1", () => {
+  const e = (v: number, half: number) => ({
+    value: v,
+    stderr: half / 1.96,
+    ci: [v - half, v + half] as [number, number],
+    n: 200,
+    method: "wilson" as const,
+  });
+  const results = {
+    tasks: {
+      facts: { outputType: "multiple_choice", metrics: { acc: e(0.5, 0.1) }, byLength: [] },
+      code: { outputType: "generate_until", metrics: { bleu4: e(20, 4) }, byLength: [] },
+    },
+  };
+  assert.deepEqual([metricScale("bleu4"), metricScale("acc")], [100, 1]);
+  const fig = accuracyFigure([{ label: "base", results }]);
+  assert.deepEqual(fig.data[0].x, ["facts<br>(acc)", "code<br>(bleu4 ÷ 100)"]);
+  assert.deepEqual(fig.data[0].y, [0.5, 0.2]);
+  assert.equal(axisTitle(fig, "yaxis"), "score, 0–1 (95% CI)");
+  const m = meanScore(results);
+  assert.ok(Math.abs(m.value - 0.35) < 1e-12, `mean ${m.value}`);
+  assert.ok(m.ci[1] < 1, "the mean's CI is on 0–1 too");
+  // BLEU alone keeps its own scale.
+  const alone = accuracyFigure([{
+    label: "base",
+    results: { tasks: { code: results.tasks.code } },
+  }]);
+  assert.deepEqual(alone.data[0].y, [20]);
+  assert.equal(axisTitle(alone, "yaxis"), "score (95% CI)");
 });
 
 Deno.test("deltas: one trace per comparison, Δ and CI from compareRuns, significance marks", () => {
@@ -336,6 +368,61 @@ Deno.test({
         assert.ok(svg.includes(text), `SVG shows "${text}"`);
       }
       assert.ok(existsSync(join(dir, "loss.png")));
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "deno task plots --recipe: a run's figures (--only picks); no run or no figure exits 2",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tunebook-recipe-figs-"));
+    const cli = async (...args: string[]) => {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "lib/cli/plots.ts", ...args],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const dec = new TextDecoder();
+      return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+    };
+    try {
+      const none = await cli("--recipe", dir, "--out", join(dir, "x"));
+      assert.equal(none.code, 2);
+      assert.match(none.stderr, /no recipe\.json there; give a run folder of `deno task recipe`/);
+      mkdirSync(join(dir, "figures"));
+      writeFileSync(join(dir, "figures", "accuracy.json"), JSON.stringify(figs.accuracy));
+      const manifest = {
+        identity: { recipe: { name: "S0" } },
+        verdict: { met: true, text: "gain met" },
+        figures: { accuracy: "figures/accuracy.json" },
+      };
+      writeFileSync(join(dir, "recipe.json"), JSON.stringify({ ...manifest, verdict: null }));
+      const unfinished = await cli("--recipe", dir, "--out", join(dir, "x"));
+      assert.equal(unfinished.code, 2);
+      assert.match(unfinished.stderr, /not drawn its figures yet; run `deno task recipe S0` again/);
+      writeFileSync(join(dir, "recipe.json"), JSON.stringify(manifest));
+      const wrong = await cli("--recipe", dir, "--only", "per_class", "--out", join(dir, "x"));
+      assert.equal(wrong.code, 2);
+      assert.match(wrong.stderr, /--only: no figure "per_class" here; there are: accuracy/);
+      const ok = await cli(
+        "--recipe",
+        dir,
+        "--only",
+        "accuracy",
+        "--formats",
+        "svg",
+        "--out",
+        join(dir, "x"),
+      );
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.match(
+        readFileSync(join(dir, "x", "accuracy.svg"), "utf8"),
+        /^<svg[\s\S]*Score per task/,
+      );
     } finally {
       rmSync(dir, { recursive: true });
     }
