@@ -41,7 +41,8 @@ export const command = defineCommand({
       placeholder: "FILE",
     }),
     recipe: stringFlag(
-      "a finished recipe run's folder: export its figures instead of the report's",
+      "a finished recipe run's folder: export the figures it drew (its figures/*.json, as " +
+        "drawn then) instead of the report's",
       {
         placeholder: "DIR",
       },
@@ -57,6 +58,9 @@ export const command = defineCommand({
     let figures: Record<string, FigureLike>;
     if (values.recipe !== undefined) {
       if (values.summary) throw new UsageError("--summary is for a report, not with --recipe");
+      if (values.report !== DEFAULT_REPORT) {
+        throw new UsageError("--report and --recipe are two sources; give one of them");
+      }
       figures = recipeFigures(values.recipe);
     } else {
       try {
@@ -97,7 +101,7 @@ function recipeFigures(dir: string): Record<string, FigureLike> {
     );
   }
   const manifest = JSON.parse(readFileSync(path, "utf8")) as RecipeManifest;
-  if (manifest.verdict === null || !Object.keys(manifest.figures).length) {
+  if (!manifest.verdict || !Object.keys(manifest.figures ?? {}).length) {
     throw new UsageError(
       `--recipe ${dir}: the run has not drawn its figures yet; run \`deno task recipe ` +
         `${manifest.identity.recipe.name}\` again to finish it`,

@@ -1,5 +1,6 @@
 /**
- * `deno task recipe` — run one seed workflow end to end on the bundled tiny model: curate →
+ * `deno task recipe` — run one seed workflow end to end on its bundled tiny model (tiny-256 for all
+ * five presets; `--model` picks the other): curate →
  * LoRA with the seed's rank → merge → quantize → evaluate base, tuned, quantized (and an "API
  * model" served by tunebook's own server) → gain verdict → figures, all under
  * `results/recipes/<recipe>/<run-id>/` with a `recipe.json` manifest.
@@ -33,12 +34,13 @@ import {
 export const command = defineCommand({
   name: "recipe",
   summary:
-    `Runs a seed workflow's preset end to end on the bundled tiny model: curate its tasks' train
-splits, train a LoRA with the seed's rank, merge, quantize (q4_k_m), evaluate base, tuned and
-quantized on the same items (and, for S2/S4, an "API model" served by tunebook's own server,
-priced per 1000 tokens), judge the gain (tuned beats base with a paired test p < 0.01, and
-q4_k_m inside the tuned model's 95% CI) and draw the seed's figures. A repeated command finds
-its run folder again and continues after the last finished step.`,
+    `Runs a seed workflow's preset end to end on its bundled tiny model (tiny-256 for all five;
+--model picks another): curate its tasks' train splits, train a LoRA with the seed's rank,
+merge, quantize (q4_k_m), evaluate base, tuned and quantized on the same items (and, for S2/S4,
+an "API model" served by tunebook's own server, priced per 1000 tokens), judge the gain (tuned
+beats base with a paired test p < 0.01, and q4_k_m inside the tuned model's 95% CI) and draw the
+seed's figures. A repeated command finds its run folder again and continues after the last
+finished step.`,
   usage: ["<S0|S1|S2|S3|S4> [options]", "--list", "--table [--out DIR]"],
   positionals: {
     usage: "[RECIPE]",

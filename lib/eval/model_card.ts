@@ -5,6 +5,7 @@
  * (hf_check.json, made on a GPU machine).
  * @module
  */
+import { metricScale } from "./metrics/mod.ts";
 import type { EvalResults } from "./runner.ts";
 
 /** Chance level of each task a card can show (its metric, value and why). */
@@ -132,7 +133,7 @@ export function renderModelCard(input: ModelCardInput): string {
   const name = input.name ?? "tiny";
   const total = Object.values(files).reduce((a, b) => a + b, 0);
   // BLEU is on 0–100 (CodeXGLUE's scale), every other metric on 0–1.
-  const top = (metric: string) => metric.startsWith("bleu") ? 100 : 1;
+  const top = metricScale;
   const fmt = (metric: string, x: number) => top(metric) === 100 ? `${x.toFixed(2)} BLEU` : pct(x);
   const tunedCell = (task: string, metric: string) => {
     const x = tuned?.[task];

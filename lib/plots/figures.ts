@@ -23,11 +23,14 @@
  */
 import type { RunComparison } from "../eval/compare.ts";
 import type { EvalResults, LengthBucket, TaskResult } from "../eval/runner.ts";
+import { metricScale } from "../eval/metrics/mod.ts";
 import { pValueLabel } from "../eval/p_value.ts";
 import type { Estimate } from "../eval/stats.ts";
 import type { Throughput } from "../eval/throughput.ts";
 import type { QuantizeCard } from "../gguf/quantize.ts";
 import { axis, baseLayout, color, errorBars, num } from "./_style.ts";
+
+export { metricScale };
 
 /** One plotly.js trace (see plotly.js's reference; only `type` and `name` are relied on here). */
 export interface Trace {
@@ -200,25 +203,6 @@ function requireRuns(what: string, n: number): void {
 /** The estimate of `metric` on `task` in a run, or null when the run lacks it. */
 function estimateOf(run: LabeledRun, task: string, metric: string): Estimate | null {
   return run.results.tasks[task]?.metrics[metric] ?? null;
-}
-
-/** Metrics reported on 0–100 (CodeXGLUE's smoothed BLEU, sacrebleu's BLEU, chrF, TER). */
-const PERCENT_SCALE = /^(bleu|sacrebleu|chrf|ter)/;
-
-/**
- * The full scale of a metric: 100 for the BLEU family (reported on 0–100, as CodeXGLUE and
- * sacrebleu do), else 1. Means over tasks and figures that put several tasks on one axis divide
- * by it, so a BLEU of 18.5 counts as 0.185 beside an accuracy of 0.53.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { metricScale } from "./figures.ts";
- * assert.deepEqual([metricScale("bleu4"), metricScale("acc"), metricScale("exact_match,strict-match")], [100, 1, 1]);
- * ```
- */
-export function metricScale(metric: string): number {
-  return PERCENT_SCALE.test(metric.split(",")[0]) ? 100 : 1;
 }
 
 /**
@@ -494,12 +478,13 @@ export function lengthFigure(
       anchor: `y${suffix}`,
       ...bucketAxis(runs.map((r) => r.results.tasks[task]?.byLength ?? [])),
     });
+    const metric = runs.map((r) => r.results.tasks[task]?.byLength[0]?.metric).find(Boolean) ?? "";
+    // Each task has its own axis, so a BLEU-family task keeps its 0–100 scale.
     layout[`yaxis${suffix}`] = axis("score (95% CI)", {
       domain: [yTop - h, yTop],
       anchor: `x${suffix}`,
-      range: [0, 1.05],
+      range: [0, 1.05 * metricScale(metric)],
     });
-    const metric = runs.map((r) => r.results.tasks[task]?.byLength[0]?.metric).find(Boolean) ?? "";
     (layout.annotations as unknown[]).push({
       text: `<b>${task}</b> (${metric})`,
       xref: "paper",

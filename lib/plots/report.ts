@@ -442,15 +442,10 @@ export function reportMarkdown(report: Report, options: ReportMarkdownOptions = 
     );
   });
   const percent = tasks.filter((t) => metricScale(metricOf(t)) !== 1);
-  out.push(
-    "",
-    `${speed.note.replace(/^tokens\/s: /, "Tokens/s: ")}.` +
-      (percent.length
-        ? ` Mean: over tasks on 0–1, ${
-          percent.map((t) => `${t}'s ${metricOf(t)}`).join(", ")
-        } ÷ 100.`
-        : ""),
-  );
+  const meanNote = percent.length
+    ? ` Mean: over tasks on 0–1, ${percent.map((t) => `${t}'s ${metricOf(t)}`).join(", ")} ÷ 100.`
+    : "";
+  out.push("", `${speed.note.replace(/^tokens\/s: /, "Tokens/s: ")}.${meanNote}`);
   if (report.comparisons.length) {
     out.push("", `${h(1)} Differences`, "");
     out.push(
@@ -510,6 +505,7 @@ export function reportMarkdown(report: Report, options: ReportMarkdownOptions = 
           } |`,
       );
     });
+    if (meanNote) out.push("", meanNote.trim());
   }
   if (images) {
     const figs = Object.keys(reportFigures(report));

@@ -52,7 +52,8 @@ export interface RecipeSummaryRow {
 
 /**
  * The newest finished run (a verdict written) of each recipe under `out`, as rows, in recipe
- * order; recipes without a finished run are left out.
+ * order — on the preset's own base model when it has one, else on another (`--model`); recipes
+ * without a finished run are left out.
  *
  * @example
  * ```ts
@@ -72,7 +73,9 @@ export function recipeSummaryRows(out: string): RecipeSummaryRow[] {
       .map((p) => ({ path: p, m: JSON.parse(readFileSync(p, "utf8")) as RecipeManifest }))
       .filter(({ m }) => m.verdict !== null)
       .sort((a, b) => a.m.updated.localeCompare(b.m.updated));
-    const newest = runs.at(-1);
+    // A run on another model (`--model`) stands in only when the preset's own model has none.
+    const own = runs.filter(({ m }) => (m.identity.recipe.model ?? "tiny") === RECIPES[name].model);
+    const newest = (own.length ? own : runs).at(-1);
     if (!newest) continue;
     const { m } = newest;
     const r = m.identity.recipe;
@@ -130,7 +133,9 @@ function taskMetrics(path: string): RecipeSummaryRow["tunedTasks"] {
     Object.entries(results.tasks).map(([task, t]) => [
       task,
       Object.fromEntries(
-        Object.entries(t.metrics).map(([metric, e]) => [metric, { value: e.value, ci: e.ci }]),
+        Object.entries(t.metrics)
+          .filter(([, e]) => Number.isFinite(e.value)) // NaN would be written as null
+          .map(([metric, e]) => [metric, { value: e.value, ci: e.ci }]),
       ),
     ]),
   );
@@ -171,7 +176,7 @@ export function tunedScores(
     out[task] = { metric, value: tuned.value, ci: tuned.ci, recipe: row.recipe };
   }
   for (const [task, metric] of Object.entries(metrics)) {
-    if (out[task]) continue;
+    if (out[task]?.metric === metric) continue;
     const row = mine.find((r) => r.tunedTasks?.[task]?.[metric]);
     const score = row?.tunedTasks?.[task]?.[metric];
     if (row && score) out[task] = { metric, value: score.value, ci: score.ci, recipe: row.recipe };

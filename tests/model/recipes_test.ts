@@ -38,7 +38,7 @@ const KNOWN = new Set(listTasks().map((t) => t.name));
 const options = {
   out: relative(Deno.cwd(), OUT), // a relative --out, as the CLI's default results/recipes is
   steps: STEPS,
-  threads: TEST_THREADS, // each recipe's own bundled base model (tiny or tiny-256)
+  threads: TEST_THREADS, // each recipe runs on its own bundled base model (tiny-256 for all five)
   onStep: () => {},
 };
 

@@ -103,6 +103,24 @@ Deno.test("BLEU (0–100) beside proportions: shown ÷ 100 on one axis, means on
   const m = meanScore(results);
   assert.ok(Math.abs(m.value - 0.35) < 1e-12, `mean ${m.value}`);
   assert.ok(m.ci[1] < 1, "the mean's CI is on 0–1 too");
+  // By length, each task has its own axis: BLEU's spans 0–100, acc's 0–1.
+  const bucket = (metric: string, v: number, half: number) => ({
+    minTokens: 5,
+    maxTokens: 9,
+    metric,
+    estimate: e(v, half),
+  });
+  const byLength = lengthFigure([{
+    label: "base",
+    results: {
+      tasks: {
+        facts: { ...results.tasks.facts, byLength: [bucket("acc", 0.5, 0.1)] },
+        code: { ...results.tasks.code, byLength: [bucket("bleu4", 20, 4)] },
+      },
+    },
+  }]);
+  const range = (name: string) => (byLength.layout[name] as { range: number[] }).range;
+  assert.deepEqual([range("yaxis"), range("yaxis2")], [[0, 1.05], [0, 105]]);
   // BLEU alone keeps its own scale.
   const alone = accuracyFigure([{
     label: "base",

@@ -242,6 +242,10 @@ Deno.test("recipeSummaryRows + recipeTable: the newest finished run per recipe, 
   write("S0", "a", manifestFor("S0", "2026-01-05T00:00:00Z", false));
   write("S2", "unfinished", { ...manifestFor("S2", "2026-03-01T00:00:00Z", true), verdict: null });
   write("S1", "empty", null);
+  // A newer S4 run on the other bundled model (`--model tiny`) does not replace the preset's own.
+  const onTiny = manifestFor("S4", "2026-03-01T00:00:00Z", true);
+  onTiny.identity.recipe = { ...onTiny.identity.recipe, model: "tiny" };
+  write("S4", "on-tiny", { ...onTiny, run: "run-on-tiny" });
   mkdirSync(join(out, "S4", "run-2026-02-01T00:00:00Z", "eval", "tuned"), { recursive: true });
   writeFileSync(
     join(out, "S4", "run-2026-02-01T00:00:00Z", "eval", "tuned", "results.json"),

@@ -165,6 +165,25 @@ export function getMetric(name: string): Metric {
   return metric;
 }
 
+/** Metrics reported on 0–100 (CodeXGLUE's smoothed BLEU, sacrebleu's BLEU, chrF, TER). */
+const PERCENT_SCALE = /^(bleu|sacrebleu|chrf|ter)/;
+
+/**
+ * The full scale of a metric: 100 for the BLEU family (reported on 0–100, as CodeXGLUE and
+ * sacrebleu do), else 1. Means over tasks and figures that put several tasks on one axis divide
+ * by it, so a BLEU of 18.5 counts as 0.185 beside an accuracy of 0.53.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { metricScale } from "./mod.ts";
+ * assert.deepEqual([metricScale("bleu4"), metricScale("acc"), metricScale("exact_match,strict-match")], [100, 1, 1]);
+ * ```
+ */
+export function metricScale(metric: string): number {
+  return PERCENT_SCALE.test(metric.split(",")[0]) ? 100 : 1;
+}
+
 /**
  * Checks that predictions and references line up and every item has a reference; throws an
  * `Error` saying which item is wrong otherwise.
