@@ -12,12 +12,13 @@
  *
  * @module
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join, relative, resolve } from "node:path";
+import { writeFileSync } from "node:fs";
+import { dirname, relative, resolve } from "node:path";
 import { exportFigures } from "../plots/export.ts";
 import type { FigureLike } from "../plots/figures.ts";
 import { DEFAULT_REPORT, loadReport, reportFigures, reportMarkdown } from "../plots/report.ts";
-import { readRecipeFigures, RECIPE_MANIFEST, type RecipeManifest } from "../recipes/run.ts";
+import { RecipeInputError } from "../recipes/presets.ts";
+import { loadRecipeFigures } from "../recipes/run.ts";
 import { defineCommand, listFlag, runCommand, stringFlag, UsageError } from "./_command.ts";
 
 /** `deno task plots`. */
@@ -61,7 +62,11 @@ export const command = defineCommand({
       if (values.report !== DEFAULT_REPORT) {
         throw new UsageError("--report and --recipe are two sources; give one of them");
       }
-      figures = recipeFigures(values.recipe);
+      try {
+        figures = loadRecipeFigures(values.recipe) as Record<string, FigureLike>;
+      } catch (e) {
+        throw e instanceof RecipeInputError ? new UsageError(e.message) : e;
+      }
     } else {
       try {
         report = loadReport(values.report);
@@ -90,24 +95,5 @@ export const command = defineCommand({
     return 0;
   },
 });
-
-/** The figures of the recipe run in `dir`, or a usage error saying what to run. */
-function recipeFigures(dir: string): Record<string, FigureLike> {
-  const path = join(dir, RECIPE_MANIFEST);
-  if (!existsSync(path)) {
-    throw new UsageError(
-      `--recipe ${dir}: no ${RECIPE_MANIFEST} there; give a run folder of \`deno task recipe\` ` +
-        "(results/recipes/<recipe>/<run-id>)",
-    );
-  }
-  const manifest = JSON.parse(readFileSync(path, "utf8")) as RecipeManifest;
-  if (!manifest.verdict || !Object.keys(manifest.figures ?? {}).length) {
-    throw new UsageError(
-      `--recipe ${dir}: the run has not drawn its figures yet; run \`deno task recipe ` +
-        `${manifest.identity.recipe.name}\` again to finish it`,
-    );
-  }
-  return readRecipeFigures({ dir, manifest }) as Record<string, FigureLike>;
-}
 
 if (import.meta.main) await runCommand(command);

@@ -30,8 +30,6 @@ import type { Throughput } from "../eval/throughput.ts";
 import type { QuantizeCard } from "../gguf/quantize.ts";
 import { axis, baseLayout, color, errorBars, num } from "./_style.ts";
 
-export { metricScale };
-
 /** One plotly.js trace (see plotly.js's reference; only `type` and `name` are relied on here). */
 export interface Trace {
   /** Trace type: "bar", "scatter", … */

@@ -19,6 +19,7 @@ import { dirname, join } from "node:path";
 import { parseJsonl } from "../data/jsonl.ts";
 import { type CompareOptions, compareRuns } from "../eval/compare.ts";
 import { formatPValue } from "../eval/p_value.ts";
+import { metricScale } from "../eval/metrics/mod.ts";
 import type { EvalResults } from "../eval/runner.ts";
 import type { Throughput } from "../eval/throughput.ts";
 import type { QuantizeCard } from "../gguf/quantize.ts";
@@ -32,7 +33,6 @@ import {
   type LabeledRun,
   lengthFigure,
   meanScore,
-  metricScale,
   primaryMetric,
   quantFigure,
   type QuantPoint,

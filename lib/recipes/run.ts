@@ -668,6 +668,36 @@ function drawFigures(
 }
 
 /**
+ * The figures of the finished run in folder `dir` (`deno task plots --recipe`), read back as
+ * {@linkcode readRecipeFigures} does. Throws a {@linkcode RecipeInputError} saying what to run
+ * when `dir` has no recipe.json or the run has not drawn its figures yet.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { loadRecipeFigures } from "./run.ts";
+ * assert.throws(() => loadRecipeFigures(Deno.makeTempDirSync()), /no recipe\.json there/);
+ * ```
+ */
+export function loadRecipeFigures(dir: string): Record<string, Figure> {
+  const path = join(dir, RECIPE_MANIFEST);
+  if (!existsSync(path)) {
+    throw new RecipeInputError(
+      `--recipe ${dir}: no ${RECIPE_MANIFEST} there; give a run folder of \`deno task recipe\` ` +
+        "(results/recipes/<recipe>/<run-id>)",
+    );
+  }
+  const manifest = JSON.parse(readFileSync(path, "utf8")) as RecipeManifest;
+  if (!manifest.verdict || !Object.keys(manifest.figures ?? {}).length) {
+    throw new RecipeInputError(
+      `--recipe ${dir}: the run has not drawn its figures yet; run \`deno task recipe ` +
+        `${manifest.identity.recipe.name}\` again to finish it`,
+    );
+  }
+  return readRecipeFigures({ dir, manifest });
+}
+
+/**
  * The figures a finished run wrote (`manifest.figures`: plotly.js specs), by name, read back from
  * its folder — what notebooks/06_recipe.ipynb displays.
  *

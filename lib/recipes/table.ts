@@ -17,7 +17,13 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { RECIPE_NAMES, RECIPES } from "./presets.ts";
+import type { EvalResults } from "../eval/runner.ts";
 import { RECIPE_MANIFEST, type RecipeManifest } from "./run.ts";
+
+/** The base model a recipe (or row) names; "tiny" for manifests from before recipes named one. */
+function modelOf(r: { model?: string }): string {
+  return r.model ?? "tiny";
+}
 
 /** One finished run as a table row. */
 export interface RecipeSummaryRow {
@@ -74,12 +80,12 @@ export function recipeSummaryRows(out: string): RecipeSummaryRow[] {
       .filter(({ m }) => m.verdict !== null)
       .sort((a, b) => a.m.updated.localeCompare(b.m.updated));
     // A run on another model (`--model`) stands in only when the preset's own model has none.
-    const own = runs.filter(({ m }) => (m.identity.recipe.model ?? "tiny") === RECIPES[name].model);
+    const own = runs.filter(({ m }) => modelOf(m.identity.recipe) === RECIPES[name].model);
     const newest = (own.length ? own : runs).at(-1);
     if (!newest) continue;
     const { m } = newest;
     const r = m.identity.recipe;
-    const model = r.model ?? "tiny"; // manifests from before recipes named their model
+    const model = modelOf(r);
     const scores: RecipeSummaryRow["scores"] = {};
     for (const res of m.results) {
       if (res.headline && res.kind !== "other") {
@@ -126,9 +132,7 @@ export interface TunedHeadline {
 /** An eval run's results.json as task → metric → value and CI (undefined if it is missing). */
 function taskMetrics(path: string): RecipeSummaryRow["tunedTasks"] {
   if (!existsSync(path)) return undefined;
-  const results = JSON.parse(readFileSync(path, "utf8")) as {
-    tasks: Record<string, { metrics: Record<string, { value: number; ci: [number, number] }> }>;
-  };
+  const results = JSON.parse(readFileSync(path, "utf8")) as EvalResults;
   return Object.fromEntries(
     Object.entries(results.tasks).map(([task, t]) => [
       task,
@@ -168,7 +172,7 @@ export function tunedScores(
   metrics: Record<string, string> = {},
 ): Record<string, TunedHeadline> {
   const out: Record<string, TunedHeadline> = {};
-  const mine = rows.filter((row) => (row.model ?? "tiny") === model);
+  const mine = rows.filter((row) => modelOf(row) === model);
   for (const row of mine) {
     const tuned = row.scores.tuned;
     if (!tuned) continue;

@@ -16,7 +16,6 @@ import {
   lengthFigure,
   loadReport,
   meanScore,
-  metricScale,
   quantPoints,
   readRunResults,
   REPORT_FIGURES,
@@ -26,6 +25,7 @@ import {
   throughputSeries,
 } from "../../lib/plots/mod.ts";
 import type { Throughput } from "../../lib/eval/throughput.ts";
+import { metricScale } from "../../lib/eval/metrics/mod.ts";
 import { decodeDataUrl, exportFigures } from "../../lib/plots/export.ts";
 import { lengthFigureSpec } from "../../lib/data/report.ts";
 import {
